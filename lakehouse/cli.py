@@ -1,0 +1,304 @@
+"""`lake`: a thin command-line shell over the library. Each command parses, calls, and prints."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from lakehouse.errors import LakehouseError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lakehouse.progress import Progress
+    from lakehouse.project import Lakehouse
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="lake",
+    help=(
+        "A lakehouse on DuckDB and Parquet: archive raw sources as immutable versions, "
+        "inspect and verify them.\n\nStart with `lake init`, then `lake demo` for sample "
+        "data, `lake ingest <dataset>` and `lake versions <dataset>`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class _State:
+    debug = False
+    config: Path | None = None
+
+
+state = _State()
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Run a library call; errors become one sentence and exit code 1 (traceback with --debug)."""
+    try:
+        return action()
+    except LakehouseError as exc:
+        if state.debug:
+            raise
+        _console(stderr=True).print(f"[red]Error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        _console(stderr=True).print("[red]Interrupted[/red]: nothing was committed.")
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if state.debug:
+            raise
+        _console(stderr=True).print(
+            f"[red]Unexpected error:[/red] {exc.__class__.__name__}: {exc} "
+            "(run again with --debug for the traceback, and report it)."
+        )
+        raise typer.Exit(2) from None
+
+
+def _open() -> Lakehouse:
+    from lakehouse.project import open_lakehouse
+
+    return _run(lambda: open_lakehouse(state.config))
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Progress]:
+    """A rich progress display on stderr, fed by the library's progress callbacks."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def report(what: str, done: int, total: int | None = None) -> None:
+            bar.update(task, description=f"{label}: {what}", completed=done, total=total)
+
+        yield report
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="Path to lakehouse.toml (default: nearest one above here)."
+        ),
+    ] = None,
+) -> None:
+    state.debug = debug
+    state.config = config
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="Project folder to initialise.")] = Path("."),
+    root: Annotated[
+        str | None,
+        typer.Option(help="Store root: a folder or s3://bucket/prefix (default: .lakehouse)."),
+    ] = None,
+) -> None:
+    """Create lakehouse.toml (unless it exists), the store root and the templates folder."""
+    from lakehouse.config import load_config
+    from lakehouse.config import init_project as create_config
+    from lakehouse.project import Lakehouse
+
+    config_path, created = _run(lambda: create_config(folder, root))
+    config = _run(lambda: load_config(config_path))
+    lake = Lakehouse(config)
+    if lake.store.is_local:
+        Path(lake.store.root).mkdir(parents=True, exist_ok=True)
+    config.templates_dir.mkdir(parents=True, exist_ok=True)
+    verb = "Created" if created else "Found existing"
+    _console().print(f"{verb} {config_path}; store at {lake.store.root}")
+
+
+@app.command()
+def ingest(
+    dataset: Annotated[str, typer.Argument(help="Dataset name (its template's file name).")],
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", "-f", help="Archive this local file instead of fetching the source."
+        ),
+    ] = None,
+    version: Annotated[
+        str | None,
+        typer.Option(help="Version name to archive under (default: from the source or today)."),
+    ] = None,
+) -> None:
+    """Fetch a dataset's source and archive it as a new immutable version."""
+    lake = _open()
+    with _progress(f"ingest {dataset}") as report:
+        result = _run(lambda: lake.ingest(dataset, file=file, version=version, progress=report))
+    manifest = result.manifest
+    console = _console()
+    if result.status == "unchanged":
+        console.print(
+            f"{dataset}: unchanged, the source is identical to version "
+            f"[bold]{manifest.version}[/bold]; no new version was created."
+        )
+    else:
+        console.print(
+            f"{dataset}: archived version [bold]{manifest.version}[/bold] "
+            f"({manifest.row_count:,} rows, {len(manifest.columns)} columns, {manifest.storage})."
+        )
+
+
+@app.command()
+def versions(dataset: Annotated[str, typer.Argument(help="Dataset name.")]) -> None:
+    """List the archived versions of a dataset, oldest first."""
+    from rich.table import Table
+
+    lake = _open()
+    found = _run(lambda: lake.versions(dataset))
+    if not found:
+        _console().print(f"{dataset}: no archived versions yet; run `lake ingest {dataset}`.")
+        return
+    table = Table(title=f"{dataset}: {len(found)} version(s)")
+    for column in ("version", "extracted at (UTC)", "rows", "storage", "source sha256", "from"):
+        table.add_column(column)
+    for index, manifest in enumerate(found):
+        latest = " (latest)" if index == len(found) - 1 else ""
+        table.add_row(
+            manifest.version + latest,
+            manifest.extracted_at.strftime("%Y-%m-%d %H:%M:%S"),
+            f"{manifest.row_count:,}",
+            manifest.storage,
+            manifest.source_sha256[:12],
+            manifest.version_origin,
+        )
+    _console().print(table)
+
+
+@app.command()
+def show(
+    dataset: Annotated[str, typer.Argument(help="Dataset name.")],
+    version: Annotated[str, typer.Option(help="Version to show.")] = "latest",
+    rows: Annotated[int, typer.Option(help="How many rows to preview.", min=0)] = 10,
+) -> None:
+    """Show a version's manifest and a preview of its rows."""
+    from rich.table import Table
+
+    lake = _open()
+    manifest = _run(lambda: lake.manifest(dataset, version))
+    console = _console()
+    console.print(f"[bold]{manifest.dataset}[/bold] version [bold]{manifest.version}[/bold]")
+    facts = {
+        "source": f"{manifest.source.type} {manifest.source.location} ({manifest.source.format})",
+        "extracted at": manifest.extracted_at.isoformat(),
+        "version from": manifest.version_origin,
+        "rows": f"{manifest.row_count:,}",
+        "storage": manifest.storage
+        + (f" (delta version {manifest.delta_version})" if manifest.delta_version is not None else ""),
+        "source files": ", ".join(
+            f"{f.path.rsplit('/', 1)[-1]} ({f.bytes:,} B, sha256 {f.sha256[:12]})"
+            for f in manifest.source_files
+        ),
+        "data sha256": ", ".join(f.sha256[:12] for f in manifest.data_files),
+        "columns": ", ".join(f"{c.name} {c.type}" for c in manifest.columns),
+        "tool": ", ".join(f"{k} {v}" for k, v in manifest.tool.items()),
+    }
+    for key, value in facts.items():
+        console.print(f"  [dim]{key}:[/dim] {value}")
+    if rows == 0:
+        return
+    preview = _run(lambda: lake.read(dataset, manifest.version, limit=rows))
+    table = Table(title=f"first {preview.num_rows} rows")
+    for name in preview.column_names:
+        table.add_column(name, overflow="fold")
+    for record in preview.to_pylist():
+        table.add_row(*(_preview_cell(value) for value in record.values()))
+    console.print(table)
+
+
+def _preview_cell(value: Any) -> str:
+    if value is None:
+        return "[dim]null[/dim]"
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@app.command()
+def verify(
+    dataset: Annotated[
+        list[str] | None, typer.Argument(help="Datasets to check (default: all).")
+    ] = None,
+) -> None:
+    """Re-check the sha256 of every archived file and report corruption (exit code 1)."""
+    lake = _open()
+    with _progress("verify") as report:
+        result = _run(lambda: lake.verify(dataset or None, progress=report))
+    console = _console()
+    for problem in result.corrupt:
+        console.print(
+            f"[red]CORRUPT[/red] {problem.dataset} {problem.version}: {problem.path}: "
+            f"{problem.reason}"
+        )
+    for folder in result.leftovers:
+        console.print(f"[yellow]note[/yellow] {folder}: left by an interrupted ingest (not a version)")
+    summary = f"checked {result.files_checked} files in {result.versions_checked} versions"
+    if result.ok:
+        console.print(f"[green]OK[/green]: {summary}, all checksums match.")
+        return
+    console.print(f"[red]{len(result.corrupt)} corrupt file(s)[/red]: {summary}.")
+    raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    out: Annotated[
+        Path, typer.Option(help="Folder to write the sample sources into.")
+    ] = Path("data/pluto_lite"),
+    lots: Annotated[int, typer.Option(help="Number of tax lots.", min=1)] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 42,
+) -> None:
+    """Write the four PLUTO-lite sample sources (deterministic for a given size and seed)."""
+    from lakehouse.demo import generate_pluto_lite
+
+    with _progress("demo") as report:
+        report(f"generating {lots:,} lots", 0, None)
+        written = _run(lambda: generate_pluto_lite(out, lots=lots, seed=seed))
+    for name, path in written.items():
+        _console().print(f"wrote {path} ({path.stat().st_size:,} bytes)" if path else name)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except BrokenPipeError:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

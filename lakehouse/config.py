@@ -1,0 +1,150 @@
+"""Project configuration: `lakehouse.toml`, resolved with the environment and validated at load."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lakehouse.errors import ConfigError
+
+CONFIG_FILE_NAME = "lakehouse.toml"
+CONFIG_ENV_VAR = "LAKEHOUSE_CONFIG"
+ROOT_ENV_VAR = "LAKEHOUSE_ROOT"
+
+DEFAULT_CONFIG_TEXT = """\
+# lakehouse configuration. Paths are relative to this file.
+
+[store]
+# Where archived and built data live: a local folder (the embedded default, no server)
+# or an S3 location such as "s3://my-bucket/lakehouse".
+root = ".lakehouse"
+
+# Only used for s3:// roots. Keys are read from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY;
+# endpoint and region may also come from AWS_ENDPOINT_URL / AWS_REGION.
+# [store.s3]
+# endpoint_url = "http://127.0.0.1:9000"
+# region = "us-east-1"
+
+[paths]
+# One YAML ingest template per source dataset.
+templates = "recipes/sources"
+"""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class S3Settings(_Strict):
+    """How to reach an S3-compatible object store; credentials come from the environment."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = Field(default=None, repr=False)
+    secret_access_key: str | None = Field(default=None, repr=False)
+    allow_http: bool | None = None
+
+    def resolved(self) -> S3Settings:
+        """Fill what the file left empty from the standard AWS environment variables."""
+        env = os.environ
+        endpoint = self.endpoint_url or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+        return S3Settings(
+            endpoint_url=endpoint,
+            region=self.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+            access_key_id=self.access_key_id or env.get("AWS_ACCESS_KEY_ID"),
+            secret_access_key=self.secret_access_key or env.get("AWS_SECRET_ACCESS_KEY"),
+            allow_http=(
+                self.allow_http
+                if self.allow_http is not None
+                else bool(endpoint and endpoint.startswith("http://"))
+            ),
+        )
+
+
+class StoreSettings(_Strict):
+    root: str = ".lakehouse"
+    s3: S3Settings = S3Settings()
+
+
+class PathSettings(_Strict):
+    templates: str = "recipes/sources"
+
+
+class LakehouseConfig(_Strict):
+    """The whole configuration, with `project_dir` the folder that holds lakehouse.toml."""
+
+    project_dir: Path
+    store: StoreSettings = StoreSettings()
+    paths: PathSettings = PathSettings()
+
+    @property
+    def store_root(self) -> str:
+        """The store root as a URL or an absolute local path (LAKEHOUSE_ROOT wins)."""
+        root = os.environ.get(ROOT_ENV_VAR) or self.store.root
+        if "://" in root:
+            return root
+        return str((self.project_dir / root).resolve())
+
+    @property
+    def templates_dir(self) -> Path:
+        return (self.project_dir / self.paths.templates).resolve()
+
+
+def find_config_file(start: Path | None = None) -> Path | None:
+    """The config named by LAKEHOUSE_CONFIG, else the nearest lakehouse.toml at or above `start`."""
+    if env_path := os.environ.get(CONFIG_ENV_VAR):
+        return Path(env_path)
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_FILE_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path | None = None) -> LakehouseConfig:
+    """Load and validate lakehouse.toml; errors name the file and the field."""
+    config_path = path or find_config_file()
+    if config_path is None:
+        raise ConfigError(
+            f"No {CONFIG_FILE_NAME} found here or in any parent folder; run `lake init` first."
+        )
+    if not config_path.is_file():
+        raise ConfigError(f"Config file {config_path} does not exist; run `lake init` to create it.")
+    try:
+        raw: dict[str, Any] = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config_path} is not valid TOML ({exc}); fix the file.") from exc
+    try:
+        return LakehouseConfig(project_dir=config_path.parent.resolve(), **raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{config_path}: {describe_validation_error(exc)}") from exc
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One sentence per problem: the dotted field path and what is wrong with it."""
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            problems.append(f"unknown field '{field}' (check the spelling)")
+        else:
+            problems.append(f"field '{field}': {error['msg']}")
+    return "; ".join(problems)
+
+
+def init_project(project_dir: Path, root: str | None = None) -> tuple[Path, bool]:
+    """Write a default lakehouse.toml unless one exists; return (path, created)."""
+    project_dir.mkdir(parents=True, exist_ok=True)
+    config_path = project_dir / CONFIG_FILE_NAME
+    if config_path.exists():
+        return config_path, False
+    text = DEFAULT_CONFIG_TEXT
+    if root is not None:
+        text = text.replace('root = ".lakehouse"', f"root = {root!r}".replace("'", '"'))
+    config_path.write_text(text, encoding="utf-8")
+    return config_path, True

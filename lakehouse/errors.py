@@ -1,0 +1,35 @@
+"""One error hierarchy; every message is a sentence for the user that says what to do."""
+
+from __future__ import annotations
+
+
+class LakehouseError(Exception):
+    """Base of every error the lakehouse raises on purpose."""
+
+
+class ConfigError(LakehouseError):
+    """lakehouse.toml, a template or another config file is missing or invalid."""
+
+
+class InvalidNameError(LakehouseError):
+    """A dataset or version name could escape the store or is not allowed."""
+
+
+class SourceError(LakehouseError):
+    """A source could not be fetched: unreachable, timed out, truncated or not what was expected."""
+
+
+class FormatError(LakehouseError):
+    """The fetched bytes could not be read as the declared format."""
+
+
+class VersionExistsError(LakehouseError):
+    """A version with this name already exists and versions are never overwritten."""
+
+
+class NotFoundError(LakehouseError):
+    """A dataset or version does not exist in the store."""
+
+
+class IntegrityError(LakehouseError):
+    """Stored bytes no longer match their recorded checksums."""

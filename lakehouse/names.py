@@ -1,0 +1,31 @@
+"""Safe names for datasets and versions: nothing that can escape the store's root."""
+
+from __future__ import annotations
+
+import re
+
+from lakehouse.errors import InvalidNameError
+
+_DATASET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+RESERVED_VERSIONS = frozenset({"latest"})
+
+
+def check_dataset_name(name: str) -> str:
+    """Return `name` if it is a valid dataset name, else raise InvalidNameError."""
+    if not _DATASET_NAME.match(name):
+        raise InvalidNameError(
+            f"Dataset name {name!r} is not allowed: use lower-case letters, digits and '_', "
+            "starting with a letter (at most 63 characters)."
+        )
+    return name
+
+
+def check_version_name(name: str) -> str:
+    """Return `name` if it is a valid version name, else raise InvalidNameError."""
+    if not _VERSION_NAME.match(name) or ".." in name or name in RESERVED_VERSIONS:
+        raise InvalidNameError(
+            f"Version name {name!r} is not allowed: use letters, digits, '.', '_' and '-' "
+            "(no '/', no '..', not 'latest'), e.g. 25v1 or 20240101."
+        )
+    return name

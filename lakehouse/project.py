@@ -1,0 +1,97 @@
+"""`Lakehouse`: the one object that the CLI, notebooks and tests drive.
+
+    import lakehouse
+    lake = lakehouse.open()            # finds lakehouse.toml from the current folder
+    lake.ingest("dof_pts")
+    lake.versions("dof_pts")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lakehouse.archive import LATEST, Archive, IngestResult
+from lakehouse.config import LakehouseConfig, load_config
+from lakehouse.manifest import Manifest
+from lakehouse.names import check_dataset_name
+from lakehouse.progress import Progress, no_progress
+from lakehouse.storage import Store
+from lakehouse.template import (
+    FileSource,
+    IngestTemplate,
+    list_templates,
+    load_template_for,
+    template_for_local_file,
+    template_path,
+)
+from lakehouse.verify import VerifyReport, verify_archive
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class Lakehouse:
+    """A project: its configuration, its store and its archive."""
+
+    def __init__(self, config: LakehouseConfig) -> None:
+        self.config = config
+        self.store = Store(config.store_root, config.store.s3)
+        self.archive = Archive(self.store)
+
+    def __repr__(self) -> str:
+        return f"Lakehouse(project={str(self.config.project_dir)!r}, store={self.store.root!r})"
+
+    def template(self, dataset: str) -> IngestTemplate:
+        return load_template_for(self.config.templates_dir, dataset)
+
+    def templates(self) -> list[str]:
+        return list_templates(self.config.templates_dir)
+
+    def ingest(
+        self,
+        dataset: str,
+        *,
+        file: Path | None = None,
+        version: str | None = None,
+        progress: Progress = no_progress,
+    ) -> IngestResult:
+        """Archive the dataset's source (or `file`, a local copy of it) as a new version."""
+        check_dataset_name(dataset)
+        if file is not None:
+            template = self._template_for_file(dataset, Path(file))
+        else:
+            template = self.template(dataset)
+        return self.archive.ingest(
+            template, version=version, project_dir=self.config.project_dir, progress=progress
+        )
+
+    def _template_for_file(self, dataset: str, file: Path) -> IngestTemplate:
+        """The dataset's template with its source replaced by a local file (format kept)."""
+        if template_path(self.config.templates_dir, dataset) is None:
+            return template_for_local_file(dataset, file.resolve())
+        template = self.template(dataset)
+        source = FileSource(type="file", path=str(file.resolve()))
+        return template.model_copy(update={"source": source})
+
+    def datasets(self) -> list[str]:
+        return self.archive.datasets()
+
+    def versions(self, dataset: str) -> list[Manifest]:
+        return self.archive.versions(dataset)
+
+    def manifest(self, dataset: str, version: str = LATEST) -> Manifest:
+        return self.archive.manifest(dataset, version)
+
+    def read(self, dataset: str, version: str = LATEST, limit: int | None = None) -> pa.Table:
+        return self.archive.read(dataset, version, limit)
+
+    def verify(
+        self, datasets: list[str] | None = None, progress: Progress = no_progress
+    ) -> VerifyReport:
+        return verify_archive(self.archive, datasets, progress)
+
+
+def open_lakehouse(path: Path | None = None) -> Lakehouse:
+    """Open the project whose lakehouse.toml is `path` or the nearest one above the current folder."""
+    return Lakehouse(load_config(path))

@@ -1,0 +1,94 @@
+"""ArcGIS FeatureServer layers: `/query` paged with resultOffset, as GeoJSON."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lakehouse.errors import SourceError
+from lakehouse.progress import Progress
+from lakehouse.sources import Fetched
+from lakehouse.sources.http import get_json, redact_url
+from lakehouse.template import ArcgisSource, GeoJsonFormat
+
+DEFAULT_MAX_RECORD_COUNT = 1000
+
+
+def version_from_epoch_millis(millis: int | float) -> str:
+    """ArcGIS dates are epoch milliseconds; a version is their UTC date as YYYYMMDD."""
+    return datetime.fromtimestamp(millis / 1000, tz=UTC).strftime("%Y%m%d")
+
+
+def _get(source: ArcgisSource, url: str, params: dict[str, str]) -> tuple[dict[str, Any], bytes]:
+    document, body = get_json(
+        url,
+        params=params,
+        timeout_seconds=source.timeout_seconds,
+        retries=source.retries,
+        backoff_seconds=source.backoff_seconds,
+    )
+    if not isinstance(document, dict):
+        raise SourceError(f"{redact_url(url)} did not return a JSON object; check the layer URL.")
+    if "error" in document:  # ArcGIS reports errors with HTTP 200
+        error = document["error"] or {}
+        raise SourceError(
+            f"ArcGIS server at {redact_url(url)} reported error {error.get('code')}: "
+            f"{error.get('message')}; check the layer URL and query."
+        )
+    return document, body
+
+
+def fetch_layer_metadata(source: ArcgisSource) -> dict[str, Any]:
+    metadata, _ = _get(source, source.url, {"f": "json"})
+    return metadata
+
+
+def _more_pages(page: dict[str, Any]) -> bool:
+    properties = page.get("properties") or {}
+    return bool(page.get("exceededTransferLimit") or properties.get("exceededTransferLimit"))
+
+
+def fetch(source: ArcgisSource, landing_dir: Path, progress: Progress) -> Fetched:
+    metadata = fetch_layer_metadata(source)
+    max_records = int(metadata.get("maxRecordCount") or DEFAULT_MAX_RECORD_COUNT)
+    page_size = min(source.page_size or max_records, max_records)
+    order_field = metadata.get("objectIdField") or "OBJECTID"
+    edited = (metadata.get("editingInfo") or {}).get("dataLastEditDate")
+    pages: list[Path] = []
+    offset = 0
+    while True:
+        page, body = _get(
+            source,
+            f"{source.url}/query",
+            {
+                "where": source.where,
+                "outFields": "*",
+                "f": "geojson",
+                "orderByFields": order_field,
+                "resultOffset": str(offset),
+                "resultRecordCount": str(page_size),
+            },
+        )
+        features = page.get("features")
+        if page.get("type") != "FeatureCollection" or not isinstance(features, list):
+            raise SourceError(
+                f"{redact_url(source.url)}/query did not return a GeoJSON FeatureCollection; "
+                "check that the server supports f=geojson."
+            )
+        if not features and pages:
+            break
+        path = landing_dir / f"page-{len(pages) + 1:05d}.geojson"
+        path.write_bytes(body)
+        pages.append(path)
+        offset += len(features)
+        progress(f"arcgis {metadata.get('name', 'layer')}: {offset} features", offset, None)
+        if not _more_pages(page) or not features:
+            break
+    return Fetched(
+        files=pages,
+        location=redact_url(source.url),
+        source_version=version_from_epoch_millis(edited) if isinstance(edited, int | float) else None,
+        format_override=GeoJsonFormat(type="geojson"),
+        details={"name": metadata.get("name"), "dataLastEditDate": edited, "pages": len(pages)},
+    )

@@ -1,0 +1,225 @@
+"""One storage abstraction over fsspec: a local folder (default) or an s3:// prefix.
+
+Paths given to a Store are relative to its root and use '/' separators. Writes of single
+objects are atomic (local: write a temp file, then rename; S3: a PUT is atomic), so the last
+object written for a version (its manifest) can serve as the commit point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lakehouse.config import S3Settings
+from lakehouse.errors import ConfigError, VersionExistsError
+
+if TYPE_CHECKING:
+    import duckdb
+    import fsspec
+
+HASH_CHUNK_BYTES = 8 * 1024 * 1024
+SCRATCH_FOLDER = ".tmp"
+
+
+def sha256_of_file(path: Path) -> tuple[str, int]:
+    """sha256 hex digest and size of a local file, read in large chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+class Store:
+    """The lakehouse root: where every archived and built file lives."""
+
+    def __init__(self, root: str, s3: S3Settings | None = None) -> None:
+        self.is_local = "://" not in root or root.startswith("file://")
+        self.s3 = (s3 or S3Settings()).resolved()
+        if self.is_local:
+            local_root = root.removeprefix("file://")
+            self.root = str(Path(local_root).resolve())
+        elif root.startswith("s3://"):
+            self.root = root.rstrip("/")
+        else:
+            raise ConfigError(
+                f"Store root {root!r} is not supported; use a local folder or an s3://bucket/prefix."
+            )
+        self._fs: fsspec.AbstractFileSystem | None = None
+
+    def __repr__(self) -> str:
+        return f"Store({self.root!r})"
+
+    # -- locations -------------------------------------------------------------------------
+
+    @property
+    def fs(self) -> fsspec.AbstractFileSystem:
+        if self._fs is None:
+            self._fs = self._make_filesystem()
+        return self._fs
+
+    def _make_filesystem(self) -> fsspec.AbstractFileSystem:
+        if self.is_local:
+            from fsspec.implementations.local import LocalFileSystem
+
+            return LocalFileSystem()
+        import s3fs
+
+        client_kwargs: dict[str, Any] = {}
+        if self.s3.endpoint_url:
+            client_kwargs["endpoint_url"] = self.s3.endpoint_url
+        if self.s3.region:
+            client_kwargs["region_name"] = self.s3.region
+        return s3fs.S3FileSystem(
+            key=self.s3.access_key_id,
+            secret=self.s3.secret_access_key,
+            client_kwargs=client_kwargs,
+            use_listings_cache=False,
+        )
+
+    def path(self, rel: str = "") -> str:
+        """The filesystem path of `rel` (for s3fs: 'bucket/prefix/rel', no protocol)."""
+        base = self.root.removeprefix("s3://")
+        return f"{base}/{rel}" if rel else base
+
+    def url(self, rel: str = "") -> str:
+        """A full location of `rel` that DuckDB and deltalake understand."""
+        return f"{self.root}/{rel}" if rel else self.root
+
+    def local_path(self, rel: str) -> Path:
+        """The local path of `rel`; only for local stores."""
+        if not self.is_local:
+            raise TypeError("local_path() is only available on a local store")
+        return Path(self.path(rel))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def exists(self, rel: str) -> bool:
+        return bool(self.fs.exists(self.path(rel)))
+
+    def read_bytes(self, rel: str) -> bytes:
+        return bytes(self.fs.cat_file(self.path(rel)))
+
+    def list_folders(self, rel: str) -> list[str]:
+        """Names of the folders directly under `rel` (empty when `rel` does not exist)."""
+        try:
+            entries = self.fs.ls(self.path(rel), detail=True)
+        except FileNotFoundError:
+            return []
+        return sorted(
+            entry["name"].rstrip("/").rsplit("/", 1)[-1]
+            for entry in entries
+            if entry["type"] == "directory"
+        )
+
+    def list_files(self, rel: str) -> list[str]:
+        """Paths (relative to the root) of every file below `rel`."""
+        base = self.path(rel)
+        if not self.fs.exists(base):
+            return []
+        prefix_len = len(self.path()) + 1
+        return sorted(name[prefix_len:] for name in self.fs.find(base))
+
+    def sha256(self, rel: str) -> tuple[str, int]:
+        """sha256 hex digest and size of a stored file."""
+        if self.is_local:
+            return sha256_of_file(self.local_path(rel))
+        digest = hashlib.sha256()
+        size = 0
+        with self.fs.open(self.path(rel), "rb", block_size=HASH_CHUNK_BYTES) as handle:
+            while chunk := handle.read(HASH_CHUNK_BYTES):
+                digest.update(chunk)
+                size += len(chunk)
+        return digest.hexdigest(), size
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        """Write one object so that readers see either nothing or all of it."""
+        if not self.is_local:
+            self.fs.pipe_file(self.path(rel), data)
+            return
+        target = self.local_path(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        temp.write_bytes(data)
+        os.replace(temp, target)
+
+    def create_exclusive(self, rel: str, data: bytes) -> None:
+        """Write one object atomically, refusing if it already exists (the commit point)."""
+        if not self.is_local:
+            try:
+                self.fs.pipe_file(self.path(rel), data, mode="create")
+            except FileExistsError as exc:
+                raise VersionExistsError(f"{self.url(rel)} already exists.") from exc
+            return
+        target = self.local_path(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        temp.write_bytes(data)
+        try:
+            os.link(temp, target)  # atomic create-if-absent, unlike os.replace
+        except FileExistsError as exc:
+            raise VersionExistsError(f"{target} already exists.") from exc
+        finally:
+            temp.unlink()
+
+    def put_file(self, local: Path, rel: str, *, move: bool = False) -> None:
+        """Copy (or, on a local store, move) a local file into the store."""
+        if not self.is_local:
+            self.fs.put_file(str(local), self.path(rel))
+            return
+        target = self.local_path(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if move:
+            os.replace(local, target)
+        else:
+            shutil.copyfile(local, target)
+
+    def remove_folder(self, rel: str) -> None:
+        """Delete an uncommitted work folder; never used on a committed version."""
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm(self.path(rel), recursive=True)
+
+    @contextlib.contextmanager
+    def scratch_dir(self) -> Iterator[Path]:
+        """A local temporary folder, on the same disk as a local store so moves are renames."""
+        if self.is_local:
+            parent = self.local_path(SCRATCH_FOLDER)
+            parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(tempfile.mkdtemp(dir=parent))
+        else:
+            folder = Path(tempfile.mkdtemp(prefix="lakehouse-"))
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    # -- engines ---------------------------------------------------------------------------
+
+    def register_in_duckdb(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Let DuckDB read s3:// paths of this store through fsspec (no httpfs needed)."""
+        if not self.is_local:
+            con.register_filesystem(self.fs)
+
+    def delta_storage_options(self) -> dict[str, str]:
+        """Options for deltalake to reach this store."""
+        if self.is_local:
+            return {}
+        options = {
+            "AWS_ACCESS_KEY_ID": self.s3.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.s3.secret_access_key,
+            "AWS_REGION": self.s3.region or "us-east-1",
+            "AWS_ENDPOINT_URL": self.s3.endpoint_url,
+            "AWS_ALLOW_HTTP": "true" if self.s3.allow_http else None,
+        }
+        return {key: value for key, value in options.items() if value}

@@ -258,20 +258,26 @@ class Archive:
 
     def _append_delta_version(self, dataset: str, data_file: Path) -> tuple[list[StoredFile], int]:
         """Write the data as the next version of the dataset's Delta table (time travel by version)."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
-        from deltalake import DeltaTable, write_deltalake
+        from deltalake import DeltaTable, WriterProperties, write_deltalake
 
         uri = self.store.url(delta_table_folder(dataset))
         options = self.store.delta_storage_options()
         write_deltalake(
-            uri, pq.read_table(data_file), mode="overwrite", schema_mode="overwrite",
+            uri,
+            pq.read_table(data_file),
+            mode="overwrite",
+            schema_mode="overwrite",
             storage_options=options,
+            writer_properties=WriterProperties(compression="ZSTD"),
         )
         table = DeltaTable(uri, storage_options=options)
         delta_version = table.version()
+        actions = pa.table(table.get_add_actions(flatten=True))
         prefix = delta_table_folder(dataset)
         files = []
-        for relative in sorted(DeltaTable(uri, version=delta_version, storage_options=options).files()):
+        for relative in sorted(actions.column("path").to_pylist()):
             rel = f"{prefix}/{relative}"
             sha, size = self.store.sha256(rel)
             files.append(StoredFile(path=rel, bytes=size, sha256=sha))

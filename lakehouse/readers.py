@@ -70,15 +70,14 @@ def _read_to_arrow(files: list[Path], fmt: FormatSpec) -> pa.Table:
 
 def read_csv_header(path: Path, fmt: CsvFormat) -> list[str]:
     """Column names from the header row; blanks get DuckDB-style names, duplicates are refused."""
-    encoding = "utf-8-sig" if fmt.encoding == "utf-8" else fmt.encoding
     try:
-        with open(path, encoding=encoding, newline="") as handle:
-            header = next(csv.reader(handle, delimiter=fmt.delimiter), None)
+        header_text = _first_line(path, fmt.encoding)
     except UnicodeDecodeError as exc:
         raise FormatError(
             f"The header of {path.name} is not valid {fmt.encoding} text; set format.encoding "
             "in the template (utf-8, latin-1 or utf-16)."
         ) from exc
+    header = next(csv.reader([header_text], delimiter=fmt.delimiter), None)
     if not header:
         raise FormatError(f"Source file {path.name} has no header row; check the file.")
     names = [name.strip() or f"column{index}" for index, name in enumerate(header)]
@@ -89,6 +88,16 @@ def read_csv_header(path: Path, fmt: CsvFormat) -> list[str]:
             "fix the header so every column has its own name."
         )
     return names
+
+
+def _first_line(path: Path, encoding: str) -> str:
+    """The first line only: decoding more would report the body's encoding errors as the header's."""
+    if encoding == "utf-16":
+        with open(path, encoding="utf-16", newline="") as handle:
+            return handle.readline().rstrip("\r\n")
+    with open(path, "rb") as handle:
+        line = handle.readline()
+    return line.decode("utf-8-sig" if encoding == "utf-8" else encoding).rstrip("\r\n")
 
 
 def _load_csv(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: CsvFormat) -> None:

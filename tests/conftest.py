@@ -1,0 +1,92 @@
+"""Shared fixtures: a fresh project per test, template writing, and an S3 server on loopback."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lakehouse.config import init_project, load_config
+from lakehouse.project import Lakehouse
+
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+
+
+def realdata(name: str) -> Path:
+    """A file of ../shared/realdata, or skip the test when the shared folder is absent."""
+    path = REALDATA / name
+    if not path.exists():
+        pytest.skip(f"../shared/realdata/{name} is not present (run beside the shared folder)")
+    return path
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "project"
+    init_project(folder)
+    (folder / "recipes" / "sources").mkdir(parents=True)
+    return folder
+
+
+@pytest.fixture
+def lake(project_dir: Path) -> Lakehouse:
+    return Lakehouse(load_config(project_dir / "lakehouse.toml"))
+
+
+def write_template(project_dir: Path, name: str, text: str) -> Path:
+    path = project_dir / "recipes" / "sources" / f"{name}.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def csv_file(tmp_path: Path) -> Path:
+    path = tmp_path / "lots.csv"
+    path.write_text(
+        'bbl,Owner Name,zip\n1000010001,"SMITH, JOHN",10001\n2000020002,  ACME  ,00123\n'
+        "3000030003,,11201\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1, with test credentials in the environment."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    saved = {key: os.environ.get(key) for key in _S3_ENV}
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_REGION="us-east-1",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+_S3_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, request: pytest.FixtureRequest) -> str:
+    """A new, empty bucket for one test."""
+    import boto3
+
+    name = "lake-" + request.node.name.lower().replace("_", "-")[:40].strip("-[]")
+    name = "".join(ch for ch in name if ch.isalnum() or ch == "-").strip("-")
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
+    return name

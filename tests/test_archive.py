@@ -1,0 +1,255 @@
+"""The raw archive on a local store: versions, immutability, dedupe, checksums, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from lakehouse.errors import (
+    FormatError,
+    InvalidNameError,
+    NotFoundError,
+    SourceError,
+    VersionExistsError,
+)
+from lakehouse.project import Lakehouse
+from tests.conftest import write_template
+
+
+def _all_files(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file()}
+
+
+def _version_files(lake: Lakehouse) -> set[Path]:
+    return {p for p in _all_files(Path(lake.store.root)) if ".tmp" not in p.parts}
+
+
+def test_csv_is_archived_as_text_with_its_original_bytes(lake: Lakehouse, csv_file: Path) -> None:
+    result = lake.ingest("lots", file=csv_file)
+    manifest = result.manifest
+    assert result.status == "archived"
+    assert manifest.row_count == 3
+    assert [(c.name, c.type) for c in manifest.columns] == [
+        ("bbl", "VARCHAR"),
+        ("Owner Name", "VARCHAR"),
+        ("zip", "VARCHAR"),
+    ]
+    table = lake.read("lots")
+    assert table.column("zip").to_pylist() == ["10001", "00123", "11201"]  # leading zeros kept
+    assert table.column("Owner Name").to_pylist() == ["SMITH, JOHN", "  ACME  ", None]
+    stored = Path(lake.store.root) / manifest.source_files[0].path
+    assert stored.read_bytes() == csv_file.read_bytes()
+    assert manifest.source_sha256 == hashlib.sha256(csv_file.read_bytes()).hexdigest()
+    data = Path(lake.store.root) / manifest.data_files[0].path
+    assert manifest.data_files[0].sha256 == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert pq.ParquetFile(data).metadata.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_the_manifest_records_source_time_checksums_and_tool(lake: Lakehouse, csv_file: Path) -> None:
+    manifest = lake.ingest("lots", file=csv_file).manifest
+    path = Path(lake.store.root) / "raw" / "lots" / manifest.version / "manifest.json"
+    recorded = json.loads(path.read_text())
+    assert recorded["dataset"] == "lots"
+    assert recorded["source"]["location"] == str(csv_file)
+    assert recorded["extracted_at"].endswith("Z") or "+00:00" in recorded["extracted_at"]
+    assert recorded["tool"]["duckdb"] == "1.5.5"
+    assert recorded["row_count"] == 3
+    assert {"name": "bbl", "type": "VARCHAR"} in recorded["columns"]
+
+
+def test_identical_bytes_make_no_new_version(lake: Lakehouse, csv_file: Path) -> None:
+    first = lake.ingest("lots", file=csv_file)
+    files_before = _version_files(lake)
+    again = lake.ingest("lots", file=csv_file)
+    assert again.status == "unchanged"
+    assert again.version == first.version
+    assert _version_files(lake) == files_before
+    assert len(lake.versions("lots")) == 1
+
+
+def test_a_second_same_day_version_gets_a_suffix_and_becomes_latest(
+    lake: Lakehouse, csv_file: Path, tmp_path: Path
+) -> None:
+    first = lake.ingest("lots", file=csv_file).version
+    changed = tmp_path / "changed.csv"
+    changed.write_text("bbl,Owner Name,zip\n1,2,3\n")
+    second = lake.ingest("lots", file=changed).version
+    assert len(first) == 8 and first.isdigit()
+    assert second == f"{first}-2"
+    assert lake.manifest("lots").version == second
+    assert [m.version for m in lake.versions("lots")] == [first, second]
+    assert lake.read("lots", first).num_rows == 3
+    assert lake.read("lots").num_rows == 1
+
+
+def test_an_existing_version_is_never_overwritten(
+    lake: Lakehouse, csv_file: Path, tmp_path: Path
+) -> None:
+    lake.ingest("lots", file=csv_file, version="25v1")
+    before = {p: p.read_bytes() for p in _version_files(lake)}
+    changed = tmp_path / "changed.csv"
+    changed.write_text("bbl,Owner Name,zip\n1,2,3\n")
+    with pytest.raises(VersionExistsError, match="never overwritten"):
+        lake.ingest("lots", file=changed, version="25v1")
+    assert {p: p.read_bytes() for p in _version_files(lake)} == before
+
+
+def test_the_template_version_names_the_version(
+    lake: Lakehouse, project_dir: Path, csv_file: Path
+) -> None:
+    write_template(
+        project_dir,
+        "lots",
+        f"name: lots\nsource: {{type: file, path: {csv_file}}}\nformat: {{type: csv}}\n"
+        "version: 24v1\nsteps:\n  - clean_column_names\n",
+    )
+    manifest = lake.ingest("lots").manifest
+    assert manifest.version == "24v1"
+    assert manifest.version_origin == "template"
+    assert [c.name for c in manifest.columns] == ["bbl", "owner_name", "zip"]
+    assert manifest.steps[0]["renamed"] == {"Owner Name": "owner_name"}
+
+
+def test_relative_template_paths_are_relative_to_the_project(lake: Lakehouse, project_dir: Path) -> None:
+    (project_dir / "data").mkdir()
+    (project_dir / "data" / "x.csv").write_text("a\n1\n")
+    write_template(project_dir, "x", "name: x\nsource: {type: file, path: data/x.csv}\nformat: {type: csv}\n")
+    assert lake.ingest("x").manifest.row_count == 1
+
+
+def test_unknown_dataset_and_version_are_clear_errors(lake: Lakehouse, csv_file: Path) -> None:
+    with pytest.raises(NotFoundError, match="No ingest template for dataset 'nope'"):
+        lake.ingest("nope")
+    with pytest.raises(NotFoundError, match="no archived versions"):
+        lake.manifest("nope")
+    lake.ingest("lots", file=csv_file, version="v1")
+    with pytest.raises(NotFoundError, match="archived versions: v1"):
+        lake.manifest("lots", "v2")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"a,b\n", "no data rows"),
+        (b"a,b\n1,2\n3\n", "row with 1 fields where the header has 2"),
+        (b"a,b\n1,2\n3,4,5\n", "row with 3 fields"),
+        (b"a,b\n1,caf\xe9\n", "not valid text in the declared encoding"),
+        (b"a,a\n1,2\n", "repeats column"),
+    ],
+)
+def test_bad_csv_gets_a_clear_error_and_nothing_is_archived(
+    lake: Lakehouse, tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(FormatError, match=message):
+        lake.ingest("bad", file=path)
+    assert lake.versions("bad") == []
+    assert _version_files(lake) == set()
+
+
+def test_latin1_is_read_when_the_template_says_so(lake: Lakehouse, project_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes("name\ncafé\n".encode("latin-1"))
+    write_template(
+        project_dir, "latin", f"name: latin\nsource: {{type: file, path: {path}}}\n"
+        "format: {type: csv, encoding: latin-1}\n",
+    )
+    assert lake.ingest("latin").manifest.row_count == 1
+    assert lake.read("latin").column("name").to_pylist() == ["café"]
+
+
+def test_a_missing_file_is_a_source_error(lake: Lakehouse, tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="does not exist"):
+        lake.ingest("lots", file=tmp_path / "missing.csv")
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", "..", "/etc"])
+def test_path_tricks_in_dataset_names_write_nothing(
+    lake: Lakehouse, csv_file: Path, tmp_path: Path, name: str
+) -> None:
+    before = _all_files(tmp_path)
+    with pytest.raises(InvalidNameError):
+        lake.ingest(name, file=csv_file)
+    assert _all_files(tmp_path) == before
+
+
+@pytest.mark.parametrize("version", ["../../x", "a/b", "..", "latest"])
+def test_path_tricks_in_version_names_write_nothing(
+    lake: Lakehouse, csv_file: Path, tmp_path: Path, version: str
+) -> None:
+    before = _all_files(tmp_path)
+    with pytest.raises(InvalidNameError):
+        lake.ingest("lots", file=csv_file, version=version)
+    assert _all_files(tmp_path) == before
+
+
+def test_filter_steps_record_rows_in_and_out(lake: Lakehouse, project_dir: Path, csv_file: Path) -> None:
+    write_template(
+        project_dir, "lots", f"name: lots\nsource: {{type: file, path: {csv_file}}}\n"
+        "format: {type: csv}\nsteps:\n  - filter_rows: {column: zip, not_equals: '00123'}\n",
+    )
+    manifest = lake.ingest("lots").manifest
+    assert manifest.row_count == 2
+    assert manifest.steps[-1] == {"step": "row_count", "rows_in": 3, "rows_out": 2}
+
+
+def test_delta_storage_keeps_every_version_readable(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "d.csv"
+    write_template(
+        project_dir, "d", f"name: d\nsource: {{type: file, path: {path}}}\nformat: {{type: csv}}\n"
+        "storage: delta\n",
+    )
+    path.write_text("a,b\n1,x\n2,y\n")
+    first = lake.ingest("d", version="v1").manifest
+    path.write_text("a,c\n3,z\n")
+    second = lake.ingest("d", version="v2").manifest
+    assert (first.delta_version, second.delta_version) == (0, 1)
+    assert lake.read("d", "v1").to_pydict() == {"a": ["1", "2"], "b": ["x", "y"]}
+    assert lake.read("d", "v2").to_pydict() == {"a": ["3"], "c": ["z"]}
+    assert lake.read("d").to_pydict() == {"a": ["3"], "c": ["z"]}
+    assert lake.verify().ok
+
+
+def test_verify_finds_a_flipped_byte(lake: Lakehouse, csv_file: Path) -> None:
+    manifest = lake.ingest("lots", file=csv_file).manifest
+    assert lake.verify().ok
+    for stored in (manifest.source_files[0], manifest.data_files[0]):
+        path = Path(lake.store.root) / stored.path
+        original = path.read_bytes()
+        flipped = bytearray(original)
+        flipped[len(flipped) // 2] ^= 0x01
+        path.write_bytes(bytes(flipped))
+        report = lake.verify()
+        assert not report.ok
+        assert [(p.dataset, p.path, p.reason) for p in report.corrupt] == [
+            ("lots", stored.path, "sha256 does not match the manifest")
+        ]
+        path.write_bytes(original)
+    assert lake.verify().ok
+
+
+def test_verify_reports_a_missing_file(lake: Lakehouse, csv_file: Path) -> None:
+    manifest = lake.ingest("lots", file=csv_file).manifest
+    (Path(lake.store.root) / manifest.data_files[0].path).unlink()
+    report = lake.verify()
+    assert [p.reason for p in report.corrupt] == ["file is missing"]
+
+
+def test_a_version_folder_without_manifest_is_not_a_version(lake: Lakehouse, csv_file: Path) -> None:
+    leftover = Path(lake.store.root) / "raw" / "lots" / "20990101" / "abc123"
+    leftover.mkdir(parents=True)
+    (leftover / "data.parquet").write_bytes(b"partial")
+    assert lake.versions("lots") == []
+    lake.ingest("lots", file=csv_file)
+    assert [m.version for m in lake.versions("lots")] != ["20990101"]
+    report = lake.verify()
+    assert report.ok
+    assert report.leftovers == ["raw/lots/20990101/abc123"]

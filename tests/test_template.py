@@ -1,0 +1,97 @@
+from pathlib import Path
+
+import pytest
+
+from lakehouse.errors import ConfigError
+from lakehouse.template import (
+    CsvFormat,
+    FilterRows,
+    RenameColumns,
+    load_template,
+    template_for_local_file,
+)
+
+GOOD = """
+name: lots
+description: tax lots
+source: {type: http, url: "https://example.org/lots.csv", timeout_seconds: 5}
+format: {type: csv, delimiter: ";"}
+version: 25v1
+steps:
+  - clean_column_names
+  - rename_columns: {owner_name: owner}
+  - filter_rows: {column: boro, one_of: ["1", "2"]}
+"""
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / f"{name}.yml"
+    path.write_text(text)
+    return path
+
+
+def test_a_valid_template_loads_with_its_steps(tmp_path: Path) -> None:
+    template = load_template(_write(tmp_path, "lots", GOOD))
+    assert template.source.type == "http"
+    assert template.format == CsvFormat(type="csv", delimiter=";")
+    assert template.version == "25v1"
+    assert isinstance(template.steps[1], RenameColumns)
+    assert template.steps[1].columns == {"owner_name": "owner"}
+    assert isinstance(template.steps[2], FilterRows)
+    assert template.steps[2].one_of == ["1", "2"]
+
+
+def test_a_typo_in_a_key_names_the_file_and_the_field(tmp_path: Path) -> None:
+    path = _write(tmp_path, "lots", GOOD.replace("timeout_seconds", "timout_seconds"))
+    with pytest.raises(ConfigError) as error:
+        load_template(path)
+    message = str(error.value)
+    assert str(path) in message
+    assert "source.http.timout_seconds" in message
+    assert "unknown field" in message
+
+
+def test_a_typo_in_a_top_level_key_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown field 'steeps'"):
+        load_template(_write(tmp_path, "lots", GOOD.replace("steps:", "steeps:")))
+
+
+def test_an_unknown_step_lists_the_allowed_ones(tmp_path: Path) -> None:
+    text = GOOD.replace("clean_column_names", "clean_colum_names")
+    with pytest.raises(ConfigError, match="unknown step 'clean_colum_names'; allowed: clean_column"):
+        load_template(_write(tmp_path, "lots", text))
+
+
+def test_an_unknown_source_type_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="source"):
+        load_template(_write(tmp_path, "lots", GOOD.replace("type: http", "type: ftp")))
+
+
+def test_a_filter_needs_exactly_one_condition(tmp_path: Path) -> None:
+    text = GOOD.replace('one_of: ["1", "2"]', 'one_of: ["1"], equals: "2"')
+    with pytest.raises(ConfigError, match="exactly one of"):
+        load_template(_write(tmp_path, "lots", text))
+
+
+def test_the_name_must_match_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="make them match"):
+        load_template(_write(tmp_path, "other", GOOD))
+
+
+def test_path_tricks_in_names_and_versions_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="name"):
+        load_template(_write(tmp_path, "lots", GOOD.replace("name: lots", "name: ../lots")))
+    with pytest.raises(ConfigError, match="version"):
+        load_template(_write(tmp_path, "lots", GOOD.replace("25v1", "../../x")))
+
+
+def test_invalid_yaml_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_template(_write(tmp_path, "lots", "name: [unclosed"))
+
+
+def test_a_local_file_without_template_gets_its_format_from_the_suffix(tmp_path: Path) -> None:
+    assert template_for_local_file("x", tmp_path / "a.xlsx").format.type == "excel"
+    assert template_for_local_file("x", tmp_path / "a.zip").format.type == "shapefile"
+    with pytest.raises(ConfigError, match="Cannot tell the format"):
+        template_for_local_file("x", tmp_path / "a.dat")

@@ -1,0 +1,121 @@
+"""The same archive on moto's S3 server (127.0.0.1), through s3fs, read back through DuckDB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+import duckdb
+import pytest
+
+from lakehouse.config import LakehouseConfig, S3Settings, StoreSettings
+from lakehouse.errors import SourceError, VersionExistsError
+from lakehouse.project import Lakehouse
+from lakehouse.storage import Store
+from tests.conftest import write_template
+
+
+@pytest.fixture
+def s3_lake(project_dir: Path, s3_endpoint: str, s3_bucket: str) -> Lakehouse:
+    config = LakehouseConfig(
+        project_dir=project_dir,
+        store=StoreSettings(root=f"s3://{s3_bucket}/lake", s3=S3Settings(endpoint_url=s3_endpoint)),
+    )
+    return Lakehouse(config)
+
+
+def _keys(endpoint: str, bucket: str) -> list[str]:
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    return sorted(o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def test_ingest_to_s3_and_read_back_through_duckdb(
+    s3_lake: Lakehouse, csv_file: Path, s3_endpoint: str, s3_bucket: str
+) -> None:
+    manifest = s3_lake.ingest("lots", file=csv_file).manifest
+    keys = _keys(s3_endpoint, s3_bucket)
+    assert f"lake/raw/lots/{manifest.version}/manifest.json" in keys
+    assert f"lake/{manifest.source_files[0].path}" in keys
+    con = duckdb.connect()
+    s3_lake.store.register_in_duckdb(con)
+    url = s3_lake.store.url(manifest.data_files[0].path)
+    assert url.startswith(f"s3://{s3_bucket}/lake/raw/lots/")
+    rows = con.execute(f"SELECT bbl, zip FROM read_parquet('{url}') ORDER BY bbl").fetchall()
+    assert rows == [("1000010001", "10001"), ("2000020002", "00123"), ("3000030003", "11201")]
+    assert s3_lake.read("lots").num_rows == 3
+
+
+def test_dedupe_and_immutability_on_s3(s3_lake: Lakehouse, csv_file: Path, tmp_path: Path) -> None:
+    first = s3_lake.ingest("lots", file=csv_file, version="25v1")
+    assert s3_lake.ingest("lots", file=csv_file).status == "unchanged"
+    changed = tmp_path / "c.csv"
+    changed.write_text("bbl,Owner Name,zip\n9,9,9\n")
+    with pytest.raises(VersionExistsError):
+        s3_lake.ingest("lots", file=changed, version="25v1")
+    assert [m.version for m in s3_lake.versions("lots")] == [first.version]
+    assert s3_lake.read("lots", "25v1").num_rows == 3
+
+
+def test_the_manifest_commit_refuses_an_existing_object(s3_lake: Lakehouse) -> None:
+    s3_lake.store.create_exclusive("x/manifest.json", b"one")
+    with pytest.raises(VersionExistsError):
+        s3_lake.store.create_exclusive("x/manifest.json", b"two")
+    assert s3_lake.store.read_bytes("x/manifest.json") == b"one"
+
+
+def test_verify_on_s3_finds_a_flipped_byte(
+    s3_lake: Lakehouse, csv_file: Path, s3_endpoint: str, s3_bucket: str
+) -> None:
+    manifest = s3_lake.ingest("lots", file=csv_file).manifest
+    assert s3_lake.verify().ok
+    key = f"lake/{manifest.source_files[0].path}"
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    body = bytearray(client.get_object(Bucket=s3_bucket, Key=key)["Body"].read())
+    body[0] ^= 0x20
+    client.put_object(Bucket=s3_bucket, Key=key, Body=bytes(body))
+    report = s3_lake.verify()
+    assert [p.path for p in report.corrupt] == [manifest.source_files[0].path]
+
+
+def test_delta_versions_on_s3(s3_lake: Lakehouse, project_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    write_template(
+        project_dir, "d", f"name: d\nsource: {{type: file, path: {path}}}\nformat: {{type: csv}}\n"
+        "storage: delta\n",
+    )
+    path.write_text("a\n1\n")
+    s3_lake.ingest("d", version="v1")
+    path.write_text("a\n2\n3\n")
+    s3_lake.ingest("d", version="v2")
+    assert s3_lake.read("d", "v1").to_pydict() == {"a": ["1"]}
+    assert s3_lake.read("d", "v2").to_pydict() == {"a": ["2", "3"]}
+    assert s3_lake.verify().ok
+
+
+def test_s3_object_as_a_source(
+    lake: Lakehouse, project_dir: Path, s3_endpoint: str, s3_bucket: str, csv_file: Path
+) -> None:
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.put_object(Bucket=s3_bucket, Key="drop/lots.csv", Body=csv_file.read_bytes())
+    write_template(
+        project_dir, "lots", f"name: lots\nsource: {{type: s3, url: 's3://{s3_bucket}/drop/lots.csv', "
+        f"endpoint_url: '{s3_endpoint}'}}\nformat: {{type: csv}}\n",
+    )
+    manifest = lake.ingest("lots").manifest
+    assert manifest.source.location == f"s3://{s3_bucket}/drop/lots.csv"
+    assert manifest.row_count == 3
+    stored = Path(lake.store.root) / manifest.source_files[0].path
+    assert stored.read_bytes() == csv_file.read_bytes()
+    write_template(
+        project_dir, "gone", f"name: gone\nsource: {{type: s3, url: 's3://{s3_bucket}/nope.csv', "
+        f"endpoint_url: '{s3_endpoint}'}}\nformat: {{type: csv}}\n",
+    )
+    with pytest.raises(SourceError, match="does not exist"):
+        lake.ingest("gone")
+
+
+def test_store_rejects_unknown_schemes() -> None:
+    from lakehouse.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not supported"):
+        Store("gs://bucket/x")

@@ -1,0 +1,119 @@
+"""The `lake` CLI: a thin shell whose errors are one sentence, with tracebacks only on --debug."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lakehouse.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def in_project(project_dir: Path) -> Path:
+    cwd = os.getcwd()
+    os.chdir(project_dir)
+    try:
+        yield project_dir
+    finally:
+        os.chdir(cwd)
+
+
+def test_init_creates_config_and_store(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["init", str(tmp_path / "p")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "p" / "lakehouse.toml").is_file()
+    assert (tmp_path / "p" / ".lakehouse").is_dir()
+    assert (tmp_path / "p" / "recipes" / "sources").is_dir()
+    again = runner.invoke(app, ["init", str(tmp_path / "p")])
+    assert "Found existing" in again.output
+
+
+def test_ingest_versions_show_verify(in_project: Path, csv_file: Path) -> None:
+    result = runner.invoke(app, ["ingest", "lots", "--file", str(csv_file), "--version", "24v1"])
+    assert result.exit_code == 0, result.output
+    assert "archived version 24v1 (3 rows" in result.output
+    again = runner.invoke(app, ["ingest", "lots", "--file", str(csv_file)])
+    assert "unchanged" in again.output and "24v1" in again.output
+    listed = runner.invoke(app, ["versions", "lots"])
+    assert listed.exit_code == 0 and "24v1 (latest)" in listed.output
+    shown = runner.invoke(app, ["show", "lots", "--rows", "2"])
+    assert shown.exit_code == 0
+    assert "SMITH, JOHN" in shown.output and "sha256" in shown.output
+    assert "3000030003" not in shown.output  # only two rows previewed
+    verified = runner.invoke(app, ["verify"])
+    assert verified.exit_code == 0 and "all checksums match" in verified.output
+
+
+def test_verify_exits_non_zero_on_corruption(in_project: Path, csv_file: Path) -> None:
+    runner.invoke(app, ["ingest", "lots", "--file", str(csv_file)])
+    stored = next((in_project / ".lakehouse" / "raw" / "lots").rglob("lots.csv"))
+    stored.write_bytes(stored.read_bytes().replace(b"SMITH", b"SMITT"))
+    result = runner.invoke(app, ["verify"])
+    assert result.exit_code == 1
+    assert "CORRUPT" in result.output and "1 corrupt file" in result.output
+
+
+def test_errors_are_one_sentence_without_traceback(in_project: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    result = runner.invoke(app, ["ingest", "lots", "--file", str(empty)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.output.strip().startswith("Error:")
+    assert "is empty" in result.output
+
+
+def test_debug_shows_the_traceback(in_project: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    result = runner.invoke(app, ["--debug", "ingest", "lots", "--file", str(empty)])
+    assert result.exit_code != 0
+    assert result.exception is not None
+    assert type(result.exception).__name__ == "FormatError"
+
+
+def test_without_a_config_the_user_is_told_to_run_init(tmp_path: Path) -> None:
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        result = runner.invoke(app, ["versions", "x"])
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 1
+    assert "run `lake init` first" in result.output
+
+
+def test_a_bad_config_field_is_named(in_project: Path) -> None:
+    (in_project / "lakehouse.toml").write_text('[store]\nrooot = "x"\n')
+    result = runner.invoke(app, ["versions", "x"])
+    assert result.exit_code == 1
+    assert "unknown field 'store.rooot'" in result.output
+
+
+def test_path_tricks_are_refused_by_the_cli(in_project: Path, csv_file: Path) -> None:
+    result = runner.invoke(app, ["ingest", "../evil", "--file", str(csv_file)])
+    assert result.exit_code == 1
+    assert "not allowed" in result.output
+    assert not (in_project / ".lakehouse" / "evil").exists()
+
+
+def test_help_starts_without_importing_heavy_modules() -> None:
+    code = (
+        "import sys, lakehouse.cli;"
+        "heavy = [m for m in ('duckdb', 'pyarrow', 'pandas', 'deltalake', 'httpx', 'pyogrio')"
+        " if m in sys.modules]; print(heavy)"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert output.stdout.strip() == "[]"
+    help_text = subprocess.run(
+        [sys.executable, "-m", "lakehouse.cli", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for verb in ("init", "ingest", "versions", "show", "verify", "demo"):
+        assert verb in help_text

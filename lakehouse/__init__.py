@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 __all__ = ["Lakehouse", "__version__", "open"]
 
 
-def open(path: Any = None) -> Lakehouse:  # noqa: A001 - `lakehouse.open()` reads naturally
-    """Open the project whose lakehouse.toml is `path`, or the nearest one above the current folder."""
+def open(path: Any = None) -> Lakehouse:
+    """Open the project of `path` (a lakehouse.toml), or of the nearest one above here."""
     from pathlib import Path
 
     from lakehouse.project import open_lakehouse

@@ -155,8 +155,16 @@ class Archive:
             return IngestResult(
                 "archived",
                 self._commit(
-                    template, fetched, name, origin, extracted_at, source_hashes, source_sha,
-                    data_file, converted, progress,
+                    template,
+                    fetched,
+                    name,
+                    origin,
+                    extracted_at,
+                    source_hashes,
+                    source_sha,
+                    data_file,
+                    converted,
+                    progress,
                 ),
             )
 
@@ -243,9 +251,7 @@ class Archive:
                 columns=converted.columns,
                 geometry_column=converted.geometry_column,
                 steps=converted.step_summaries,
-                template_sha256=hashlib.sha256(
-                    template.model_dump_json().encode()
-                ).hexdigest(),
+                template_sha256=hashlib.sha256(template.model_dump_json().encode()).hexdigest(),
                 tool=tool_versions(),
                 run=run_details(),
             )
@@ -257,7 +263,7 @@ class Archive:
         return manifest
 
     def _append_delta_version(self, dataset: str, data_file: Path) -> tuple[list[StoredFile], int]:
-        """Write the data as the next version of the dataset's Delta table (time travel by version)."""
+        """Write the data as the next version of the dataset's Delta table (for time travel)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
         from deltalake import DeltaTable, WriterProperties, write_deltalake
@@ -328,9 +334,12 @@ def _convert_to_parquet(
     if rows_in is not None:
         summaries.append({"step": "row_count", "rows_in": rows_in, "rows_out": row_count})
     columns = [ColumnInfo(name=row[0], type=str(row[1])) for row in described]
-    geometry = GEOMETRY_COLUMN if GEOMETRY_COLUMN in compiled.columns and any(
-        c.name == GEOMETRY_COLUMN and c.type.startswith("GEOMETRY") for c in columns
-    ) else None
+    geometry = (
+        GEOMETRY_COLUMN
+        if GEOMETRY_COLUMN in compiled.columns
+        and any(c.name == GEOMETRY_COLUMN and c.type.startswith("GEOMETRY") for c in columns)
+        else None
+    )
     return _Converted(row_count, columns, geometry, summaries)
 
 
@@ -344,7 +353,7 @@ def _resolve_local_path(template: IngestTemplate, project_dir: Path | None) -> I
 
 
 def _content_sha256(named_hashes: list[tuple[str, str]]) -> str:
-    """The identity of a source: its file's sha256, or a digest over several files' names and sums."""
+    """A source's identity: its file's sha256, or a digest of several files' names and sums."""
     if len(named_hashes) == 1:
         return named_hashes[0][1]
     lines = "".join(f"{name}\t{sha}\n" for name, sha in named_hashes)

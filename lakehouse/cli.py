@@ -126,8 +126,8 @@ def init(
     ] = None,
 ) -> None:
     """Create lakehouse.toml (unless it exists), the store root and the templates folder."""
-    from lakehouse.config import load_config
     from lakehouse.config import init_project as create_config
+    from lakehouse.config import load_config
     from lakehouse.project import Lakehouse
 
     config_path, created = _run(lambda: create_config(folder, root))
@@ -217,7 +217,11 @@ def show(
         "version from": manifest.version_origin,
         "rows": f"{manifest.row_count:,}",
         "storage": manifest.storage
-        + (f" (delta version {manifest.delta_version})" if manifest.delta_version is not None else ""),
+        + (
+            f" (delta version {manifest.delta_version})"
+            if manifest.delta_version is not None
+            else ""
+        ),
         "source files": ", ".join(
             f"{f.path.rsplit('/', 1)[-1]} ({f.bytes:,} B, sha256 {f.sha256[:12]})"
             for f in manifest.source_files
@@ -265,7 +269,9 @@ def verify(
             f"{problem.reason}"
         )
     for folder in result.leftovers:
-        console.print(f"[yellow]note[/yellow] {folder}: left by an interrupted ingest (not a version)")
+        console.print(
+            f"[yellow]note[/yellow] {folder}: left by an interrupted ingest (not a version)"
+        )
     summary = f"checked {result.files_checked} files in {result.versions_checked} versions"
     if result.ok:
         console.print(f"[green]OK[/green]: {summary}, all checksums match.")
@@ -276,9 +282,9 @@ def verify(
 
 @app.command()
 def demo(
-    out: Annotated[
-        Path, typer.Option(help="Folder to write the sample sources into.")
-    ] = Path("data/pluto_lite"),
+    out: Annotated[Path, typer.Option(help="Folder to write the sample sources into.")] = Path(
+        "data/pluto_lite"
+    ),
     lots: Annotated[int, typer.Option(help="Number of tax lots.", min=1)] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 42,
 ) -> None:

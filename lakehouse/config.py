@@ -51,7 +51,9 @@ class S3Settings(_Strict):
     def resolved(self) -> S3Settings:
         """Fill what the file left empty from the standard AWS environment variables."""
         env = os.environ
-        endpoint = self.endpoint_url or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+        endpoint = (
+            self.endpoint_url or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+        )
         return S3Settings(
             endpoint_url=endpoint,
             region=self.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
@@ -114,7 +116,9 @@ def load_config(path: Path | None = None) -> LakehouseConfig:
             f"No {CONFIG_FILE_NAME} found here or in any parent folder; run `lake init` first."
         )
     if not config_path.is_file():
-        raise ConfigError(f"Config file {config_path} does not exist; run `lake init` to create it.")
+        raise ConfigError(
+            f"Config file {config_path} does not exist; run `lake init` to create it."
+        )
     try:
         raw: dict[str, Any] = tomllib.loads(config_path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

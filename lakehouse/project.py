@@ -1,9 +1,9 @@
 """`Lakehouse`: the one object that the CLI, notebooks and tests drive.
 
-    import lakehouse
-    lake = lakehouse.open()            # finds lakehouse.toml from the current folder
-    lake.ingest("dof_pts")
-    lake.versions("dof_pts")
+import lakehouse
+lake = lakehouse.open()            # finds lakehouse.toml from the current folder
+lake.ingest("dof_pts")
+lake.versions("dof_pts")
 """
 
 from __future__ import annotations
@@ -93,5 +93,5 @@ class Lakehouse:
 
 
 def open_lakehouse(path: Path | None = None) -> Lakehouse:
-    """Open the project whose lakehouse.toml is `path` or the nearest one above the current folder."""
+    """Open the project of `path` (a lakehouse.toml), or of the nearest one above here."""
     return Lakehouse(load_config(path))

@@ -91,7 +91,7 @@ def read_csv_header(path: Path, fmt: CsvFormat) -> list[str]:
 
 
 def _first_line(path: Path, encoding: str) -> str:
-    """The first line only: decoding more would report the body's encoding errors as the header's."""
+    """Only the first line: decoding more would blame the body's encoding errors on the header."""
     if encoding == "utf-16":
         with open(path, encoding="utf-16", newline="") as handle:
             return handle.readline().rstrip("\r\n")
@@ -164,7 +164,9 @@ def _read_excel(path: Path, fmt: ExcelFormat) -> pa.Table:
     except Exception as exc:
         raise FormatError(f"{path.name} is not a readable .xlsx workbook ({exc}).") from exc
     frame.columns = [str(c) for c in frame.columns]
-    return pa.Table.from_pandas(frame.astype(object).where(frame.notna(), None), preserve_index=False)
+    return pa.Table.from_pandas(
+        frame.astype(object).where(frame.notna(), None), preserve_index=False
+    )
 
 
 def _as_text(value: Any) -> str | None:
@@ -210,7 +212,7 @@ def _geo_path(path: Path) -> str:
 def _read_geo(path: Path, layer: str | None) -> pa.Table:
     """Features with their geometry as WKB (tagged geoarrow.wkb, so DuckDB sees GEOMETRY)."""
     import pyarrow as pa
-    from pyogrio.errors import DataSourceError, DataLayerError
+    from pyogrio.errors import DataLayerError, DataSourceError
     from pyogrio.raw import read_arrow
 
     try:

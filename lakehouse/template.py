@@ -171,9 +171,7 @@ class FilterRows(_Strict):
             if getattr(self, name) is not None
         ]
         if len(given) != 1:
-            raise ValueError(
-                "give exactly one of equals, not_equals, one_of, not_one_of, is_null"
-            )
+            raise ValueError("give exactly one of equals, not_equals, one_of, not_one_of, is_null")
 
 
 Step = CleanColumnNames | RenameColumns | SelectColumns | DropColumns | FilterRows
@@ -237,7 +235,7 @@ def _parse_step(index: int, item: Any) -> BaseModel:
         item = {item: None}
     if not isinstance(item, dict) or len(item) != 1:
         raise ValueError(f"step {index + 1} must be one '<step name>: <arguments>' entry")
-    (name, arguments), = item.items()
+    ((name, arguments),) = item.items()
     model = STEP_TYPES.get(name)
     if model is None:
         raise ValueError(
@@ -245,9 +243,9 @@ def _parse_step(index: int, item: Any) -> BaseModel:
         )
     if arguments is None or arguments is True:
         arguments = {}
-    elif isinstance(arguments, list):
-        arguments = {"columns": arguments}
-    elif isinstance(arguments, dict) and name == "rename_columns" and "columns" not in arguments:
+    elif isinstance(arguments, list) or (
+        isinstance(arguments, dict) and name == "rename_columns" and "columns" not in arguments
+    ):
         arguments = {"columns": arguments}
     if not isinstance(arguments, dict):
         raise ValueError(f"step {index + 1} ({name}): arguments must be a mapping or a list")

@@ -49,7 +49,9 @@ def test_csv_is_archived_as_text_with_its_original_bytes(lake: Lakehouse, csv_fi
     assert pq.ParquetFile(data).metadata.row_group(0).column(0).compression == "ZSTD"
 
 
-def test_the_manifest_records_source_time_checksums_and_tool(lake: Lakehouse, csv_file: Path) -> None:
+def test_the_manifest_records_source_time_checksums_and_tool(
+    lake: Lakehouse, csv_file: Path
+) -> None:
     manifest = lake.ingest("lots", file=csv_file).manifest
     path = Path(lake.store.root) / "raw" / "lots" / manifest.version / "manifest.json"
     recorded = json.loads(path.read_text())
@@ -114,10 +116,14 @@ def test_the_template_version_names_the_version(
     assert manifest.steps[0]["renamed"] == {"Owner Name": "owner_name"}
 
 
-def test_relative_template_paths_are_relative_to_the_project(lake: Lakehouse, project_dir: Path) -> None:
+def test_relative_template_paths_are_relative_to_the_project(
+    lake: Lakehouse, project_dir: Path
+) -> None:
     (project_dir / "data").mkdir()
     (project_dir / "data" / "x.csv").write_text("a\n1\n")
-    write_template(project_dir, "x", "name: x\nsource: {type: file, path: data/x.csv}\nformat: {type: csv}\n")
+    write_template(
+        project_dir, "x", "name: x\nsource: {type: file, path: data/x.csv}\nformat: {type: csv}\n"
+    )
     assert lake.ingest("x").manifest.row_count == 1
 
 
@@ -153,11 +159,15 @@ def test_bad_csv_gets_a_clear_error_and_nothing_is_archived(
     assert _version_files(lake) == set()
 
 
-def test_latin1_is_read_when_the_template_says_so(lake: Lakehouse, project_dir: Path, tmp_path: Path) -> None:
+def test_latin1_is_read_when_the_template_says_so(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
     path = tmp_path / "latin.csv"
     path.write_bytes("name\ncafé\n".encode("latin-1"))
     write_template(
-        project_dir, "latin", f"name: latin\nsource: {{type: file, path: {path}}}\n"
+        project_dir,
+        "latin",
+        f"name: latin\nsource: {{type: file, path: {path}}}\n"
         "format: {type: csv, encoding: latin-1}\n",
     )
     assert lake.ingest("latin").manifest.row_count == 1
@@ -189,9 +199,13 @@ def test_path_tricks_in_version_names_write_nothing(
     assert _all_files(tmp_path) == before
 
 
-def test_filter_steps_record_rows_in_and_out(lake: Lakehouse, project_dir: Path, csv_file: Path) -> None:
+def test_filter_steps_record_rows_in_and_out(
+    lake: Lakehouse, project_dir: Path, csv_file: Path
+) -> None:
     write_template(
-        project_dir, "lots", f"name: lots\nsource: {{type: file, path: {csv_file}}}\n"
+        project_dir,
+        "lots",
+        f"name: lots\nsource: {{type: file, path: {csv_file}}}\n"
         "format: {type: csv}\nsteps:\n  - filter_rows: {column: zip, not_equals: '00123'}\n",
     )
     manifest = lake.ingest("lots").manifest
@@ -204,8 +218,9 @@ def test_delta_storage_keeps_every_version_readable(
 ) -> None:
     path = tmp_path / "d.csv"
     write_template(
-        project_dir, "d", f"name: d\nsource: {{type: file, path: {path}}}\nformat: {{type: csv}}\n"
-        "storage: delta\n",
+        project_dir,
+        "d",
+        f"name: d\nsource: {{type: file, path: {path}}}\nformat: {{type: csv}}\nstorage: delta\n",
     )
     path.write_text("a,b\n1,x\n2,y\n")
     first = lake.ingest("d", version="v1").manifest
@@ -243,7 +258,9 @@ def test_verify_reports_a_missing_file(lake: Lakehouse, csv_file: Path) -> None:
     assert [p.reason for p in report.corrupt] == ["file is missing"]
 
 
-def test_a_version_folder_without_manifest_is_not_a_version(lake: Lakehouse, csv_file: Path) -> None:
+def test_a_version_folder_without_manifest_is_not_a_version(
+    lake: Lakehouse, csv_file: Path
+) -> None:
     leftover = Path(lake.store.root) / "raw" / "lots" / "20990101" / "abc123"
     leftover.mkdir(parents=True)
     (leftover / "data.parquet").write_bytes(b"partial")

@@ -110,10 +110,15 @@ def test_help_starts_without_importing_heavy_modules() -> None:
         "heavy = [m for m in ('duckdb', 'pyarrow', 'pandas', 'deltalake', 'httpx', 'pyogrio')"
         " if m in sys.modules]; print(heavy)"
     )
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert output.stdout.strip() == "[]"
     help_text = subprocess.run(
-        [sys.executable, "-m", "lakehouse.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "lakehouse.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     for verb in ("init", "ingest", "versions", "show", "verify", "demo"):
         assert verb in help_text

@@ -22,7 +22,9 @@ def test_version_names_in_use_are_accepted(name: str) -> None:
     assert check_version_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["../x", "a/b", "..", "a..b", ".hidden", "latest", "", "v 1", "/abs"])
+@pytest.mark.parametrize(
+    "name", ["../x", "a/b", "..", "a..b", ".hidden", "latest", "", "v 1", "/abs"]
+)
 def test_bad_version_names_are_rejected(name: str) -> None:
     with pytest.raises(InvalidNameError):
         check_version_name(name)

@@ -21,7 +21,9 @@ def _data_path(lake: Lakehouse, dataset: str) -> Path:
     return Path(lake.store.root) / lake.manifest(dataset).data_files[0].path
 
 
-def test_excel_sheet_is_archived_as_text(lake: Lakehouse, project_dir: Path, tmp_path: Path) -> None:
+def test_excel_sheet_is_archived_as_text(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -33,8 +35,9 @@ def test_excel_sheet_is_archived_as_text(lake: Lakehouse, project_dir: Path, tmp
     path = tmp_path / "lots.xlsx"
     workbook.save(path)
     write_template(
-        project_dir, "lots", f"name: lots\nsource: {{type: file, path: {path}}}\n"
-        "format: {type: excel, sheet: lots}\n",
+        project_dir,
+        "lots",
+        f"name: lots\nsource: {{type: file, path: {path}}}\nformat: {{type: excel, sheet: lots}}\n",
     )
     manifest = lake.ingest("lots").manifest
     assert {c.type for c in manifest.columns} == {"VARCHAR"}
@@ -45,16 +48,19 @@ def test_excel_sheet_is_archived_as_text(lake: Lakehouse, project_dir: Path, tmp
     }
 
 
-def test_a_missing_excel_sheet_is_a_clear_error(lake: Lakehouse, project_dir: Path, tmp_path: Path) -> None:
+def test_a_missing_excel_sheet_is_a_clear_error(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
     from openpyxl import Workbook
 
     path = tmp_path / "w.xlsx"
     Workbook().save(path)
     write_template(
-        project_dir, "w", f"name: w\nsource: {{type: file, path: {path}}}\n"
-        "format: {type: excel, sheet: nope}\n",
+        project_dir,
+        "w",
+        f"name: w\nsource: {{type: file, path: {path}}}\nformat: {{type: excel, sheet: nope}}\n",
     )
-    with pytest.raises(FormatError, match="format.sheet"):
+    with pytest.raises(FormatError, match=r"format\.sheet"):
         lake.ingest("w")
     assert lake.versions("w") == []
 
@@ -64,7 +70,9 @@ def test_json_records_at_a_nested_path(lake: Lakehouse, project_dir: Path, tmp_p
     records = [{"id": 1, "name": "a", "tags": ["x"]}, {"id": 2, "ok": True}]
     path.write_text(json.dumps({"meta": {}, "data": {"rows": records}}))
     write_template(
-        project_dir, "r", f"name: r\nsource: {{type: file, path: {path}}}\n"
+        project_dir,
+        "r",
+        f"name: r\nsource: {{type: file, path: {path}}}\n"
         "format: {type: json, records_path: [data, rows]}\n",
     )
     lake.ingest("r")

@@ -64,7 +64,9 @@ def test_filters_keep_matching_rows_and_treat_null_as_not_equal() -> None:
 
 def test_a_filter_after_a_rename_uses_the_new_name() -> None:
     _, kept = _run(
-        ["a"], [("1",), ("2",)], [RenameColumns(columns={"a": "b"}), FilterRows(column="b", equals="2")]
+        ["a"],
+        [("1",), ("2",)],
+        [RenameColumns(columns={"a": "b"}), FilterRows(column="b", equals="2")],
     )
     assert kept == [("2",)]
 

@@ -58,7 +58,9 @@ def test_a_typo_in_a_top_level_key_is_reported(tmp_path: Path) -> None:
 
 def test_an_unknown_step_lists_the_allowed_ones(tmp_path: Path) -> None:
     text = GOOD.replace("clean_column_names", "clean_colum_names")
-    with pytest.raises(ConfigError, match="unknown step 'clean_colum_names'; allowed: clean_column"):
+    with pytest.raises(
+        ConfigError, match="unknown step 'clean_colum_names'; allowed: clean_column"
+    ):
         load_template(_write(tmp_path, "lots", text))
 
 

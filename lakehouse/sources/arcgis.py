@@ -88,7 +88,9 @@ def fetch(source: ArcgisSource, landing_dir: Path, progress: Progress) -> Fetche
     return Fetched(
         files=pages,
         location=redact_url(source.url),
-        source_version=version_from_epoch_millis(edited) if isinstance(edited, int | float) else None,
+        source_version=version_from_epoch_millis(edited)
+        if isinstance(edited, int | float)
+        else None,
         format_override=GeoJsonFormat(type="geojson"),
         details={"name": metadata.get("name"), "dataLastEditDate": edited, "pages": len(pages)},
     )

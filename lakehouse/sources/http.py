@@ -50,9 +50,7 @@ def with_retries(action: Callable[[], T], *, retries: int, backoff_seconds: floa
 
 def _client(timeout_seconds: float) -> httpx.Client:
     timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 30.0))
-    return httpx.Client(
-        timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
-    )
+    return httpx.Client(timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT})
 
 
 def _raise_for_status(response: httpx.Response, shown_url: str) -> None:
@@ -98,9 +96,10 @@ def download(
 
     def attempt() -> Path:
         try:
-            with _client(timeout_seconds) as client, client.stream(
-                "GET", url, params=params
-            ) as response:
+            with (
+                _client(timeout_seconds) as client,
+                client.stream("GET", url, params=params) as response,
+            ):
                 _raise_for_status(response, shown)
                 _reject_html(response, shown, expected)
                 total = int(response.headers.get("content-length", 0)) or None

@@ -15,7 +15,7 @@ from lakehouse.template import CsvFormat, JsonFormat, SocrataSource
 
 
 def version_from_epoch_seconds(seconds: int | float) -> str:
-    """The UTC date of a Unix timestamp as YYYYMMDD (how Socrata's rowsUpdatedAt becomes a version)."""
+    """A Unix timestamp's UTC date as YYYYMMDD (how rowsUpdatedAt becomes a version)."""
     return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y%m%d")
 
 

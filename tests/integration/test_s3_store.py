@@ -80,8 +80,9 @@ def test_verify_on_s3_finds_a_flipped_byte(
 def test_delta_versions_on_s3(s3_lake: Lakehouse, project_dir: Path, tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     write_template(
-        project_dir, "d", f"name: d\nsource: {{type: file, path: {path}}}\nformat: {{type: csv}}\n"
-        "storage: delta\n",
+        project_dir,
+        "d",
+        f"name: d\nsource: {{type: file, path: {path}}}\nformat: {{type: csv}}\nstorage: delta\n",
     )
     path.write_text("a\n1\n")
     s3_lake.ingest("d", version="v1")
@@ -98,7 +99,9 @@ def test_s3_object_as_a_source(
     client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
     client.put_object(Bucket=s3_bucket, Key="drop/lots.csv", Body=csv_file.read_bytes())
     write_template(
-        project_dir, "lots", f"name: lots\nsource: {{type: s3, url: 's3://{s3_bucket}/drop/lots.csv', "
+        project_dir,
+        "lots",
+        f"name: lots\nsource: {{type: s3, url: 's3://{s3_bucket}/drop/lots.csv', "
         f"endpoint_url: '{s3_endpoint}'}}\nformat: {{type: csv}}\n",
     )
     manifest = lake.ingest("lots").manifest
@@ -107,7 +110,9 @@ def test_s3_object_as_a_source(
     stored = Path(lake.store.root) / manifest.source_files[0].path
     assert stored.read_bytes() == csv_file.read_bytes()
     write_template(
-        project_dir, "gone", f"name: gone\nsource: {{type: s3, url: 's3://{s3_bucket}/nope.csv', "
+        project_dir,
+        "gone",
+        f"name: gone\nsource: {{type: s3, url: 's3://{s3_bucket}/nope.csv', "
         f"endpoint_url: '{s3_endpoint}'}}\nformat: {{type: csv}}\n",
     )
     with pytest.raises(SourceError, match="does not exist"):

@@ -1,0 +1,96 @@
+"""Benchmark: archiving the PLUTO-lite sources vs DuckDB's own `COPY ... TO parquet`, side by side.
+
+Both sides read the same generated CSVs and write zstd Parquet on the same disk, in the same
+process, alternating, several rounds; the figure is the ratio of the medians. The archive side
+does everything an ingest does (checksums, keeping the original bytes, text columns, manifest).
+
+    python bench/ingest.py --lots 1000000 [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from lakehouse.config import LakehouseConfig
+from lakehouse.demo import SOURCE_FILES, generate_pluto_lite
+from lakehouse.project import Lakehouse
+from lakehouse.template import IngestTemplate
+
+
+def duckdb_copy(sources: dict[str, Path], out: Path) -> None:
+    """The reference: DuckDB reads each CSV (its own type sniffing) and writes zstd Parquet."""
+    with duckdb.connect() as con:
+        for name, path in sources.items():
+            con.execute(
+                f"COPY (SELECT * FROM read_csv('{path}')) TO '{out / name}.parquet' "
+                "(FORMAT parquet, COMPRESSION zstd)"
+            )
+
+
+def archive_ingest(sources: dict[str, Path], root: Path) -> None:
+    """The lakehouse: a full ingest of each source into a fresh local store."""
+    lake = Lakehouse(LakehouseConfig(project_dir=root, store={"root": str(root / "store")}))
+    for name, path in sources.items():
+        template = IngestTemplate(
+            name=name, source={"type": "file", "path": str(path)}, format={"type": "csv"}
+        )
+        lake.archive.ingest(template)
+
+
+def timed(action, *args: object) -> float:  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    action(*args)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lots", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=Path("bench/out"))
+    args = parser.parse_args()
+
+    source_dir = args.work / f"pluto_lite_{args.lots}_{args.seed}"
+    if not all((source_dir / f).exists() for f in SOURCE_FILES):
+        print(f"generating {args.lots:,} lots into {source_dir} ...", flush=True)
+        generate_pluto_lite(source_dir, lots=args.lots, seed=args.seed)
+    sources = {f.removesuffix(".csv"): source_dir / f for f in SOURCE_FILES}
+    total_mb = sum(p.stat().st_size for p in sources.values()) / 1e6
+    print(f"sources: {total_mb:,.0f} MB of CSV in {len(sources)} files", flush=True)
+
+    reference: list[float] = []
+    ours: list[float] = []
+    for round_number in range(1, args.rounds + 1):
+        with tempfile.TemporaryDirectory(dir=args.work) as scratch:
+            out = Path(scratch) / "copy"
+            out.mkdir()
+            reference.append(timed(duckdb_copy, sources, out))
+        with tempfile.TemporaryDirectory(dir=args.work) as scratch:
+            ours.append(timed(archive_ingest, sources, Path(scratch)))
+        print(
+            f"round {round_number}: duckdb COPY {reference[-1]:.2f} s, "
+            f"lake ingest {ours[-1]:.2f} s",
+            flush=True,
+        )
+    ref, mine = statistics.median(reference), statistics.median(ours)
+    print()
+    print("| what | median s | ratio |")
+    print("|---|---|---|")
+    print(f"| DuckDB `COPY (SELECT * FROM read_csv(...)) TO ... zstd` | {ref:.2f} | 1.00 |")
+    print(
+        f"| `lake ingest` (text columns, checksums, originals kept, manifest) | {mine:.2f} | "
+        f"{mine / ref:.2f} |"
+    )
+    shutil.rmtree(args.work / "tmp", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

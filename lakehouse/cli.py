@@ -285,7 +285,7 @@ def demo(
     out: Annotated[Path, typer.Option(help="Folder to write the sample sources into.")] = Path(
         "data/pluto_lite"
     ),
-    lots: Annotated[int, typer.Option(help="Number of tax lots.", min=1)] = 10_000,
+    lots: Annotated[int, typer.Option(help="Number of tax lots.", min=1, max=50_000_000)] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 42,
 ) -> None:
     """Write the four PLUTO-lite sample sources (deterministic for a given size and seed)."""

@@ -19,8 +19,8 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 demo: setup
 	$(BIN)/lake init .
 	$(BIN)/lake demo --lots $(LOTS)
-	@for ds in $(DATASETS); do $(BIN)/lake ingest $$ds || exit 1; done
-	@for ds in $(DATASETS); do $(BIN)/lake versions $$ds || exit 1; done
+	$(BIN)/lake ingest $(DATASETS)
+	$(BIN)/lake versions
 
 ## test: set up, lint, and run the whole test suite
 test: setup

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -15,6 +15,7 @@ from lakehouse.errors import LakehouseError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from lakehouse.archive import IngestResult
     from lakehouse.progress import Progress
     from lakehouse.project import Lakehouse
 
@@ -142,7 +143,12 @@ def init(
 
 @app.command()
 def ingest(
-    dataset: Annotated[str, typer.Argument(help="Dataset name (its template's file name).")],
+    datasets: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Dataset names (their templates' file names); default: every template."
+        ),
+    ] = None,
     file: Annotated[
         Path | None,
         typer.Option(
@@ -154,30 +160,53 @@ def ingest(
         typer.Option(help="Version name to archive under (default: from the source or today)."),
     ] = None,
 ) -> None:
-    """Fetch a dataset's source and archive it as a new immutable version."""
+    """Fetch datasets' sources and archive each as a new immutable version."""
     lake = _open()
-    with _progress(f"ingest {dataset}") as report:
-        result = _run(lambda: lake.ingest(dataset, file=file, version=version, progress=report))
+    names = datasets or lake.templates()
+    if not names:
+        _fail(f"No templates in {lake.config.templates_dir}; name a dataset and pass --file.")
+    if (file or version) and len(names) != 1:
+        _fail("--file and --version apply to one dataset; name exactly one.")
+    for dataset in names:
+        with _progress(f"ingest {dataset}") as report:
+            result = _run(
+                lambda d=dataset: lake.ingest(d, file=file, version=version, progress=report)
+            )
+        _print_ingest_result(dataset, result)
+
+
+def _fail(message: str) -> NoReturn:
+    _console(stderr=True).print(f"[red]Error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+def _print_ingest_result(dataset: str, result: IngestResult) -> None:
     manifest = result.manifest
-    console = _console()
     if result.status == "unchanged":
-        console.print(
+        _console().print(
             f"{dataset}: unchanged, the source is identical to version "
             f"[bold]{manifest.version}[/bold]; no new version was created."
         )
     else:
-        console.print(
+        _console().print(
             f"{dataset}: archived version [bold]{manifest.version}[/bold] "
             f"({manifest.row_count:,} rows, {len(manifest.columns)} columns, {manifest.storage})."
         )
 
 
 @app.command()
-def versions(dataset: Annotated[str, typer.Argument(help="Dataset name.")]) -> None:
-    """List the archived versions of a dataset, oldest first."""
+def versions(
+    dataset: Annotated[
+        str | None, typer.Argument(help="Dataset name; default: a line per archived dataset.")
+    ] = None,
+) -> None:
+    """List the archived versions of a dataset, oldest first (or every dataset's latest)."""
     from rich.table import Table
 
     lake = _open()
+    if dataset is None:
+        _print_datasets(lake)
+        return
     found = _run(lambda: lake.versions(dataset))
     if not found:
         _console().print(f"{dataset}: no archived versions yet; run `lake ingest {dataset}`.")
@@ -194,6 +223,31 @@ def versions(dataset: Annotated[str, typer.Argument(help="Dataset name.")]) -> N
             manifest.storage,
             manifest.source_sha256[:12],
             manifest.version_origin,
+        )
+    _console().print(table)
+
+
+def _print_datasets(lake: Lakehouse) -> None:
+    from rich.table import Table
+
+    names = _run(lake.datasets)
+    if not names:
+        _console().print("The archive is empty; run `lake ingest <dataset>`.")
+        return
+    table = Table(title=f"{len(names)} archived dataset(s)")
+    for column in ("dataset", "versions", "latest", "rows", "extracted at (UTC)"):
+        table.add_column(column)
+    for name in names:
+        found = _run(lambda n=name: lake.versions(n))
+        if not found:
+            continue
+        latest = found[-1]
+        table.add_row(
+            name,
+            str(len(found)),
+            latest.version,
+            f"{latest.row_count:,}",
+            latest.extracted_at.strftime("%Y-%m-%d %H:%M:%S"),
         )
     _console().print(table)
 

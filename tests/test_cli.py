@@ -122,3 +122,29 @@ def test_help_starts_without_importing_heavy_modules() -> None:
     ).stdout
     for verb in ("init", "ingest", "versions", "show", "verify", "demo"):
         assert verb in help_text
+
+
+def test_ingest_without_names_takes_every_template_and_versions_lists_datasets(
+    in_project: Path, csv_file: Path
+) -> None:
+    from tests.conftest import write_template
+
+    for name in ("alpha", "beta"):
+        write_template(
+            in_project,
+            name,
+            f"name: {name}\nsource: {{type: file, path: {csv_file}}}\nformat: {{type: csv}}\n",
+        )
+    result = runner.invoke(app, ["ingest"])
+    assert result.exit_code == 0, result.output
+    assert "alpha: archived version" in result.output
+    assert "beta: archived version" in result.output
+    overview = runner.invoke(app, ["versions"])
+    assert "2 archived dataset(s)" in overview.output
+    assert "alpha" in overview.output and "beta" in overview.output
+
+
+def test_file_option_needs_exactly_one_dataset(in_project: Path, csv_file: Path) -> None:
+    result = runner.invoke(app, ["ingest", "a", "b", "--file", str(csv_file)])
+    assert result.exit_code == 1
+    assert "name exactly one" in result.output

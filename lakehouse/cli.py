@@ -81,7 +81,6 @@ def _progress(label: str) -> Iterator[Progress]:
     """A rich progress display on stderr, fed by the library's progress callbacks."""
     from rich.progress import (
         BarColumn,
-        DownloadColumn,
         Progress,
         SpinnerColumn,
         TextColumn,
@@ -92,10 +91,15 @@ def _progress(label: str) -> Iterator[Progress]:
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
+    console = _console(stderr=True)
+    if not console.is_terminal:  # piped or in CI: no live display, just the results
+        from lakehouse.progress import no_progress
+
+        yield no_progress
+        return
+    with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(label, total=None)
 
         def report(what: str, done: int, total: int | None = None) -> None:

@@ -108,7 +108,11 @@ def download(
                     for chunk in response.iter_bytes(DOWNLOAD_CHUNK_BYTES):
                         out.write(chunk)
                         received += len(chunk)
-                        progress(f"downloading {destination.name}", received, total)
+                        progress(
+                            f"downloading {destination.name} ({received / 1e6:,.1f} MB)",
+                            received,
+                            total,
+                        )
                 if total is not None and received != total:
                     raise _Transient(
                         f"the download from {shown} was cut off after {received} of {total} bytes"

@@ -10,16 +10,12 @@ import pytest
 
 from lakehouse.config import init_project, load_config
 from lakehouse.project import Lakehouse
-
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+from tests.servers import require_realdata
 
 
 def realdata(name: str) -> Path:
     """A file of ../shared/realdata, or skip the test when the shared folder is absent."""
-    path = REALDATA / name
-    if not path.exists():
-        pytest.skip(f"../shared/realdata/{name} is not present (run beside the shared folder)")
-    return path
+    return require_realdata(name) / name
 
 
 @pytest.fixture

@@ -171,12 +171,20 @@ def ingest(
         _fail(f"No templates in {lake.config.templates_dir}; name a dataset and pass --file.")
     if (file or version) and len(names) != 1:
         _fail("--file and --version apply to one dataset; name exactly one.")
+    failed = []
     for dataset in names:
         with _progress(f"ingest {dataset}") as report:
-            result = _run(
-                lambda d=dataset: lake.ingest(d, file=file, version=version, progress=report)
-            )
+            try:
+                result = lake.ingest(dataset, file=file, version=version, progress=report)
+            except LakehouseError as exc:
+                if state.debug:
+                    raise
+                _console(stderr=True).print(f"[red]Error:[/red] {dataset}: {exc}")
+                failed.append(dataset)
+                continue
         _print_ingest_result(dataset, result)
+    if failed:
+        _fail(f"{len(failed)} of {len(names)} dataset(s) failed: {', '.join(failed)}.")
 
 
 def _fail(message: str) -> NoReturn:
@@ -187,9 +195,14 @@ def _fail(message: str) -> NoReturn:
 def _print_ingest_result(dataset: str, result: IngestResult) -> None:
     manifest = result.manifest
     if result.status == "unchanged":
+        note = (
+            " (the template changed since; its new settings apply from the next new version)"
+            if result.template_changed
+            else ""
+        )
         _console().print(
             f"{dataset}: unchanged, the source is identical to version "
-            f"[bold]{manifest.version}[/bold]; no new version was created."
+            f"[bold]{manifest.version}[/bold]; no new version was created{note}."
         )
     else:
         _console().print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lakehouse.errors import ConfigError
+from lakehouse.errors import ConfigError, describe_validation_error
 
 CONFIG_FILE_NAME = "lakehouse.toml"
 CONFIG_ENV_VAR = "LAKEHOUSE_CONFIG"
@@ -123,22 +124,20 @@ def load_config(path: Path | None = None) -> LakehouseConfig:
         raw: dict[str, Any] = tomllib.loads(config_path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path} is not valid TOML ({exc}); fix the file.") from exc
+    s3_file_settings = (
+        raw.get("store", {}).get("s3", {}) if isinstance(raw.get("store"), dict) else {}
+    )
+    if isinstance(s3_file_settings, dict) and (
+        {"access_key_id", "secret_access_key"} & set(s3_file_settings)
+    ):
+        raise ConfigError(
+            f"{config_path}: S3 keys must not be written in lakehouse.toml; remove them and set "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment."
+        )
     try:
         return LakehouseConfig(project_dir=config_path.parent.resolve(), **raw)
     except ValidationError as exc:
         raise ConfigError(f"{config_path}: {describe_validation_error(exc)}") from exc
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """One sentence per problem: the dotted field path and what is wrong with it."""
-    problems = []
-    for error in exc.errors():
-        field = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        if error["type"] == "extra_forbidden":
-            problems.append(f"unknown field '{field}' (check the spelling)")
-        else:
-            problems.append(f"field '{field}': {error['msg']}")
-    return "; ".join(problems)
 
 
 def init_project(project_dir: Path, root: str | None = None) -> tuple[Path, bool]:
@@ -148,7 +147,7 @@ def init_project(project_dir: Path, root: str | None = None) -> tuple[Path, bool
     if config_path.exists():
         return config_path, False
     text = DEFAULT_CONFIG_TEXT
-    if root is not None:
-        text = text.replace('root = ".lakehouse"', f"root = {root!r}".replace("'", '"'))
+    if root is not None:  # a JSON string is a valid TOML basic string
+        text = text.replace('root = ".lakehouse"', f"root = {json.dumps(root)}")
     config_path.write_text(text, encoding="utf-8")
     return config_path, True

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class LakehouseError(Exception):
     """Base of every error the lakehouse raises on purpose."""
@@ -32,4 +37,21 @@ class NotFoundError(LakehouseError):
 
 
 class IntegrityError(LakehouseError):
-    """Stored bytes no longer match their recorded checksums."""
+    """Stored bytes no longer match their recorded checksums, or a manifest is unreadable."""
+
+
+class StorageError(LakehouseError):
+    """The store cannot be reached or used (missing bucket, unreachable endpoint)."""
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One clause per problem: the dotted field path and what is wrong with it."""
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            problems.append(f"unknown field '{field}' (check the spelling)")
+        else:
+            problems.append(f"field '{field}': {message}")
+    return "; ".join(problems)

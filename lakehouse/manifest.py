@@ -43,13 +43,16 @@ class SourceInfo(BaseModel):
     details: dict[str, Any] = {}
 
 
+VersionOrigin = Literal["option", "template", "source metadata", "run date"]
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     manifest_format: int = MANIFEST_FORMAT
     dataset: str
     version: str
-    version_origin: Literal["option", "template", "source metadata", "run date"]
+    version_origin: VersionOrigin
     source: SourceInfo
     extracted_at: datetime
     archived_at: datetime
@@ -62,6 +65,7 @@ class Manifest(BaseModel):
     row_count: int
     columns: list[ColumnInfo]
     geometry_column: str | None = None
+    geometry_crs: str | None = None  # e.g. EPSG:2263, as the source declared it
     steps: list[dict[str, Any]] = []
     template_sha256: str | None = None
     tool: dict[str, str]

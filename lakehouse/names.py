@@ -23,9 +23,14 @@ def check_dataset_name(name: str) -> str:
 
 def check_version_name(name: str) -> str:
     """Return `name` if it is a valid version name, else raise InvalidNameError."""
-    if not _VERSION_NAME.match(name) or ".." in name or name in RESERVED_VERSIONS:
+    if not _VERSION_NAME.match(name) or ".." in name or name.lower() in RESERVED_VERSIONS:
         raise InvalidNameError(
             f"Version name {name!r} is not allowed: use letters, digits, '.', '_' and '-' "
             "(no '/', no '..', not 'latest'), e.g. 25v1 or 20240101."
         )
     return name
+
+
+def is_dataset_name(name: str) -> bool:
+    """Whether `name` is a valid dataset name (for skipping stray folders)."""
+    return bool(_DATASET_NAME.match(name))

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 SOURCE_VIEW = "source_data"
-GEOMETRY_COLUMN = "geom"
+GEOMETRY_COLUMN_NAMES = ("geom", "geometry", "geom_wkb")  # the first one no attribute uses
+MAX_CSV_LINE_BYTES = 64_000_000  # WKT polygons make very long lines
 
 
 def sql_string(value: str) -> str:
@@ -59,7 +60,12 @@ def _read_to_arrow(files: list[Path], fmt: FormatSpec) -> pa.Table:
     if isinstance(fmt, ExcelFormat):
         tables = [_read_excel(path, fmt) for path in files]
     elif isinstance(fmt, JsonFormat):
-        tables = [_read_json_records(path, fmt) for path in files]
+        tables = [t for path in files if (t := _read_json_records(path, fmt)) is not None]
+        if not tables:
+            raise FormatError(
+                f"{files[0].name if len(files) == 1 else 'The source'} holds no records; "
+                "nothing was archived."
+            )
     else:
         tables = [_read_geo(path, getattr(fmt, "layer", None)) for path in files]
     return pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
@@ -72,12 +78,18 @@ def read_csv_header(path: Path, fmt: CsvFormat) -> list[str]:
     """Column names from the header row; blanks get DuckDB-style names, duplicates are refused."""
     try:
         header_text = _first_line(path, fmt.encoding)
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:
         raise FormatError(
             f"The header of {path.name} is not valid {fmt.encoding} text; set format.encoding "
             "in the template (utf-8, latin-1 or utf-16)."
         ) from exc
-    header = next(csv.reader([header_text], delimiter=fmt.delimiter), None)
+    try:
+        header = next(csv.reader([header_text], delimiter=fmt.delimiter), None)
+    except csv.Error as exc:
+        raise FormatError(
+            f"The header of {path.name} cannot be parsed as CSV ({exc}); check the file's "
+            "line endings and quoting."
+        ) from exc
     if not header:
         raise FormatError(f"Source file {path.name} has no header row; check the file.")
     names = [name.strip() or f"column{index}" for index, name in enumerate(header)]
@@ -107,12 +119,12 @@ def _load_csv(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: CsvFormat)
             raise FormatError(f"{other.name} has a different header from {files[0].name}.")
     columns = "{" + ", ".join(f"{sql_string(n)}: 'VARCHAR'" for n in names) + "}"
     paths = "[" + ", ".join(sql_string(str(p)) for p in files) + "]"
-    encoding = {"utf-8": "utf-8", "latin-1": "latin-1", "utf-16": "utf-16"}[fmt.encoding]
     con.execute(
         f"CREATE OR REPLACE VIEW {SOURCE_VIEW} AS SELECT * FROM read_csv({paths}, "
         f"columns={columns}, header=true, auto_detect=false, delim={sql_string(fmt.delimiter)}, "
         "quote='\"', escape='\"', strict_mode=true, null_padding=false, "
-        f"encoding={sql_string(encoding)})"
+        f"allow_quoted_nulls=false, max_line_size={MAX_CSV_LINE_BYTES}, "
+        f"encoding={sql_string(fmt.encoding)})"
     )
 
 
@@ -136,8 +148,13 @@ def explain_read_error(exc: Exception, files: list[Path]) -> FormatError:
             f"{name} has a row with {counts.group(2)} fields where the header has "
             f"{counts.group(1)}{where}; the file is ragged or truncated, fix it or re-download it."
         )
-    if "unterminated quote" in message.lower() or "quote" in message.lower():
+    if "unterminated quote" in message.lower():
         return FormatError(f"{name} has an unterminated quoted value{where}; fix the file.")
+    if "maximum line size" in message.lower():
+        return FormatError(
+            f"{name} has a line longer than {MAX_CSV_LINE_BYTES // 1_000_000} MB{where}; "
+            "check the file's line endings and quoting."
+        )
     first_line = message.splitlines()[0] if message else exc.__class__.__name__
     return FormatError(f"Cannot read {name}{where}: {first_line}.")
 
@@ -181,7 +198,7 @@ def _as_text(value: Any) -> str | None:
     return str(value)
 
 
-def _read_json_records(path: Path, fmt: JsonFormat) -> pa.Table:
+def _read_json_records(path: Path, fmt: JsonFormat) -> pa.Table | None:
     import pyarrow as pa
 
     try:
@@ -201,6 +218,8 @@ def _read_json_records(path: Path, fmt: JsonFormat) -> pa.Table:
     names: dict[str, None] = {}
     for record in document:
         names.update(dict.fromkeys(record))
+    if not names:  # an empty page, e.g. the last page of an API listing
+        return None
     columns = {name: [_as_text(r.get(name)) for r in document] for name in names}
     return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
 
@@ -222,8 +241,10 @@ def _read_geo(path: Path, layer: str | None) -> pa.Table:
     geometry_name = meta.get("geometry_name") or "wkb_geometry"
     if geometry_name not in table.column_names:
         return table
+    taken = set(table.column_names) - {geometry_name}
+    new_name = next(name for name in GEOMETRY_COLUMN_NAMES if name not in taken)
     fields = [
-        field.with_name(GEOMETRY_COLUMN) if field.name == geometry_name else field
+        field.with_name(new_name) if field.name == geometry_name else field
         for field in table.schema
     ]
     return pa.Table.from_arrays(table.columns, schema=pa.schema(fields, table.schema.metadata))

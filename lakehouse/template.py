@@ -10,10 +10,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from lakehouse.config import describe_validation_error
-from lakehouse.errors import ConfigError, NotFoundError
+from lakehouse.errors import ConfigError, NotFoundError, describe_validation_error
 from lakehouse.names import check_dataset_name, check_version_name
 
 TEMPLATE_SUFFIXES = (".yml", ".yaml")
@@ -81,8 +87,9 @@ class S3Source(_Strict):
     @field_validator("url")
     @classmethod
     def _s3_url(cls, url: str) -> str:
-        if not url.startswith("s3://") or "/" not in url.removeprefix("s3://"):
-            raise ValueError("must look like s3://bucket/key")
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        if not url.startswith("s3://") or not bucket or not key or key.endswith("/"):
+            raise ValueError("must name one object, like s3://bucket/folder/file.csv")
         return url
 
 
@@ -128,8 +135,6 @@ FormatSpec = Annotated[
     CsvFormat | ExcelFormat | JsonFormat | GeoJsonFormat | ShapefileFormat | ParquetFormat,
     Field(discriminator="type"),
 ]
-GEO_FORMATS = frozenset({"geojson", "shapefile"})
-TEXT_FORMATS = frozenset({"csv", "excel", "json"})
 
 # -- light preprocessing ---------------------------------------------------------------------
 
@@ -155,6 +160,8 @@ class DropColumns(_Strict):
 
 class FilterRows(_Strict):
     """Keep the rows where `column` satisfies exactly one condition."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
     step: Literal["filter_rows"] = "filter_rows"
     column: str
@@ -190,7 +197,9 @@ class IngestTemplate(_Strict):
     name: str
     description: str = ""
     source: SourceSpec
-    format: FormatSpec
+    format: FormatSpec | None = Field(
+        default=None, description="required, except for socrata and arcgis sources"
+    )
     storage: Literal["parquet", "delta"] = "parquet"
     version: str | None = Field(
         default=None, description="a fixed version name for what the source holds now, e.g. 25v1"
@@ -198,6 +207,12 @@ class IngestTemplate(_Strict):
     version_from: Literal["source_metadata", "run_date"] = "source_metadata"
     allow_empty: bool = False
     steps: list[Step] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _format_given_where_needed(self) -> IngestTemplate:
+        if self.format is None and self.source.type not in {"socrata", "arcgis"}:
+            raise ValueError(f"field 'format' is required for a {self.source.type} source")
+        return self
 
     @field_validator("name")
     @classmethod
@@ -300,7 +315,7 @@ def list_templates(templates_dir: Path) -> list[str]:
     """Dataset names that have a template."""
     if not templates_dir.is_dir():
         return []
-    return sorted(p.stem for p in templates_dir.iterdir() if p.suffix in TEMPLATE_SUFFIXES)
+    return sorted({p.stem for p in templates_dir.iterdir() if p.suffix in TEMPLATE_SUFFIXES})
 
 
 FORMAT_BY_SUFFIX: dict[str, dict[str, Any]] = {
@@ -310,7 +325,6 @@ FORMAT_BY_SUFFIX: dict[str, dict[str, Any]] = {
     ".json": {"type": "json"},
     ".geojson": {"type": "geojson"},
     ".zip": {"type": "shapefile"},
-    ".shp": {"type": "shapefile"},
     ".parquet": {"type": "parquet"},
 }
 
@@ -320,7 +334,8 @@ def template_for_local_file(dataset: str, path: Path) -> IngestTemplate:
     fmt = FORMAT_BY_SUFFIX.get(path.suffix.lower())
     if fmt is None:
         raise ConfigError(
-            f"Cannot tell the format of {path.name} from its suffix; write a template "
-            f"recipes/sources/{dataset}.yml that names the format."
+            f"Cannot tell the format of {path.name} from its suffix (zip a Shapefile with its "
+            f".dbf, .shx and .prj); or write a template recipes/sources/{dataset}.yml that "
+            "names the format."
         )
     return IngestTemplate(name=dataset, source={"type": "file", "path": str(path)}, format=fmt)

@@ -1,12 +1,14 @@
-"""`lake verify`: re-check every archived checksum and find interrupted ingests."""
+"""`lake verify`: re-check every archived checksum and find what interrupted ingests left."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from lakehouse.archive import Archive
-from lakehouse.manifest import MANIFEST_NAME, StoredFile, dataset_folder
+from lakehouse.errors import IntegrityError, NotFoundError
+from lakehouse.manifest import MANIFEST_NAME, Manifest, StoredFile, dataset_folder
 from lakehouse.progress import Progress, no_progress
+from lakehouse.storage import SCRATCH_FOLDER
 
 
 @dataclass(frozen=True)
@@ -29,35 +31,58 @@ class VerifyReport:
         return not self.corrupt
 
 
-def _check_file(archive: Archive, dataset: str, version: str, stored: StoredFile) -> Problem | None:
-    if not archive.store.exists(stored.path):
-        return Problem(dataset, version, stored.path, "file is missing")
-    sha, size = archive.store.sha256(stored.path)
-    if size != stored.bytes:
-        return Problem(dataset, version, stored.path, f"size {size} bytes, expected {stored.bytes}")
-    if sha != stored.sha256:
-        return Problem(dataset, version, stored.path, "sha256 does not match the manifest")
-    return None
-
-
 def verify_archive(
     archive: Archive, datasets: list[str] | None = None, progress: Progress = no_progress
 ) -> VerifyReport:
     """Recompute the sha256 of every stored file of every version and compare with its manifest."""
     report = VerifyReport()
-    names = datasets if datasets is not None else archive.datasets()
-    for dataset in names:
-        manifests = archive.versions(dataset)
-        referenced = {manifest.run_folder for manifest in manifests}
+    known = archive.datasets()
+    for name in datasets or []:
+        if name not in known:
+            raise NotFoundError(
+                f"Dataset {name!r} is not in the archive; `lake versions` lists it."
+            )
+    for dataset in datasets or known:
+        manifests = _readable_manifests(archive, dataset, report)
         for manifest in manifests:
             report.versions_checked += 1
             for stored in [*manifest.source_files, *manifest.data_files]:
                 report.files_checked += 1
                 progress(f"verifying {dataset} {manifest.version}", report.files_checked, None)
-                if problem := _check_file(archive, dataset, manifest.version, stored):
+                if problem := _check_file(archive, manifest, stored):
                     report.corrupt.append(problem)
+        referenced = {manifest.run_folder for manifest in manifests}
         report.leftovers.extend(_interrupted_runs(archive, dataset, referenced))
+    if datasets is None:
+        report.leftovers.extend(
+            f"{SCRATCH_FOLDER}/{name}" for name in archive.store.list_folders(SCRATCH_FOLDER)
+        )
     return report
+
+
+def _readable_manifests(archive: Archive, dataset: str, report: VerifyReport) -> list[Manifest]:
+    manifests = []
+    for version in sorted(archive.version_names(dataset)):
+        try:
+            manifests.append(archive.read_manifest(dataset, version))
+        except IntegrityError:
+            path = f"{dataset_folder(dataset)}/{version}/{MANIFEST_NAME}"
+            report.corrupt.append(Problem(dataset, version, path, "manifest is unreadable"))
+    return manifests
+
+
+def _check_file(archive: Archive, manifest: Manifest, stored: StoredFile) -> Problem | None:
+    def problem(reason: str) -> Problem:
+        return Problem(manifest.dataset, manifest.version, stored.path, reason)
+
+    if not archive.store.exists(stored.path):
+        return problem("file is missing")
+    sha, size = archive.store.sha256(stored.path)
+    if size != stored.bytes:
+        return problem(f"size {size} bytes, expected {stored.bytes}")
+    if sha != stored.sha256:
+        return problem("sha256 does not match the manifest")
+    return None
 
 
 def _interrupted_runs(archive: Archive, dataset: str, referenced: set[str]) -> list[str]:
@@ -67,12 +92,8 @@ def _interrupted_runs(archive: Archive, dataset: str, referenced: set[str]) -> l
     for version in archive.store.list_folders(base):
         if version.startswith("_"):
             continue
-        for run in archive.store.list_folders(f"{base}/{version}"):
-            folder = f"{base}/{version}/{run}"
-            if folder not in referenced:
-                leftovers.append(folder)
-        if not archive.store.list_folders(f"{base}/{version}") and not archive.store.exists(
-            f"{base}/{version}/{MANIFEST_NAME}"
-        ):
-            leftovers.append(f"{base}/{version}")
+        runs = archive.store.list_folders(f"{base}/{version}")
+        leftovers.extend(
+            f"{base}/{version}/{run}" for run in runs if f"{base}/{version}/{run}" not in referenced
+        )
     return leftovers

@@ -78,6 +78,11 @@ def fetch(source: ArcgisSource, landing_dir: Path, progress: Progress) -> Fetche
             )
         if not features and pages:
             break
+        if pages and body == pages[-1].read_bytes():
+            raise SourceError(
+                f"{redact_url(source.url)} returned the same page twice; the server seems to "
+                "ignore resultOffset (paging unsupported), so the layer cannot be read whole."
+            )
         path = landing_dir / f"page-{len(pages) + 1:05d}.geojson"
         path.write_bytes(body)
         pages.append(path)

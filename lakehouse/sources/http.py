@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -25,13 +26,26 @@ class _Transient(Exception):
     """A failure worth retrying; its message is the user-facing reason."""
 
 
+SECRET_PARAMETER = re.compile(
+    r"(token|key|secret|password|passwd|signature|credential|auth|sig)", re.IGNORECASE
+)
+SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+
+
 def redact_url(url: str) -> str:
-    """The URL without user:password, safe to record in a manifest."""
+    """The URL without user:password and with secret-looking query values masked."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    query = urlencode(
+        [
+            (name, "REDACTED" if SECRET_PARAMETER.search(name) else value)
+            for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        ],
+        safe="$:/",
+    )
+    return urlunsplit((parts.scheme, host, parts.path, query, parts.fragment))
 
 
 def with_retries(action: Callable[[], T], *, retries: int, backoff_seconds: float) -> T:
@@ -158,9 +172,9 @@ def get_json(
 
 
 def file_name_from_url(url: str, default: str) -> str:
-    """The last path segment of a URL, if it looks like a file name."""
-    name = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
-    return name if name and "." in name else default
+    """The last path segment of a URL when it is a plain file name, else `default`."""
+    name = unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
+    return name if SAFE_FILE_NAME.match(name) and "." in name.strip(".") else default
 
 
 def fetch(source: HttpSource, landing_dir: Path, progress: Progress) -> Fetched:

@@ -359,14 +359,21 @@ def demo(
     lots: Annotated[int, typer.Option(help="Number of tax lots.", min=1, max=50_000_000)] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 42,
 ) -> None:
-    """Write the four PLUTO-lite sample sources (deterministic for a given size and seed)."""
-    from lakehouse.demo import generate_pluto_lite
+    """Write the four PLUTO-lite sample sources (deterministic for a given size and seed),
+    and their ingest templates when the project has none yet."""
+    from lakehouse.demo import generate_pluto_lite, write_demo_templates
 
     with _progress("demo") as report:
         report(f"generating {lots:,} lots", 0, None)
         written = _run(lambda: generate_pluto_lite(out, lots=lots, seed=seed))
-    for name, path in written.items():
-        _console().print(f"wrote {path} ({path.stat().st_size:,} bytes)" if path else name)
+    console = _console()
+    for path in written.values():
+        console.print(f"wrote {path} ({path.stat().st_size:,} bytes)")
+    lake = _open()
+    templates = write_demo_templates(lake.config.templates_dir, out, lake.config.project_dir)
+    for template in templates:
+        console.print(f"wrote template {template}")
+    console.print(f"next: `lake ingest {' '.join(p.removesuffix('.csv') for p in written)}`")
 
 
 def main() -> None:

@@ -94,4 +94,6 @@ class Lakehouse:
 
 def open_lakehouse(path: Path | None = None) -> Lakehouse:
     """Open the project of `path` (a lakehouse.toml), or of the nearest one above here."""
-    return Lakehouse(load_config(path))
+    lake = Lakehouse(load_config(path))
+    lake.store.check_reachable()
+    return lake

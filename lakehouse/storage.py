@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.config import S3Settings
-from lakehouse.errors import ConfigError, VersionExistsError
+from lakehouse.errors import ConfigError, StorageError, VersionExistsError
 
 if TYPE_CHECKING:
     import duckdb
@@ -49,6 +49,23 @@ def copy_with_sha256(source: Path, target: Path) -> tuple[str, int]:
             writer.write(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+def make_s3_filesystem(settings: S3Settings) -> fsspec.AbstractFileSystem:
+    """An s3fs filesystem for these settings (credentials from the environment)."""
+    import s3fs
+
+    client_kwargs: dict[str, Any] = {}
+    if settings.endpoint_url:
+        client_kwargs["endpoint_url"] = settings.endpoint_url
+    if settings.region:
+        client_kwargs["region_name"] = settings.region
+    return s3fs.S3FileSystem(
+        key=settings.access_key_id,
+        secret=settings.secret_access_key,
+        client_kwargs=client_kwargs,
+        use_listings_cache=False,
+    )
 
 
 class Store:
@@ -84,19 +101,25 @@ class Store:
             from fsspec.implementations.local import LocalFileSystem
 
             return LocalFileSystem()
-        import s3fs
+        return make_s3_filesystem(self.s3)
 
-        client_kwargs: dict[str, Any] = {}
-        if self.s3.endpoint_url:
-            client_kwargs["endpoint_url"] = self.s3.endpoint_url
-        if self.s3.region:
-            client_kwargs["region_name"] = self.s3.region
-        return s3fs.S3FileSystem(
-            key=self.s3.access_key_id,
-            secret=self.s3.secret_access_key,
-            client_kwargs=client_kwargs,
-            use_listings_cache=False,
-        )
+    def check_reachable(self) -> None:
+        """Fail early, in one sentence, when an S3 store's bucket is missing or unreachable."""
+        if self.is_local:
+            return
+        bucket = self.path().split("/", 1)[0]
+        try:
+            found = self.fs.exists(bucket)
+        except Exception as exc:
+            raise StorageError(
+                f"Cannot reach the store at {self.root} ({exc.__class__.__name__}: {exc}); check "
+                "endpoint_url, region and the AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables."
+            ) from exc
+        if not found:
+            raise StorageError(
+                f"Bucket {bucket!r} of the store {self.root} does not exist; create it or fix "
+                "[store] root in lakehouse.toml."
+            )
 
     def path(self, rel: str = "") -> str:
         """The filesystem path of `rel` (for s3fs: 'bucket/prefix/rel', no protocol)."""
@@ -154,17 +177,6 @@ class Store:
         return digest.hexdigest(), size
 
     # -- writing ---------------------------------------------------------------------------
-
-    def write_bytes(self, rel: str, data: bytes) -> None:
-        """Write one object so that readers see either nothing or all of it."""
-        if not self.is_local:
-            self.fs.pipe_file(self.path(rel), data)
-            return
-        target = self.local_path(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        temp.write_bytes(data)
-        os.replace(temp, target)
 
     def create_exclusive(self, rel: str, data: bytes) -> None:
         """Write one object atomically, refusing if it already exists (the commit point)."""

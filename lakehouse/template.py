@@ -63,6 +63,13 @@ class SocrataSource(_Fetching):
     page_size: int = Field(default=50_000, gt=0, le=50_000)
     app_token_env: str | None = None
 
+    @field_validator("domain")
+    @classmethod
+    def _http_domain(cls, domain: str) -> str:
+        if not domain.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (e.g. https://data.cityofnewyork.us)")
+        return domain
+
 
 class ArcgisSource(_Fetching):
     type: Literal["arcgis"]

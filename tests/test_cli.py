@@ -148,3 +148,23 @@ def test_file_option_needs_exactly_one_dataset(in_project: Path, csv_file: Path)
     result = runner.invoke(app, ["ingest", "a", "b", "--file", str(csv_file)])
     assert result.exit_code == 1
     assert "name exactly one" in result.output
+
+
+def test_one_failing_dataset_does_not_stop_the_others(in_project: Path, csv_file: Path) -> None:
+    from tests.conftest import write_template
+
+    write_template(
+        in_project,
+        "good",
+        f"name: good\nsource: {{type: file, path: {csv_file}}}\nformat: {{type: csv}}\n",
+    )
+    write_template(
+        in_project,
+        "bad",
+        "name: bad\nsource: {type: file, path: missing.csv}\nformat: {type: csv}\n",
+    )
+    result = runner.invoke(app, ["ingest", "bad", "good"])
+    assert result.exit_code == 1
+    assert "bad: Source file" in result.output
+    assert "good: archived version" in result.output
+    assert "1 of 2 dataset(s) failed: bad" in result.output

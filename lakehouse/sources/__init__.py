@@ -1,7 +1,8 @@
 """Extractors: one module per kind of source, each landing the original bytes in a local folder.
 
 Every extractor is a function `fetch(source, landing_dir, progress) -> Fetched`, registered in
-EXTRACTORS by the template's `source.type`. Adding a source type is one module and one line here.
+`get_extractor` by the template's `source.type`. Adding a source type is one module and one
+line there.
 """
 
 from __future__ import annotations

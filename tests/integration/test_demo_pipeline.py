@@ -49,3 +49,32 @@ def test_demo_sources_are_archived_with_the_repo_templates(tmp_path: Path) -> No
         lines = (project / "data" / "pluto_lite" / file_name).read_bytes().count(b"\n")
         assert lake.manifest(dataset).row_count == lines - 1
     assert lake.read("dof_pts").column_names[:4] == ["bbl", "boro", "block", "lot"]
+
+
+def test_the_repo_templates_are_what_lake_demo_writes() -> None:
+    from lakehouse.demo import demo_template_text
+
+    for file_name in SOURCE_FILES:
+        dataset = file_name.removesuffix(".csv")
+        expected = demo_template_text(dataset, f"data/pluto_lite/{file_name}")
+        assert (TEMPLATES / f"{dataset}.yml").read_text() == expected
+
+
+def test_lake_demo_in_a_fresh_project_writes_the_templates_it_needs(tmp_path: Path) -> None:
+    runner = CliRunner()
+    project = tmp_path / "fresh"
+    assert runner.invoke(app, ["init", str(project)]).exit_code == 0
+    cwd = os.getcwd()
+    os.chdir(project)
+    try:
+        generated = runner.invoke(app, ["demo", "--lots", "500"])
+        ingested = runner.invoke(app, ["ingest", "dof_pts"])
+        again = runner.invoke(app, ["demo", "--lots", "500"])
+    finally:
+        os.chdir(cwd)
+    assert generated.exit_code == 0, generated.output
+    assert generated.output.count("wrote template") == 4
+    assert "archived version" in ingested.output
+    assert "wrote template" not in again.output  # never overwritten
+    text = (project / "recipes" / "sources" / "dof_pts.yml").read_text()
+    assert "path: data/pluto_lite/dof_pts.csv" in text

@@ -124,3 +124,15 @@ def test_store_rejects_unknown_schemes() -> None:
 
     with pytest.raises(ConfigError, match="not supported"):
         Store("gs://bucket/x")
+
+
+def test_a_missing_bucket_is_one_clear_error(project_dir: Path, s3_endpoint: str) -> None:
+    from lakehouse.errors import StorageError
+
+    (project_dir / "lakehouse.toml").write_text(
+        f'[store]\nroot = "s3://no-such-bucket/lake"\n[store.s3]\nendpoint_url = "{s3_endpoint}"\n'
+    )
+    from lakehouse.project import open_lakehouse
+
+    with pytest.raises(StorageError, match=r"'no-such-bucket' of the store .* does not exist"):
+        open_lakehouse(project_dir / "lakehouse.toml")

@@ -1,9 +1,9 @@
 """The raw archive: every dataset kept by version, immutably, with its original bytes.
 
-An ingest lands the source in a scratch folder, snapshots and checksums the original bytes
-(identical bytes make no new version), converts the snapshot to Parquet (or a Delta table
-version), moves everything under `raw/<dataset>/<version>/<run id>/`, and commits by writing
-the manifest last.
+An ingest lands the source in a scratch folder (a local file is read where it is), checksums
+the original bytes (identical bytes make no new version), converts them to Parquet (or a Delta
+table version), puts everything under `raw/<dataset>/<version>/<run id>/`, and commits by
+writing the manifest last.
 """
 
 from __future__ import annotations
@@ -22,7 +22,13 @@ from pydantic import ValidationError
 
 from lakehouse import delta
 from lakehouse.convert import convert_to_parquet
-from lakehouse.errors import ConfigError, IntegrityError, NotFoundError, VersionExistsError
+from lakehouse.errors import (
+    ConfigError,
+    IntegrityError,
+    NotFoundError,
+    SourceError,
+    VersionExistsError,
+)
 from lakehouse.manifest import (
     Manifest,
     SourceInfo,
@@ -35,7 +41,7 @@ from lakehouse.manifest import (
 from lakehouse.names import check_dataset_name, check_version_name, is_dataset_name
 from lakehouse.progress import Progress, no_progress
 from lakehouse.sources import Fetched, get_extractor
-from lakehouse.storage import Store, copy_with_sha256, sha256_of_file
+from lakehouse.storage import Store, sha256_of_file
 from lakehouse.template import FileSource, FormatSpec, IngestTemplate
 
 if TYPE_CHECKING:
@@ -61,11 +67,22 @@ class IngestResult:
 
 @dataclass(frozen=True)
 class _Original:
-    """One original source file, snapshotted in the scratch folder."""
+    """One original source file: landed in scratch by a download, or a local file in place."""
 
     path: Path
     sha256: str
     size: int
+    landed: bool  # a private copy in scratch (moved into the store) or the user's file (copied)
+    mtime_ns: int
+
+    def check_unchanged(self) -> None:
+        """A local file must not change while it is archived, or its checksum would lie."""
+        status = self.path.stat()
+        if (status.st_size, status.st_mtime_ns) != (self.size, self.mtime_ns):
+            raise SourceError(
+                f"{self.path} changed while it was being archived; nothing was archived, "
+                "try again once it is complete."
+            )
 
 
 class Archive:
@@ -164,7 +181,7 @@ class Archive:
             landing = scratch / "landing"
             landing.mkdir()
             fetched = get_extractor(template.source)(template.source, landing, progress)
-            originals = _snapshot_originals(fetched.files, scratch, progress)
+            originals = _checksum_originals(fetched.files, scratch, progress)
             source_sha = _content_sha256([(o.path.name, o.sha256) for o in originals])
             existing = self.versions(template.name)
             for manifest in existing:
@@ -252,7 +269,9 @@ class Archive:
             for index, original in enumerate(originals):
                 progress("storing original files", index, len(originals))
                 rel = f"{run_folder}/source/{original.path.name}"
-                self.store.put_file(original.path, rel, move=True)
+                self.store.put_file(original.path, rel, move=original.landed)
+                if not original.landed:
+                    original.check_unchanged()
                 source_files.append(
                     StoredFile(path=rel, bytes=original.size, sha256=original.sha256)
                 )
@@ -294,19 +313,18 @@ def _format_of(template: IngestTemplate, fetched: Fetched) -> FormatSpec:
     return fmt
 
 
-def _snapshot_originals(files: list[Path], scratch: Path, progress: Progress) -> list[_Original]:
-    """Checksum the landed files; copy local sources into scratch on the way, so the bytes that
-    are converted and archived are exactly the bytes that were checksummed."""
-    snapshot_dir = scratch / "originals"
-    snapshot_dir.mkdir()
+def _checksum_originals(files: list[Path], scratch: Path, progress: Progress) -> list[_Original]:
+    """sha256 and size of each original file, read where it is."""
     originals = []
     for index, path in enumerate(files):
         progress("checksumming the original bytes", index, len(files))
-        if path.is_relative_to(scratch):  # landed by a download: already a private copy
-            originals.append(_Original(path, *sha256_of_file(path)))
-        else:
-            copy = snapshot_dir / path.name
-            originals.append(_Original(copy, *copy_with_sha256(path, copy)))
+        before = path.stat()
+        sha, size = sha256_of_file(path)
+        landed = path.is_relative_to(scratch)
+        original = _Original(path, sha, size, landed, before.st_mtime_ns)
+        if not landed:
+            original.check_unchanged()
+        originals.append(original)
     return originals
 
 

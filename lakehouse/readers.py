@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 SOURCE_VIEW = "source_data"
 GEOMETRY_COLUMN_NAMES = ("geom", "geometry", "geom_wkb")  # the first one no attribute uses
-MAX_CSV_LINE_BYTES = 64_000_000  # WKT polygons make very long lines
 
 
 def sql_string(value: str) -> str:
@@ -123,7 +122,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: CsvFormat)
         f"CREATE OR REPLACE VIEW {SOURCE_VIEW} AS SELECT * FROM read_csv({paths}, "
         f"columns={columns}, header=true, auto_detect=false, delim={sql_string(fmt.delimiter)}, "
         "quote='\"', escape='\"', strict_mode=true, null_padding=false, "
-        f"allow_quoted_nulls=false, max_line_size={MAX_CSV_LINE_BYTES}, "
+        f"allow_quoted_nulls=false, max_line_size={fmt.max_line_bytes}, "
         f"encoding={sql_string(fmt.encoding)})"
     )
 
@@ -152,8 +151,9 @@ def explain_read_error(exc: Exception, files: list[Path]) -> FormatError:
         return FormatError(f"{name} has an unterminated quoted value{where}; fix the file.")
     if "maximum line size" in message.lower():
         return FormatError(
-            f"{name} has a line longer than {MAX_CSV_LINE_BYTES // 1_000_000} MB{where}; "
-            "check the file's line endings and quoting."
+            f"{name} has a line longer than the maximum{where}; if such lines are real (large "
+            "WKT geometries), raise format.max_line_bytes in the template, else check the "
+            "file's line endings and quoting."
         )
     first_line = message.splitlines()[0] if message else exc.__class__.__name__
     return FormatError(f"Cannot read {name}{where}: {first_line}.")

@@ -39,18 +39,6 @@ def sha256_of_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def copy_with_sha256(source: Path, target: Path) -> tuple[str, int]:
-    """Copy a local file, computing its sha256 in the same pass; returns (digest, size)."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(source, "rb") as reader, open(target, "wb") as writer:
-        while chunk := reader.read(HASH_CHUNK_BYTES):
-            digest.update(chunk)
-            writer.write(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
 def make_s3_filesystem(settings: S3Settings) -> fsspec.AbstractFileSystem:
     """An s3fs filesystem for these settings (credentials from the environment)."""
     import s3fs

@@ -111,6 +111,8 @@ class CsvFormat(_Strict):
     type: Literal["csv"]
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     encoding: Literal["utf-8", "latin-1", "utf-16"] = "utf-8"
+    # DuckDB's default; raise it for very long lines (WKT polygons), at some cost in speed
+    max_line_bytes: int = Field(default=2_097_152, ge=1024, le=1_000_000_000)
 
 
 class ExcelFormat(_Strict):

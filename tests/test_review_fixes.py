@@ -265,3 +265,36 @@ def test_manifest_is_plain_json(lake: Lakehouse, csv_file: Path) -> None:
     manifest = lake.ingest("lots", file=csv_file).manifest
     recorded = json.loads(manifest.to_json())
     assert recorded["source_sha256"] == manifest.source_sha256
+
+
+def test_a_local_file_changing_while_archived_is_refused(tmp_path: Path) -> None:
+    import os
+
+    from lakehouse.archive import _checksum_originals
+    from lakehouse.errors import SourceError
+    from lakehouse.progress import no_progress
+
+    path = tmp_path / "growing.csv"
+    path.write_text("a\n1\n")
+    (original,) = _checksum_originals([path], tmp_path / "scratch", no_progress)
+    original.check_unchanged()
+    path.write_text("a\n1\n2\n")
+    os.utime(path, ns=(original.mtime_ns + 1_000_000, original.mtime_ns + 1_000_000))
+    with pytest.raises(SourceError, match="changed while it was being archived"):
+        original.check_unchanged()
+
+
+def test_very_long_lines_need_max_line_bytes(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "wkt.csv"
+    polygon = "POLYGON((" + ", ".join(f"{i} {i}" for i in range(300_000)) + "))"
+    path.write_text(f'name,wkt\nbig,"{polygon}"\n')
+    text = f"name: wkt\nsource: {{type: file, path: {path}}}\nformat: {{type: csv"
+    write_template(project_dir, "wkt", text + "}\n")
+    with pytest.raises(FormatError, match=r"raise format\.max_line_bytes"):
+        lake.ingest("wkt")
+    write_template(project_dir, "wkt", text + ", max_line_bytes: 10000000}\n")
+    lake.ingest("wkt")
+    assert lake.read("wkt").column("wkt").to_pylist() == [polygon]
+    assert lake.versions("wkt")[0].row_count == 1

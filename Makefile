@@ -22,9 +22,10 @@ demo: setup
 	$(BIN)/lake ingest $(DATASETS)
 	$(BIN)/lake versions
 
-## test: set up, lint, and run the whole test suite
+## test: set up, lint, type-check, and run the whole test suite
 test: setup
 	$(BIN)/ruff check lakehouse tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: setup

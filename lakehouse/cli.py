@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -100,10 +101,10 @@ def _progress(label: str) -> Iterator[Progress]:
         yield no_progress
         return
     with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(label, total=None)
+        task_id = bar.add_task(label, total=None)
 
-        def report(what: str, done: int, total: int | None = None) -> None:
-            bar.update(task, description=f"{label}: {what}", completed=done, total=total)
+        def report(task: str, done: int, total: int | None = None) -> None:
+            bar.update(task_id, description=f"{label}: {task}", completed=done, total=total)
 
         yield report
 
@@ -255,7 +256,7 @@ def _print_datasets(lake: Lakehouse) -> None:
     for column in ("dataset", "versions", "latest", "rows", "extracted at (UTC)"):
         table.add_column(column)
     for name in names:
-        found = _run(lambda n=name: lake.versions(n))
+        found = _run(partial(lake.versions, name))
         if not found:
             continue
         latest = found[-1]

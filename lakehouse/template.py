@@ -347,4 +347,6 @@ def template_for_local_file(dataset: str, path: Path) -> IngestTemplate:
             f".dbf, .shx and .prj); or write a template recipes/sources/{dataset}.yml that "
             "names the format."
         )
-    return IngestTemplate(name=dataset, source={"type": "file", "path": str(path)}, format=fmt)
+    return IngestTemplate.model_validate(
+        {"name": dataset, "source": {"type": "file", "path": str(path)}, "format": fmt}
+    )

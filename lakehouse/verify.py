@@ -87,7 +87,7 @@ def _check_file(archive: Archive, manifest: Manifest, stored: StoredFile) -> Pro
 
 def _interrupted_runs(archive: Archive, dataset: str, referenced: set[str]) -> list[str]:
     """Run folders that no manifest points to: what a killed ingest left behind."""
-    leftovers = []
+    leftovers: list[str] = []
     base = dataset_folder(dataset)
     for version in archive.store.list_folders(base):
         if version.startswith("_"):

@@ -1,4 +1,6 @@
-"""The same archive on moto's S3 server (127.0.0.1), through s3fs, read back through DuckDB."""
+"""S3 specifics on moto's server (127.0.0.1): DuckDB reading archived Parquet through s3fs, the
+exclusive manifest write, S3 objects as sources, a missing bucket. (tests/test_archive.py runs
+every archive test on S3 as well.)"""
 
 from __future__ import annotations
 
@@ -45,52 +47,11 @@ def test_ingest_to_s3_and_read_back_through_duckdb(
     assert s3_lake.read("lots").num_rows == 3
 
 
-def test_dedupe_and_immutability_on_s3(s3_lake: Lakehouse, csv_file: Path, tmp_path: Path) -> None:
-    first = s3_lake.ingest("lots", file=csv_file, version="25v1")
-    assert s3_lake.ingest("lots", file=csv_file).status == "unchanged"
-    changed = tmp_path / "c.csv"
-    changed.write_text("bbl,Owner Name,zip\n9,9,9\n")
-    with pytest.raises(VersionExistsError):
-        s3_lake.ingest("lots", file=changed, version="25v1")
-    assert [m.version for m in s3_lake.versions("lots")] == [first.version]
-    assert s3_lake.read("lots", "25v1").num_rows == 3
-
-
 def test_the_manifest_commit_refuses_an_existing_object(s3_lake: Lakehouse) -> None:
     s3_lake.store.create_exclusive("x/manifest.json", b"one")
     with pytest.raises(VersionExistsError):
         s3_lake.store.create_exclusive("x/manifest.json", b"two")
     assert s3_lake.store.read_bytes("x/manifest.json") == b"one"
-
-
-def test_verify_on_s3_finds_a_flipped_byte(
-    s3_lake: Lakehouse, csv_file: Path, s3_endpoint: str, s3_bucket: str
-) -> None:
-    manifest = s3_lake.ingest("lots", file=csv_file).manifest
-    assert s3_lake.verify().ok
-    key = f"lake/{manifest.source_files[0].path}"
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
-    body = bytearray(client.get_object(Bucket=s3_bucket, Key=key)["Body"].read())
-    body[0] ^= 0x20
-    client.put_object(Bucket=s3_bucket, Key=key, Body=bytes(body))
-    report = s3_lake.verify()
-    assert [p.path for p in report.corrupt] == [manifest.source_files[0].path]
-
-
-def test_delta_versions_on_s3(s3_lake: Lakehouse, project_dir: Path, tmp_path: Path) -> None:
-    path = tmp_path / "d.csv"
-    write_template(
-        project_dir,
-        "d",
-        f"name: d\nsource: {{type: file, path: {path}}}\nformat: {{type: csv}}\nstorage: delta\n",
-    )
-    path.write_text("a\n1\n")
-    s3_lake.ingest("d", version="v1")
-    path.write_text("a\n2\n3\n")
-    s3_lake.ingest("d", version="v2")
-    assert s3_lake.read("d", "v1").to_pydict() == {"a": ["1"]}
-    assert s3_lake.read("d", "v2").to_pydict() == {"a": ["2", "3"]}
-    assert s3_lake.verify().ok
 
 
 def test_s3_object_as_a_source(

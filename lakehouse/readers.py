@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 SOURCE_VIEW = "source_data"
+MAX_HEADER_LINES = 100
 GEOMETRY_COLUMN_NAMES = ("geom", "geometry", "geom_wkb")  # the first one no attribute uses
 
 
@@ -91,24 +92,38 @@ def read_csv_header(path: Path, fmt: CsvFormat) -> list[str]:
         ) from exc
     if not header:
         raise FormatError(f"Source file {path.name} has no header row; check the file.")
-    names = [name.strip() or f"column{index}" for index, name in enumerate(header)]
+    return checked_column_names(header, path.name)
+
+
+def checked_column_names(header: list[Any], file_name: str) -> list[str]:
+    """Header names as text, blanks named `column<N>`; a repeated name is refused."""
+    names = [
+        str(name).strip() if name is not None and str(name).strip() else f"column{index}"
+        for index, name in enumerate(header)
+    ]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise FormatError(
-            f"The header of {path.name} repeats column(s) {', '.join(duplicates)}; "
+            f"The header of {file_name} repeats column(s) {', '.join(duplicates)}; "
             "fix the header so every column has its own name."
         )
     return names
 
 
 def _first_line(path: Path, encoding: str) -> str:
-    """Only the first line: decoding more would blame the body's encoding errors on the header."""
+    """The header record only (decoding more would blame the body's encoding errors on it);
+    a quoted header name may span lines."""
     if encoding == "utf-16":
         with open(path, encoding="utf-16", newline="") as handle:
             return handle.readline().rstrip("\r\n")
+    text = ""
     with open(path, "rb") as handle:
-        line = handle.readline()
-    return line.decode("utf-8-sig" if encoding == "utf-8" else encoding).rstrip("\r\n")
+        for _ in range(MAX_HEADER_LINES):
+            line = handle.readline()
+            text += line.decode("utf-8-sig" if encoding == "utf-8" and not text else encoding)
+            if not line or text.count('"') % 2 == 0:
+                break
+    return text.rstrip("\r\n")
 
 
 def _load_csv(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: CsvFormat) -> None:
@@ -175,14 +190,22 @@ def _read_excel(path: Path, fmt: ExcelFormat) -> pa.Table:
     import pyarrow as pa
 
     try:
-        frame = pd.read_excel(path, sheet_name=fmt.sheet, dtype=str, engine="openpyxl")
+        sheet = pd.read_excel(path, sheet_name=fmt.sheet, dtype=str, header=None, engine="openpyxl")
     except ValueError as exc:
         raise FormatError(f"{path.name}: {exc}; set format.sheet to an existing sheet.") from exc
     except Exception as exc:
         raise FormatError(f"{path.name} is not a readable .xlsx workbook ({exc}).") from exc
-    frame.columns = [str(c) for c in frame.columns]
-    return pa.Table.from_pandas(
-        frame.astype(object).where(frame.notna(), None), preserve_index=False
+    if sheet.empty:
+        raise FormatError(f"The sheet {fmt.sheet!r} of {path.name} is empty; check format.sheet.")
+    header = [None if pd.isna(value) else value for value in sheet.iloc[0]]
+    names = checked_column_names(header, f"{path.name} (sheet {fmt.sheet!r})")
+    rows = sheet.iloc[1:].astype(object)
+    rows = rows.where(rows.notna(), None)
+    return pa.table(
+        {
+            name: pa.array(rows[column].tolist(), pa.string())
+            for name, column in zip(names, rows, strict=True)
+        }
     )
 
 

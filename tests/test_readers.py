@@ -165,3 +165,23 @@ def test_real_wkt_csv_stays_text(lake: Lakehouse) -> None:
     manifest = lake.ingest("counties", file=realdata("census_counties_nyc.csv")).manifest
     assert manifest.row_count == 5
     assert {c.type for c in manifest.columns} == {"VARCHAR"}
+
+
+def test_a_quoted_header_name_may_span_lines(lake: Lakehouse, tmp_path: Path) -> None:
+    path = tmp_path / "h.csv"
+    path.write_text('id,"Owner\nName"\n1,A\n')
+    manifest = lake.ingest("h", file=path).manifest
+    assert [c.name for c in manifest.columns] == ["id", "Owner\nName"]
+    assert manifest.row_count == 1
+
+
+def test_repeated_excel_headers_are_refused_like_csv(lake: Lakehouse, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["a", "a", None])
+    workbook.active.append(["1", "2", "3"])
+    path = tmp_path / "d.xlsx"
+    workbook.save(path)
+    with pytest.raises(FormatError, match="repeats column"):
+        lake.ingest("d", file=path)

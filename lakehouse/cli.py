@@ -353,6 +353,100 @@ def verify(
 
 
 @app.command()
+def lock(
+    product: Annotated[str, typer.Argument(help="Product name (recipes/<product>.yml).")],
+) -> None:
+    """Pin every input of a recipe to its exact archived version: writes recipes/<product>.lock."""
+    lake = _open()
+    pinned, path = _run(lambda: lake.lock(product))
+    console = _console()
+    for alias, entry in pinned.inputs.items():
+        console.print(f"  {alias}: {entry.dataset} {entry.version} (sha256 {entry.sha256[:12]})")
+    console.print(f"wrote {path}")
+
+
+@app.command()
+def build(
+    product: Annotated[str, typer.Argument(help="Product name (recipes/<product>.yml).")],
+    latest: Annotated[
+        bool, typer.Option("--latest", help="Ignore the lock: build from the newest versions.")
+    ] = False,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Recompute every model, ignoring the cache.")
+    ] = False,
+) -> None:
+    """Build a product from its locked inputs into builds/<product>/<build id>/."""
+    lake = _open()
+    with _progress(f"build {product}") as report:
+        result = _run(
+            lambda: lake.build(product, latest=latest, full_refresh=full_refresh, progress=report)
+        )
+    console = _console()
+    for run in result.models:
+        console.print(
+            f"  {run.layer:<12} {run.name:<24} {run.status:<6} {run.rows:>12,} rows "
+            f"{run.seconds:8.2f} s"
+        )
+    if result.all_cached:
+        console.print("every model unchanged: all reused from the cache")
+    console.print(f"build [bold]{result.build_id}[/bold] at {lake.store.url(result.folder)}")
+    for name, output in result.outputs.items():
+        console.print(f"  {name}.parquet: {output['rows']:,} rows")
+    console.print(f'query it: lake sql {product} "SELECT count(*) FROM {product}"')
+
+
+@app.command()
+def builds(product: Annotated[str, typer.Argument(help="Product name.")]) -> None:
+    """List a product's builds, oldest first."""
+    from rich.table import Table
+
+    lake = _open()
+    found = _run(lambda: lake.builds(product))
+    if not found:
+        _console().print(f"{product}: no builds yet; run `lake build {product}`.")
+        return
+    table = Table(title=f"{product}: {len(found)} build(s)")
+    for column in ("build", "started (UTC)", "input versions", "models built", "git"):
+        table.add_column(column)
+    for entry in found:
+        runs = entry["models"].values()
+        built = sum(1 for run in runs if run["status"] == "built")
+        commit = (entry["git"].get("commit") or "")[:8] + (
+            " dirty" if entry["git"].get("dirty") else ""
+        )
+        table.add_row(
+            entry["build_id"],
+            entry["started_at"][:19].replace("T", " "),
+            ", ".join(sorted({v["version"] for v in entry["lock"]["inputs"].values()})),
+            f"{built}/{len(entry['models'])}",
+            commit,
+        )
+    _console().print(table)
+
+
+@app.command()
+def sql(
+    product: Annotated[str, typer.Argument(help="Product name.")],
+    query: Annotated[str, typer.Argument(help="SQL over the build's models, e.g. SELECT ...")],
+    build_id: Annotated[
+        str | None, typer.Option("--build", help="Build id (default: the latest build).")
+    ] = None,
+    rows: Annotated[int, typer.Option(help="At most this many rows are shown.", min=1)] = 50,
+) -> None:
+    """Run SQL against a build's DuckDB database (every model is a view)."""
+    from rich.table import Table
+
+    lake = _open()
+    columns, records = _run(lambda: lake.sql(product, query, build_id=build_id, limit=rows))
+    table = Table()
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    for record in records:
+        table.add_row(*(_preview_cell(value) for value in record))
+    _console().print(table)
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder to write the sample sources into.")] = Path(
         "data/pluto_lite"

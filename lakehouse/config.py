@@ -31,8 +31,10 @@ root = ".lakehouse"
 # region = "us-east-1"
 
 [paths]
-# One YAML ingest template per source dataset.
-templates = "recipes/sources"
+templates = "recipes/sources"     # one YAML ingest template per source dataset
+recipes = "recipes"               # <product>.yml recipes and their .lock files
+transforms = "transforms"         # transforms/<product>/: the @model functions
+workspace = ".lakehouse/workspace"  # local: each build's DuckDB database file
 """
 
 
@@ -75,6 +77,9 @@ class StoreSettings(_Strict):
 
 class PathSettings(_Strict):
     templates: str = "recipes/sources"
+    recipes: str = "recipes"
+    transforms: str = "transforms"
+    workspace: str = ".lakehouse/workspace"  # local: each build's DuckDB database file
 
 
 class LakehouseConfig(_Strict):
@@ -95,6 +100,18 @@ class LakehouseConfig(_Strict):
     @property
     def templates_dir(self) -> Path:
         return (self.project_dir / self.paths.templates).resolve()
+
+    @property
+    def recipes_dir(self) -> Path:
+        return (self.project_dir / self.paths.recipes).resolve()
+
+    @property
+    def transforms_dir(self) -> Path:
+        return (self.project_dir / self.paths.transforms).resolve()
+
+    @property
+    def workspace_dir(self) -> Path:
+        return (self.project_dir / self.paths.workspace).resolve()
 
 
 def find_config_file(start: Path | None = None) -> Path | None:

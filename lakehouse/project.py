@@ -9,13 +9,23 @@ lake.versions("dof_pts")
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.archive import LATEST, Archive, IngestResult
+from lakehouse.build import Builder, BuildResult, git_state, list_builds, query_build
 from lakehouse.config import LakehouseConfig, load_config
 from lakehouse.manifest import Manifest
 from lakehouse.names import check_dataset_name
 from lakehouse.progress import Progress, no_progress
+from lakehouse.recipe import (
+    Lock,
+    Recipe,
+    check_lock,
+    load_recipe,
+    read_lock,
+    resolve_lock,
+    write_lock,
+)
 from lakehouse.storage import Store
 from lakehouse.template import (
     FileSource,
@@ -25,6 +35,7 @@ from lakehouse.template import (
     template_for_local_file,
     template_path,
 )
+from lakehouse.transform import load_models
 from lakehouse.verify import VerifyReport, verify_archive
 
 if TYPE_CHECKING:
@@ -85,6 +96,53 @@ class Lakehouse:
 
     def read(self, dataset: str, version: str = LATEST, limit: int | None = None) -> pa.Table:
         return self.archive.read(dataset, version, limit)
+
+    # -- recipes, locks and builds ---------------------------------------------------------
+
+    def recipe(self, product: str) -> Recipe:
+        return load_recipe(self.config.recipes_dir, product)
+
+    def lock(self, product: str) -> tuple[Lock, Path]:
+        """Resolve every input of the recipe to an exact version and write the lock file."""
+        lock = resolve_lock(self.recipe(product), self.archive, self.config.recipes_dir)
+        return lock, write_lock(self.config.recipes_dir, lock)
+
+    def build(
+        self,
+        product: str,
+        *,
+        latest: bool = False,
+        full_refresh: bool = False,
+        progress: Progress = no_progress,
+    ) -> BuildResult:
+        """Build the product from its lock (or from the latest versions, if no lock or `latest`)."""
+        recipe = self.recipe(product)
+        lock = None if latest else read_lock(self.config.recipes_dir, product)
+        if lock is None:
+            lock = resolve_lock(recipe, self.archive, self.config.recipes_dir)
+        else:
+            check_lock(lock, recipe, self.archive, self.config.recipes_dir)
+        models = load_models(self.config.transforms_dir, product)
+        builder = Builder(
+            self.store,
+            self.archive,
+            self.config.workspace_dir,
+            recipe,
+            lock,
+            models,
+            git_state(self.config.project_dir),
+            progress,
+        )
+        return builder.run(full_refresh=full_refresh)
+
+    def builds(self, product: str) -> list[dict[str, Any]]:
+        return list_builds(self.store, product)
+
+    def sql(
+        self, product: str, query: str, *, build_id: str | None = None, limit: int | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run a query on a build's DuckDB database (read-only); returns column names and rows."""
+        return query_build(self.store, product, query, build_id=build_id, limit=limit)
 
     def verify(
         self, datasets: list[str] | None = None, progress: Progress = no_progress

@@ -166,6 +166,26 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
 
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        """Write one object so that readers see either nothing or all of it."""
+        if not self.is_local:
+            self.fs.pipe_file(self.path(rel), data)
+            return
+        target = self.local_path(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        temp.write_bytes(data)
+        os.replace(temp, target)
+
+    def copy(self, source_rel: str, target_rel: str) -> None:
+        """Copy one stored file to another place in the store."""
+        if self.is_local:
+            target = self.local_path(target_rel)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.local_path(source_rel), target)
+        else:
+            self.fs.copy(self.path(source_rel), self.path(target_rel))
+
     def create_exclusive(self, rel: str, data: bytes) -> None:
         """Write one object atomically, refusing if it already exists (the commit point)."""
         if not self.is_local:

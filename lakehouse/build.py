@@ -1,0 +1,387 @@
+"""Builds: run a product's models on DuckDB (through ibis), cached by fingerprint.
+
+A build reads the locked input versions from the archive, runs each model in dependency order,
+and lands in `builds/<product>/<build id>/` (outputs as Parquet, the lock, build.json written
+last as the commit point). Every model's result is kept in `cache/<product>/<model>/` under its
+fingerprint (its code, its inputs' fingerprints, the engine's versions); a model whose
+fingerprint is cached is reused, not recomputed. The build's DuckDB database file, in the local
+workspace, holds a view of every model for questions after the build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from lakehouse.archive import Archive
+from lakehouse.errors import LakehouseError, NotFoundError
+from lakehouse.names import check_dataset_name
+from lakehouse.progress import Progress, no_progress
+from lakehouse.readers import sql_identifier, sql_string
+from lakehouse.recipe import Lock, Recipe
+from lakehouse.storage import Store
+from lakehouse.transform import Model, plan
+
+if TYPE_CHECKING:
+    import ibis
+
+BUILDS_AREA = "builds"
+CACHE_AREA = "cache"
+BUILD_FILE = "build.json"
+ENGINE_PACKAGES = ("lakehouse", "ibis-framework", "duckdb", "sqlglot", "pyarrow")
+
+
+class BuildError(LakehouseError):
+    """A model failed: its transform raised, or the engine could not run it."""
+
+
+@dataclass
+class ModelRun:
+    name: str
+    layer: str
+    fingerprint: str
+    status: Literal["built", "cached"]
+    seconds: float
+    rows: int
+    content_sha256: str | None = None
+
+
+@dataclass
+class BuildResult:
+    build_id: str
+    product: str
+    folder: str  # relative to the store root
+    database: Path
+    models: list[ModelRun] = field(default_factory=list)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def all_cached(self) -> bool:
+        return all(run.status == "cached" for run in self.models)
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for package in ENGINE_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "unknown"
+    return versions
+
+
+def git_state(folder: Path) -> dict[str, Any]:
+    """The commit the transforms come from, and whether the work tree had changes."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(folder), "status", "--porcelain"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": bool(status.strip())}
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def input_fingerprint(alias: str, dataset: str, version: str, sha256: str) -> str:
+    return _digest("input", alias, dataset, version, sha256)
+
+
+def model_fingerprint(found: Model, input_fingerprints: dict[str, str], engine: str) -> str:
+    inputs = [f"{name}={input_fingerprints[name]}" for name in found.inputs]
+    return _digest("model", found.name, found.code_hash, engine, *inputs)
+
+
+def new_build_id(now: datetime) -> str:
+    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
+
+
+class Builder:
+    """Runs one build of one product."""
+
+    def __init__(
+        self,
+        store: Store,
+        archive: Archive,
+        workspace: Path,
+        recipe: Recipe,
+        lock: Lock,
+        models: dict[str, Model],
+        git: dict[str, Any],
+        progress: Progress = no_progress,
+    ) -> None:
+        self.store = store
+        self.archive = archive
+        self.workspace = workspace
+        self.recipe = recipe
+        self.lock = lock
+        self.models = models
+        self.git = git
+        self.progress = progress
+        self.engine = json.dumps(package_versions(), sort_keys=True)
+
+    def run(self, *, full_refresh: bool = False) -> BuildResult:
+        product = check_dataset_name(self.recipe.name)
+        started = datetime.now(UTC)
+        build_id = new_build_id(started)
+        folder = f"{BUILDS_AREA}/{product}/{build_id}"
+        database = self.workspace / product / f"{build_id}.duckdb"
+        database.parent.mkdir(parents=True, exist_ok=True)
+        order = plan(self.models, self.lock.inputs, [*self.recipe.outputs, *self.recipe.keep])
+        result = BuildResult(build_id, product, folder, database)
+        try:
+            with self.store.scratch_dir() as scratch:
+                con = self._connect(database)
+                try:
+                    tables, fingerprints = self._register_inputs(con)
+                    for index, name in enumerate(order):
+                        self.progress(f"model {name}", index, len(order))
+                        run = self._run_model(
+                            con, scratch, self.models[name], tables, fingerprints, full_refresh
+                        )
+                        result.models.append(run)
+                finally:
+                    con.disconnect()
+                self._write_build_folder(result, order, started)
+        except BaseException:
+            self.store.remove_folder(folder)
+            raise
+        return result
+
+    # -- engine ---------------------------------------------------------------------------------
+
+    def _connect(self, database: Path) -> ibis.BaseBackend:
+        import ibis
+
+        con = ibis.duckdb.connect(str(database))
+        self.store.register_in_duckdb(con.con)
+        return con
+
+    def _register_inputs(self, con: Any) -> tuple[dict[str, Any], dict[str, str]]:
+        tables: dict[str, Any] = {}
+        fingerprints: dict[str, str] = {}
+        for alias, pinned in self.lock.inputs.items():
+            manifest = self.archive.manifest(pinned.dataset, pinned.version)
+            if manifest.storage == "delta":
+                tables[alias] = self._delta_view(con, alias, pinned.dataset, manifest.delta_version)
+            else:
+                url = self.store.url(manifest.data_files[0].path)
+                con.raw_sql(
+                    f"CREATE OR REPLACE VIEW {sql_identifier(alias)} AS "
+                    f"SELECT * FROM read_parquet({sql_string(url)})"
+                )
+                tables[alias] = con.table(alias)
+            fingerprints[alias] = input_fingerprint(
+                alias, pinned.dataset, pinned.version, pinned.sha256
+            )
+        return tables, fingerprints
+
+    def _delta_view(self, con: Any, alias: str, dataset: str, version: int | None) -> Any:
+        from lakehouse import delta
+
+        assert version is not None
+        arrow = delta.read_version(self.store, dataset, version).to_table()
+        con.con.register(f"_{alias}_arrow", arrow)
+        con.raw_sql(
+            f"CREATE OR REPLACE TEMP VIEW {sql_identifier(alias)} AS SELECT * FROM _{alias}_arrow"
+        )
+        return con.table(alias)
+
+    def _run_model(
+        self,
+        con: Any,
+        scratch: Path,
+        found: Model,
+        tables: dict[str, Any],
+        fingerprints: dict[str, str],
+        full_refresh: bool,
+    ) -> ModelRun:
+        fingerprint = model_fingerprint(found, fingerprints, self.engine)
+        cache_file = f"{CACHE_AREA}/{self.recipe.name}/{found.name}/{fingerprint}.parquet"
+        cache_info = cache_file.removesuffix(".parquet") + ".json"
+        start = time.perf_counter()
+        status: Literal["built", "cached"] = "cached"
+        if full_refresh or not self.store.exists(cache_info):
+            status = "built"
+            self._compute(con, scratch, found, tables, cache_file, cache_info)
+        info = json.loads(self.store.read_bytes(cache_info))
+        con.raw_sql(
+            f"CREATE OR REPLACE VIEW {sql_identifier(found.name)} AS "
+            f"SELECT * FROM read_parquet({sql_string(self.store.url(cache_file))})"
+        )
+        tables[found.name] = con.table(found.name)
+        fingerprints[found.name] = fingerprint
+        return ModelRun(
+            found.name,
+            found.layer,
+            fingerprint,
+            status,
+            time.perf_counter() - start,
+            info["rows"],
+            info.get("content_sha256"),
+        )
+
+    def _compute(
+        self,
+        con: Any,
+        scratch: Path,
+        found: Model,
+        tables: dict[str, Any],
+        cache_file: str,
+        cache_info: str,
+    ) -> None:
+        try:
+            expr = found(**{name: tables[name] for name in found.inputs})
+        except Exception as exc:
+            raise BuildError(
+                f"Model {found.name!r} ({found.defined_in}) raised {exc.__class__.__name__}: "
+                f"{exc}; fix the transform."
+            ) from exc
+        local = scratch / f"{found.name}.parquet"
+        try:
+            sql = con.compile(expr)
+            rows = con.con.execute(
+                f"COPY ({sql}) TO {sql_string(str(local))} "
+                "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+            ).fetchone()[0]
+            content = content_sha256(con.con, local)
+        except Exception as exc:
+            first_line = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+            raise BuildError(
+                f"Model {found.name!r} ({found.defined_in}) failed in the engine: {first_line}"
+            ) from exc
+        self.store.put_file(local, cache_file, move=True)
+        info = {"model": found.name, "rows": int(rows), "content_sha256": content}
+        self.store.write_bytes(cache_info, json.dumps(info).encode())
+
+    # -- the build folder -----------------------------------------------------------------------
+
+    def _write_build_folder(self, result: BuildResult, order: list[str], started: datetime) -> None:
+        runs = {run.name: run for run in result.models}
+        for group, names in (("outputs", self.recipe.outputs), ("models", self.recipe.keep)):
+            for name in names:
+                run = runs[name]
+                cache_file = f"{CACHE_AREA}/{self.recipe.name}/{name}/{run.fingerprint}.parquet"
+                target = f"{result.folder}/{group}/{name}.parquet"
+                self.store.copy(cache_file, target)
+                sha, size = self.store.sha256(target)
+                result.outputs[f"{group}/{name}"] = {
+                    "path": f"{group}/{name}.parquet",
+                    "rows": run.rows,
+                    "bytes": size,
+                    "sha256": sha,
+                    "content_sha256": run.content_sha256,
+                }
+        self.store.write_bytes(
+            f"{result.folder}/{self.recipe.name}.lock", self.lock.to_yaml().encode()
+        )
+        metadata_document = {
+            "build_id": result.build_id,
+            "product": self.recipe.name,
+            "recipe": self.recipe.model_dump(mode="json"),
+            "lock": self.lock.model_dump(mode="json"),
+            "git": self.git,
+            "packages": package_versions(),
+            "started_at": started.isoformat(),
+            "finished_at": datetime.now(UTC).isoformat(),
+            "order": order,
+            "models": {
+                run.name: {
+                    "layer": run.layer,
+                    "fingerprint": run.fingerprint,
+                    "status": run.status,
+                    "seconds": round(run.seconds, 4),
+                    "rows": run.rows,
+                }
+                for run in result.models
+            },
+            "outputs": result.outputs,
+            "database": str(result.database),
+        }
+        self.store.create_exclusive(
+            f"{result.folder}/{BUILD_FILE}", json.dumps(metadata_document, indent=2).encode()
+        )
+
+
+def content_sha256(con: Any, parquet: Path) -> str:
+    """A hash of a table's logical content (rows in order, values, column names and types),
+    independent of how the Parquet file encodes it."""
+    path = sql_string(str(parquet))
+    described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
+    schema = ";".join(f"{name}:{type_name}" for name, type_name, *_ in described)
+    columns = ", ".join(sql_identifier(name) for name, *_ in described)
+    row_hashes = con.execute(
+        f"SELECT string_agg(CAST(h AS VARCHAR), ',' ORDER BY rn) FROM ("
+        f"SELECT hash({columns}) AS h, row_number() OVER () AS rn FROM read_parquet({path}))"
+    ).fetchone()[0]
+    return _digest(schema, row_hashes or "")
+
+
+def list_builds(store: Store, product: str) -> list[dict[str, Any]]:
+    """Committed builds of a product (those with a build.json), oldest first."""
+    builds = []
+    base = f"{BUILDS_AREA}/{check_dataset_name(product)}"
+    for build_id in store.list_folders(base):
+        path = f"{base}/{build_id}/{BUILD_FILE}"
+        if store.exists(path):
+            builds.append(json.loads(store.read_bytes(path)))
+    return sorted(builds, key=lambda b: b["started_at"])
+
+
+def find_build(store: Store, product: str, build_id: str | None) -> dict[str, Any]:
+    """A build's metadata: the given build id, or the latest build."""
+    found = list_builds(store, product)
+    if not found:
+        raise NotFoundError(f"{product!r} has no builds yet; run `lake build {product}`.")
+    if build_id is None:
+        return found[-1]
+    for entry in found:
+        if entry["build_id"] == build_id:
+            return entry
+    raise NotFoundError(
+        f"{product!r} has no build {build_id!r}; `lake builds {product}` lists them."
+    )
+
+
+def query_build(
+    store: Store, product: str, query: str, *, build_id: str | None, limit: int | None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    import duckdb
+
+    entry = find_build(store, product, build_id)
+    database = Path(entry["database"])
+    if not database.is_file():
+        raise NotFoundError(
+            f"The DuckDB database of build {entry['build_id']} ({database}) is not in this "
+            "workspace; it lives where the build ran."
+        )
+    with duckdb.connect(str(database), read_only=True) as con:
+        store.register_in_duckdb(con)
+        try:
+            result = con.execute(query)
+        except duckdb.Error as exc:
+            raise BuildError(f"The query failed: {str(exc).splitlines()[0]}") from exc
+        columns = [d[0] for d in result.description or []]
+        records = result.fetchmany(limit) if limit else result.fetchall()
+    return columns, records

@@ -1,0 +1,190 @@
+"""Recipes (`recipes/<product>.yml`) and their lock files (`recipes/<product>.lock`).
+
+A recipe names a product's owner, the inputs its transforms read (archived datasets, pinned to a
+version or `latest`, or another product's built output) and the models it publishes. A lock
+pins every input to an exact version and its sha256, so a build from a lock is reproducible.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from lakehouse.archive import LATEST, Archive
+from lakehouse.errors import ConfigError, LakehouseError, NotFoundError, describe_validation_error
+from lakehouse.names import check_dataset_name, check_version_name
+
+LOCK_SUFFIX = ".lock"
+
+
+class LockError(LakehouseError):
+    """A lock no longer matches the archive (or is missing where one is required)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetInput(_Strict):
+    """An archived raw dataset, at a version (`latest` resolves when locking)."""
+
+    dataset: str
+    version: str = LATEST
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset_name(cls, name: str) -> str:
+        try:
+            return check_dataset_name(name)
+        except LakehouseError as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("version")
+    @classmethod
+    def _version_name(cls, version: str) -> str:
+        if version == LATEST:
+            return version
+        try:
+            return check_version_name(version)
+        except LakehouseError as exc:
+            raise ValueError(str(exc)) from exc
+
+
+class Recipe(_Strict):
+    name: str
+    description: str = ""
+    owner: str = Field(min_length=1, description="the product's primary data engineer")
+    inputs: dict[str, DatasetInput] = Field(min_length=1)
+    outputs: list[str] = Field(min_length=1)
+    keep: list[str] = Field(default_factory=list, description="intermediate models to write out")
+
+    @field_validator("name")
+    @classmethod
+    def _product_name(cls, name: str) -> str:
+        try:
+            return check_dataset_name(name)
+        except LakehouseError as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _short_form(cls, inputs: Any) -> Any:
+        """`dof_pts: latest` is short for `dof_pts: {dataset: dof_pts, version: latest}`."""
+        if not isinstance(inputs, dict):
+            return inputs
+        return {
+            alias: {"dataset": alias, "version": str(spec)} if isinstance(spec, str | int) else spec
+            for alias, spec in inputs.items()
+        }
+
+
+class LockedInput(_Strict):
+    dataset: str
+    version: str
+    sha256: str  # the archived source's identity (manifest source_sha256)
+
+
+class Lock(_Strict):
+    product: str
+    locked_at: datetime
+    inputs: dict[str, LockedInput]
+
+    def to_yaml(self) -> str:
+        data = self.model_dump(mode="json")
+        header = f"# Written by `lake lock {self.product}`: exact input versions for builds.\n"
+        return header + yaml.safe_dump(data, sort_keys=False)
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML ({exc}); fix the file.") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must be a YAML mapping.")
+    return raw
+
+
+def recipe_path(recipes_dir: Path, product: str) -> Path:
+    return recipes_dir / f"{check_dataset_name(product)}.yml"
+
+
+def load_recipe(recipes_dir: Path, product: str) -> Recipe:
+    """Read and validate `recipes/<product>.yml`; errors name the file and the field."""
+    path = recipe_path(recipes_dir, product)
+    if not path.is_file():
+        raise NotFoundError(f"No recipe {path}; write one (see recipes/pluto_lite.yml).")
+    try:
+        recipe = Recipe(**_load_yaml(path))
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {describe_validation_error(exc)}") from exc
+    if recipe.name != product:
+        raise ConfigError(f"{path}: field 'name' is {recipe.name!r}; make it {product!r}.")
+    return recipe
+
+
+def list_recipes(recipes_dir: Path) -> list[str]:
+    return sorted(p.stem for p in recipes_dir.glob("*.yml")) if recipes_dir.is_dir() else []
+
+
+def resolve_lock(recipe: Recipe, archive: Archive, recipes_dir: Path) -> Lock:
+    """Pin every input of `recipe` to an exact archived version (resolving `latest`)."""
+    inputs = {}
+    for alias, wanted in recipe.inputs.items():
+        try:
+            manifest = archive.manifest(wanted.dataset, wanted.version)
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"{recipe_path(recipes_dir, recipe.name)}: input {alias!r}: {exc}"
+            ) from exc
+        inputs[alias] = LockedInput(
+            dataset=wanted.dataset, version=manifest.version, sha256=manifest.source_sha256
+        )
+    return Lock(product=recipe.name, locked_at=datetime.now(UTC), inputs=inputs)
+
+
+def lock_path(recipes_dir: Path, product: str) -> Path:
+    return recipes_dir / f"{check_dataset_name(product)}{LOCK_SUFFIX}"
+
+
+def write_lock(recipes_dir: Path, lock: Lock) -> Path:
+    path = lock_path(recipes_dir, lock.product)
+    temp = path.with_name(path.name + ".tmp")
+    temp.write_text(lock.to_yaml(), encoding="utf-8")
+    temp.replace(path)
+    return path
+
+
+def read_lock(recipes_dir: Path, product: str) -> Lock | None:
+    path = lock_path(recipes_dir, product)
+    if not path.is_file():
+        return None
+    try:
+        return Lock(**_load_yaml(path))
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {describe_validation_error(exc)}") from exc
+
+
+def check_lock(lock: Lock, recipe: Recipe, archive: Archive, recipes_dir: Path) -> None:
+    """The lock must cover the recipe's inputs, and each pinned version must still hash the same."""
+    path = lock_path(recipes_dir, lock.product)
+    if set(lock.inputs) != set(recipe.inputs):
+        raise LockError(
+            f"{path} pins {sorted(lock.inputs)} but the recipe reads {sorted(recipe.inputs)}; "
+            f"run `lake lock {recipe.name}` again."
+        )
+    for alias, pinned in lock.inputs.items():
+        try:
+            manifest = archive.manifest(pinned.dataset, pinned.version)
+        except NotFoundError as exc:
+            raise LockError(f"{path}: input {alias!r}: {exc}") from exc
+        if manifest.source_sha256 != pinned.sha256:
+            raise LockError(
+                f"{path}: input {alias!r} pins {pinned.dataset} {pinned.version} with sha256 "
+                f"{pinned.sha256[:12]}, but the archive holds {manifest.source_sha256[:12]}; "
+                "the archive or the lock was altered: run `lake verify`, then `lake lock`."
+            )

@@ -1,0 +1,211 @@
+"""Transforms: plain functions from ibis tables to an ibis table, declared as models.
+
+    from lakehouse.transform import model
+
+    @model(layer="staging")
+    def stg_lots(dof_pts):            # reads the recipe input `dof_pts`
+        ...
+
+    @model(layer="product")
+    def pluto_lite(stg_lots, zoning):  # reads two other models
+        ...
+
+A model's inputs are its parameter names: recipe inputs or other models. The engine orders the
+models from those names; nobody keeps an order by hand. A model's code fingerprint covers its
+own source and the source of the helper functions it calls from its package.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import pkgutil
+import sys
+import types
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from lakehouse.errors import LakehouseError
+
+Layer = Literal["staging", "intermediate", "product"]
+MODEL_ATTRIBUTE = "__lakehouse_model__"
+
+
+class TransformError(LakehouseError):
+    """A transform package is missing, malformed, cyclic or has unknown inputs."""
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    layer: Layer
+    func: Callable[..., Any]
+    inputs: tuple[str, ...]
+    code_hash: str
+    defined_in: str  # "<file>:<line>", for messages
+
+    def __call__(self, **tables: Any) -> Any:
+        return self.func(**tables)
+
+
+def model(
+    layer: Layer = "intermediate", name: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a function as a model of the product's DAG."""
+
+    def declare(func: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(func, MODEL_ATTRIBUTE, {"layer": layer, "name": name or func.__name__})
+        return func
+
+    return declare
+
+
+def load_models(transforms_dir: Path, product: str) -> dict[str, Model]:
+    """Import `transforms/<product>/` and collect its models by name."""
+    package_dir = transforms_dir / product
+    if not (package_dir / "__init__.py").is_file():
+        raise TransformError(
+            f"No transforms for {product!r}: create {package_dir}/__init__.py and model modules."
+        )
+    package = _import_package(transforms_dir, product)
+    models: dict[str, Model] = {}
+    for module in _modules_of(package):
+        for func in vars(module).values():
+            declared = getattr(func, MODEL_ATTRIBUTE, None)
+            if (
+                declared is None
+                or not inspect.isfunction(func)
+                or func.__module__ != module.__name__
+            ):
+                continue
+            found = _as_model(func, declared, package.__name__)
+            if found.name in models:
+                raise TransformError(
+                    f"Model {found.name!r} is defined twice: {models[found.name].defined_in} and "
+                    f"{found.defined_in}; rename one."
+                )
+            models[found.name] = found
+    if not models:
+        raise TransformError(f"{package_dir} declares no @model functions.")
+    return models
+
+
+def _import_package(transforms_dir: Path, product: str) -> types.ModuleType:
+    """Import the product's package fresh, so an edited transform is seen in the same process."""
+    package_name = f"lakehouse_transforms_{product}"
+    for loaded in [m for m in sys.modules if m == package_name or m.startswith(package_name + ".")]:
+        del sys.modules[loaded]
+    spec = importlib.util.spec_from_file_location(
+        package_name,
+        transforms_dir / product / "__init__.py",
+        submodule_search_locations=[str(transforms_dir / product)],
+    )
+    if spec is None or spec.loader is None:
+        raise TransformError(f"Cannot import {transforms_dir / product}.")
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[package_name] = package
+    try:
+        spec.loader.exec_module(package)
+    except Exception as exc:
+        raise TransformError(
+            f"Importing transforms/{product} failed: {exc.__class__.__name__}: {exc}"
+        ) from exc
+    return package
+
+
+def _modules_of(package: types.ModuleType) -> Iterable[types.ModuleType]:
+    yield package
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        name = f"{package.__name__}.{info.name}"
+        try:
+            yield importlib.import_module(name)
+        except Exception as exc:
+            raise TransformError(
+                f"Importing transforms/{info.name}.py failed: {exc.__class__.__name__}: {exc}"
+            ) from exc
+
+
+def _as_model(func: Callable[..., Any], declared: dict[str, Any], package: str) -> Model:
+    parameters = inspect.signature(func).parameters.values()
+    for parameter in parameters:
+        if parameter.kind not in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
+            raise TransformError(
+                f"Model {func.__name__} takes *{parameter.name}: inputs must be named parameters."
+            )
+    code = inspect.getsourcefile(func) or "?"
+    line = inspect.getsourcelines(func)[1]
+    return Model(
+        name=declared["name"],
+        layer=declared["layer"],
+        func=func,
+        inputs=tuple(parameter.name for parameter in parameters),
+        code_hash=code_fingerprint(func, package),
+        defined_in=f"{Path(code).name}:{line}",
+    )
+
+
+def code_fingerprint(func: Callable[..., Any], package: str) -> str:
+    """sha256 of the function's source and of the package helpers it calls, transitively."""
+    digest = hashlib.sha256()
+    seen: set[str] = set()
+    pending = [func]
+    while pending:
+        current = pending.pop()
+        key = f"{current.__module__}.{current.__qualname__}"
+        if key in seen:
+            continue
+        seen.add(key)
+        digest.update(key.encode() + b"\n" + inspect.getsource(current).encode())
+        for name in current.__code__.co_names:
+            helper = current.__globals__.get(name)
+            if (
+                inspect.isfunction(helper)
+                and helper.__module__.startswith(package)
+                and not hasattr(helper, MODEL_ATTRIBUTE)
+            ):
+                pending.append(helper)
+    return digest.hexdigest()
+
+
+def plan(models: dict[str, Model], inputs: Iterable[str], targets: Iterable[str]) -> list[str]:
+    """The models needed for `targets`, in an order where each comes after its inputs."""
+    available = set(inputs)
+    clashes = available & set(models)
+    if clashes:
+        raise TransformError(
+            f"{', '.join(sorted(clashes))} is both a recipe input and a model; rename one."
+        )
+    needed: set[str] = set()
+    stack = list(targets)
+    for target in stack:
+        if target not in models:
+            raise TransformError(
+                f"The recipe asks for {target!r}, which no @model defines; models are: "
+                f"{', '.join(sorted(models))}."
+            )
+    while stack:
+        name = stack.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        for dependency in models[name].inputs:
+            if dependency in models:
+                stack.append(dependency)
+            elif dependency not in available:
+                raise TransformError(
+                    f"Model {name!r} ({models[name].defined_in}) reads {dependency!r}, which is "
+                    f"neither a recipe input ({', '.join(sorted(available))}) nor a model."
+                )
+    sorter = graphlib.TopologicalSorter(
+        {name: [d for d in models[name].inputs if d in models] for name in sorted(needed)}
+    )
+    try:
+        return list(sorter.static_order())
+    except graphlib.CycleError as exc:
+        cycle = " -> ".join(exc.args[1])
+        raise TransformError(f"The models form a cycle: {cycle}; break it.") from exc

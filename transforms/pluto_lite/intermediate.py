@@ -1,0 +1,43 @@
+"""Intermediate: one row per lot from each source (latest record; aggregates of the side files)."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from lakehouse.transform import model
+
+
+@model(layer="intermediate")
+def lots(stg_dof_pts: ir.Table) -> ir.Table:
+    """Per bbl, the whole record with the greatest updated_at (ties cannot occur)."""
+    t = stg_dof_pts
+    return t.filter(t.updated_at == t.updated_at.max().over(group_by=t.bbl)).drop("updated_at")
+
+
+@model(layer="intermediate")
+def zoning_by_lot(stg_zoning_lots: ir.Table) -> ir.Table:
+    """The two largest districts of a lot (ties: byte order of the name) and whether it is split."""
+    summed = stg_zoning_lots.group_by(["bbl", "zd"]).aggregate(pct=stg_zoning_lots.pct.sum())
+    ranked = summed.mutate(
+        rank=ibis.row_number().over(
+            group_by=summed.bbl, order_by=[summed.pct.desc(), summed.zd.asc()]
+        )
+    )
+    return ranked.group_by("bbl").aggregate(
+        zonedist1=ranked.zd.max(where=ranked["rank"] == 0),
+        zonedist2=ranked.zd.max(where=ranked["rank"] == 1),
+        splitzone=ranked.zd.count() > 1,
+    )
+
+
+@model(layer="intermediate")
+def dob_by_lot(stg_dob_jobs: ir.Table) -> ir.Table:
+    t = stg_dob_jobs
+    counted = t.pu.sum(where=t.jt.notnull() & (t.jt != "DM"))
+    return t.group_by("bbl").aggregate(
+        dob_job_count=t.count(),
+        dob_latest_nb_date=t.fd.max(where=t.jt == "NB"),
+        # DuckDB sums int64 to HUGEINT; through a decimal the int64 cast is kept
+        dob_units_proposed=counted.cast("decimal(38, 0)").cast("int64"),
+    )

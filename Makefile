@@ -24,12 +24,12 @@ demo: setup
 
 ## test: set up, lint, type-check, and run the whole test suite
 test: setup
-	$(BIN)/ruff check lakehouse tests bench
+	$(BIN)/ruff check lakehouse transforms tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check lakehouse tests bench
+	$(BIN)/ruff check lakehouse transforms tests bench
 	$(BIN)/ruff format --check lakehouse tests bench
 	$(BIN)/mypy
 

@@ -385,3 +385,16 @@ def query_build(
         columns = [d[0] for d in result.description or []]
         records = result.fetchmany(limit) if limit else result.fetchall()
     return columns, records
+
+
+def evaluate(models: dict[str, Model], inputs: dict[str, Any], target: str) -> Any:
+    """Run the models needed for `target` on in-memory inputs (Arrow tables or pandas frames)
+    with DuckDB, and return the result as an Arrow table: for tests and notebooks."""
+    import ibis
+
+    con = ibis.duckdb.connect()
+    tables: dict[str, Any] = {name: ibis.memtable(data) for name, data in inputs.items()}
+    for name in plan(models, inputs, [target]):
+        found = models[name]
+        tables[name] = found(**{param: tables[param] for param in found.inputs})
+    return con.to_pyarrow(tables[target])

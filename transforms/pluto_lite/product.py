@@ -8,10 +8,34 @@ import ibis.expr.types as ir
 from lakehouse.transform import model
 
 COLUMNS = (
-    "bbl borough block lot address zipcode ownername bldgclass lotarea bldgarea numfloors "
-    "unitsres unitstotal yearbuilt assessland assesstot exempttot condo zonedist1 zonedist2 "
-    "splitzone dob_job_count dob_latest_nb_date dob_units_proposed landmark far bldg_age"
-).split()
+    "bbl",
+    "borough",
+    "block",
+    "lot",
+    "address",
+    "zipcode",
+    "ownername",
+    "bldgclass",
+    "lotarea",
+    "bldgarea",
+    "numfloors",
+    "unitsres",
+    "unitstotal",
+    "yearbuilt",
+    "assessland",
+    "assesstot",
+    "exempttot",
+    "condo",
+    "zonedist1",
+    "zonedist2",
+    "splitzone",
+    "dob_job_count",
+    "dob_latest_nb_date",
+    "dob_units_proposed",
+    "landmark",
+    "far",
+    "bldg_age",
+)
 
 
 def floor_area_ratio(bldgarea: ir.IntegerValue, lotarea: ir.IntegerValue) -> ir.FloatingValue:

@@ -149,8 +149,12 @@ def _as_model(func: Callable[..., Any], declared: dict[str, Any], package: str) 
     )
 
 
+CONSTANT_TYPES = (str, int, float, bool, bytes, tuple, list, dict, set, frozenset, type(None))
+
+
 def code_fingerprint(func: Callable[..., Any], package: str) -> str:
-    """sha256 of the function's source and of the package helpers it calls, transitively."""
+    """sha256 of the function's source, and of the package helpers and module constants it
+    uses, transitively: editing any of them changes the fingerprint."""
     digest = hashlib.sha256()
     seen: set[str] = set()
     pending = [func]
@@ -161,15 +165,26 @@ def code_fingerprint(func: Callable[..., Any], package: str) -> str:
             continue
         seen.add(key)
         digest.update(key.encode() + b"\n" + inspect.getsource(current).encode())
-        for name in current.__code__.co_names:
-            helper = current.__globals__.get(name)
-            if (
-                inspect.isfunction(helper)
-                and helper.__module__.startswith(package)
-                and not hasattr(helper, MODEL_ATTRIBUTE)
+        for name in sorted(_names_used(current.__code__)):
+            value = current.__globals__.get(name)
+            if isinstance(value, CONSTANT_TYPES):
+                digest.update(f"{key}:{name}={value!r}".encode())
+            elif (
+                inspect.isfunction(value)
+                and value.__module__.startswith(package)
+                and not hasattr(value, MODEL_ATTRIBUTE)
             ):
-                pending.append(helper)
+                pending.append(value)
     return digest.hexdigest()
+
+
+def _names_used(code: types.CodeType) -> set[str]:
+    """Global names a code object reads, including in its nested functions and comprehensions."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names |= _names_used(constant)
+    return names
 
 
 def plan(models: dict[str, Model], inputs: Iterable[str], targets: Iterable[str]) -> list[str]:

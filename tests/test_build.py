@@ -1,0 +1,209 @@
+"""Builds end to end on generated PLUTO-lite sources: locks, caching, reproducibility, errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from lakehouse.build import BuildError
+from lakehouse.config import init_project, load_config
+from lakehouse.demo import SOURCE_FILES, generate_pluto_lite, write_demo_templates
+from lakehouse.errors import NotFoundError
+from lakehouse.project import Lakehouse
+from lakehouse.recipe import LockError, lock_path
+from lakehouse.transform import TransformError
+
+REPO = Path(__file__).resolve().parents[1]
+DATASETS = [name.removesuffix(".csv") for name in SOURCE_FILES]
+
+
+def make_project(folder: Path, lots: int = 1500, seed: int = 7) -> Lakehouse:
+    """A project with the repo's PLUTO-lite recipe and transforms, its sources archived."""
+    init_project(folder)
+    shutil.copytree(REPO / "transforms" / "pluto_lite", folder / "transforms" / "pluto_lite")
+    (folder / "recipes").mkdir(exist_ok=True)
+    shutil.copy(REPO / "recipes" / "pluto_lite.yml", folder / "recipes" / "pluto_lite.yml")
+    generate_pluto_lite(folder / "data" / "pluto_lite", lots=lots, seed=seed)
+    write_demo_templates(folder / "recipes" / "sources", folder / "data" / "pluto_lite", folder)
+    lake = Lakehouse(load_config(folder / "lakehouse.toml"))
+    for dataset in DATASETS:
+        lake.ingest(dataset)
+    return lake
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Lakehouse:
+    lake = make_project(tmp_path_factory.mktemp("built") / "project")
+    lake.lock("pluto_lite")
+    lake.build("pluto_lite")
+    return lake
+
+
+def output_path(lake: Lakehouse, build: dict) -> Path:
+    return (
+        Path(lake.store.root)
+        / "builds"
+        / "pluto_lite"
+        / build["build_id"]
+        / "outputs"
+        / ("pluto_lite.parquet")
+    )
+
+
+def test_a_build_lands_in_the_standard_folder_with_its_metadata(built: Lakehouse) -> None:
+    (first, *_) = built.builds("pluto_lite")
+    folder = output_path(built, first).parents[1]
+    assert sorted(p.name for p in folder.iterdir()) == ["build.json", "outputs", "pluto_lite.lock"]
+    assert first["product"] == "pluto_lite"
+    assert first["recipe"]["owner"]
+    assert set(first["packages"]) >= {"ibis-framework", "duckdb", "lakehouse"}
+    assert set(first["git"]) == {"commit", "dirty"}
+    assert first["order"].index("stg_dof_pts") < first["order"].index("lots")
+    assert first["order"][-1] == "pluto_lite"
+    assert all(m["status"] == "built" for m in first["models"].values())
+    output = first["outputs"]["outputs/pluto_lite"]
+    table = pq.read_table(output_path(built, first))
+    assert output["rows"] == table.num_rows == 1500
+    assert len(output["content_sha256"]) == 64
+    assert {v["dataset"] for v in first["lock"]["inputs"].values()} == set(DATASETS)
+
+
+def test_the_build_equals_the_hand_written_sql(built: Lakehouse) -> None:
+    spec = importlib.util.spec_from_file_location("reference", REPO / "bench" / "pluto_lite_sql.py")
+    assert spec and spec.loader
+    reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference)
+    paths = {d: built.store.url(built.manifest(d).data_files[0].path) for d in DATASETS}
+    expected = duckdb.connect().execute(reference.pluto_lite_sql(**paths)).to_arrow_table()
+    ours = pq.read_table(output_path(built, built.builds("pluto_lite")[0]))
+    assert ours.schema == expected.schema
+    assert ours.equals(expected)
+
+
+def test_a_second_build_reuses_every_model(built: Lakehouse) -> None:
+    again = built.build("pluto_lite")
+    assert again.all_cached
+    builds = built.builds("pluto_lite")
+    first, last = builds[0], builds[-1]
+    assert last["build_id"] == again.build_id
+    assert (
+        last["outputs"]["outputs/pluto_lite"]["content_sha256"]
+        == (first["outputs"]["outputs/pluto_lite"]["content_sha256"])
+    )
+
+
+def test_sql_over_a_build(built: Lakehouse) -> None:
+    columns, rows = built.sql("pluto_lite", "SELECT count(*) AS n, count(DISTINCT bbl) FROM lots")
+    assert columns[0] == "n"
+    assert rows == [(1500, 1500)]
+    with pytest.raises(NotFoundError, match="no build 'nope'"):
+        built.sql("pluto_lite", "SELECT 1", build_id="nope")
+    with pytest.raises(BuildError, match="query failed"):
+        built.sql("pluto_lite", "SELECT * FROM missing_table")
+
+
+def test_changing_one_transform_recomputes_it_and_its_dependents(tmp_path: Path) -> None:
+    lake = make_project(tmp_path / "p", lots=300)
+    lake.build("pluto_lite")
+    product = tmp_path / "p" / "transforms" / "pluto_lite" / "product.py"
+    product.write_text(
+        product.read_text().replace("return result.select(", "return (result).select(")
+    )
+    statuses = {run.name: run.status for run in lake.build("pluto_lite").models}
+    assert statuses.pop("pluto_lite") == "built"
+    assert set(statuses.values()) == {"cached"}
+    staging = tmp_path / "p" / "transforms" / "pluto_lite" / "staging.py"
+    staging.write_text(staging.read_text().replace('lpad(5, "0")', 'lpad(5, "0")  # padded'))
+    statuses = {run.name: run.status for run in lake.build("pluto_lite").models}
+    rebuilt = {name for name, status in statuses.items() if status == "built"}
+    assert rebuilt == {"stg_dof_pts", "lots", "pluto_lite"}  # zipcode() is a helper of stg_dof_pts
+    assert {run.status for run in lake.build("pluto_lite", full_refresh=True).models} == {"built"}
+
+
+def test_builds_from_two_fresh_roots_have_the_same_content(tmp_path: Path) -> None:
+    hashes = []
+    for name in ("one", "two"):
+        lake = make_project(tmp_path / name, lots=400, seed=3)
+        lake.lock("pluto_lite")
+        result = lake.build("pluto_lite")
+        hashes.append(result.outputs["outputs/pluto_lite"]["content_sha256"])
+    assert hashes[0] == hashes[1]
+
+
+def test_the_lock_pins_versions_until_relocked(tmp_path: Path) -> None:
+    lake = make_project(tmp_path / "p", lots=200)
+    lock, path = lake.lock("pluto_lite")
+    assert path == lock_path(tmp_path / "p" / "recipes", "pluto_lite")
+    generate_pluto_lite(tmp_path / "p" / "data" / "pluto_lite", lots=250, seed=99)
+    lake.ingest("dof_pts")  # a newer version
+    newest = lake.manifest("dof_pts").version
+    assert newest != lock.inputs["dof_pts"].version
+    locked = lake.build("pluto_lite")
+    assert (
+        json.loads((Path(lake.store.root) / locked.folder / "build.json").read_text())["lock"][
+            "inputs"
+        ]["dof_pts"]["version"]
+        == lock.inputs["dof_pts"].version
+    )
+    latest = lake.build("pluto_lite", latest=True)
+    assert latest.outputs["outputs/pluto_lite"]["rows"] == 250
+    assert locked.outputs["outputs/pluto_lite"]["rows"] == 200
+
+
+def test_a_lock_that_no_longer_matches_the_archive_is_refused(tmp_path: Path) -> None:
+    lake = make_project(tmp_path / "p", lots=100)
+    _, path = lake.lock("pluto_lite")
+    text = path.read_text()
+    sha = lake.manifest("landmarks").source_sha256
+    path.write_text(text.replace(sha, "f" * 64))
+    with pytest.raises(LockError, match="input 'landmarks' pins landmarks"):
+        lake.build("pluto_lite")
+
+
+def test_a_recipe_naming_a_missing_dataset_or_version_is_refused(tmp_path: Path) -> None:
+    lake = make_project(tmp_path / "p", lots=100)
+    recipe = tmp_path / "p" / "recipes" / "pluto_lite.yml"
+    recipe.write_text(recipe.read_text().replace("landmarks: latest", "landmarks: 19990101"))
+    with pytest.raises(NotFoundError, match=r"pluto_lite\.yml: input 'landmarks'.*no version"):
+        lake.build("pluto_lite")
+
+
+def test_a_transform_that_raises_leaves_no_build(tmp_path: Path) -> None:
+    lake = make_project(tmp_path / "p", lots=100)
+    intermediate = tmp_path / "p" / "transforms" / "pluto_lite" / "intermediate.py"
+    intermediate.write_text(
+        intermediate.read_text().replace(
+            "    t = stg_dob_jobs\n", '    t = stg_dob_jobs\n    raise KeyError("oops")\n'
+        )
+    )
+    with pytest.raises(BuildError, match=r"Model 'dob_by_lot' \(intermediate\.py:\d+\) raised"):
+        lake.build("pluto_lite")
+    assert lake.builds("pluto_lite") == []
+    assert not (Path(lake.store.root) / "builds" / "pluto_lite").exists() or not any(
+        (Path(lake.store.root) / "builds" / "pluto_lite").iterdir()
+    )
+
+
+def test_a_cycle_and_an_unknown_input_are_named(tmp_path: Path) -> None:
+    lake = make_project(tmp_path / "p", lots=100)
+    extra = tmp_path / "p" / "transforms" / "pluto_lite" / "loops.py"
+    extra.write_text(
+        "from lakehouse.transform import model\n\n"
+        "@model()\ndef a(b):\n    return b\n\n@model()\ndef b(a):\n    return a\n"
+    )
+    recipe = tmp_path / "p" / "recipes" / "pluto_lite.yml"
+    recipe.write_text(recipe.read_text().replace("keep: []", "keep: [a]"))
+    with pytest.raises(TransformError, match=r"cycle: (a -> b -> a|b -> a -> b)"):
+        lake.build("pluto_lite")
+    extra.write_text(
+        "from lakehouse.transform import model\n\n"
+        "@model()\ndef a(nothing_like_this):\n    return 1\n"
+    )
+    with pytest.raises(TransformError, match=r"'a' .* reads 'nothing_like_this'"):
+        lake.build("pluto_lite")

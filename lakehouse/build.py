@@ -48,9 +48,9 @@ class ModelRun:
     name: str
     layer: str
     fingerprint: str
-    status: Literal["built", "cached"]
+    status: Literal["built", "cached", "view"]
     seconds: float
-    rows: int
+    rows: int | None = None  # None for views: they are computed inside their dependents
     content_sha256: str | None = None
 
 
@@ -65,7 +65,7 @@ class BuildResult:
 
     @property
     def all_cached(self) -> bool:
-        return all(run.status == "cached" for run in self.models)
+        return all(run.status != "built" for run in self.models)
 
 
 def package_versions() -> dict[str, str]:
@@ -191,7 +191,13 @@ class Builder:
                     f"CREATE OR REPLACE VIEW {sql_identifier(alias)} AS "
                     f"SELECT * FROM read_parquet({sql_string(url)})"
                 )
-                tables[alias] = con.table(alias)
+                tables[alias] = (
+                    con.table(alias)
+                    if manifest.geometry_column
+                    else _bound_table(
+                        con, alias, {c.name: _ibis_type(c.type) for c in manifest.columns}
+                    )
+                )
             fingerprints[alias] = input_fingerprint(
                 alias, pinned.dataset, pinned.version, pinned.sha256
             )
@@ -218,20 +224,28 @@ class Builder:
         full_refresh: bool,
     ) -> ModelRun:
         fingerprint = model_fingerprint(found, fingerprints, self.engine)
+        fingerprints[found.name] = fingerprint
+        start = time.perf_counter()
+        published = found.name in self.recipe.outputs or found.name in self.recipe.keep
+        if not (found.materialized or published):
+            tables[found.name] = self._expression(found, tables)
+            con.create_view(found.name, tables[found.name], overwrite=True)
+            return ModelRun(
+                found.name, found.layer, fingerprint, "view", time.perf_counter() - start
+            )
         cache_file = f"{CACHE_AREA}/{self.recipe.name}/{found.name}/{fingerprint}.parquet"
         cache_info = cache_file.removesuffix(".parquet") + ".json"
-        start = time.perf_counter()
+        info = None if full_refresh else self._cached(cache_file, cache_info, published)
         status: Literal["built", "cached"] = "cached"
-        if full_refresh or not self.store.exists(cache_info):
+        if info is None:
             status = "built"
-            self._compute(con, scratch, found, tables, cache_file, cache_info)
-        info = json.loads(self.store.read_bytes(cache_info))
+            expression = self._expression(found, tables)
+            info = self._compute(con, scratch, found, expression, cache_file, cache_info, published)
         con.raw_sql(
             f"CREATE OR REPLACE VIEW {sql_identifier(found.name)} AS "
             f"SELECT * FROM read_parquet({sql_string(self.store.url(cache_file))})"
         )
-        tables[found.name] = con.table(found.name)
-        fingerprints[found.name] = fingerprint
+        tables[found.name] = _bound_table(con, found.name, info["schema"])
         return ModelRun(
             found.name,
             found.layer,
@@ -242,38 +256,57 @@ class Builder:
             info.get("content_sha256"),
         )
 
-    def _compute(
-        self,
-        con: Any,
-        scratch: Path,
-        found: Model,
-        tables: dict[str, Any],
-        cache_file: str,
-        cache_info: str,
-    ) -> None:
+    def _cached(self, cache_file: str, cache_info: str, published: bool) -> dict[str, Any] | None:
+        """The cache entry of a fingerprint, if complete (a published model needs its hash)."""
+        if not self.store.exists(cache_info):
+            return None
+        info: dict[str, Any] = json.loads(self.store.read_bytes(cache_info))
+        complete = "schema" in info and (info.get("content_sha256") or not published)
+        return info if complete and self.store.exists(cache_file) else None
+
+    def _expression(self, found: Model, tables: dict[str, Any]) -> Any:
         try:
-            expr = found(**{name: tables[name] for name in found.inputs})
+            return found(**{name: tables[name] for name in found.inputs})
         except Exception as exc:
             raise BuildError(
                 f"Model {found.name!r} ({found.defined_in}) raised {exc.__class__.__name__}: "
                 f"{exc}; fix the transform."
             ) from exc
+
+    def _compute(
+        self,
+        con: Any,
+        scratch: Path,
+        found: Model,
+        expression: Any,
+        cache_file: str,
+        cache_info: str,
+        published: bool,
+    ) -> dict[str, Any]:
+        """Run the model into its cache file; published models get zstd and a content hash."""
         local = scratch / f"{found.name}.parquet"
+        codec = "zstd" if published else "lz4_raw"  # an intermediate is written once, read once
         try:
-            sql = con.compile(expr)
-            rows = con.con.execute(
+            sql = con.compile(expression)
+            written = con.con.execute(
                 f"COPY ({sql}) TO {sql_string(str(local))} "
-                "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
-            ).fetchone()[0]
-            content = content_sha256(con.con, local)
+                f"(FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 122880)"
+            ).fetchone()
+            content = content_sha256(con.con, local) if published else None
         except Exception as exc:
             first_line = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
             raise BuildError(
                 f"Model {found.name!r} ({found.defined_in}) failed in the engine: {first_line}"
             ) from exc
         self.store.put_file(local, cache_file, move=True)
-        info = {"model": found.name, "rows": int(rows), "content_sha256": content}
+        info = {
+            "model": found.name,
+            "rows": int(written[0]),
+            "content_sha256": content,
+            "schema": {name: str(dtype) for name, dtype in expression.schema().items()},
+        }
         self.store.write_bytes(cache_info, json.dumps(info).encode())
+        return info
 
     # -- the build folder -----------------------------------------------------------------------
 
@@ -325,17 +358,32 @@ class Builder:
 
 
 def content_sha256(con: Any, parquet: Path) -> str:
-    """A hash of a table's logical content (rows in order, values, column names and types),
-    independent of how the Parquet file encodes it."""
+    """A hash of a table's logical content: column names and types, row count, and every row's
+    values with its position, independent of how the Parquet file encodes them."""
     path = sql_string(str(parquet))
     described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
     schema = ";".join(f"{name}:{type_name}" for name, type_name, *_ in described)
     columns = ", ".join(sql_identifier(name) for name, *_ in described)
-    row_hashes = con.execute(
-        f"SELECT string_agg(CAST(h AS VARCHAR), ',' ORDER BY rn) FROM ("
-        f"SELECT hash({columns}) AS h, row_number() OVER () AS rn FROM read_parquet({path}))"
-    ).fetchone()[0]
-    return _digest(schema, row_hashes or "")
+    count, combined = con.execute(
+        f"SELECT count(*), bit_xor(hash(rn, {columns})) FROM ("
+        f"SELECT *, row_number() OVER () AS rn FROM read_parquet({path}))"
+    ).fetchone()
+    return _digest(schema, str(count), str(combined))
+
+
+def _bound_table(con: Any, name: str, schema: dict[str, str]) -> Any:
+    """An ibis table for a view whose schema is known, without asking the engine for it."""
+    import ibis
+    import ibis.expr.operations as ops
+
+    return ops.DatabaseTable(name, schema=ibis.schema(schema), source=con).to_expr()
+
+
+def _ibis_type(duckdb_type: str) -> str:
+    """The ibis type of a column type recorded in a manifest (DuckDB's names)."""
+    import ibis.backends.sql.datatypes as datatypes
+
+    return str(datatypes.DuckDBType.from_string(duckdb_type))
 
 
 def list_builds(store: Store, product: str) -> list[dict[str, Any]]:

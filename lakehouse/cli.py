@@ -384,7 +384,8 @@ def build(
     console = _console()
     for run in result.models:
         console.print(
-            f"  {run.layer:<12} {run.name:<24} {run.status:<6} {run.rows:>12,} rows "
+            f"  {run.layer:<12} {run.name:<24} {run.status:<6} "
+            f"{f'{run.rows:,} rows' if run.rows is not None else '':>16} "
             f"{run.seconds:8.2f} s"
         )
     if result.all_cached:

@@ -11,8 +11,9 @@
         ...
 
 A model's inputs are its parameter names: recipe inputs or other models. The engine orders the
-models from those names; nobody keeps an order by hand. A model's code fingerprint covers its
-own source and the source of the helper functions it calls from its package.
+models from those names; nobody keeps an order by hand. Staging models are views, computed
+inside the models that read them; the others are tables, kept in the cache by fingerprint. A
+model's code fingerprint covers its own source and the helpers and constants it uses.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class TransformError(LakehouseError):
 class Model:
     name: str
     layer: Layer
+    materialized: bool  # a table kept in the cache; else a view, computed inside its dependents
     func: Callable[..., Any]
     inputs: tuple[str, ...]
     code_hash: str
@@ -54,12 +56,24 @@ class Model:
 
 
 def model(
-    layer: Layer = "intermediate", name: str | None = None
+    layer: Layer = "intermediate", name: str | None = None, materialized: bool | None = None
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare a function as a model of the product's DAG."""
+    """Declare a function as a model of the product's DAG.
+
+    Staging models are views by default (cheap per-row cleaning, computed inside the models
+    that read them); intermediate and product models are tables, cached by fingerprint.
+    """
 
     def declare(func: Callable[..., Any]) -> Callable[..., Any]:
-        setattr(func, MODEL_ATTRIBUTE, {"layer": layer, "name": name or func.__name__})
+        setattr(
+            func,
+            MODEL_ATTRIBUTE,
+            {
+                "layer": layer,
+                "name": name or func.__name__,
+                "materialized": layer != "staging" if materialized is None else materialized,
+            },
+        )
         return func
 
     return declare
@@ -142,6 +156,7 @@ def _as_model(func: Callable[..., Any], declared: dict[str, Any], package: str) 
     return Model(
         name=declared["name"],
         layer=declared["layer"],
+        materialized=declared["materialized"],
         func=func,
         inputs=tuple(parameter.name for parameter in parameters),
         code_hash=code_fingerprint(func, package),

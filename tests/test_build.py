@@ -66,7 +66,19 @@ def test_a_build_lands_in_the_standard_folder_with_its_metadata(built: Lakehouse
     assert set(first["git"]) == {"commit", "dirty"}
     assert first["order"].index("stg_dof_pts") < first["order"].index("lots")
     assert first["order"][-1] == "pluto_lite"
-    assert all(m["status"] == "built" for m in first["models"].values())
+    statuses = {name: m["status"] for name, m in first["models"].items()}
+    assert {name for name, status in statuses.items() if status == "view"} == {
+        "stg_dof_pts",
+        "stg_zoning_lots",
+        "stg_dob_jobs",
+        "stg_landmarks",
+        "lots",  # declared materialized=False
+    }  # staging models are views, computed inside the tables that read them
+    assert {name for name, status in statuses.items() if status == "built"} == {
+        "zoning_by_lot",
+        "dob_by_lot",
+        "pluto_lite",
+    }
     output = first["outputs"]["outputs/pluto_lite"]
     table = pq.read_table(output_path(built, first))
     assert output["rows"] == table.num_rows == 1500
@@ -117,13 +129,15 @@ def test_changing_one_transform_recomputes_it_and_its_dependents(tmp_path: Path)
     )
     statuses = {run.name: run.status for run in lake.build("pluto_lite").models}
     assert statuses.pop("pluto_lite") == "built"
-    assert set(statuses.values()) == {"cached"}
+    assert set(statuses.values()) == {"cached", "view"}
     staging = tmp_path / "p" / "transforms" / "pluto_lite" / "staging.py"
     staging.write_text(staging.read_text().replace('lpad(5, "0")', 'lpad(5, "0")  # padded'))
     statuses = {run.name: run.status for run in lake.build("pluto_lite").models}
     rebuilt = {name for name, status in statuses.items() if status == "built"}
-    assert rebuilt == {"stg_dof_pts", "lots", "pluto_lite"}  # zipcode() is a helper of stg_dof_pts
-    assert {run.status for run in lake.build("pluto_lite", full_refresh=True).models} == {"built"}
+    assert rebuilt == {"pluto_lite"}  # zipcode() helps stg_dof_pts, a view read via lots
+    assert statuses["zoning_by_lot"] == statuses["dob_by_lot"] == "cached"
+    refreshed = {run.status for run in lake.build("pluto_lite", full_refresh=True).models}
+    assert refreshed == {"built", "view"}
 
 
 def test_builds_from_two_fresh_roots_have_the_same_content(tmp_path: Path) -> None:

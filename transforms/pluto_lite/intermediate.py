@@ -8,9 +8,10 @@ import ibis.expr.types as ir
 from lakehouse.transform import model
 
 
-@model(layer="intermediate")
+@model(layer="intermediate", materialized=False)
 def lots(stg_dof_pts: ir.Table) -> ir.Table:
-    """Per bbl, the whole record with the greatest updated_at (ties cannot occur)."""
+    """Per bbl, the whole record with the greatest updated_at (ties cannot occur). A view: it
+    only filters its input, so storing it would cost more than computing it inside pluto_lite."""
     t = stg_dof_pts
     return t.filter(t.updated_at == t.updated_at.max().over(group_by=t.bbl)).drop("updated_at")
 

@@ -1,0 +1,158 @@
+"""Benchmark: `lake build pluto_lite` vs hand-written DuckDB SQL of the same spec, side by side.
+
+For each size: generate the sources, archive them, then, alternating over several rounds, time
+(a) a full build (`full_refresh`: every model recomputed) and (b) the hand-written SQL reading
+the same archived Parquet and writing the same zstd Parquet; each in a fresh process, so peak
+memory (max RSS) is that side's alone. Checks both outputs are identical, times a no-op rebuild,
+and prints a Markdown table of medians and ratios.
+
+    python bench/build.py --lots 200000 1000000 [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATASETS = ("dof_pts", "zoning_lots", "dob_jobs", "landmarks")
+
+
+def prepare(project: Path, lots: int, seed: int) -> None:
+    """A project with the repo's recipe and transforms and the generated sources archived."""
+    from lakehouse.config import init_project, load_config
+    from lakehouse.demo import generate_pluto_lite, write_demo_templates
+    from lakehouse.project import Lakehouse
+
+    if (project / "ready").exists():
+        return
+    shutil.rmtree(project, ignore_errors=True)
+    init_project(project)
+    shutil.copytree(REPO / "transforms" / "pluto_lite", project / "transforms" / "pluto_lite")
+    (project / "recipes").mkdir(exist_ok=True)
+    shutil.copy(REPO / "recipes" / "pluto_lite.yml", project / "recipes" / "pluto_lite.yml")
+    print(f"generating and archiving {lots:,} lots ...", flush=True)
+    generate_pluto_lite(project / "data", lots=lots, seed=seed)
+    write_demo_templates(project / "recipes" / "sources", project / "data", project)
+    lake = Lakehouse(load_config(project / "lakehouse.toml"))
+    for dataset in DATASETS:
+        lake.ingest(dataset)
+    lake.lock("pluto_lite")
+    (project / "ready").touch()
+
+
+def run_build(project: Path, full_refresh: bool) -> dict[str, object]:
+    import ibis.backends.duckdb  # noqa: F401 - imports are not build work (the SQL side's neither)
+
+    from lakehouse.config import load_config
+    from lakehouse.project import Lakehouse
+
+    lake = Lakehouse(load_config(project / "lakehouse.toml"))
+    start = time.perf_counter()
+    result = lake.build("pluto_lite", full_refresh=full_refresh)
+    seconds = time.perf_counter() - start
+    output = Path(lake.store.root) / result.folder / "outputs" / "pluto_lite.parquet"
+    return {"seconds": seconds, "output": str(output), "cached": result.all_cached}
+
+
+def run_sql(project: Path) -> dict[str, object]:
+    import duckdb
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from pluto_lite_sql import pluto_lite_sql
+
+    from lakehouse.config import load_config
+    from lakehouse.project import Lakehouse
+
+    lake = Lakehouse(load_config(project / "lakehouse.toml"))
+    paths = {d: lake.store.url(lake.manifest(d).data_files[0].path) for d in DATASETS}
+    output = project / "reference.parquet"
+    start = time.perf_counter()
+    with duckdb.connect() as con:
+        con.execute(
+            f"COPY ({pluto_lite_sql(**paths)}) TO '{output}' "
+            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+        )
+    return {"seconds": time.perf_counter() - start, "output": str(output)}
+
+
+def measure(kind: str, project: Path) -> dict[str, object]:
+    """Run one side in a fresh process; add its peak memory in MB."""
+    completed = subprocess.run(
+        [sys.executable, __file__, "--one", kind, "--project", str(project)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if completed.returncode != 0:
+        raise SystemExit(f"{kind} failed:\n{completed.stderr}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def identical(a: str, b: str) -> bool:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(a).equals(pq.read_table(b))
+
+
+def bench_size(lots: int, rounds: int, work: Path, seed: int) -> list[str]:
+    project = work / f"project_{lots}_{seed}"
+    prepare(project, lots, seed)
+    builds, sqls = [], []
+    for number in range(1, rounds + 1):
+        sqls.append(measure("sql", project))
+        builds.append(measure("build", project))
+        print(
+            f"{lots:,} lots, round {number}: hand SQL {sqls[-1]['seconds']:.2f} s, "
+            f"lake build {builds[-1]['seconds']:.2f} s",
+            flush=True,
+        )
+    noop = measure("noop", project)
+    same = identical(str(builds[-1]["output"]), str(sqls[-1]["output"]))
+    ref = statistics.median(float(s["seconds"]) for s in sqls)
+    ours = statistics.median(float(b["seconds"]) for b in builds)
+    ref_mb = max(float(s["peak_mb"]) for s in sqls)
+    ours_mb = max(float(b["peak_mb"]) for b in builds)
+    return [
+        f"| {lots:,} | hand-written DuckDB SQL | {ref:.2f} | 1.00 | {ref_mb:,.0f} | |",
+        f"| {lots:,} | `lake build pluto_lite --full-refresh` | {ours:.2f} | {ours / ref:.2f} | "
+        f"{ours_mb:,.0f} | {'identical' if same else 'DIFFERENT'} |",
+        f"| {lots:,} | no-op rebuild (all cached) | {float(noop['seconds']):.2f} | | "
+        f"{float(noop['peak_mb']):,.0f} | {'all cached' if noop['cached'] else 'NOT cached'} |",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lots", type=int, nargs="+", default=[200_000, 1_000_000])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--work", type=Path, default=REPO / "bench" / "out")
+    parser.add_argument("--one", choices=["build", "noop", "sql"], help=argparse.SUPPRESS)
+    parser.add_argument("--project", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        if args.one == "sql":
+            result = run_sql(args.project)
+        else:
+            result = run_build(args.project, full_refresh=args.one == "build")
+        result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+    args.work.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for lots in args.lots:
+        lines.extend(bench_size(lots, args.rounds, args.work.resolve(), args.seed))
+    print()
+    print("| lots | what | median s | ratio | peak MB | output |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -228,8 +228,10 @@ class Builder:
         start = time.perf_counter()
         published = found.name in self.recipe.outputs or found.name in self.recipe.keep
         if not (found.materialized or published):
-            tables[found.name] = self._expression(found, tables)
-            con.create_view(found.name, tables[found.name], overwrite=True)
+            expression = self._expression(found, tables)
+            con.create_view(found.name, expression, overwrite=True)
+            # later models read the view by name: each model's SQL is compiled once
+            tables[found.name] = _bound_table(con, found.name, dict(expression.schema().items()))
             return ModelRun(
                 found.name, found.layer, fingerprint, "view", time.perf_counter() - start
             )
@@ -365,13 +367,13 @@ def content_sha256(con: Any, parquet: Path) -> str:
     schema = ";".join(f"{name}:{type_name}" for name, type_name, *_ in described)
     columns = ", ".join(sql_identifier(name) for name, *_ in described)
     count, combined = con.execute(
-        f"SELECT count(*), bit_xor(hash(rn, {columns})) FROM ("
-        f"SELECT *, row_number() OVER () AS rn FROM read_parquet({path}))"
+        f"SELECT count(*), bit_xor(hash(file_row_number, {columns})) "
+        f"FROM read_parquet({path}, file_row_number = true)"
     ).fetchone()
     return _digest(schema, str(count), str(combined))
 
 
-def _bound_table(con: Any, name: str, schema: dict[str, str]) -> Any:
+def _bound_table(con: Any, name: str, schema: dict[str, Any]) -> Any:
     """An ibis table for a view whose schema is known, without asking the engine for it."""
     import ibis
     import ibis.expr.operations as ops

@@ -229,7 +229,9 @@ class Builder:
         published = found.name in self.recipe.outputs or found.name in self.recipe.keep
         if not (found.materialized or published):
             expression = self._expression(found, tables)
-            con.create_view(found.name, expression, overwrite=True)
+            con.raw_sql(
+                f"CREATE OR REPLACE VIEW {sql_identifier(found.name)} AS {con.compile(expression)}"
+            )
             # later models read the view by name: each model's SQL is compiled once
             tables[found.name] = _bound_table(con, found.name, dict(expression.schema().items()))
             return ModelRun(

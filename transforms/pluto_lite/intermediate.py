@@ -1,4 +1,9 @@
-"""Intermediate: one row per lot from each source (latest record; aggregates of the side files)."""
+"""Intermediate: one row per lot from each source (latest record; aggregates of the side files).
+
+All three are views: each is read once, by pluto_lite, and storing them costs more than
+computing them inside it (the build benchmark measures this). Declare one `materialized=True`
+to keep it as a cached table, or list it under `keep:` in the recipe to write it out.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,12 @@ from lakehouse.transform import model
 
 @model(layer="intermediate", materialized=False)
 def lots(stg_dof_pts: ir.Table) -> ir.Table:
-    """Per bbl, the whole record with the greatest updated_at (ties cannot occur). A view: it
-    only filters its input, so storing it would cost more than computing it inside pluto_lite."""
+    """Per bbl, the whole record with the greatest updated_at (ties cannot occur)."""
     t = stg_dof_pts
     return t.filter(t.updated_at == t.updated_at.max().over(group_by=t.bbl)).drop("updated_at")
 
 
-@model(layer="intermediate")
+@model(layer="intermediate", materialized=False)
 def zoning_by_lot(stg_zoning_lots: ir.Table) -> ir.Table:
     """The two largest districts of a lot (ties: byte order of the name) and whether it is split."""
     summed = stg_zoning_lots.group_by(["bbl", "zd"]).aggregate(pct=stg_zoning_lots.pct.sum())
@@ -32,7 +36,7 @@ def zoning_by_lot(stg_zoning_lots: ir.Table) -> ir.Table:
     )
 
 
-@model(layer="intermediate")
+@model(layer="intermediate", materialized=False)
 def dob_by_lot(stg_dob_jobs: ir.Table) -> ir.Table:
     t = stg_dob_jobs
     counted = t.pu.sum(where=t.jt.notnull() & (t.jt != "DM"))

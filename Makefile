@@ -15,12 +15,17 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-## demo: set up, generate the PLUTO-lite sample sources, archive them, list their versions
+## demo: set up; generate the PLUTO-lite sources, archive them, lock, build, summarise
 demo: setup
 	$(BIN)/lake init .
 	$(BIN)/lake demo --lots $(LOTS)
 	$(BIN)/lake ingest $(DATASETS)
 	$(BIN)/lake versions
+	$(BIN)/lake lock pluto_lite
+	$(BIN)/lake build pluto_lite
+	$(BIN)/lake sql pluto_lite "$(SUMMARY)"
+
+SUMMARY := SELECT borough, count(*) AS lots, sum(unitsres) AS residential_units, round(avg(far), 2) AS avg_far, sum(landmark::INT) AS landmarks, sum(dob_job_count) AS dob_jobs FROM pluto_lite GROUP BY borough ORDER BY borough
 
 ## test: set up, lint, type-check, and run the whole test suite
 test: setup
@@ -33,9 +38,10 @@ lint: setup
 	$(BIN)/ruff format --check lakehouse tests bench
 	$(BIN)/mypy
 
-## bench: archive ingest vs DuckDB's own COPY, 1M lots (figures go in the README)
+## bench: ingest vs DuckDB COPY, and build vs hand-written SQL (figures go in the README)
 bench: setup
 	$(BIN)/python bench/ingest.py --lots 1000000
+	$(BIN)/python bench/build.py --lots 200000 1000000
 
 lock:
 	$(PYTHON) -m venv /tmp/lakehouse-lock && /tmp/lakehouse-lock/bin/pip install -q -r requirements.in

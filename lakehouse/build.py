@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from lakehouse.archive import Archive
+from lakehouse.build_index import BUILD_FILE, BUILDS_AREA, find_build, output_path
 from lakehouse.errors import LakehouseError, NotFoundError
 from lakehouse.names import check_dataset_name
 from lakehouse.progress import Progress, no_progress
@@ -33,9 +34,7 @@ from lakehouse.transform import Model, plan
 if TYPE_CHECKING:
     import ibis
 
-BUILDS_AREA = "builds"
 CACHE_AREA = "cache"
-BUILD_FILE = "build.json"
 ENGINE_PACKAGES = ("lakehouse", "ibis-framework", "duckdb", "sqlglot", "pyarrow")
 
 
@@ -182,26 +181,35 @@ class Builder:
         tables: dict[str, Any] = {}
         fingerprints: dict[str, str] = {}
         for alias, pinned in self.lock.inputs.items():
-            manifest = self.archive.manifest(pinned.dataset, pinned.version)
-            if manifest.storage == "delta":
-                tables[alias] = self._delta_view(con, alias, pinned.dataset, manifest.delta_version)
+            if pinned.dataset is None:  # another product's build output
+                assert pinned.product and pinned.output
+                url = self.store.url(output_path(pinned.product, pinned.version, pinned.output))
+                tables[alias] = self._parquet_view(con, alias, url, schema=None)
             else:
-                url = self.store.url(manifest.data_files[0].path)
-                con.raw_sql(
-                    f"CREATE OR REPLACE VIEW {sql_identifier(alias)} AS "
-                    f"SELECT * FROM read_parquet({sql_string(url)})"
-                )
-                tables[alias] = (
-                    con.table(alias)
-                    if manifest.geometry_column
-                    else _bound_table(
-                        con, alias, {c.name: _ibis_type(c.type) for c in manifest.columns}
+                manifest = self.archive.manifest(pinned.dataset, pinned.version)
+                if manifest.storage == "delta":
+                    tables[alias] = self._delta_view(
+                        con, alias, pinned.dataset, manifest.delta_version
                     )
-                )
+                else:
+                    schema = (
+                        None
+                        if manifest.geometry_column
+                        else {c.name: _ibis_type(c.type) for c in manifest.columns}
+                    )
+                    url = self.store.url(manifest.data_files[0].path)
+                    tables[alias] = self._parquet_view(con, alias, url, schema)
             fingerprints[alias] = input_fingerprint(
-                alias, pinned.dataset, pinned.version, pinned.sha256
+                alias, pinned.name, pinned.version, pinned.sha256
             )
         return tables, fingerprints
+
+    def _parquet_view(self, con: Any, alias: str, url: str, schema: dict[str, str] | None) -> Any:
+        con.raw_sql(
+            f"CREATE OR REPLACE VIEW {sql_identifier(alias)} AS "
+            f"SELECT * FROM read_parquet({sql_string(url)})"
+        )
+        return con.table(alias) if schema is None else _bound_table(con, alias, schema)
 
     def _delta_view(self, con: Any, alias: str, dataset: str, version: int | None) -> Any:
         from lakehouse import delta
@@ -388,32 +396,6 @@ def _ibis_type(duckdb_type: str) -> str:
     import ibis.backends.sql.datatypes as datatypes
 
     return str(datatypes.DuckDBType.from_string(duckdb_type))
-
-
-def list_builds(store: Store, product: str) -> list[dict[str, Any]]:
-    """Committed builds of a product (those with a build.json), oldest first."""
-    builds = []
-    base = f"{BUILDS_AREA}/{check_dataset_name(product)}"
-    for build_id in store.list_folders(base):
-        path = f"{base}/{build_id}/{BUILD_FILE}"
-        if store.exists(path):
-            builds.append(json.loads(store.read_bytes(path)))
-    return sorted(builds, key=lambda b: b["started_at"])
-
-
-def find_build(store: Store, product: str, build_id: str | None) -> dict[str, Any]:
-    """A build's metadata: the given build id, or the latest build."""
-    found = list_builds(store, product)
-    if not found:
-        raise NotFoundError(f"{product!r} has no builds yet; run `lake build {product}`.")
-    if build_id is None:
-        return found[-1]
-    for entry in found:
-        if entry["build_id"] == build_id:
-            return entry
-    raise NotFoundError(
-        f"{product!r} has no build {build_id!r}; `lake builds {product}` lists them."
-    )
 
 
 def query_build(

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.archive import LATEST, Archive, IngestResult
-from lakehouse.build import Builder, BuildResult, git_state, list_builds, query_build
+from lakehouse.build import Builder, BuildResult, git_state, query_build
+from lakehouse.build_index import list_builds
 from lakehouse.config import LakehouseConfig, load_config
 from lakehouse.manifest import Manifest
 from lakehouse.names import check_dataset_name

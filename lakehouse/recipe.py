@@ -1,7 +1,8 @@
 """Recipes (`recipes/<product>.yml`) and their lock files (`recipes/<product>.lock`).
 
 A recipe names a product's owner, the inputs its transforms read (archived datasets, pinned to a
-version or `latest`, or another product's built output) and the models it publishes. A lock
+version or `latest`, or another product's build output, `{product: p, output: o}`) and the
+models it publishes. A lock
 pins every input to an exact version and its sha256, so a build from a lock is reproducible.
 """
 
@@ -15,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lakehouse.archive import LATEST, Archive
+from lakehouse.build_index import LATEST_BUILD, find_build
 from lakehouse.errors import ConfigError, LakehouseError, NotFoundError, describe_validation_error
 from lakehouse.names import check_dataset_name, check_version_name
 
@@ -54,11 +56,27 @@ class DatasetInput(_Strict):
             raise ValueError(str(exc)) from exc
 
 
+class ProductInput(_Strict):
+    """Another product's built output (`build: latest` resolves when locking)."""
+
+    product: str
+    output: str
+    build: str = LATEST_BUILD
+
+    @field_validator("product")
+    @classmethod
+    def _product_name(cls, name: str) -> str:
+        try:
+            return check_dataset_name(name)
+        except LakehouseError as exc:
+            raise ValueError(str(exc)) from exc
+
+
 class Recipe(_Strict):
     name: str
     description: str = ""
     owner: str = Field(min_length=1, description="the product's primary data engineer")
-    inputs: dict[str, DatasetInput] = Field(min_length=1)
+    inputs: dict[str, DatasetInput | ProductInput] = Field(min_length=1)
     outputs: list[str] = Field(min_length=1)
     keep: list[str] = Field(default_factory=list, description="intermediate models to write out")
 
@@ -83,9 +101,18 @@ class Recipe(_Strict):
 
 
 class LockedInput(_Strict):
-    dataset: str
+    """An exact input: a dataset version (sha256 of its source bytes), or a product's build
+    output (`version` is the build id, sha256 the output's content hash)."""
+
+    dataset: str | None = None
+    product: str | None = None
+    output: str | None = None
     version: str
-    sha256: str  # the archived source's identity (manifest source_sha256)
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.dataset or f"{self.product}.{self.output}"
 
 
 class Lock(_Strict):
@@ -136,15 +163,32 @@ def resolve_lock(recipe: Recipe, archive: Archive, recipes_dir: Path) -> Lock:
     inputs = {}
     for alias, wanted in recipe.inputs.items():
         try:
-            manifest = archive.manifest(wanted.dataset, wanted.version)
+            inputs[alias] = _resolve_input(wanted, archive)
         except NotFoundError as exc:
             raise NotFoundError(
                 f"{recipe_path(recipes_dir, recipe.name)}: input {alias!r}: {exc}"
             ) from exc
-        inputs[alias] = LockedInput(
+    return Lock(product=recipe.name, locked_at=datetime.now(UTC), inputs=inputs)
+
+
+def _resolve_input(wanted: DatasetInput | ProductInput, archive: Archive) -> LockedInput:
+    if isinstance(wanted, DatasetInput):
+        manifest = archive.manifest(wanted.dataset, wanted.version)
+        return LockedInput(
             dataset=wanted.dataset, version=manifest.version, sha256=manifest.source_sha256
         )
-    return Lock(product=recipe.name, locked_at=datetime.now(UTC), inputs=inputs)
+    build = find_build(archive.store, wanted.product, wanted.build)
+    output = build["outputs"].get(f"outputs/{wanted.output}")
+    if output is None:
+        raise NotFoundError(
+            f"build {build['build_id']} of {wanted.product!r} has no output {wanted.output!r}"
+        )
+    return LockedInput(
+        product=wanted.product,
+        output=wanted.output,
+        version=build["build_id"],
+        sha256=output["content_sha256"],
+    )
 
 
 def lock_path(recipes_dir: Path, product: str) -> Path:
@@ -178,13 +222,28 @@ def check_lock(lock: Lock, recipe: Recipe, archive: Archive, recipes_dir: Path) 
             f"run `lake lock {recipe.name}` again."
         )
     for alias, pinned in lock.inputs.items():
+        wanted = recipe.inputs[alias]
         try:
-            manifest = archive.manifest(pinned.dataset, pinned.version)
+            exact = _resolve_input(_pinned_request(wanted, pinned), archive)
         except NotFoundError as exc:
             raise LockError(f"{path}: input {alias!r}: {exc}") from exc
-        if manifest.source_sha256 != pinned.sha256:
+        if exact.sha256 != pinned.sha256 or exact.name != pinned.name:
             raise LockError(
-                f"{path}: input {alias!r} pins {pinned.dataset} {pinned.version} with sha256 "
-                f"{pinned.sha256[:12]}, but the archive holds {manifest.source_sha256[:12]}; "
-                "the archive or the lock was altered: run `lake verify`, then `lake lock`."
+                f"{path}: input {alias!r} pins {pinned.name} {pinned.version} with sha256 "
+                f"{pinned.sha256[:12]}, but the store holds {exact.name} {exact.version} with "
+                f"{exact.sha256[:12]}; the store or the lock was altered: run `lake verify`, "
+                f"then `lake lock {recipe.name}`."
             )
+
+
+def _pinned_request(
+    wanted: DatasetInput | ProductInput, pinned: LockedInput
+) -> DatasetInput | ProductInput:
+    """The recipe's input, at the version the lock pinned."""
+    if isinstance(wanted, DatasetInput):
+        return DatasetInput(dataset=pinned.dataset or wanted.dataset, version=pinned.version)
+    return ProductInput(
+        product=pinned.product or wanted.product,
+        output=pinned.output or wanted.output,
+        build=pinned.version,
+    )

@@ -281,3 +281,38 @@ def test_only_the_changed_table_and_its_dependents_are_recomputed(
     assert statuses() == {"stg_numbers": "view", "evens": "built", "tens": "cached", "toy": "built"}
     _, rows = lake.sql("toy", "SELECT list(n ORDER BY n) FROM toy")
     assert rows == [([4, 8, 12, 100, 200, 300],)]
+
+
+def test_a_product_can_read_another_products_build_output(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("n\n1\n2\n")
+    lake.ingest("numbers", file=numbers)
+    for product, recipe, code in (
+        ("toy", "inputs: {numbers: latest}\noutputs: [toy]\n", TOY),
+        (
+            "toy_total",
+            "inputs: {toy: {product: toy, output: toy}}\noutputs: [toy_total]\n",
+            "from lakehouse.transform import model\n\n\n@model(layer='product')\n"
+            "def toy_total(toy):\n    return toy.aggregate(total=toy.n.sum())\n",
+        ),
+    ):
+        (project_dir / "transforms" / product).mkdir(parents=True)
+        (project_dir / "transforms" / product / "__init__.py").write_text(code)
+        (project_dir / "recipes" / f"{product}.yml").write_text(
+            f"name: {product}\nowner: me\n{recipe}"
+        )
+    first_toy = lake.build("toy")
+    lock, _ = lake.lock("toy_total")
+    assert lock.inputs["toy"].version == first_toy.build_id
+    assert lock.inputs["toy"].product == "toy"
+    lake.build("toy_total")
+    assert lake.sql("toy_total", "SELECT total FROM toy_total")[1] == [(2 + 4 + 10 + 20,)]
+    module = project_dir / "transforms" / "toy" / "__init__.py"
+    module.write_text(TOY.replace("SCALE = 10", "SCALE = 1000"))
+    lake.build("toy")
+    lake.build("toy_total")  # still the locked build of toy
+    assert lake.sql("toy_total", "SELECT total FROM toy_total")[1] == [(36,)]
+    lake.build("toy_total", latest=True)
+    assert lake.sql("toy_total", "SELECT total FROM toy_total")[1] == [(2 + 4 + 1000 + 2000,)]

@@ -168,3 +168,41 @@ def test_one_failing_dataset_does_not_stop_the_others(in_project: Path, csv_file
     assert "bad: Source file" in result.output
     assert "good: archived version" in result.output
     assert "1 of 2 dataset(s) failed: bad" in result.output
+
+
+def test_lock_build_builds_and_sql_commands(in_project: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from lakehouse.demo import generate_pluto_lite, write_demo_templates
+
+    repo = Path(__file__).resolve().parents[1]
+    shutil.copytree(repo / "transforms" / "pluto_lite", in_project / "transforms" / "pluto_lite")
+    shutil.copy(repo / "recipes" / "pluto_lite.yml", in_project / "recipes" / "pluto_lite.yml")
+    generate_pluto_lite(in_project / "data" / "pluto_lite", lots=300, seed=1)
+    write_demo_templates(
+        in_project / "recipes" / "sources", in_project / "data" / "pluto_lite", in_project
+    )
+    assert runner.invoke(app, ["ingest"]).exit_code == 0
+    locked = runner.invoke(app, ["lock", "pluto_lite"])
+    assert locked.exit_code == 0, locked.output
+    assert "wrote" in locked.output and (in_project / "recipes" / "pluto_lite.lock").is_file()
+    first = runner.invoke(app, ["build", "pluto_lite"])
+    assert first.exit_code == 0, first.output
+    assert "pluto_lite               built" in first.output
+    second = runner.invoke(app, ["build", "pluto_lite"])
+    assert "every model unchanged" in second.output
+    listed = runner.invoke(app, ["builds", "pluto_lite"])
+    assert "2 build(s)" in listed.output
+    queried = runner.invoke(app, ["sql", "pluto_lite", "SELECT count(*) AS lots FROM pluto_lite"])
+    assert queried.exit_code == 0 and "300" in queried.output
+    bad = runner.invoke(app, ["sql", "pluto_lite", "SELEC 1"])
+    assert bad.exit_code == 1 and bad.output.startswith("Error: The query failed")
+
+
+def test_a_recipe_typo_names_the_file_and_field(in_project: Path) -> None:
+    (in_project / "recipes" / "p.yml").write_text(
+        "name: p\nowner: me\ninputs: {a: latest}\noutputs: [p]\nkeeep: []\n"
+    )
+    result = runner.invoke(app, ["build", "p"])
+    assert result.exit_code == 1
+    assert "p.yml: unknown field 'keeep'" in result.output

@@ -35,6 +35,7 @@ from lakehouse.errors import LakehouseError
 
 Layer = Literal["staging", "intermediate", "product"]
 MODEL_ATTRIBUTE = "__lakehouse_model__"
+PACKAGE_PREFIX = "lakehouse_transforms_"
 
 
 class TransformError(LakehouseError):
@@ -111,7 +112,7 @@ def load_models(transforms_dir: Path, product: str) -> dict[str, Model]:
 
 def _import_package(transforms_dir: Path, product: str) -> types.ModuleType:
     """Import the product's package fresh, so an edited transform is seen in the same process."""
-    package_name = f"lakehouse_transforms_{product}"
+    package_name = f"{PACKAGE_PREFIX}{product}"
     for loaded in [m for m in sys.modules if m == package_name or m.startswith(package_name + ".")]:
         del sys.modules[loaded]
     spec = importlib.util.spec_from_file_location(
@@ -140,7 +141,8 @@ def _modules_of(package: types.ModuleType) -> Iterable[types.ModuleType]:
             yield importlib.import_module(name)
         except Exception as exc:
             raise TransformError(
-                f"Importing transforms/{info.name}.py failed: {exc.__class__.__name__}: {exc}"
+                f"Importing transforms/{package.__name__.removeprefix(PACKAGE_PREFIX)}/"
+                f"{info.name}.py failed: {exc.__class__.__name__}: {exc}"
             ) from exc
 
 
@@ -164,33 +166,76 @@ def _as_model(func: Callable[..., Any], declared: dict[str, Any], package: str) 
     )
 
 
-CONSTANT_TYPES = (str, int, float, bool, bytes, tuple, list, dict, set, frozenset, type(None))
+SCALAR_TYPES = (str, int, float, bool, bytes, type(None))
 
 
 def code_fingerprint(func: Callable[..., Any], package: str) -> str:
-    """sha256 of the function's source, and of the package helpers and module constants it
-    uses, transitively: editing any of them changes the fingerprint."""
+    """sha256 of what decides a model's result in code: its source, its default arguments and
+    closure values, and, transitively, the package functions and modules it uses and the
+    module constants it reads. A value that has no stable text form (an ibis literal, an
+    object) brings in the whole source of its module instead, to be safe."""
     digest = hashlib.sha256()
     seen: set[str] = set()
-    pending = [func]
+    pending: list[Any] = [func]
     while pending:
         current = pending.pop()
+        if inspect.ismodule(current):
+            key = current.__name__
+            if key not in seen:
+                seen.add(key)
+                digest.update(key.encode() + b"\n" + inspect.getsource(current).encode())
+            continue
         key = f"{current.__module__}.{current.__qualname__}"
         if key in seen:
             continue
         seen.add(key)
         digest.update(key.encode() + b"\n" + inspect.getsource(current).encode())
-        for name in sorted(_names_used(current.__code__)):
-            value = current.__globals__.get(name)
-            if isinstance(value, CONSTANT_TYPES):
-                digest.update(f"{key}:{name}={value!r}".encode())
-            elif (
-                inspect.isfunction(value)
-                and value.__module__.startswith(package)
-                and not hasattr(value, MODEL_ATTRIBUTE)
-            ):
-                pending.append(value)
+        values: list[tuple[str, Any]] = [
+            (name, current.__globals__[name])
+            for name in sorted(_names_used(current.__code__))
+            if name in current.__globals__
+        ]
+        values += [(f"default{i}", v) for i, v in enumerate(current.__defaults__ or ())]
+        values += [(f"keyword {k}", v) for k, v in sorted((current.__kwdefaults__ or {}).items())]
+        cells = zip(current.__code__.co_freevars, current.__closure__ or (), strict=True)
+        values += [(f"closure {name}", cell.cell_contents) for name, cell in cells]
+        for name, value in values:
+            if inspect.isfunction(value) or inspect.ismodule(value):
+                if _in_package(value, package) and not hasattr(value, MODEL_ATTRIBUTE):
+                    pending.append(value)
+                continue
+            text = _stable_text(value)
+            if text is None:  # no stable form: depend on the whole module's source
+                pending.append(sys.modules[current.__module__])
+            else:
+                digest.update(f"{key}:{name}={text}".encode())
     return digest.hexdigest()
+
+
+def _in_package(value: Any, package: str) -> bool:
+    """Whether a function or module belongs to the product's transforms package."""
+    name = value.__name__ if inspect.ismodule(value) else value.__module__
+    return bool(name == package or name.startswith(package + "."))
+
+
+def _stable_text(value: Any) -> str | None:
+    """A text form of a constant that is the same in every process, or None if there is none."""
+    if isinstance(value, SCALAR_TYPES):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        parts = [_stable_text(v) for v in value]
+        return None if None in parts else f"{type(value).__name__}({','.join(map(str, parts))})"
+    if isinstance(value, set | frozenset):
+        parts = [_stable_text(v) for v in value]
+        return None if None in parts else f"set({','.join(sorted(map(str, parts)))})"
+    if isinstance(value, dict):
+        items = [(_stable_text(k), _stable_text(v)) for k, v in value.items()]
+        if any(k is None or v is None for k, v in items):
+            return None
+        return f"dict({','.join(sorted(f'{k}:{v}' for k, v in items))})"
+    if inspect.isclass(value) or inspect.isbuiltin(value):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+    return None
 
 
 def _names_used(code: types.CodeType) -> set[str]:

@@ -31,13 +31,14 @@ def prepare(project: Path, lots: int, seed: int) -> None:
     from lakehouse.demo import generate_pluto_lite, write_demo_templates
     from lakehouse.project import Lakehouse
 
+    # always the current transforms and recipe; the archived sources are reused when present
+    shutil.rmtree(project / "transforms", ignore_errors=True)
+    shutil.copytree(REPO / "transforms" / "pluto_lite", project / "transforms" / "pluto_lite")
+    (project / "recipes").mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "recipes" / "pluto_lite.yml", project / "recipes" / "pluto_lite.yml")
     if (project / "ready").exists():
         return
-    shutil.rmtree(project, ignore_errors=True)
     init_project(project)
-    shutil.copytree(REPO / "transforms" / "pluto_lite", project / "transforms" / "pluto_lite")
-    (project / "recipes").mkdir(exist_ok=True)
-    shutil.copy(REPO / "recipes" / "pluto_lite.yml", project / "recipes" / "pluto_lite.yml")
     print(f"generating and archiving {lots:,} lots ...", flush=True)
     generate_pluto_lite(project / "data", lots=lots, seed=seed)
     write_demo_templates(project / "recipes" / "sources", project / "data", project)

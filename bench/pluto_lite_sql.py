@@ -77,7 +77,9 @@ SELECT
   CASE l.boro WHEN 1 THEN 'MN' WHEN 2 THEN 'BX' WHEN 3 THEN 'BK' WHEN 4 THEN 'QN'
     WHEN 5 THEN 'SI' END AS borough,
   l.block, l.lot, l.address,
-  lpad(ltrim(split_part(l.zip_raw, '-', 1), '0'), 5, '0') AS zipcode,
+  CASE WHEN length(ltrim(split_part(l.zip_raw, '-', 1), '0')) >= 5
+    THEN ltrim(split_part(l.zip_raw, '-', 1), '0')
+    ELSE lpad(ltrim(split_part(l.zip_raw, '-', 1), '0'), 5, '0') END AS zipcode,
   l.ownername, l.bldgclass, l.lotarea, l.bldgarea, l.numfloors, l.unitsres, l.unitstotal,
   l.yearbuilt, l.assessland, l.assesstot, l.exempttot,
   CASE l.condo_flag WHEN 'Y' THEN true WHEN 'N' THEN false END AS condo,
@@ -87,7 +89,8 @@ SELECT
   coalesce(d.dob_units_proposed, 0) AS dob_units_proposed,
   m.bbl IS NOT NULL AS landmark,
   CASE WHEN l.lotarea IS NULL OR l.lotarea = 0 OR l.bldgarea IS NULL THEN NULL
-    ELSE ((200 * l.bldgarea + l.lotarea) // (2 * l.lotarea)) / 100 END AS far,
+    ELSE sign(l.bldgarea) * sign(l.lotarea)
+      * ((200 * abs(l.bldgarea) + abs(l.lotarea)) // (2 * abs(l.lotarea))) / 100 END AS far,
   CASE WHEN l.yearbuilt > 0 THEN 2025 - l.yearbuilt END AS bldg_age
 FROM lots l
 LEFT JOIN zoning_by_lot z ON z.bbl = l.bbl

@@ -51,6 +51,7 @@ class ModelRun:
     seconds: float
     rows: int | None = None  # None for views: they are computed inside their dependents
     content_sha256: str | None = None
+    cache_file: str | None = None
 
 
 @dataclass
@@ -77,8 +78,9 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def git_state(folder: Path) -> dict[str, Any]:
-    """The commit the transforms come from, and whether the work tree had changes."""
+def git_state(folder: Path, paths: tuple[str, ...] = ("transforms", "recipes")) -> dict[str, Any]:
+    """The commit the transforms come from, and whether they (or the recipes) had uncommitted
+    changes; other files of the work tree do not make a build dirty."""
     try:
         commit = subprocess.run(
             ["git", "-C", str(folder), "rev-parse", "HEAD"],
@@ -88,7 +90,7 @@ def git_state(folder: Path) -> dict[str, Any]:
             timeout=10,
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "-C", str(folder), "status", "--porcelain"],
+            ["git", "-C", str(folder), "status", "--porcelain", "--", *paths],
             capture_output=True,
             text=True,
             check=True,
@@ -139,6 +141,7 @@ class Builder:
         self.git = git
         self.progress = progress
         self.engine = json.dumps(package_versions(), sort_keys=True)
+        self.views: dict[str, Model] = {}
 
     def run(self, *, full_refresh: bool = False) -> BuildResult:
         product = check_dataset_name(self.recipe.name)
@@ -147,7 +150,8 @@ class Builder:
         folder = f"{BUILDS_AREA}/{product}/{build_id}"
         database = self.workspace / product / f"{build_id}.duckdb"
         database.parent.mkdir(parents=True, exist_ok=True)
-        order = plan(self.models, self.lock.inputs, [*self.recipe.outputs, *self.recipe.keep])
+        targets = list(dict.fromkeys([*self.recipe.outputs, *self.recipe.keep]))
+        order = plan(self.models, self.lock.inputs, targets)
         result = BuildResult(build_id, product, folder, database)
         try:
             with self.store.scratch_dir() as scratch:
@@ -165,6 +169,8 @@ class Builder:
                 self._write_build_folder(result, order, started)
         except BaseException:
             self.store.remove_folder(folder)
+            for leftover in (database, database.with_name(database.name + ".wal")):
+                leftover.unlink(missing_ok=True)
             raise
         return result
 
@@ -184,43 +190,34 @@ class Builder:
             if pinned.dataset is None:  # another product's build output
                 assert pinned.product and pinned.output
                 url = self.store.url(output_path(pinned.product, pinned.version, pinned.output))
-                tables[alias] = self._parquet_view(con, alias, url, schema=None)
+                tables[alias] = self._parquet_view(con, alias, [url], schema=None)
             else:
                 manifest = self.archive.manifest(pinned.dataset, pinned.version)
-                if manifest.storage == "delta":
-                    tables[alias] = self._delta_view(
-                        con, alias, pinned.dataset, manifest.delta_version
-                    )
-                else:
-                    schema = (
-                        None
-                        if manifest.geometry_column
-                        else {c.name: _ibis_type(c.type) for c in manifest.columns}
-                    )
-                    url = self.store.url(manifest.data_files[0].path)
-                    tables[alias] = self._parquet_view(con, alias, url, schema)
+                # a Delta version written by the archive is plain Parquet files (no deletes)
+                urls = [
+                    self.store.url(f.path)
+                    for f in manifest.data_files
+                    if f.path.endswith(".parquet")
+                ]
+                schema = (
+                    None
+                    if manifest.geometry_column or manifest.storage == "delta"
+                    else {c.name: _ibis_type(c.type) for c in manifest.columns}
+                )
+                tables[alias] = self._parquet_view(con, alias, urls, schema)
             fingerprints[alias] = input_fingerprint(
                 alias, pinned.name, pinned.version, pinned.sha256
             )
         return tables, fingerprints
 
-    def _parquet_view(self, con: Any, alias: str, url: str, schema: dict[str, str] | None) -> Any:
+    def _parquet_view(
+        self, con: Any, alias: str, urls: list[str], schema: dict[str, str] | None
+    ) -> Any:
+        files = "[" + ", ".join(sql_string(url) for url in urls) + "]"
         con.raw_sql(
-            f"CREATE OR REPLACE VIEW {sql_identifier(alias)} AS "
-            f"SELECT * FROM read_parquet({sql_string(url)})"
+            f"CREATE OR REPLACE VIEW {sql_identifier(alias)} AS SELECT * FROM read_parquet({files})"
         )
         return con.table(alias) if schema is None else _bound_table(con, alias, schema)
-
-    def _delta_view(self, con: Any, alias: str, dataset: str, version: int | None) -> Any:
-        from lakehouse import delta
-
-        assert version is not None
-        arrow = delta.read_version(self.store, dataset, version).to_table()
-        con.con.register(f"_{alias}_arrow", arrow)
-        con.raw_sql(
-            f"CREATE OR REPLACE TEMP VIEW {sql_identifier(alias)} AS SELECT * FROM _{alias}_arrow"
-        )
-        return con.table(alias)
 
     def _run_model(
         self,
@@ -240,22 +237,22 @@ class Builder:
             con.raw_sql(
                 f"CREATE OR REPLACE VIEW {sql_identifier(found.name)} AS {con.compile(expression)}"
             )
+            self.views[found.name] = found
             # later models read the view by name: each model's SQL is compiled once
             tables[found.name] = _bound_table(con, found.name, dict(expression.schema().items()))
             return ModelRun(
                 found.name, found.layer, fingerprint, "view", time.perf_counter() - start
             )
-        cache_file = f"{CACHE_AREA}/{self.recipe.name}/{found.name}/{fingerprint}.parquet"
-        cache_info = cache_file.removesuffix(".parquet") + ".json"
-        info = None if full_refresh else self._cached(cache_file, cache_info, published)
+        cache_info = f"{CACHE_AREA}/{self.recipe.name}/{found.name}/{fingerprint}.json"
+        info = None if full_refresh else self._cached(cache_info, published)
         status: Literal["built", "cached"] = "cached"
         if info is None:
             status = "built"
             expression = self._expression(found, tables)
-            info = self._compute(con, scratch, found, expression, cache_file, cache_info, published)
+            info = self._compute(con, scratch, found, expression, cache_info, published)
         con.raw_sql(
             f"CREATE OR REPLACE VIEW {sql_identifier(found.name)} AS "
-            f"SELECT * FROM read_parquet({sql_string(self.store.url(cache_file))})"
+            f"SELECT * FROM read_parquet({sql_string(self.store.url(info['file']))})"
         )
         tables[found.name] = _bound_table(con, found.name, info["schema"])
         return ModelRun(
@@ -266,24 +263,33 @@ class Builder:
             time.perf_counter() - start,
             info["rows"],
             info.get("content_sha256"),
+            info["file"],
         )
 
-    def _cached(self, cache_file: str, cache_info: str, published: bool) -> dict[str, Any] | None:
+    def _cached(self, cache_info: str, published: bool) -> dict[str, Any] | None:
         """The cache entry of a fingerprint, if complete (a published model needs its hash)."""
         if not self.store.exists(cache_info):
             return None
         info: dict[str, Any] = json.loads(self.store.read_bytes(cache_info))
-        complete = "schema" in info and (info.get("content_sha256") or not published)
-        return info if complete and self.store.exists(cache_file) else None
+        complete = {"schema", "file"} <= set(info) and (info["content_sha256"] or not published)
+        return info if complete and self.store.exists(info["file"]) else None
 
     def _expression(self, found: Model, tables: dict[str, Any]) -> Any:
+        import ibis.expr.types as ir
+
         try:
-            return found(**{name: tables[name] for name in found.inputs})
+            expression = found(**{name: tables[name] for name in found.inputs})
         except Exception as exc:
             raise BuildError(
                 f"Model {found.name!r} ({found.defined_in}) raised {exc.__class__.__name__}: "
                 f"{exc}; fix the transform."
             ) from exc
+        if not isinstance(expression, ir.Table):
+            raise BuildError(
+                f"Model {found.name!r} ({found.defined_in}) returned a "
+                f"{type(expression).__name__}, not a table; return an ibis table expression."
+            )
+        return expression
 
     def _compute(
         self,
@@ -291,34 +297,47 @@ class Builder:
         scratch: Path,
         found: Model,
         expression: Any,
-        cache_file: str,
         cache_info: str,
         published: bool,
     ) -> dict[str, Any]:
-        """Run the model into its cache file; published models get zstd and a content hash."""
+        """Run the model into a new cache file, typed exactly as the expression says; published
+        models get zstd and a content hash. The entry's .json, written last, points at it, so an
+        existing cache file is never overwritten and an interrupted run leaves no entry."""
         local = scratch / f"{found.name}.parquet"
         codec = "zstd" if published else "lz4_raw"  # an intermediate is written once, read once
+        schema = dict(expression.schema().items())
         try:
-            sql = con.compile(expression)
+            typed = ", ".join(
+                f"CAST({sql_identifier(name)} AS {_duckdb_type(dtype)}) AS {sql_identifier(name)}"
+                for name, dtype in schema.items()
+            )
             written = con.con.execute(
-                f"COPY ({sql}) TO {sql_string(str(local))} "
+                f"COPY (SELECT {typed} FROM ({con.compile(expression)})) "
+                f"TO {sql_string(str(local))} "
                 f"(FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 122880)"
             ).fetchone()
             content = content_sha256(con.con, local) if published else None
         except Exception as exc:
-            first_line = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-            raise BuildError(
-                f"Model {found.name!r} ({found.defined_in}) failed in the engine: {first_line}"
-            ) from exc
+            raise BuildError(self._engine_failure(found, exc)) from exc
+        cache_file = cache_info.removesuffix(".json") + f".{uuid.uuid4().hex[:8]}.parquet"
         self.store.put_file(local, cache_file, move=True)
         info = {
             "model": found.name,
+            "file": cache_file,
             "rows": int(written[0]),
             "content_sha256": content,
-            "schema": {name: str(dtype) for name, dtype in expression.schema().items()},
+            "schema": {name: str(dtype) for name, dtype in schema.items()},
         }
         self.store.write_bytes(cache_info, json.dumps(info).encode())
         return info
+
+    def _engine_failure(self, found: Model, exc: Exception) -> str:
+        first_line = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        upstream = [name for name in self.views if name in _ancestors(self.models, found.name)]
+        within = f" or a view it reads ({', '.join(upstream)})" if upstream else ""
+        return (
+            f"Model {found.name!r} ({found.defined_in}){within} failed in the engine: {first_line}"
+        )
 
     # -- the build folder -----------------------------------------------------------------------
 
@@ -327,9 +346,9 @@ class Builder:
         for group, names in (("outputs", self.recipe.outputs), ("models", self.recipe.keep)):
             for name in names:
                 run = runs[name]
-                cache_file = f"{CACHE_AREA}/{self.recipe.name}/{name}/{run.fingerprint}.parquet"
+                assert run.cache_file is not None
                 target = f"{result.folder}/{group}/{name}.parquet"
-                self.store.copy(cache_file, target)
+                self.store.copy(run.cache_file, target)
                 sha, size = self.store.sha256(target)
                 result.outputs[f"{group}/{name}"] = {
                     "path": f"{group}/{name}.parquet",
@@ -383,6 +402,24 @@ def content_sha256(con: Any, parquet: Path) -> str:
     return _digest(schema, str(count), str(combined))
 
 
+def _ancestors(models: dict[str, Model], name: str) -> set[str]:
+    """Every model `name` reads, directly or through other models."""
+    found: set[str] = set()
+    pending = [name]
+    while pending:
+        for dependency in models[pending.pop()].inputs:
+            if dependency in models and dependency not in found:
+                found.add(dependency)
+                pending.append(dependency)
+    return found
+
+
+def _duckdb_type(dtype: Any) -> str:
+    import ibis.backends.sql.datatypes as datatypes
+
+    return str(datatypes.DuckDBType.to_string(dtype))
+
+
 def _bound_table(con: Any, name: str, schema: dict[str, Any]) -> Any:
     """An ibis table for a view whose schema is known, without asking the engine for it."""
     import ibis
@@ -403,6 +440,8 @@ def query_build(
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     import duckdb
 
+    if not query.strip():
+        raise BuildError('Give a SQL query, e.g. "SELECT count(*) FROM <model>".')
     entry = find_build(store, product, build_id)
     database = Path(entry["database"])
     if not database.is_file():

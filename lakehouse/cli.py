@@ -361,7 +361,7 @@ def lock(
     pinned, path = _run(lambda: lake.lock(product))
     console = _console()
     for alias, entry in pinned.inputs.items():
-        console.print(f"  {alias}: {entry.dataset} {entry.version} (sha256 {entry.sha256[:12]})")
+        console.print(f"  {alias}: {entry.name} {entry.version} (sha256 {entry.sha256[:12]})")
     console.print(f"wrote {path}")
 
 

@@ -167,4 +167,16 @@ def init_project(project_dir: Path, root: str | None = None) -> tuple[Path, bool
     if root is not None:  # a JSON string is a valid TOML basic string
         text = text.replace('root = ".lakehouse"', f"root = {json.dumps(root)}")
     config_path.write_text(text, encoding="utf-8")
+    _ignore_local_state(project_dir)
     return config_path, True
+
+
+def _ignore_local_state(project_dir: Path) -> None:
+    """Keep the store, the workspace and generated data out of git (and out of builds' dirty
+    flag), adding to an existing .gitignore rather than replacing it."""
+    gitignore = project_dir / ".gitignore"
+    existing = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
+    wanted = [line for line in (".lakehouse/", "data/") if line not in existing.splitlines()]
+    if wanted:
+        prefix = "" if not existing or existing.endswith("\n") else "\n"
+        gitignore.write_text(existing + prefix + "\n".join(wanted) + "\n", encoding="utf-8")

@@ -121,7 +121,7 @@ class Lock(_Strict):
     inputs: dict[str, LockedInput]
 
     def to_yaml(self) -> str:
-        data = self.model_dump(mode="json")
+        data = self.model_dump(mode="json", exclude_none=True)
         header = f"# Written by `lake lock {self.product}`: exact input versions for builds.\n"
         return header + yaml.safe_dump(data, sort_keys=False)
 
@@ -216,6 +216,8 @@ def read_lock(recipes_dir: Path, product: str) -> Lock | None:
 def check_lock(lock: Lock, recipe: Recipe, archive: Archive, recipes_dir: Path) -> None:
     """The lock must cover the recipe's inputs, and each pinned version must still hash the same."""
     path = lock_path(recipes_dir, lock.product)
+    if lock.product != recipe.name:
+        raise LockError(f"{path} is the lock of {lock.product!r}; run `lake lock {recipe.name}`.")
     if set(lock.inputs) != set(recipe.inputs):
         raise LockError(
             f"{path} pins {sorted(lock.inputs)} but the recipe reads {sorted(recipe.inputs)}; "
@@ -223,6 +225,11 @@ def check_lock(lock: Lock, recipe: Recipe, archive: Archive, recipes_dir: Path) 
         )
     for alias, pinned in lock.inputs.items():
         wanted = recipe.inputs[alias]
+        if not _lock_satisfies(wanted, pinned):
+            raise LockError(
+                f"{path}: input {alias!r} pins {pinned.name} {pinned.version}, but the recipe now "
+                f"asks for {_describe(wanted)}; run `lake lock {recipe.name}` again."
+            )
         try:
             exact = _resolve_input(_pinned_request(wanted, pinned), archive)
         except NotFoundError as exc:
@@ -234,6 +241,22 @@ def check_lock(lock: Lock, recipe: Recipe, archive: Archive, recipes_dir: Path) 
                 f"{exact.sha256[:12]}; the store or the lock was altered: run `lake verify`, "
                 f"then `lake lock {recipe.name}`."
             )
+
+
+def _lock_satisfies(wanted: DatasetInput | ProductInput, pinned: LockedInput) -> bool:
+    """Whether a pinned input is what the recipe asks for (same source; same version if fixed)."""
+    if isinstance(wanted, DatasetInput):
+        return pinned.dataset == wanted.dataset and wanted.version in (LATEST, pinned.version)
+    return (pinned.product, pinned.output) == (wanted.product, wanted.output) and wanted.build in (
+        LATEST_BUILD,
+        pinned.version,
+    )
+
+
+def _describe(wanted: DatasetInput | ProductInput) -> str:
+    if isinstance(wanted, DatasetInput):
+        return f"{wanted.dataset} {wanted.version}"
+    return f"{wanted.product}.{wanted.output} build {wanted.build}"
 
 
 def _pinned_request(

@@ -316,3 +316,84 @@ def test_a_product_can_read_another_products_build_output(
     assert lake.sql("toy_total", "SELECT total FROM toy_total")[1] == [(36,)]
     lake.build("toy_total", latest=True)
     assert lake.sql("toy_total", "SELECT total FROM toy_total")[1] == [(2 + 4 + 1000 + 2000,)]
+
+
+def _toy_project(lake: Lakehouse, project_dir: Path, tmp_path: Path, code: str) -> None:
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("n\n1\n2\n3\n")
+    lake.ingest("numbers", file=numbers)
+    (project_dir / "transforms" / "toy").mkdir(parents=True, exist_ok=True)
+    (project_dir / "transforms" / "toy" / "__init__.py").write_text(code)
+    (project_dir / "recipes" / "toy.yml").write_text(
+        "name: toy\nowner: me\ninputs: {numbers: latest}\noutputs: [toy]\n"
+    )
+
+
+def test_a_model_that_returns_no_table_is_named(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    code = "from lakehouse.transform import model\n\n@model()\ndef toy(numbers):\n    return 42\n"
+    _toy_project(lake, project_dir, tmp_path, code)
+    with pytest.raises(BuildError, match=r"Model 'toy' .* returned a int, not a table"):
+        lake.build("toy")
+    assert not list((Path(lake.store.root) / "workspace").rglob("*.duckdb"))
+
+
+def test_integer_sums_are_stored_as_the_types_the_model_declares(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    code = (
+        "from lakehouse.transform import model\n\n@model()\ndef toy(numbers):\n"
+        "    n = numbers.n.cast('int64')\n    return numbers.aggregate(total=n.sum())\n"
+    )
+    _toy_project(lake, project_dir, tmp_path, code)
+    result = lake.build("toy")
+    stored = pq.read_schema(Path(lake.store.root) / result.folder / "outputs" / "toy.parquet")
+    assert str(stored.field("total").type) == "int64"  # DuckDB's SUM alone would give HUGEINT
+    assert lake.sql("toy", "SELECT total FROM toy")[1] == [(6,)]
+
+
+def test_a_full_refresh_never_overwrites_a_cached_file(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    _toy_project(lake, project_dir, tmp_path, TOY)
+    first = lake.build("toy")
+    cached = {run.name: run.cache_file for run in first.models if run.cache_file}
+    before = {name: (Path(lake.store.root) / path).read_bytes() for name, path in cached.items()}
+    refreshed = lake.build("toy", full_refresh=True)
+    assert {run.name: run.cache_file for run in refreshed.models if run.cache_file} != cached
+    for name, path in cached.items():
+        assert (Path(lake.store.root) / path).read_bytes() == before[name]
+    assert lake.sql("toy", "SELECT count(*) FROM toy", build_id=first.build_id)[1] == [(6,)]
+
+
+def test_an_empty_query_is_refused(built: Lakehouse) -> None:
+    with pytest.raises(BuildError, match="Give a SQL query"):
+        built.sql("pluto_lite", "  ")
+
+
+def test_a_delta_stored_input_builds_and_answers_sql(tmp_path: Path) -> None:
+    lake = make_project(tmp_path / "p", lots=200)
+    template = tmp_path / "p" / "recipes" / "sources" / "landmarks.yml"
+    template.write_text(template.read_text() + "storage: delta\n")
+    generate_pluto_lite(tmp_path / "p" / "data" / "pluto_lite", lots=220, seed=5)
+    lake.ingest("landmarks")
+    assert lake.manifest("landmarks").storage == "delta"
+    result = lake.build("pluto_lite", latest=True)
+    assert result.outputs["outputs/pluto_lite"]["rows"] == 200
+    _, rows = lake.sql("pluto_lite", "SELECT count(*) FROM landmarks")
+    assert rows == [(lake.manifest("landmarks").row_count,)]
+
+
+def test_a_lock_that_no_longer_fits_the_recipe_is_refused(tmp_path: Path) -> None:
+    lake = make_project(tmp_path / "p", lots=100)
+    lake.lock("pluto_lite")
+    recipe = tmp_path / "p" / "recipes" / "pluto_lite.yml"
+    recipe.write_text(recipe.read_text().replace("landmarks: latest", "landmarks: 20200101"))
+    with pytest.raises(LockError, match="the recipe now asks for landmarks 20200101"):
+        lake.build("pluto_lite")
+    recipe.write_text(
+        recipe.read_text().replace("landmarks: 20200101", "landmarks: {dataset: dob_jobs}")
+    )
+    with pytest.raises(LockError, match="asks for dob_jobs latest"):
+        lake.build("pluto_lite")

@@ -206,3 +206,10 @@ def test_a_recipe_typo_names_the_file_and_field(in_project: Path) -> None:
     result = runner.invoke(app, ["build", "p"])
     assert result.exit_code == 1
     assert "p.yml: unknown field 'keeep'" in result.output
+
+
+def test_init_keeps_local_state_out_of_git(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / ".gitignore").write_text("*.pyc")
+    runner.invoke(app, ["init", str(tmp_path / "p")])
+    assert (tmp_path / "p" / ".gitignore").read_text() == "*.pyc\n.lakehouse/\ndata/\n"

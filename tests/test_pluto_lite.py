@@ -259,3 +259,14 @@ def test_bldg_age(models: dict[str, Any], year: str, age: int | None) -> None:
 def test_a_value_that_does_not_cast_fails_loudly(models: dict[str, Any]) -> None:
     with pytest.raises(Exception, match=r"(?i)conversion|could not convert|cast"):
         build(models, [lot(units_res="twelve")])
+
+
+@pytest.mark.parametrize(
+    ("bldgarea", "lotarea", "far"),
+    [("-1", "3", -0.33), ("1", "-2", -0.5), ("-1", "-8", 0.13), ("-5", "8", -0.63)],
+)
+def test_far_rounds_away_from_zero_for_negative_values_too(
+    models: dict[str, Any], bldgarea: str, lotarea: str, far: float
+) -> None:
+    (row,) = build(models, [lot(bldg_area=bldgarea, land_area=lotarea)])
+    assert row["far"] == far

@@ -40,14 +40,16 @@ COLUMNS = (
 
 def floor_area_ratio(bldgarea: ir.IntegerValue, lotarea: ir.IntegerValue) -> ir.FloatingValue:
     """bldgarea / lotarea rounded half away from zero to 2 decimals, exactly: integer floor
-    division of (200*bldgarea + lotarea) by 2*lotarea, then one float division by 100."""
-    numerator = 200 * bldgarea + lotarea
-    denominator = 2 * lotarea
+    division of (200*|bldgarea| + |lotarea|) by 2*|lotarea|, the sign put back, then one float
+    division by 100 (the data has no negative areas; the sign keeps the rule true anyway)."""
+    numerator = 200 * bldgarea.abs() + lotarea.abs()
+    denominator = 2 * lotarea.abs()
     hundredths = (numerator - numerator % denominator) / denominator
+    negative = (bldgarea < 0) != (lotarea < 0)
     return ibis.ifelse(
         lotarea.isnull() | (lotarea == 0) | bldgarea.isnull(),
         ibis.null("float64"),
-        hundredths / 100,
+        ibis.ifelse(negative, -hundredths, hundredths) / 100,
     )
 
 

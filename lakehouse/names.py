@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from lakehouse.errors import InvalidNameError
 
@@ -34,3 +38,24 @@ def check_version_name(name: str) -> str:
 def is_dataset_name(name: str) -> bool:
     """Whether `name` is a valid dataset name (for skipping stray folders)."""
     return bool(_DATASET_NAME.match(name))
+
+
+def _as_value_error(check: Callable[[str], str]) -> Callable[[str], str]:
+    """A name check that pydantic reports as a field error (with the file and field)."""
+
+    def validate(name: str) -> str:
+        try:
+            return check(name)
+        except InvalidNameError as exc:
+            raise ValueError(str(exc)) from exc
+
+    return validate
+
+
+def _version_or_latest(name: str) -> str:
+    return name if name == "latest" else check_version_name(name)
+
+
+DatasetName = Annotated[str, AfterValidator(_as_value_error(check_dataset_name))]
+VersionName = Annotated[str, AfterValidator(_as_value_error(check_version_name))]
+VersionOrLatest = Annotated[str, AfterValidator(_as_value_error(_version_or_latest))]

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from lakehouse.archive import LATEST, Archive
 from lakehouse.build_index import LATEST_BUILD, find_build
 from lakehouse.errors import ConfigError, LakehouseError, NotFoundError, describe_validation_error
-from lakehouse.names import check_dataset_name, check_version_name
+from lakehouse.names import DatasetName, VersionOrLatest, check_dataset_name
 
 LOCK_SUFFIX = ".lock"
 
@@ -34,59 +34,25 @@ class _Strict(BaseModel):
 class DatasetInput(_Strict):
     """An archived raw dataset, at a version (`latest` resolves when locking)."""
 
-    dataset: str
-    version: str = LATEST
-
-    @field_validator("dataset")
-    @classmethod
-    def _dataset_name(cls, name: str) -> str:
-        try:
-            return check_dataset_name(name)
-        except LakehouseError as exc:
-            raise ValueError(str(exc)) from exc
-
-    @field_validator("version")
-    @classmethod
-    def _version_name(cls, version: str) -> str:
-        if version == LATEST:
-            return version
-        try:
-            return check_version_name(version)
-        except LakehouseError as exc:
-            raise ValueError(str(exc)) from exc
+    dataset: DatasetName
+    version: VersionOrLatest = LATEST
 
 
 class ProductInput(_Strict):
     """Another product's built output (`build: latest` resolves when locking)."""
 
-    product: str
+    product: DatasetName
     output: str
     build: str = LATEST_BUILD
 
-    @field_validator("product")
-    @classmethod
-    def _product_name(cls, name: str) -> str:
-        try:
-            return check_dataset_name(name)
-        except LakehouseError as exc:
-            raise ValueError(str(exc)) from exc
-
 
 class Recipe(_Strict):
-    name: str
+    name: DatasetName
     description: str = ""
     owner: str = Field(min_length=1, description="the product's primary data engineer")
     inputs: dict[str, DatasetInput | ProductInput] = Field(min_length=1)
     outputs: list[str] = Field(min_length=1)
     keep: list[str] = Field(default_factory=list, description="intermediate models to write out")
-
-    @field_validator("name")
-    @classmethod
-    def _product_name(cls, name: str) -> str:
-        try:
-            return check_dataset_name(name)
-        except LakehouseError as exc:
-            raise ValueError(str(exc)) from exc
 
     @field_validator("inputs", mode="before")
     @classmethod

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from lakehouse.errors import ConfigError, NotFoundError, describe_validation_error
-from lakehouse.names import check_dataset_name, check_version_name
+from lakehouse.names import DatasetName, VersionName, check_dataset_name
 
 TEMPLATE_SUFFIXES = (".yml", ".yaml")
 
@@ -203,14 +203,14 @@ STEP_TYPES: dict[str, type[BaseModel]] = {
 
 
 class IngestTemplate(_Strict):
-    name: str
+    name: DatasetName
     description: str = ""
     source: SourceSpec
     format: FormatSpec | None = Field(
         default=None, description="required, except for socrata and arcgis sources"
     )
     storage: Literal["parquet", "delta"] = "parquet"
-    version: str | None = Field(
+    version: VersionName | None = Field(
         default=None, description="a fixed version name for what the source holds now, e.g. 25v1"
     )
     version_from: Literal["source_metadata", "run_date"] = "source_metadata"
@@ -222,24 +222,6 @@ class IngestTemplate(_Strict):
         if self.format is None and self.source.type not in {"socrata", "arcgis"}:
             raise ValueError(f"field 'format' is required for a {self.source.type} source")
         return self
-
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, name: str) -> str:
-        try:
-            return check_dataset_name(name)
-        except Exception as exc:
-            raise ValueError(str(exc)) from exc
-
-    @field_validator("version")
-    @classmethod
-    def _valid_version(cls, version: str | None) -> str | None:
-        if version is None:
-            return None
-        try:
-            return check_version_name(version)
-        except Exception as exc:
-            raise ValueError(str(exc)) from exc
 
     @field_validator("steps", mode="before")
     @classmethod

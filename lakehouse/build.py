@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lakehouse.archive import Archive
 from lakehouse.build_index import BUILD_FILE, BUILDS_AREA, find_build, output_path
+from lakehouse.dictionary import Dictionary, schema_differences
 from lakehouse.errors import LakehouseError, NotFoundError
 from lakehouse.names import check_dataset_name
 from lakehouse.progress import Progress, no_progress
@@ -52,6 +53,7 @@ class ModelRun:
     rows: int | None = None  # None for views: they are computed inside their dependents
     content_sha256: str | None = None
     cache_file: str | None = None
+    schema: dict[str, str] | None = None  # column -> ibis type, for tables
 
 
 @dataclass
@@ -131,6 +133,8 @@ class Builder:
         models: dict[str, Model],
         git: dict[str, Any],
         progress: Progress = no_progress,
+        dictionary: Dictionary | None = None,
+        dictionary_file: Path | None = None,
     ) -> None:
         self.store = store
         self.archive = archive
@@ -142,6 +146,8 @@ class Builder:
         self.progress = progress
         self.engine = json.dumps(package_versions(), sort_keys=True)
         self.views: dict[str, Model] = {}
+        self.dictionary = dictionary
+        self.dictionary_file = dictionary_file
 
     def run(self, *, full_refresh: bool = False) -> BuildResult:
         product = check_dataset_name(self.recipe.name)
@@ -166,6 +172,7 @@ class Builder:
                         result.models.append(run)
                 finally:
                     con.disconnect()
+                self._check_dictionary(result)
                 self._write_build_folder(result, order, started)
         except BaseException:
             self.store.remove_folder(folder)
@@ -264,6 +271,7 @@ class Builder:
             info["rows"],
             info.get("content_sha256"),
             info["file"],
+            info["schema"],
         )
 
     def _cached(self, cache_info: str, published: bool) -> dict[str, Any] | None:
@@ -338,6 +346,25 @@ class Builder:
         return (
             f"Model {found.name!r} ({found.defined_in}){within} failed in the engine: {first_line}"
         )
+
+    def _check_dictionary(self, result: BuildResult) -> None:
+        """Every output must be what the product's data dictionary describes."""
+        if self.dictionary is None:
+            return
+        where = self.dictionary_file or "the data dictionary"
+        for name in self.recipe.outputs:
+            table = self.dictionary.tables.get(name)
+            if table is None:
+                raise BuildError(
+                    f"{where} does not describe the output {name!r}; add it under tables:."
+                )
+            run = next(run for run in result.models if run.name == name)
+            problems = schema_differences(table, run.schema or {})
+            if problems:
+                raise BuildError(
+                    f"Output {name!r} disagrees with {where}: {'; '.join(problems)}; fix the "
+                    "transform or the dictionary."
+                )
 
     # -- the build folder -----------------------------------------------------------------------
 

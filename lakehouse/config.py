@@ -34,6 +34,7 @@ root = ".lakehouse"
 templates = "recipes/sources"     # one YAML ingest template per source dataset
 recipes = "recipes"               # <product>.yml recipes and their .lock files
 transforms = "transforms"         # transforms/<product>/: the @model functions
+contracts = "contracts"           # contracts/<product>/dictionary.yml: the data dictionary
 workspace = ".lakehouse/workspace"  # local: each build's DuckDB database file
 """
 
@@ -79,6 +80,7 @@ class PathSettings(_Strict):
     templates: str = "recipes/sources"
     recipes: str = "recipes"
     transforms: str = "transforms"
+    contracts: str = "contracts"
     workspace: str = ".lakehouse/workspace"  # local: each build's DuckDB database file
 
 
@@ -108,6 +110,10 @@ class LakehouseConfig(_Strict):
     @property
     def transforms_dir(self) -> Path:
         return (self.project_dir / self.paths.transforms).resolve()
+
+    @property
+    def contracts_dir(self) -> Path:
+        return (self.project_dir / self.paths.contracts).resolve()
 
     @property
     def workspace_dir(self) -> Path:

@@ -15,6 +15,7 @@ from lakehouse.archive import LATEST, Archive, IngestResult
 from lakehouse.build import Builder, BuildResult, git_state, query_build
 from lakehouse.build_index import list_builds
 from lakehouse.config import LakehouseConfig, load_config
+from lakehouse.dictionary import dictionary_path, load_dictionary
 from lakehouse.manifest import Manifest
 from lakehouse.names import check_dataset_name
 from lakehouse.progress import Progress, no_progress
@@ -133,6 +134,8 @@ class Lakehouse:
             models,
             git_state(self.config.project_dir),
             progress,
+            load_dictionary(self.config.contracts_dir, product),
+            dictionary_path(self.config.contracts_dir, product),
         )
         return builder.run(full_refresh=full_refresh)
 

@@ -27,6 +27,7 @@ def make_project(folder: Path, lots: int = 1500, seed: int = 7) -> Lakehouse:
     """A project with the repo's PLUTO-lite recipe and transforms, its sources archived."""
     init_project(folder)
     shutil.copytree(REPO / "transforms" / "pluto_lite", folder / "transforms" / "pluto_lite")
+    shutil.copytree(REPO / "contracts" / "pluto_lite", folder / "contracts" / "pluto_lite")
     (folder / "recipes").mkdir(exist_ok=True)
     shutil.copy(REPO / "recipes" / "pluto_lite.yml", folder / "recipes" / "pluto_lite.yml")
     generate_pluto_lite(folder / "data" / "pluto_lite", lots=lots, seed=seed)

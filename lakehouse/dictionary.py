@@ -18,11 +18,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lakehouse.errors import ConfigError, NotFoundError, describe_validation_error
+from lakehouse.errors import ConfigError, NotFoundError
 from lakehouse.names import check_dataset_name
+from lakehouse.yaml_model import load_yaml_model
 
 DICTIONARY_FILE = "dictionary.yml"
 ColumnType = Literal[
@@ -118,16 +118,7 @@ def load_dictionary(contracts_dir: Path, product: str) -> Dictionary | None:
     path = dictionary_path(contracts_dir, product)
     if not path.is_file():
         return None
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML ({exc}); fix the file.") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path} must be a YAML mapping with product and tables.")
-    try:
-        dictionary = Dictionary(**raw)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {describe_validation_error(exc)}") from exc
+    dictionary = load_yaml_model(path, Dictionary, "product and tables")
     if dictionary.product != product:
         raise ConfigError(
             f"{path}: field 'product' is {dictionary.product!r}; make it {product!r}."

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lakehouse.archive import LATEST, Archive
 from lakehouse.build_index import LATEST_BUILD, find_build
-from lakehouse.errors import ConfigError, LakehouseError, NotFoundError, describe_validation_error
+from lakehouse.errors import ConfigError, LakehouseError, NotFoundError
 from lakehouse.names import DatasetName, VersionOrLatest, check_dataset_name
+from lakehouse.yaml_model import load_yaml_model
 
 LOCK_SUFFIX = ".lock"
 
@@ -92,16 +93,6 @@ class Lock(_Strict):
         return header + yaml.safe_dump(data, sort_keys=False)
 
 
-def _load_yaml(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML ({exc}); fix the file.") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path} must be a YAML mapping.")
-    return raw
-
-
 def recipe_path(recipes_dir: Path, product: str) -> Path:
     return recipes_dir / f"{check_dataset_name(product)}.yml"
 
@@ -111,10 +102,7 @@ def load_recipe(recipes_dir: Path, product: str) -> Recipe:
     path = recipe_path(recipes_dir, product)
     if not path.is_file():
         raise NotFoundError(f"No recipe {path}; write one (see recipes/pluto_lite.yml).")
-    try:
-        recipe = Recipe(**_load_yaml(path))
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {describe_validation_error(exc)}") from exc
+    recipe = load_yaml_model(path, Recipe, "name, owner, inputs and outputs")
     if recipe.name != product:
         raise ConfigError(f"{path}: field 'name' is {recipe.name!r}; make it {product!r}.")
     return recipe
@@ -173,10 +161,7 @@ def read_lock(recipes_dir: Path, product: str) -> Lock | None:
     path = lock_path(recipes_dir, product)
     if not path.is_file():
         return None
-    try:
-        return Lock(**_load_yaml(path))
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {describe_validation_error(exc)}") from exc
+    return load_yaml_model(path, Lock, "product, locked_at and inputs")
 
 
 def check_lock(lock: Lock, recipe: Recipe, archive: Archive, recipes_dir: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -21,6 +20,7 @@ from pydantic import (
 
 from lakehouse.errors import ConfigError, NotFoundError, describe_validation_error
 from lakehouse.names import DatasetName, VersionName, check_dataset_name
+from lakehouse.yaml_model import load_yaml_model
 
 TEMPLATE_SUFFIXES = (".yml", ".yaml")
 
@@ -273,16 +273,7 @@ def template_path(templates_dir: Path, dataset: str) -> Path | None:
 
 def load_template(path: Path) -> IngestTemplate:
     """Read and validate one template file."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML ({exc}); fix the file.") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path} must be a YAML mapping with at least name, source and format.")
-    try:
-        template = IngestTemplate(**raw)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {describe_validation_error(exc)}") from exc
+    template = load_yaml_model(path, IngestTemplate, "name, source and format")
     if template.name != path.stem:
         raise ConfigError(
             f"{path}: field 'name' is {template.name!r} but the file is named {path.name}; "

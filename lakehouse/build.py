@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lakehouse.archive import Archive
 from lakehouse.build_index import BUILD_FILE, BUILDS_AREA, find_build, output_path
+from lakehouse.contracts import ContractReport, check_table
 from lakehouse.dictionary import Dictionary, schema_differences
 from lakehouse.errors import LakehouseError, NotFoundError
 from lakehouse.names import check_dataset_name
@@ -41,6 +42,10 @@ ENGINE_PACKAGES = ("lakehouse", "ibis-framework", "duckdb", "sqlglot", "pyarrow"
 
 class BuildError(LakehouseError):
     """A model failed: its transform raised, or the engine could not run it."""
+
+
+class ContractError(BuildError):
+    """A build's outputs broke a blocking rule of their contract (the build is kept, failed)."""
 
 
 @dataclass
@@ -64,6 +69,7 @@ class BuildResult:
     database: Path
     models: list[ModelRun] = field(default_factory=list)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    contracts: ContractReport = field(default_factory=lambda: ContractReport("product"))
 
     @property
     def all_cached(self) -> bool:
@@ -170,10 +176,21 @@ class Builder:
                             con, scratch, self.models[name], tables, fingerprints, full_refresh
                         )
                         result.models.append(run)
+                    self._check_dictionary(result)
+                    self.progress("checking contracts", len(order), len(order))
+                    result.contracts = self._check_contracts(tables)
                 finally:
                     con.disconnect()
-                self._check_dictionary(result)
                 self._write_build_folder(result, order, started)
+            if not result.contracts.passed:
+                failed = ", ".join(r.rule for r in result.contracts.blocking)
+                raise ContractError(
+                    f"Build {build_id} of {product!r} failed its contract ({failed}); it is "
+                    f"recorded as failed and cannot be published: see "
+                    f"{self.store.url(folder)}/contracts/report.txt."
+                )
+        except ContractError:
+            raise
         except BaseException:
             self.store.remove_folder(folder)
             for leftover in (database, database.with_name(database.name + ".wal")):
@@ -347,6 +364,16 @@ class Builder:
             f"Model {found.name!r} ({found.defined_in}){within} failed in the engine: {first_line}"
         )
 
+    def _check_contracts(self, tables: dict[str, Any]) -> ContractReport:
+        """Run each output's contract (from the dictionary) on the engine."""
+        report = ContractReport("product")
+        if self.dictionary is None:
+            return report
+        for name in self.recipe.outputs:
+            checked = check_table(tables[name], name, self.dictionary.tables[name])
+            report.results.extend(checked.results)
+        return report
+
     def _check_dictionary(self, result: BuildResult) -> None:
         """Every output must be what the product's data dictionary describes."""
         if self.dictionary is None:
@@ -387,8 +414,24 @@ class Builder:
         self.store.write_bytes(
             f"{result.folder}/{self.recipe.name}.lock", self.lock.to_yaml().encode()
         )
+        if result.contracts.results:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            with self.store.scratch_dir() as scratch:
+                local = scratch / "report.parquet"
+                pq.write_table(pa.Table.from_pylist(result.contracts.to_rows()), local)
+                self.store.put_file(local, f"{result.folder}/contracts/report.parquet", move=True)
+            self.store.write_bytes(
+                f"{result.folder}/contracts/report.txt", result.contracts.to_text().encode()
+            )
         metadata_document = {
             "build_id": result.build_id,
+            "status": "passed" if result.contracts.passed else "failed",
+            "contracts": {
+                "summary": result.contracts.summary(),
+                "failed": [r.rule for r in result.contracts.results if not r.passed],
+            },
             "product": self.recipe.name,
             "recipe": self.recipe.model_dump(mode="json"),
             "lock": self.lock.model_dump(mode="json"),
@@ -498,3 +541,23 @@ def evaluate(models: dict[str, Model], inputs: dict[str, Any], target: str) -> A
         found = models[name]
         tables[name] = found(**{param: tables[param] for param in found.inputs})
     return con.to_pyarrow(tables[target])
+
+
+def check_build(
+    store: Store, product: str, dictionary: Dictionary, build_id: str | None
+) -> tuple[dict[str, Any], ContractReport]:
+    """Re-run the product's contracts (from its current dictionary) on a build's outputs."""
+    import ibis
+
+    entry = find_build(store, product, build_id)
+    con = ibis.duckdb.connect()
+    store.register_in_duckdb(con.con)
+    report = ContractReport("product")
+    for key in entry["outputs"]:
+        group, name = key.split("/", 1)
+        table = dictionary.tables.get(name)
+        if group != "outputs" or table is None:
+            continue
+        url = store.url(output_path(product, entry["build_id"], name))
+        report.results.extend(check_table(con.read_parquet(url), name, table).results)
+    return entry, report

@@ -38,13 +38,19 @@ def list_builds(store: Store, product: str) -> list[dict[str, Any]]:
     return sorted(builds, key=lambda b: b["started_at"])
 
 
-def find_build(store: Store, product: str, build_id: str | None) -> dict[str, Any]:
-    """A build's metadata: the given build id, or the latest build (None or 'latest')."""
+def find_build(
+    store: Store, product: str, build_id: str | None, *, passed_only: bool = False
+) -> dict[str, Any]:
+    """A build's metadata: the given build id, or the latest build (None or 'latest');
+    `passed_only` skips builds that failed their contract."""
     found = list_builds(store, product)
+    if passed_only:
+        found = [entry for entry in found if entry.get("status", "passed") == "passed"]
     if not found:
         raise NotFoundError(f"{product!r} has no builds yet; run `lake build {product}`.")
     if build_id in (None, LATEST_BUILD):
         return found[-1]
+
     for entry in found:
         if entry["build_id"] == build_id:
             return entry

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from lakehouse.archive import IngestResult
+    from lakehouse.contracts import ContractReport
     from lakehouse.progress import Progress
     from lakehouse.project import Lakehouse
 
@@ -393,7 +394,44 @@ def build(
     console.print(f"build [bold]{result.build_id}[/bold] at {lake.store.url(result.folder)}")
     for name, output in result.outputs.items():
         console.print(f"  {name}.parquet: {output['rows']:,} rows")
+    if result.contracts.results:
+        console.print(f"contracts: {result.contracts.summary()}")
+        _print_failed_rules(result.contracts)
     console.print(f'query it: lake sql {product} "SELECT count(*) FROM {product}"')
+
+
+def _print_failed_rules(report: ContractReport) -> None:
+    from rich.table import Table
+
+    failed = [r for r in report.results if not r.passed]
+    if not failed:
+        return
+    table = Table(title="failed checks")
+    for column in ("check", "severity", "failing rows", "sample keys"):
+        table.add_column(column, overflow="fold")
+    for result in failed:
+        keys = ", ".join(str(k) for k in result.sample_keys)
+        table.add_row(
+            f"{result.table}.{result.rule}", result.severity, f"{result.failing_rows:,}", keys
+        )
+    _console().print(table)
+
+
+@app.command()
+def check(
+    product: Annotated[str, typer.Argument(help="Product name.")],
+    build_id: Annotated[
+        str | None, typer.Option("--build", help="Build id (default: the latest build).")
+    ] = None,
+) -> None:
+    """Re-run a product's contracts (from its data dictionary) on an existing build."""
+    lake = _open()
+    entry, report = _run(lambda: lake.check(product, build_id=build_id))
+    console = _console()
+    console.print(f"build {entry['build_id']}: {report.summary()}")
+    _print_failed_rules(report)
+    if not report.passed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -407,7 +445,7 @@ def builds(product: Annotated[str, typer.Argument(help="Product name.")]) -> Non
         _console().print(f"{product}: no builds yet; run `lake build {product}`.")
         return
     table = Table(title=f"{product}: {len(found)} build(s)")
-    for column in ("build", "started (UTC)", "input versions", "models built", "git"):
+    for column in ("build", "started (UTC)", "status", "input versions", "models built", "git"):
         table.add_column(column)
     for entry in found:
         runs = entry["models"].values()
@@ -418,6 +456,7 @@ def builds(product: Annotated[str, typer.Argument(help="Product name.")]) -> Non
         table.add_row(
             entry["build_id"],
             entry["started_at"][:19].replace("T", " "),
+            entry.get("status", "passed"),
             ", ".join(sorted({v["version"] for v in entry["lock"]["inputs"].values()})),
             f"{built}/{len(entry['models'])}",
             commit,

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.archive import LATEST, Archive, IngestResult
-from lakehouse.build import Builder, BuildResult, git_state, query_build
+from lakehouse.build import Builder, BuildResult, check_build, git_state, query_build
 from lakehouse.build_index import list_builds
 from lakehouse.config import LakehouseConfig, load_config
-from lakehouse.dictionary import dictionary_path, load_dictionary
+from lakehouse.contracts import ContractReport
+from lakehouse.dictionary import dictionary_path, load_dictionary, require_dictionary
 from lakehouse.manifest import Manifest
 from lakehouse.names import check_dataset_name
 from lakehouse.progress import Progress, no_progress
@@ -141,6 +142,13 @@ class Lakehouse:
 
     def builds(self, product: str) -> list[dict[str, Any]]:
         return list_builds(self.store, product)
+
+    def check(
+        self, product: str, *, build_id: str | None = None
+    ) -> tuple[dict[str, Any], ContractReport]:
+        """Re-run a product's contracts on a build (default: the latest)."""
+        dictionary = require_dictionary(self.config.contracts_dir, product)
+        return check_build(self.store, product, dictionary, build_id)
 
     def sql(
         self, product: str, query: str, *, build_id: str | None = None, limit: int | None = None

@@ -131,7 +131,7 @@ def _resolve_input(wanted: DatasetInput | ProductInput, archive: Archive) -> Loc
         return LockedInput(
             dataset=wanted.dataset, version=manifest.version, sha256=manifest.source_sha256
         )
-    build = find_build(archive.store, wanted.product, wanted.build)
+    build = find_build(archive.store, wanted.product, wanted.build, passed_only=True)
     output = build["outputs"].get(f"outputs/{wanted.output}")
     if output is None:
         raise NotFoundError(

@@ -60,7 +60,17 @@ def output_path(lake: Lakehouse, build: dict) -> Path:
 def test_a_build_lands_in_the_standard_folder_with_its_metadata(built: Lakehouse) -> None:
     (first, *_) = built.builds("pluto_lite")
     folder = output_path(built, first).parents[1]
-    assert sorted(p.name for p in folder.iterdir()) == ["build.json", "outputs", "pluto_lite.lock"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "build.json",
+        "contracts",
+        "outputs",
+        "pluto_lite.lock",
+    ]
+    assert first["status"] == "passed"
+    report = (folder / "contracts" / "report.txt").read_text()
+    assert report.startswith("contract report (product): ")
+    assert "pass  pluto_lite.bbl: primary key" not in report  # the key rule is the table's
+    assert "pass  pluto_lite.pluto_lite: primary key ((bbl) unique and not null)" in report
     assert first["product"] == "pluto_lite"
     assert first["recipe"]["owner"]
     assert set(first["packages"]) >= {"ibis-framework", "duckdb", "lakehouse"}

@@ -36,6 +36,8 @@ def prepare(project: Path, lots: int, seed: int) -> None:
     shutil.copytree(REPO / "transforms" / "pluto_lite", project / "transforms" / "pluto_lite")
     (project / "recipes").mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "recipes" / "pluto_lite.yml", project / "recipes" / "pluto_lite.yml")
+    shutil.rmtree(project / "contracts", ignore_errors=True)
+    shutil.copytree(REPO / "contracts" / "pluto_lite", project / "contracts" / "pluto_lite")
     if (project / "ready").exists():
         return
     init_project(project)
@@ -60,7 +62,12 @@ def run_build(project: Path, full_refresh: bool) -> dict[str, object]:
     result = lake.build("pluto_lite", full_refresh=full_refresh)
     seconds = time.perf_counter() - start
     output = Path(lake.store.root) / result.folder / "outputs" / "pluto_lite.parquet"
-    return {"seconds": seconds, "output": str(output), "cached": result.all_cached}
+    return {
+        "seconds": seconds,
+        "contract_seconds": result.contract_seconds,
+        "output": str(output),
+        "cached": result.all_cached,
+    }
 
 
 def run_sql(project: Path) -> dict[str, object]:
@@ -117,12 +124,17 @@ def bench_size(lots: int, rounds: int, work: Path, seed: int) -> list[str]:
     same = identical(str(builds[-1]["output"]), str(sqls[-1]["output"]))
     ref = statistics.median(float(s["seconds"]) for s in sqls)
     ours = statistics.median(float(b["seconds"]) for b in builds)
+    contracts = statistics.median(float(b["contract_seconds"]) for b in builds)
     ref_mb = max(float(s["peak_mb"]) for s in sqls)
     ours_mb = max(float(b["peak_mb"]) for b in builds)
     return [
         f"| {lots:,} | hand-written DuckDB SQL | {ref:.2f} | 1.00 | {ref_mb:,.0f} | |",
         f"| {lots:,} | `lake build pluto_lite --full-refresh` | {ours:.2f} | {ours / ref:.2f} | "
         f"{ours_mb:,.0f} | {'identical' if same else 'DIFFERENT'} |",
+        f"| {lots:,} | the build without its contract checks | {ours - contracts:.2f} | "
+        f"{(ours - contracts) / ref:.2f} | | |",
+        f"| {lots:,} | the contract checks (30 rules on the output) | {contracts:.2f} | "
+        f"+{contracts / (ours - contracts):.0%} | | |",
         f"| {lots:,} | no-op rebuild (all cached) | {float(noop['seconds']):.2f} | | "
         f"{float(noop['peak_mb']):,.0f} | {'all cached' if noop['cached'] else 'NOT cached'} |",
     ]

@@ -10,6 +10,7 @@ workspace, holds a view of every model for questions after the build.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import subprocess
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lakehouse.archive import Archive
 from lakehouse.build_index import BUILD_FILE, BUILDS_AREA, find_build, output_path
-from lakehouse.contracts import ContractReport, check_table
+from lakehouse.contracts import ContractReport, RuleResult, check_table
 from lakehouse.dictionary import Dictionary, schema_differences
 from lakehouse.errors import LakehouseError, NotFoundError
 from lakehouse.names import check_dataset_name
@@ -70,6 +71,7 @@ class BuildResult:
     models: list[ModelRun] = field(default_factory=list)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     contracts: ContractReport = field(default_factory=lambda: ContractReport("product"))
+    contract_seconds: float = 0.0
 
     @property
     def all_cached(self) -> bool:
@@ -178,7 +180,9 @@ class Builder:
                         result.models.append(run)
                     self._check_dictionary(result)
                     self.progress("checking contracts", len(order), len(order))
-                    result.contracts = self._check_contracts(tables)
+                    contracts_started = time.perf_counter()
+                    result.contracts = self._check_contracts(tables, result, full_refresh)
+                    result.contract_seconds = time.perf_counter() - contracts_started
                 finally:
                     con.disconnect()
                 self._write_build_folder(result, order, started)
@@ -364,13 +368,27 @@ class Builder:
             f"Model {found.name!r} ({found.defined_in}){within} failed in the engine: {first_line}"
         )
 
-    def _check_contracts(self, tables: dict[str, Any]) -> ContractReport:
-        """Run each output's contract (from the dictionary) on the engine."""
+    def _check_contracts(
+        self, tables: dict[str, Any], result: BuildResult, full_refresh: bool
+    ) -> ContractReport:
+        """Run each output's contract (from the dictionary) on the engine; an unchanged output
+        checked against an unchanged dictionary entry reuses the earlier results."""
         report = ContractReport("product")
         if self.dictionary is None:
             return report
+        runs = {run.name: run for run in result.models}
         for name in self.recipe.outputs:
-            checked = check_table(tables[name], name, self.dictionary.tables[name])
+            table = self.dictionary.tables[name]
+            rules_hash = _digest(table.model_dump_json())[:16]
+            cached = f"{CACHE_AREA}/{self.recipe.name}/{name}/{runs[name].fingerprint}"
+            cached += f".contract-{rules_hash}.json"
+            if not full_refresh and self.store.exists(cached):
+                rows = json.loads(self.store.read_bytes(cached))
+                report.results.extend(RuleResult(**row) for row in rows)
+                continue
+            checked = check_table(tables[name], name, table)
+            rows = [dataclasses.asdict(r) for r in checked.results]
+            self.store.write_bytes(cached, json.dumps(rows, default=str).encode())
             report.results.extend(checked.results)
         return report
 
@@ -430,6 +448,7 @@ class Builder:
             "status": "passed" if result.contracts.passed else "failed",
             "contracts": {
                 "summary": result.contracts.summary(),
+                "seconds": round(result.contract_seconds, 4),
                 "failed": [r.rule for r in result.contracts.results if not r.passed],
             },
             "product": self.recipe.name,

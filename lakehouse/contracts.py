@@ -147,28 +147,18 @@ def _failing(rule: Rule, table: TableEntry, t: Any) -> Any:
 
 
 def check_table(t: Any, name: str, table: TableEntry, layer: str = "product") -> ContractReport:
-    """Evaluate every rule of `table` on the ibis table `t`, in the engine."""
+    """Evaluate every rule of `table` on the ibis table `t` in one engine query, then fetch a
+    few failing keys for each rule that fails. A uniqueness rule fails on the surplus rows
+    (non-empty rows minus distinct values); a primary key also on rows with an empty key."""
+    aggregates: dict[str, Any] = {"rows": t.count()}
     rules = rules_for(name, table)
-    row_rules = [r for r in rules if r.kind not in {"unique"}]
-    counts: dict[str, int] = {}
-    if row_rules:
-        aggregates = {
-            f"r{index}": _failing(rule, table, t).cast("int64").sum()
-            for index, rule in enumerate(row_rules)
-        }
-        totals = t.aggregate(**aggregates).to_pyarrow().to_pylist()[0]
-        for index, rule in enumerate(row_rules):
-            counts[rule.name] = int(totals[f"r{index}"] or 0)
-    for rule in rules:
-        if rule.kind == "unique":
-            counts[rule.name] = _repeated_rows(t, [rule.column or ""])
-        elif rule.kind == "primary key":
-            counts[rule.name] += _repeated_rows(t, table.primary_key)
+    for index, rule in enumerate(rules):
+        aggregates.update(_rule_aggregates(f"r{index}", rule, table, t))
+    totals = t.aggregate(**aggregates).to_pyarrow().to_pylist()[0]
     keys = table.primary_key or [table.columns[0].name]
     report = ContractReport(layer)
-    for rule in rules:
-        failing = counts[rule.name]
-        samples = _sample_keys(t, rule, table, keys) if failing else []
+    for index, rule in enumerate(rules):
+        failing = _failing_rows(f"r{index}", rule, totals)
         report.results.append(
             RuleResult(
                 table=name,
@@ -179,17 +169,34 @@ def check_table(t: Any, name: str, table: TableEntry, layer: str = "product") ->
                 severity=rule.severity,
                 passed=failing == 0,
                 failing_rows=failing,
-                sample_keys=samples,
+                sample_keys=_sample_keys(t, rule, table, keys) if failing else [],
             )
         )
     return report
 
 
-def _repeated_rows(t: Any, columns: list[str]) -> int:
-    """Rows whose values in `columns` also occur on another row."""
-    groups = t.group_by(columns).aggregate(n=t.count())
-    repeated = groups.filter(groups.n > 1).n.sum()
-    return int(repeated.to_pyarrow().as_py() or 0)
+def _rule_aggregates(prefix: str, rule: Rule, table: TableEntry, t: Any) -> dict[str, Any]:
+    import ibis
+
+    if rule.kind == "unique":
+        value = t[rule.column]
+        return {f"{prefix}_nulls": value.isnull().cast("int64").sum(), prefix: value.nunique()}
+    if rule.kind == "primary key":
+        keys = table.primary_key
+        empty = _failing(rule, table, t)
+        key = t[keys[0]] if len(keys) == 1 else ibis.struct({k: t[k] for k in keys})
+        return {prefix: key.nunique(where=~empty)}
+    return {prefix: _failing(rule, table, t).cast("int64").sum()}
+
+
+def _failing_rows(prefix: str, rule: Rule, totals: dict[str, Any]) -> int:
+    rows = int(totals["rows"])
+    value = int(totals[prefix] or 0)
+    if rule.kind == "unique":
+        return rows - int(totals[f"{prefix}_nulls"] or 0) - value
+    if rule.kind == "primary key":
+        return rows - value  # empty keys and repeats
+    return value
 
 
 def _sample_keys(t: Any, rule: Rule, table: TableEntry, keys: list[str]) -> list[dict[str, Any]]:

@@ -139,3 +139,17 @@ def test_lake_check_reruns_the_contract_on_a_build(
     result = runner.invoke(app, ["check", "pluto_lite"])
     assert result.exit_code == 1
     assert "1 blocking" in result.output and "'yearbuilt': 0" in result.output
+
+
+def test_an_edited_dictionary_rule_is_checked_again_on_a_cached_build(tmp_path: Path) -> None:
+    lake = make_project(tmp_path / "p", lots=200)
+    assert lake.build("pluto_lite").contracts.passed
+    again = lake.build("pluto_lite")
+    assert again.all_cached and again.contracts.passed
+    path = tmp_path / "p" / "contracts" / "pluto_lite" / "dictionary.yml"
+    text = path.read_text()
+    path.write_text(text.replace("allowed: [MN, BX, BK, QN, SI]", "allowed: [MN, BX, BK, QN]"))
+    with pytest.raises(ContractError, match="borough: allowed"):
+        lake.build("pluto_lite")
+    path.write_text(text)
+    assert lake.build("pluto_lite").contracts.passed

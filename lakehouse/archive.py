@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
@@ -24,6 +24,7 @@ from lakehouse import delta
 from lakehouse.convert import convert_to_parquet
 from lakehouse.errors import (
     ConfigError,
+    ContractFailed,
     IntegrityError,
     NotFoundError,
     SourceError,
@@ -40,6 +41,7 @@ from lakehouse.manifest import (
 )
 from lakehouse.names import check_dataset_name, check_version_name, is_dataset_name
 from lakehouse.progress import Progress, no_progress
+from lakehouse.raw_contract import check_raw
 from lakehouse.sources import Fetched, get_extractor
 from lakehouse.storage import Store, sha256_of_file
 from lakehouse.template import FileSource, FormatSpec, IngestTemplate
@@ -197,6 +199,7 @@ class Archive:
                 data_file,
                 progress,
             )
+            contract = _check_raw_contract(template, data_file, progress)
             manifest = Manifest(
                 dataset=template.name,
                 version=name,
@@ -220,6 +223,7 @@ class Archive:
                 geometry_crs=converted.geometry_crs,
                 steps=converted.step_summaries,
                 template_sha256=template_sha,
+                contract=contract,
                 tool=tool_versions(),
                 run=run_details(),
             )
@@ -304,6 +308,36 @@ class Archive:
             raise
         progress("archived", 1, 1)
         return committed
+
+
+def _check_raw_contract(
+    template: IngestTemplate, data_file: Path, progress: Progress
+) -> dict[str, Any] | None:
+    """Gate the raw layer: a failing blocking rule archives nothing."""
+    if template.contract is None:
+        return None
+    import duckdb
+
+    progress("checking the raw contract", 0, None)
+    with duckdb.connect() as con:
+        report = check_raw(con, data_file, template.name, template.contract)
+    if not report.passed:
+        details = "; ".join(
+            f"{r.rule}: {r.failing_rows:,} row(s)"
+            + (f", e.g. {', '.join(map(str, r.sample_keys[:3]))}" if r.sample_keys else "")
+            for r in report.blocking
+        )
+        raise ContractFailed(
+            f"{template.name}: the raw contract failed ({details}); nothing was archived. "
+            "Fix the source or the template's contract."
+        )
+    return {
+        "summary": report.summary(),
+        "warnings": [
+            {"rule": r.rule, "failing_rows": r.failing_rows, "sample_keys": r.sample_keys}
+            for r in report.warnings
+        ],
+    }
 
 
 def _format_of(template: IngestTemplate, fetched: Fetched) -> FormatSpec:

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lakehouse.archive import Archive
 from lakehouse.build_index import BUILD_FILE, BUILDS_AREA, find_build, output_path
-from lakehouse.contracts import ContractReport, RuleResult, check_table
+from lakehouse.check_report import ContractReport, RuleResult
+from lakehouse.contracts import check_table
 from lakehouse.dictionary import Dictionary, schema_differences
 from lakehouse.errors import LakehouseError, NotFoundError
 from lakehouse.names import check_dataset_name

@@ -40,6 +40,10 @@ class IntegrityError(LakehouseError):
     """Stored bytes no longer match their recorded checksums, or a manifest is unreadable."""
 
 
+class ContractFailed(LakehouseError):
+    """Data broke a blocking rule of its contract; the layer did not move on."""
+
+
 class StorageError(LakehouseError):
     """The store cannot be reached or used (missing bucket, unreachable endpoint)."""
 

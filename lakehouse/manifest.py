@@ -68,6 +68,7 @@ class Manifest(BaseModel):
     geometry_crs: str | None = None  # e.g. EPSG:2263, as the source declared it
     steps: list[dict[str, Any]] = []
     template_sha256: str | None = None
+    contract: dict[str, Any] | None = None  # the raw contract's summary, when the template has one
     tool: dict[str, str]
     run: dict[str, str]
 

@@ -199,6 +199,30 @@ STEP_TYPES: dict[str, type[BaseModel]] = {
     "filter_rows": FilterRows,
 }
 
+# -- the raw contract ------------------------------------------------------------------------
+
+ParseAs = Literal["integer", "decimal", "float", "date", "datetime", "text"]
+
+
+class ParseRule(_Strict):
+    """Values of a column (trimmed; '' and 'N/A' count as empty) must parse as `as`."""
+
+    type: ParseAs = Field(alias="as")
+    format: str | None = Field(default=None, description="strptime format for dates")
+    required: bool = False  # no empty values
+
+
+class RawContract(_Strict):
+    """What an archived version must hold, checked at ingest: nothing is archived otherwise."""
+
+    columns: list[str] = Field(default_factory=list, description="columns that must be present")
+    min_rows: int | None = Field(default=None, ge=0)
+    max_rows: int | None = Field(default=None, ge=0)
+    unique: list[str] = Field(default_factory=list, description="columns that form a unique key")
+    parse: dict[str, ParseRule] = Field(default_factory=dict)
+    severity: Literal["error", "warn"] = "error"
+
+
 # -- the template ----------------------------------------------------------------------------
 
 
@@ -216,6 +240,7 @@ class IngestTemplate(_Strict):
     version_from: Literal["source_metadata", "run_date"] = "source_metadata"
     allow_empty: bool = False
     steps: list[Step] = Field(default_factory=list)
+    contract: RawContract | None = None
 
     @model_validator(mode="after")
     def _format_given_where_needed(self) -> IngestTemplate:

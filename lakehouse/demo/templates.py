@@ -16,6 +16,39 @@ DESCRIPTIONS = {
 }
 
 
+CONTRACTS = {
+    "dof_pts": (
+        "contract:  # checked at ingest: a failing rule archives nothing\n"
+        "  columns: [bbl, boro, block, lot, zipcode, land_area, bldg_area, updated_at]\n"
+        "  min_rows: 1\n"
+        "  unique: [bbl, updated_at]\n"
+        "  parse:\n"
+        "    bbl: {as: integer, required: true}\n"
+        "    boro: {as: integer, required: true}\n"
+        "    updated_at: {as: datetime, required: true}\n"
+    ),
+    "zoning_lots": (
+        "contract:\n"
+        "  columns: [bbl, zoning_district, pct_covered]\n"
+        "  parse:\n"
+        "    bbl: {as: integer, required: true}\n"
+        "    pct_covered: {as: decimal}\n"
+    ),
+    "dob_jobs": (
+        "contract:\n"
+        "  columns: [job_number, bbl, job_type, filed_date, proposed_units]\n"
+        "  unique: [job_number]\n"
+        "  parse:\n"
+        "    bbl: {as: integer, required: true}\n"
+        "    filed_date: {as: date, format: '%m/%d/%Y'}\n"
+        "    proposed_units: {as: integer}\n"
+    ),
+    "landmarks": (
+        "contract:\n  columns: [bbl]\n  parse:\n    bbl: {as: integer, required: true}\n"
+    ),
+}
+
+
 def demo_template_text(dataset: str, data_path: str) -> str:
     """The YAML template of one sample source read from `data_path`."""
     return (
@@ -27,6 +60,7 @@ def demo_template_text(dataset: str, data_path: str) -> str:
         f"  path: {data_path}\n"
         "format:\n"
         "  type: csv\n"
+        f"{CONTRACTS[dataset]}"
     )
 
 

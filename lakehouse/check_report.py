@@ -1,0 +1,68 @@
+"""The results of a contract's checks: per rule pass/fail, failing rows and sample keys."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+SAMPLE_KEYS = 5
+Severity = Literal["error", "warn"]
+
+
+@dataclass
+class RuleResult:
+    table: str
+    rule: str
+    column: str | None
+    kind: str
+    detail: str
+    severity: Severity
+    passed: bool
+    failing_rows: int
+    sample_keys: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ContractReport:
+    layer: str
+    results: list[RuleResult] = field(default_factory=list)
+
+    @property
+    def blocking(self) -> list[RuleResult]:
+        return [r for r in self.results if not r.passed and r.severity == "error"]
+
+    @property
+    def warnings(self) -> list[RuleResult]:
+        return [r for r in self.results if not r.passed and r.severity == "warn"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.blocking
+
+    def summary(self) -> str:
+        failed = [r for r in self.results if not r.passed]
+        return (
+            f"{len(self.results) - len(failed)}/{len(self.results)} checks passed"
+            + (f", {len(self.blocking)} blocking" if self.blocking else "")
+            + (f", {len(self.warnings)} warning(s)" if self.warnings else "")
+        )
+
+    def to_text(self) -> str:
+        lines = [f"contract report ({self.layer}): {self.summary()}", ""]
+        for result in self.results:
+            status = "pass" if result.passed else ("FAIL" if result.severity == "error" else "warn")
+            line = f"{status:<5} {result.table}.{result.rule} ({result.detail})"
+            if not result.passed:
+                keys = ", ".join(json.dumps(k, default=str) for k in result.sample_keys)
+                line += f": {result.failing_rows:,} row(s), e.g. {keys}"
+            lines.append(line)
+        return "\n".join(lines) + "\n"
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for result in self.results:
+            row = asdict(result)
+            row["sample_keys"] = json.dumps(result.sample_keys, default=str)
+            rows.append(row)
+        return rows

@@ -1,0 +1,96 @@
+"""The raw layer's gate: a template's contract checked at ingest; a failure archives nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lakehouse.errors import ContractFailed
+from lakehouse.project import Lakehouse
+from tests.conftest import write_template
+
+CONTRACT = """
+contract:
+  columns: [bbl, units, day]
+  min_rows: 2
+  max_rows: 100
+  unique: [bbl]
+  parse:
+    bbl: {as: integer, required: true}
+    units: {as: integer}
+    ratio: {as: decimal}
+    day: {as: date, format: '%m/%d/%Y'}
+"""
+
+
+def ingest(lake: Lakehouse, project_dir: Path, tmp_path: Path, text: str, contract: str = CONTRACT):
+    path = tmp_path / "lots.csv"
+    path.write_text(text)
+    write_template(
+        project_dir,
+        "lots",
+        f"name: lots\nsource: {{type: file, path: {path}}}\nformat: {{type: csv}}\n{contract}",
+    )
+    return lake.ingest("lots")
+
+
+GOOD = "bbl,units,ratio,day\n1000010001,3,1.5,01/31/2020\n1000010002,,N/A,\n"
+
+
+def test_a_clean_source_is_archived_with_the_contract_summary(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    manifest = ingest(lake, project_dir, tmp_path, GOOD).manifest
+    assert manifest.contract == {"summary": "8/8 checks passed", "warnings": []}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (GOOD.replace("1000010002,,", "10000x0002,,"),
+         r"bbl: parses as integer: 1 row\(s\), e\.g\. \{'bbl': '10000x0002'\}"),
+        (GOOD.replace(",3,", ",2.5,"), "units: parses as integer: 1 row"),  # no silent rounding
+        (GOOD.replace("01/31/2020", "31/01/2020"), "day: parses as date"),
+        (GOOD.replace("1000010002,,", " ,,"), "bbl: required: 1 row"),
+        (GOOD.replace("1000010002", "1000010001"), "bbl: unique: 1 row"),
+        ("bbl,units,ratio,day\n1,2,3,01/01/2020\n", "rows: 1 row"),
+        (GOOD.replace("units,", "unit,"), r"columns: 1 row\(s\), e\.g\. \{'missing': 'units'\}"),
+    ],
+)  # fmt: skip
+def test_a_broken_source_archives_nothing_and_says_why(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ContractFailed, match=message) as error:
+        ingest(lake, project_dir, tmp_path, text)
+    assert "nothing was archived" in str(error.value)
+    assert lake.versions("lots") == []
+    assert not (Path(lake.store.root) / "raw" / "lots").exists() or not any(
+        (Path(lake.store.root) / "raw" / "lots").rglob("*.parquet")
+    )
+
+
+def test_a_warning_contract_archives_and_records_the_warning(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    contract = CONTRACT + "  severity: warn\n"
+    manifest = ingest(lake, project_dir, tmp_path, GOOD.replace(",3,", ",2.5,"), contract).manifest
+    assert manifest.contract is not None
+    assert manifest.contract["summary"] == "7/8 checks passed, 1 warning(s)"
+    assert manifest.contract["warnings"] == [
+        {"rule": "units: parses as integer", "failing_rows": 1, "sample_keys": [{"units": "2.5"}]}
+    ]
+
+
+def test_a_contract_typo_names_the_field(project_dir: Path) -> None:
+    from lakehouse.errors import ConfigError
+    from lakehouse.template import load_template
+
+    path = write_template(
+        project_dir,
+        "x",
+        "name: x\nsource: {type: file, path: a.csv}\nformat: {type: csv}\n"
+        "contract:\n  parse:\n    bbl: {as: integr}\n",
+    )
+    with pytest.raises(ConfigError, match=r"contract\.parse\.bbl\.as"):
+        load_template(path)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from lakehouse.archive import LATEST, Archive, IngestResult
 from lakehouse.build import Builder, BuildResult, check_build, git_state, query_build
 from lakehouse.build_index import list_builds
+from lakehouse.catalog import DatasetEntry, ProductEntry, catalog, lookup
 from lakehouse.config import LakehouseConfig, load_config
 from lakehouse.contracts import ContractReport
 from lakehouse.dictionary import dictionary_path, load_dictionary, require_dictionary
@@ -149,6 +150,13 @@ class Lakehouse:
         """Re-run a product's contracts on a build (default: the latest)."""
         dictionary = require_dictionary(self.config.contracts_dir, product)
         return check_build(self.store, product, dictionary, build_id)
+
+    def catalog(self) -> tuple[list[ProductEntry], list[DatasetEntry]]:
+        """Every product (recipes) and dataset (archive), with their latest state."""
+        return catalog(self.archive, self.config.recipes_dir, self.config.contracts_dir)
+
+    def catalog_entry(self, name: str) -> ProductEntry | DatasetEntry:
+        return lookup(name, self.archive, self.config.recipes_dir, self.config.contracts_dir)
 
     def sql(
         self, product: str, query: str, *, build_id: str | None = None, limit: int | None = None

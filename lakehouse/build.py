@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from lakehouse.archive import Archive
-from lakehouse.build_index import BUILD_FILE, BUILDS_AREA, find_build, output_path
+from lakehouse.build_index import BUILD_FILE, BUILDS_AREA, output_path
 from lakehouse.check_report import ContractReport, RuleResult
 from lakehouse.contracts import check_table
 from lakehouse.dictionary import Dictionary, schema_differences
-from lakehouse.errors import LakehouseError, NotFoundError
+from lakehouse.engine import bound_table, content_sha256, duckdb_type, ibis_type
+from lakehouse.errors import BuildError, ContractError
 from lakehouse.names import check_dataset_name
 from lakehouse.progress import Progress, no_progress
 from lakehouse.readers import sql_identifier, sql_string
@@ -40,14 +41,6 @@ if TYPE_CHECKING:
 
 CACHE_AREA = "cache"
 ENGINE_PACKAGES = ("lakehouse", "ibis-framework", "duckdb", "sqlglot", "pyarrow")
-
-
-class BuildError(LakehouseError):
-    """A model failed: its transform raised, or the engine could not run it."""
-
-
-class ContractError(BuildError):
-    """A build's outputs broke a blocking rule of their contract (the build is kept, failed)."""
 
 
 @dataclass
@@ -231,7 +224,7 @@ class Builder:
                 schema = (
                     None
                     if manifest.geometry_column or manifest.storage == "delta"
-                    else {c.name: _ibis_type(c.type) for c in manifest.columns}
+                    else {c.name: ibis_type(c.type) for c in manifest.columns}
                 )
                 tables[alias] = self._parquet_view(con, alias, urls, schema)
             fingerprints[alias] = input_fingerprint(
@@ -246,7 +239,7 @@ class Builder:
         con.raw_sql(
             f"CREATE OR REPLACE VIEW {sql_identifier(alias)} AS SELECT * FROM read_parquet({files})"
         )
-        return con.table(alias) if schema is None else _bound_table(con, alias, schema)
+        return con.table(alias) if schema is None else bound_table(con, alias, schema)
 
     def _run_model(
         self,
@@ -268,7 +261,7 @@ class Builder:
             )
             self.views[found.name] = found
             # later models read the view by name: each model's SQL is compiled once
-            tables[found.name] = _bound_table(con, found.name, dict(expression.schema().items()))
+            tables[found.name] = bound_table(con, found.name, dict(expression.schema().items()))
             return ModelRun(
                 found.name, found.layer, fingerprint, "view", time.perf_counter() - start
             )
@@ -283,7 +276,7 @@ class Builder:
             f"CREATE OR REPLACE VIEW {sql_identifier(found.name)} AS "
             f"SELECT * FROM read_parquet({sql_string(self.store.url(info['file']))})"
         )
-        tables[found.name] = _bound_table(con, found.name, info["schema"])
+        tables[found.name] = bound_table(con, found.name, info["schema"])
         return ModelRun(
             found.name,
             found.layer,
@@ -338,7 +331,7 @@ class Builder:
         schema = dict(expression.schema().items())
         try:
             typed = ", ".join(
-                f"CAST({sql_identifier(name)} AS {_duckdb_type(dtype)}) AS {sql_identifier(name)}"
+                f"CAST({sql_identifier(name)} AS {duckdb_type(dtype)}) AS {sql_identifier(name)}"
                 for name, dtype in schema.items()
             )
             written = con.con.execute(
@@ -478,20 +471,6 @@ class Builder:
         )
 
 
-def content_sha256(con: Any, parquet: Path) -> str:
-    """A hash of a table's logical content: column names and types, row count, and every row's
-    values with its position, independent of how the Parquet file encodes them."""
-    path = sql_string(str(parquet))
-    described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
-    schema = ";".join(f"{name}:{type_name}" for name, type_name, *_ in described)
-    columns = ", ".join(sql_identifier(name) for name, *_ in described)
-    count, combined = con.execute(
-        f"SELECT count(*), bit_xor(hash(file_row_number, {columns})) "
-        f"FROM read_parquet({path}, file_row_number = true)"
-    ).fetchone()
-    return _digest(schema, str(count), str(combined))
-
-
 def _ancestors(models: dict[str, Model], name: str) -> set[str]:
     """Every model `name` reads, directly or through other models."""
     found: set[str] = set()
@@ -502,52 +481,6 @@ def _ancestors(models: dict[str, Model], name: str) -> set[str]:
                 found.add(dependency)
                 pending.append(dependency)
     return found
-
-
-def _duckdb_type(dtype: Any) -> str:
-    import ibis.backends.sql.datatypes as datatypes
-
-    return str(datatypes.DuckDBType.to_string(dtype))
-
-
-def _bound_table(con: Any, name: str, schema: dict[str, Any]) -> Any:
-    """An ibis table for a view whose schema is known, without asking the engine for it."""
-    import ibis
-    import ibis.expr.operations as ops
-
-    return ops.DatabaseTable(name, schema=ibis.schema(schema), source=con).to_expr()
-
-
-def _ibis_type(duckdb_type: str) -> str:
-    """The ibis type of a column type recorded in a manifest (DuckDB's names)."""
-    import ibis.backends.sql.datatypes as datatypes
-
-    return str(datatypes.DuckDBType.from_string(duckdb_type))
-
-
-def query_build(
-    store: Store, product: str, query: str, *, build_id: str | None, limit: int | None
-) -> tuple[list[str], list[tuple[Any, ...]]]:
-    import duckdb
-
-    if not query.strip():
-        raise BuildError('Give a SQL query, e.g. "SELECT count(*) FROM <model>".')
-    entry = find_build(store, product, build_id)
-    database = Path(entry["database"])
-    if not database.is_file():
-        raise NotFoundError(
-            f"The DuckDB database of build {entry['build_id']} ({database}) is not in this "
-            "workspace; it lives where the build ran."
-        )
-    with duckdb.connect(str(database), read_only=True) as con:
-        store.register_in_duckdb(con)
-        try:
-            result = con.execute(query)
-        except duckdb.Error as exc:
-            raise BuildError(f"The query failed: {str(exc).splitlines()[0]}") from exc
-        columns = [d[0] for d in result.description or []]
-        records = result.fetchmany(limit) if limit else result.fetchall()
-    return columns, records
 
 
 def evaluate(models: dict[str, Model], inputs: dict[str, Any], target: str) -> Any:
@@ -561,23 +494,3 @@ def evaluate(models: dict[str, Model], inputs: dict[str, Any], target: str) -> A
         found = models[name]
         tables[name] = found(**{param: tables[param] for param in found.inputs})
     return con.to_pyarrow(tables[target])
-
-
-def check_build(
-    store: Store, product: str, dictionary: Dictionary, build_id: str | None
-) -> tuple[dict[str, Any], ContractReport]:
-    """Re-run the product's contracts (from its current dictionary) on a build's outputs."""
-    import ibis
-
-    entry = find_build(store, product, build_id)
-    con = ibis.duckdb.connect()
-    store.register_in_duckdb(con.con)
-    report = ContractReport("product")
-    for key in entry["outputs"]:
-        group, name = key.split("/", 1)
-        table = dictionary.tables.get(name)
-        if group != "outputs" or table is None:
-            continue
-        url = store.url(output_path(product, entry["build_id"], name))
-        report.results.extend(check_table(con.read_parquet(url), name, table).results)
-    return entry, report

@@ -1,4 +1,5 @@
-"""Where builds live and how to find them: `builds/<product>/<build id>/build.json`.
+"""Where builds live, how to find them (`builds/<product>/<build id>/build.json`), and
+reading a finished build back: SQL on its database, its contract re-run.
 
 Kept apart from the build engine so that recipes can pin another product's build output as an
 input without importing the engine.
@@ -7,9 +8,13 @@ input without importing the engine.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from lakehouse.errors import NotFoundError
+from lakehouse.check_report import ContractReport
+from lakehouse.contracts import check_table
+from lakehouse.dictionary import Dictionary
+from lakehouse.errors import BuildError, NotFoundError
 from lakehouse.names import check_dataset_name
 from lakehouse.storage import Store
 
@@ -57,3 +62,48 @@ def find_build(
     raise NotFoundError(
         f"{product!r} has no build {build_id!r}; `lake builds {product}` lists them."
     )
+
+
+def query_build(
+    store: Store, product: str, query: str, *, build_id: str | None, limit: int | None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    import duckdb
+
+    if not query.strip():
+        raise BuildError('Give a SQL query, e.g. "SELECT count(*) FROM <model>".')
+    entry = find_build(store, product, build_id)
+    database = Path(entry["database"])
+    if not database.is_file():
+        raise NotFoundError(
+            f"The DuckDB database of build {entry['build_id']} ({database}) is not in this "
+            "workspace; it lives where the build ran."
+        )
+    with duckdb.connect(str(database), read_only=True) as con:
+        store.register_in_duckdb(con)
+        try:
+            result = con.execute(query)
+        except duckdb.Error as exc:
+            raise BuildError(f"The query failed: {str(exc).splitlines()[0]}") from exc
+        columns = [d[0] for d in result.description or []]
+        records = result.fetchmany(limit) if limit else result.fetchall()
+    return columns, records
+
+
+def check_build(
+    store: Store, product: str, dictionary: Dictionary, build_id: str | None
+) -> tuple[dict[str, Any], ContractReport]:
+    """Re-run the product's contracts (from its current dictionary) on a build's outputs."""
+    import ibis
+
+    entry = find_build(store, product, build_id)
+    con = ibis.duckdb.connect()
+    store.register_in_duckdb(con.con)
+    report = ContractReport("product")
+    for key in entry["outputs"]:
+        group, name = key.split("/", 1)
+        table = dictionary.tables.get(name)
+        if group != "outputs" or table is None:
+            continue
+        url = store.url(output_path(product, entry["build_id"], name))
+        report.results.extend(check_table(con.read_parquet(url), name, table).results)
+    return entry, report

@@ -72,15 +72,18 @@ def dataset_entry(name: str, archive: Archive) -> DatasetEntry:
     )
 
 
-def catalog(
-    archive: Archive, recipes_dir: Path, contracts_dir: Path
-) -> tuple[list[ProductEntry], list[DatasetEntry]]:
-    products = [
+def products(archive: Archive, recipes_dir: Path, contracts_dir: Path) -> list[ProductEntry]:
+    return [
         product_entry(load_recipe(recipes_dir, name), archive, contracts_dir)
         for name in list_recipes(recipes_dir)
     ]
+
+
+def catalog(
+    archive: Archive, recipes_dir: Path, contracts_dir: Path
+) -> tuple[list[ProductEntry], list[DatasetEntry]]:
     datasets = [dataset_entry(name, archive) for name in archive.datasets()]
-    return products, datasets
+    return products(archive, recipes_dir, contracts_dir), datasets
 
 
 def lookup(

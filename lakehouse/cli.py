@@ -247,14 +247,14 @@ def versions(
     _console().print(table)
 
 
-def _print_datasets(lake: Lakehouse) -> None:
+def _print_datasets(lake: Lakehouse, title: str = "{} archived dataset(s)") -> None:
     from rich.table import Table
 
     names = _run(lake.datasets)
     if not names:
         _console().print("The archive is empty; run `lake ingest <dataset>`.")
         return
-    table = Table(title=f"{len(names)} archived dataset(s)")
+    table = Table(title=title.format(len(names)))
     for column in ("dataset", "versions", "latest", "rows", "extracted at (UTC)"):
         table.add_column(column)
     for name in names:
@@ -501,7 +501,7 @@ def catalog_command(
     if name is not None:
         _print_catalog_entry(_run(lambda: lake.catalog_entry(name)))
         return
-    products, datasets = _run(lake.catalog)
+    products = _run(lake.products)
     table = Table(title=f"{len(products)} product(s)")
     for column in ("product", "description", "owner", "inputs", "latest build", "status"):
         table.add_column(column, overflow="fold")
@@ -515,18 +515,7 @@ def catalog_command(
             product.latest_status or "",
         )
     console.print(table)
-    table = Table(title=f"{len(datasets)} dataset(s)")
-    for column in ("dataset", "versions", "latest", "rows", "source"):
-        table.add_column(column, overflow="fold")
-    for dataset in datasets:
-        table.add_row(
-            dataset.name,
-            str(len(dataset.versions)),
-            dataset.latest or "",
-            f"{dataset.rows:,}" if dataset.rows is not None else "",
-            dataset.source or "",
-        )
-    console.print(table)
+    _print_datasets(lake, title="{} dataset(s)")
 
 
 def _print_catalog_entry(entry: ProductEntry | DatasetEntry) -> None:

@@ -44,6 +44,14 @@ class ContractFailed(LakehouseError):
     """Data broke a blocking rule of its contract; the layer did not move on."""
 
 
+class BuildError(LakehouseError):
+    """A model failed: its transform raised, or the engine could not run it."""
+
+
+class ContractError(BuildError):
+    """A build's outputs broke a blocking rule of their contract (the build is kept, failed)."""
+
+
 class StorageError(LakehouseError):
     """The store cannot be reached or used (missing bucket, unreachable endpoint)."""
 

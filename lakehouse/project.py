@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.archive import LATEST, Archive, IngestResult
-from lakehouse.build import Builder, BuildResult, check_build, git_state, query_build
-from lakehouse.build_index import list_builds
-from lakehouse.catalog import DatasetEntry, ProductEntry, catalog, lookup
+from lakehouse.build import Builder, BuildResult, git_state
+from lakehouse.build_index import check_build, list_builds, query_build
+from lakehouse.catalog import DatasetEntry, ProductEntry, catalog, lookup, products
 from lakehouse.config import LakehouseConfig, load_config
 from lakehouse.contracts import ContractReport
 from lakehouse.dictionary import dictionary_path, load_dictionary, require_dictionary
@@ -154,6 +154,10 @@ class Lakehouse:
     def catalog(self) -> tuple[list[ProductEntry], list[DatasetEntry]]:
         """Every product (recipes) and dataset (archive), with their latest state."""
         return catalog(self.archive, self.config.recipes_dir, self.config.contracts_dir)
+
+    def products(self) -> list[ProductEntry]:
+        """Every product with a recipe, with its latest build."""
+        return products(self.archive, self.config.recipes_dir, self.config.contracts_dir)
 
     def catalog_entry(self, name: str) -> ProductEntry | DatasetEntry:
         return lookup(name, self.archive, self.config.recipes_dir, self.config.contracts_dir)

@@ -29,13 +29,13 @@ SUMMARY := SELECT borough, count(*) AS lots, sum(unitsres) AS residential_units,
 
 ## test: set up, lint, type-check, and run the whole test suite
 test: setup
-	$(BIN)/ruff check lakehouse transforms tests bench
+	$(BIN)/ruff check lakehouse transforms contracts tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check lakehouse transforms tests bench
-	$(BIN)/ruff format --check lakehouse tests bench
+	$(BIN)/ruff check lakehouse transforms contracts tests bench
+	$(BIN)/ruff format --check lakehouse transforms contracts tests bench
 	$(BIN)/mypy
 
 ## bench: ingest vs DuckDB COPY, and build vs hand-written SQL (figures go in the README)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from lakehouse.archive import Archive
 from lakehouse.build_index import BUILD_FILE, BUILDS_AREA, output_path
 from lakehouse.check_report import ContractReport, RuleResult
-from lakehouse.contracts import check_table
+from lakehouse.contracts import Contract, check_schema, dictionary_contract
 from lakehouse.dictionary import Dictionary, schema_differences
 from lakehouse.engine import bound_table, content_sha256, duckdb_type, ibis_type
 from lakehouse.errors import BuildError, ContractError
@@ -64,8 +64,9 @@ class BuildResult:
     database: Path
     models: list[ModelRun] = field(default_factory=list)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    contracts: ContractReport = field(default_factory=lambda: ContractReport("product"))
+    contracts: ContractReport = field(default_factory=lambda: ContractReport("build"))
     contract_seconds: float = 0.0
+    stopped_at: str | None = None  # the model whose contract stopped the build
 
     @property
     def all_cached(self) -> bool:
@@ -137,6 +138,7 @@ class Builder:
         progress: Progress = no_progress,
         dictionary: Dictionary | None = None,
         dictionary_file: Path | None = None,
+        contracts: dict[str, Contract] | None = None,
     ) -> None:
         self.store = store
         self.archive = archive
@@ -150,6 +152,7 @@ class Builder:
         self.views: dict[str, Model] = {}
         self.dictionary = dictionary
         self.dictionary_file = dictionary_file
+        self.contracts = contracts or {}
 
     def run(self, *, full_refresh: bool = False) -> BuildResult:
         product = check_dataset_name(self.recipe.name)
@@ -172,19 +175,28 @@ class Builder:
                             con, scratch, self.models[name], tables, fingerprints, full_refresh
                         )
                         result.models.append(run)
-                    self._check_dictionary(result)
-                    self.progress("checking contracts", len(order), len(order))
-                    contracts_started = time.perf_counter()
-                    result.contracts = self._check_contracts(tables, result, full_refresh)
-                    result.contract_seconds = time.perf_counter() - contracts_started
+                        contract = self.contracts.get(name)
+                        if contract and name not in self.recipe.outputs:
+                            self._check(contract, tables[name], run, result, full_refresh)
+                            if not result.contracts.passed:
+                                result.stopped_at = name
+                                break
+                    if result.stopped_at is None:
+                        self._check_dictionary(result)
+                        self.progress("checking contracts", len(order), len(order))
+                        for contract in self._output_contracts():
+                            run = next(r for r in result.models if r.name == contract.model)
+                            self._check(contract, tables[contract.model], run, result, full_refresh)
                 finally:
                     con.disconnect()
                 self._write_build_folder(result, order, started)
             if not result.contracts.passed:
-                failed = ", ".join(r.rule for r in result.contracts.blocking)
+                failed = ", ".join(f"{r.table}.{r.rule}" for r in result.contracts.blocking)
+                layer = result.contracts.blocking[0].layer
+                stopped = f" and stopped after {result.stopped_at}" if result.stopped_at else ""
                 raise ContractError(
-                    f"Build {build_id} of {product!r} failed its contract ({failed}); it is "
-                    f"recorded as failed and cannot be published: see "
+                    f"Build {build_id} of {product!r} failed its {layer} contract ({failed})"
+                    f"{stopped}; it is recorded as failed and cannot be published: see "
                     f"{self.store.url(folder)}/contracts/report.txt."
                 )
         except ContractError:
@@ -362,29 +374,35 @@ class Builder:
             f"Model {found.name!r} ({found.defined_in}){within} failed in the engine: {first_line}"
         )
 
-    def _check_contracts(
-        self, tables: dict[str, Any], result: BuildResult, full_refresh: bool
-    ) -> ContractReport:
-        """Run each output's contract (from the dictionary) on the engine; an unchanged output
-        checked against an unchanged dictionary entry reuses the earlier results."""
-        report = ContractReport("product")
-        if self.dictionary is None:
-            return report
-        runs = {run.name: run for run in result.models}
+    def _output_contracts(self) -> list[Contract]:
+        """The product layer's contracts: each output's dictionary entry, then any hand-written
+        contract on it."""
+        found = []
         for name in self.recipe.outputs:
-            table = self.dictionary.tables[name]
-            rules_hash = _digest(table.model_dump_json())[:16]
-            cached = f"{CACHE_AREA}/{self.recipe.name}/{name}/{runs[name].fingerprint}"
-            cached += f".contract-{rules_hash}.json"
-            if not full_refresh and self.store.exists(cached):
-                rows = json.loads(self.store.read_bytes(cached))
-                report.results.extend(RuleResult(**row) for row in rows)
-                continue
-            checked = check_table(tables[name], name, table)
-            rows = [dataclasses.asdict(r) for r in checked.results]
+            if self.dictionary is not None:
+                found.append(dictionary_contract(name, self.dictionary.tables[name]))
+            if name in self.contracts:
+                found.append(self.contracts[name])
+        return found
+
+    def _check(
+        self, contract: Contract, t: Any, run: ModelRun, result: BuildResult, full_refresh: bool
+    ) -> None:
+        """Check one model's contract on the engine; an unchanged model checked against an
+        unchanged contract reuses the earlier results."""
+        started = time.perf_counter()
+        layer = "product" if run.name in self.recipe.outputs else run.layer
+        cached = f"{CACHE_AREA}/{self.recipe.name}/{run.name}/{run.fingerprint}"
+        cached += f".contract-{contract.digest}.json"
+        if not full_refresh and self.store.exists(cached):
+            rows = json.loads(self.store.read_bytes(cached))
+            results = [RuleResult(**row) for row in rows]
+        else:
+            results = check_schema(t, run.name, contract.schema, layer).results
+            rows = [dataclasses.asdict(r) for r in results]
             self.store.write_bytes(cached, json.dumps(rows, default=str).encode())
-            report.results.extend(checked.results)
-        return report
+        result.contracts.results.extend(results)
+        result.contract_seconds += time.perf_counter() - started
 
     def _check_dictionary(self, result: BuildResult) -> None:
         """Every output must be what the product's data dictionary describes."""
@@ -411,6 +429,8 @@ class Builder:
         runs = {run.name: run for run in result.models}
         for group, names in (("outputs", self.recipe.outputs), ("models", self.recipe.keep)):
             for name in names:
+                if name not in runs:  # a contract stopped the build before this model
+                    continue
                 run = runs[name]
                 assert run.cache_file is not None
                 target = f"{result.folder}/{group}/{name}.parquet"
@@ -443,7 +463,8 @@ class Builder:
             "contracts": {
                 "summary": result.contracts.summary(),
                 "seconds": round(result.contract_seconds, 4),
-                "failed": [r.rule for r in result.contracts.results if not r.passed],
+                "failed": [f"{r.table}.{r.rule}" for r in result.contracts.results if not r.passed],
+                "stopped_at": result.stopped_at,
             },
             "product": self.recipe.name,
             "recipe": self.recipe.model_dump(mode="json"),

@@ -21,6 +21,7 @@ class RuleResult:
     passed: bool
     failing_rows: int
     sample_keys: list[dict[str, Any]] = field(default_factory=list)
+    layer: str = ""
 
 
 @dataclass
@@ -49,8 +50,15 @@ class ContractReport:
         )
 
     def to_text(self) -> str:
-        lines = [f"contract report ({self.layer}): {self.summary()}", ""]
+        """A line per rule, under a heading per layer when the report spans several."""
+        lines = [f"contract report ({self.layer}): {self.summary()}"]
+        heading = None
         for result in self.results:
+            if result.layer and result.layer != self.layer and result.layer != heading:
+                heading = result.layer
+                lines += ["", heading]
+            elif heading is None and len(lines) == 1:
+                lines.append("")
             status = "pass" if result.passed else ("FAIL" if result.severity == "error" else "warn")
             line = f"{status:<5} {result.table}.{result.rule} ({result.detail})"
             if not result.passed:

@@ -16,7 +16,7 @@ from lakehouse.build import Builder, BuildResult, git_state
 from lakehouse.build_index import check_build, list_builds, query_build
 from lakehouse.catalog import DatasetEntry, ProductEntry, catalog, lookup, products
 from lakehouse.config import LakehouseConfig, load_config
-from lakehouse.contracts import ContractReport
+from lakehouse.contracts import ContractReport, load_contracts
 from lakehouse.dictionary import dictionary_path, load_dictionary, require_dictionary
 from lakehouse.manifest import Manifest
 from lakehouse.names import check_dataset_name
@@ -138,6 +138,7 @@ class Lakehouse:
             progress,
             load_dictionary(self.config.contracts_dir, product),
             dictionary_path(self.config.contracts_dir, product),
+            load_contracts(self.config.contracts_dir, product, set(models)),
         )
         return builder.run(full_refresh=full_refresh)
 

@@ -68,7 +68,8 @@ def test_a_build_lands_in_the_standard_folder_with_its_metadata(built: Lakehouse
     ]
     assert first["status"] == "passed"
     report = (folder / "contracts" / "report.txt").read_text()
-    assert report.startswith("contract report (product): ")
+    assert report.startswith("contract report (build): ")
+    assert "\nproduct\n" in report
     assert "pass  pluto_lite.bbl: primary key" not in report  # the key rule is the table's
     assert "pass  pluto_lite.pluto_lite: primary key ((bbl) unique and not null)" in report
     assert first["product"] == "pluto_lite"

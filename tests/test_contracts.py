@@ -14,6 +14,7 @@ from lakehouse.build import ContractError
 from lakehouse.cli import app
 from lakehouse.contracts import check_table, dictionary_schema
 from lakehouse.dictionary import TableEntry
+from lakehouse.project import Lakehouse
 from tests.test_build import make_project
 
 TABLE = TableEntry(
@@ -46,7 +47,7 @@ def test_a_clean_table_passes_every_rule() -> None:
     assert all(passed for passed, _, _ in results.values())
     assert set(results) == {
         "id: not null", "kind: allowed", "size: range", "zip: regex", "day: range",
-        "things: primary key",
+        "things: primary key", "things: columns", "things: types",
     }  # fmt: skip
 
 
@@ -91,32 +92,76 @@ def test_the_same_contract_as_a_pandera_schema() -> None:
         schema.validate(table, lazy=True)
 
 
-def test_bad_values_in_a_source_fail_the_build_with_a_report(tmp_path: Path) -> None:
+def append_lot(lake: Lakehouse, project: Path, **changes: str) -> None:
+    """Append a copy of the first lot of dof_pts.csv with `changes`, and archive it."""
+    source = project / "data" / "pluto_lite" / "dof_pts.csv"
+    header, first = source.read_text().splitlines()[:2]
+    row = dict(zip(header.split(","), first.split(","), strict=False))
+    row.update(changes)
+    with source.open("a") as out:
+        out.write(",".join(row.values()) + "\n")
+    lake.ingest("dof_pts")
+
+
+def build_report(lake: Lakehouse, entry: dict) -> tuple[dict[str, dict], str]:
+    folder = Path(lake.store.root) / "builds" / "pluto_lite" / entry["build_id"]
+    rows = pq.read_table(folder / "contracts" / "report.parquet").to_pylist()
+    by_rule = {f"{row['table']}.{row['rule']}": row for row in rows}
+    return by_rule, (folder / "contracts" / "report.txt").read_text()
+
+
+def test_a_bad_key_in_a_source_stops_the_build_at_staging(tmp_path: Path) -> None:
     lake = make_project(tmp_path / "p", lots=300)
     lake.build("pluto_lite")
-    source = tmp_path / "p" / "data" / "pluto_lite" / "dof_pts.csv"
-    header, first = source.read_text().splitlines()[:2]
-    fields = first.split(",")
-    names = header.split(",")
-    bad = dict(zip(names, fields, strict=False))
-    bad.update(bbl="6000010001", boro="6", block="1", lot="1", year_built="1900")
-    with source.open("a") as out:
-        out.write(",".join(bad[name] for name in names) + "\n")
-    lake.ingest("dof_pts")
-    with pytest.raises(ContractError, match=r"failed its contract \(.*bbl: range.*\)") as error:
+    # parses (the raw contract passes) but no borough 6 exists, and the key disagrees with block 2
+    append_lot(lake, tmp_path / "p", bbl="6000010001", boro="6", block="2", lot="1")
+    with pytest.raises(ContractError, match=r"failed its staging contract") as error:
         lake.build("pluto_lite", latest=True)
+    assert "stopped after stg_dof_pts" in str(error.value)
     assert "cannot be published" in str(error.value)
     failed = lake.builds("pluto_lite")[-1]
     assert failed["status"] == "failed"
-    assert "pluto_lite: bbl: range" not in failed["contracts"]["failed"]
-    assert set(failed["contracts"]["failed"]) >= {"bbl: range", "borough: not null"}
-    folder = Path(lake.store.root) / "builds" / "pluto_lite" / failed["build_id"]
-    report = pq.read_table(folder / "contracts" / "report.parquet").to_pylist()
-    by_rule = {row["rule"]: row for row in report}
-    assert by_rule["bbl: range"]["failing_rows"] == 1
-    assert json.loads(by_rule["bbl: range"]["sample_keys"]) == [{"bbl": 6000010001}]
-    assert "FAIL  pluto_lite.bbl: range" in (folder / "contracts" / "report.txt").read_text()
+    assert failed["contracts"]["stopped_at"] == "stg_dof_pts"
+    assert set(failed["contracts"]["failed"]) == {
+        "stg_dof_pts.bbl: range",
+        "stg_dof_pts.borough: not null",
+        "stg_dof_pts.stg_dof_pts: check bbl agrees with block and lot",
+    }
+    assert failed["outputs"] == {}  # the product was never computed
+    assert "pluto_lite" not in failed["models"]
+    by_rule, text = build_report(lake, failed)
+    assert by_rule["stg_dof_pts.bbl: range"]["failing_rows"] == 1
+    assert by_rule["stg_dof_pts.bbl: range"]["layer"] == "staging"
+    (sample,) = json.loads(by_rule["stg_dof_pts.bbl: range"]["sample_keys"])
+    assert sample["bbl"] == 6000010001 and set(sample) == {"bbl", "updated_at"}  # the key
+    agrees = by_rule["stg_dof_pts.stg_dof_pts: check bbl agrees with block and lot"]
+    assert agrees["failing_rows"] == 1
+    assert "FAIL  stg_dof_pts.bbl: range (between 1000010001 and 5999999999): 1 row(s)" in text
+    assert text.index("\nstaging\n") < text.index("FAIL  stg_dof_pts.bbl")
+    assert "\nproduct\n" not in text
     assert lake.builds("pluto_lite")[0]["status"] == "passed"
+
+
+def test_a_bad_value_that_staging_allows_fails_the_product_contract(tmp_path: Path) -> None:
+    lake = make_project(tmp_path / "p", lots=300)
+    append_lot(lake, tmp_path / "p", bbl="1000019998", block="1", lot="9998", year_built="2031")
+    with pytest.raises(ContractError, match=r"failed its product contract \(.*yearbuilt: range"):
+        lake.build("pluto_lite", latest=True)
+    failed = lake.builds("pluto_lite")[-1]
+    assert failed["status"] == "failed"
+    assert failed["contracts"]["stopped_at"] is None
+    assert set(failed["contracts"]["failed"]) == {
+        "pluto_lite.yearbuilt: range",
+        "pluto_lite.bldg_age: range",
+    }
+    by_rule, text = build_report(lake, failed)
+    assert by_rule["pluto_lite.yearbuilt: range"]["failing_rows"] == 1
+    assert json.loads(by_rule["pluto_lite.yearbuilt: range"]["sample_keys"]) == [
+        {"bbl": 1000019998, "yearbuilt": 2031}
+    ]
+    assert by_rule["pluto_lite.bldg_age: range"]["layer"] == "product"
+    assert all(row["passed"] for row in by_rule.values() if row["layer"] == "staging")
+    assert "FAIL  pluto_lite.yearbuilt: range (between 0 and 2025): 1 row(s)" in text
 
 
 def test_lake_check_reruns_the_contract_on_a_build(
@@ -153,3 +198,108 @@ def test_an_edited_dictionary_rule_is_checked_again_on_a_cached_build(tmp_path: 
         lake.build("pluto_lite")
     path.write_text(text)
     assert lake.build("pluto_lite").contracts.passed
+
+
+def test_hand_written_pandera_checks_built_in_and_custom() -> None:
+    import pandera.ibis as pa
+
+    from lakehouse.contracts import check_schema
+
+    def ordered(data):  # a table-wide check returning a projection: joins the one query
+        return data.table.select(ok=data.table.low <= data.table.high)
+
+    def even(value: int) -> bool:  # element-wise: a Python UDF, which pandera runs
+        return value % 2 == 0
+
+    schema = pa.DataFrameSchema(
+        {
+            "id": pa.Column(ibis.dtype("int64")),
+            "low": pa.Column(ibis.dtype("int64"), pa.Check.ge(0), nullable=True),
+            "high": pa.Column(
+                ibis.dtype("int64"),
+                [
+                    pa.Check.le(100, raise_warning=True),
+                    pa.Check(even, element_wise=True, name="even"),
+                ],
+                nullable=True,
+            ),
+        },
+        checks=[pa.Check(ordered, name="low <= high")],
+        unique=["id"],
+    )
+    rows = [
+        {"id": 1, "low": 1, "high": 2},
+        {"id": 2, "low": -1, "high": 4},
+        {"id": 3, "low": 5, "high": 4},
+        {"id": 3, "low": None, "high": 102},
+        {"id": 4, "low": 0, "high": 7},
+    ]
+    types = {"id": "int64", "low": "int64", "high": "int64"}
+    report = check_schema(ibis.memtable(rows, schema=types), "t", schema, "staging")
+    results = {r.rule: r for r in report.results}
+    assert results["low: at least"].failing_rows == 1
+    assert results["low: at least"].sample_keys == [{"id": 2, "low": -1}]
+    assert (
+        results["high: at most"].severity == "warn" and results["high: at most"].failing_rows == 1
+    )
+    assert results["high: check even"].failing_rows == 1  # element-wise: run by pandera
+    assert results["t: check low <= high"].failing_rows == 1  # the NULL low is not a failure
+    assert results["t: check low <= high"].sample_keys == [{"id": 3}]
+    assert results["t: unique"].failing_rows == 1
+    assert results["t: unique"].sample_keys == [{"id": 3}]
+    assert results["id: not null"].passed  # pandera's default: columns are not nullable
+    assert results["t: columns"].passed and results["t: types"].passed
+    assert {r.rule for r in report.blocking} == {
+        "low: at least", "high: check even", "t: check low <= high", "t: unique"
+    }  # fmt: skip
+
+
+def test_a_schema_that_names_missing_columns_or_other_types_fails_its_structure_rules() -> None:
+    import pandera.ibis as pa
+
+    from lakehouse.contracts import check_schema
+
+    schema = pa.DataFrameSchema(
+        {"id": pa.Column(ibis.dtype("int64")), "name": pa.Column(ibis.dtype("string"))},
+        strict=True,
+    )
+    report = check_schema(ibis.memtable([{"id": "1", "extra": 2}]), "t", schema, "staging")
+    results = {r.rule: r for r in report.results}
+    assert results["t: columns"].sample_keys == [{"missing": "name"}, {"unexpected": "extra"}]
+    assert results["t: types"].sample_keys == [
+        {"column": "id", "expected": "int64", "found": "string"}
+    ]
+    assert "name: not null" not in results  # a missing column's rules are not run
+
+
+@pytest.mark.parametrize(
+    ("module", "message"),
+    [
+        ("import nowhere\n", r"Importing contracts/pluto_lite/staging.py failed: ModuleNotFound"),
+        ("X = 1\n", r"staging.py defines no CONTRACTS"),
+        ("CONTRACTS = [1]\n", r"defines CONTRACTS as a list"),
+        ("CONTRACTS = {'stg_nothing': 1}\n", r"names 'stg_nothing', which is not a model"),
+        ("CONTRACTS = {'stg_dof_pts': 1}\n", r"CONTRACTS\['stg_dof_pts'\] is a int"),
+    ],
+)
+def test_a_broken_contract_module_is_named_in_the_error(
+    tmp_path: Path, module: str, message: str
+) -> None:
+    from lakehouse.contracts import load_contracts
+    from lakehouse.errors import ConfigError
+
+    folder = tmp_path / "contracts" / "pluto_lite"
+    folder.mkdir(parents=True)
+    (folder / "staging.py").write_text(module)
+    with pytest.raises(ConfigError, match=message):
+        load_contracts(tmp_path / "contracts", "pluto_lite", {"stg_dof_pts", "pluto_lite"})
+
+
+def test_a_broken_contract_module_stops_the_build_before_it_starts(tmp_path: Path) -> None:
+    from lakehouse.errors import ConfigError
+
+    lake = make_project(tmp_path / "p", lots=100)
+    (tmp_path / "p" / "contracts" / "pluto_lite" / "staging.py").write_text("1 / 0\n")
+    with pytest.raises(ConfigError, match="ZeroDivisionError"):
+        lake.build("pluto_lite")
+    assert lake.builds("pluto_lite") == []

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import ValidationError
 
 from lakehouse import delta
+from lakehouse.check_report import ContractReport, store_report
 from lakehouse.convert import convert_to_parquet
 from lakehouse.errors import (
     ConfigError,
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
 
 LATEST = "latest"
 DATA_FILE_NAME = "data.parquet"
+CONTRACT_FOLDER = "contract"  # a version's raw contract report, beside its data
+REJECTED_AREA = "rejected"  # reports of ingests their raw contract stopped (no version)
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,10 @@ class Archive:
                 data_file,
                 progress,
             )
-            contract = _check_raw_contract(template, data_file, progress)
+            report = _check_raw_contract(template, data_file, progress)
+            run_folder = f"{version_folder(template.name, name)}/{uuid.uuid4().hex[:12]}"
+            if report is not None and not report.passed:
+                self._reject(template.name, report, extracted_at)
             manifest = Manifest(
                 dataset=template.name,
                 version=name,
@@ -212,7 +218,7 @@ class Archive:
                 ),
                 extracted_at=extracted_at,
                 archived_at=extracted_at,  # set again at commit
-                run_folder=f"{version_folder(template.name, name)}/{uuid.uuid4().hex[:12]}",
+                run_folder=run_folder,
                 source_files=[],
                 source_sha256=source_sha,
                 storage=template.storage,
@@ -223,11 +229,27 @@ class Archive:
                 geometry_crs=converted.geometry_crs,
                 steps=converted.step_summaries,
                 template_sha256=template_sha,
-                contract=contract,
+                contract=_contract_summary(report, f"{run_folder}/{CONTRACT_FOLDER}"),
                 tool=tool_versions(),
                 run=run_details(),
             )
-            return IngestResult("archived", self._commit(manifest, originals, data_file, progress))
+            return IngestResult(
+                "archived", self._commit(manifest, originals, data_file, report, progress)
+            )
+
+    def _reject(self, dataset: str, report: ContractReport, extracted_at: datetime) -> None:
+        """Keep the failed contract's report beside the archive (not as a version), and stop."""
+        run = f"{extracted_at.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
+        path = store_report(self.store, f"{REJECTED_AREA}/{dataset}/{run}", report)
+        details = "; ".join(
+            f"{r.rule}: {r.failing_rows:,} row(s)"
+            + (f", e.g. {', '.join(map(str, r.sample_keys[:3]))}" if r.sample_keys else "")
+            for r in report.blocking
+        )
+        raise ContractFailed(
+            f"{dataset}: the raw contract failed ({details}); nothing was archived (the report "
+            f"is at {self.store.url(path)}). Fix the source or the template's contract."
+        )
 
     def _choose_version(
         self,
@@ -262,9 +284,11 @@ class Archive:
         manifest: Manifest,
         originals: list[_Original],
         data_file: Path,
+        report: ContractReport | None,
         progress: Progress,
     ) -> Manifest:
-        """Move the files into the store, then write the manifest: the commit point."""
+        """Move the files (and the contract report) into the store, then write the manifest:
+        the commit point."""
         dataset, run_folder = manifest.dataset, manifest.run_folder
         delta_before: int | None = None
         delta_written = False
@@ -279,6 +303,8 @@ class Archive:
                 source_files.append(
                     StoredFile(path=rel, bytes=original.size, sha256=original.sha256)
                 )
+            if report is not None:
+                store_report(self.store, f"{run_folder}/{CONTRACT_FOLDER}", report)
             progress("storing data", 0, None)
             delta_version = None
             if manifest.storage == "delta":
@@ -312,27 +338,22 @@ class Archive:
 
 def _check_raw_contract(
     template: IngestTemplate, data_file: Path, progress: Progress
-) -> dict[str, Any] | None:
-    """Gate the raw layer: a failing blocking rule archives nothing."""
+) -> ContractReport | None:
     if template.contract is None:
         return None
     import duckdb
 
     progress("checking the raw contract", 0, None)
     with duckdb.connect() as con:
-        report = check_raw(con, data_file, template.name, template.contract)
-    if not report.passed:
-        details = "; ".join(
-            f"{r.rule}: {r.failing_rows:,} row(s)"
-            + (f", e.g. {', '.join(map(str, r.sample_keys[:3]))}" if r.sample_keys else "")
-            for r in report.blocking
-        )
-        raise ContractFailed(
-            f"{template.name}: the raw contract failed ({details}); nothing was archived. "
-            "Fix the source or the template's contract."
-        )
+        return check_raw(con, data_file, template.name, template.contract)
+
+
+def _contract_summary(report: ContractReport | None, folder: str) -> dict[str, Any] | None:
+    if report is None:
+        return None
     return {
         "summary": report.summary(),
+        "report": f"{folder}/report.txt",
         "warnings": [
             {"rule": r.rule, "failing_rows": r.failing_rows, "sample_keys": r.sample_keys}
             for r in report.warnings

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lakehouse.archive import Archive
 from lakehouse.build_index import BUILD_FILE, BUILDS_AREA, output_path
-from lakehouse.check_report import ContractReport, RuleResult
+from lakehouse.check_report import ContractReport, RuleResult, store_report
 from lakehouse.contracts import Contract, check_schema, dictionary_contract
 from lakehouse.dictionary import Dictionary, schema_differences
 from lakehouse.engine import bound_table, content_sha256, duckdb_type, ibis_type
@@ -447,16 +447,7 @@ class Builder:
             f"{result.folder}/{self.recipe.name}.lock", self.lock.to_yaml().encode()
         )
         if result.contracts.results:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            with self.store.scratch_dir() as scratch:
-                local = scratch / "report.parquet"
-                pq.write_table(pa.Table.from_pylist(result.contracts.to_rows()), local)
-                self.store.put_file(local, f"{result.folder}/contracts/report.parquet", move=True)
-            self.store.write_bytes(
-                f"{result.folder}/contracts/report.txt", result.contracts.to_text().encode()
-            )
+            store_report(self.store, f"{result.folder}/contracts", result.contracts)
         metadata_document = {
             "build_id": result.build_id,
             "status": "passed" if result.contracts.passed else "failed",

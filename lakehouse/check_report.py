@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from lakehouse.storage import Store
 
 SAMPLE_KEYS = 5
 Severity = Literal["error", "warn"]
@@ -74,3 +77,17 @@ class ContractReport:
             row["sample_keys"] = json.dumps(result.sample_keys, default=str)
             rows.append(row)
         return rows
+
+
+def store_report(store: Store, folder: str, report: ContractReport) -> str:
+    """Write the report into `folder` of the store as report.parquet (a row per rule) and
+    report.txt; returns the text file's path."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with store.scratch_dir() as scratch:
+        local = scratch / "report.parquet"
+        pq.write_table(pa.Table.from_pylist(report.to_rows()), local)
+        store.put_file(local, f"{folder}/report.parquet", move=True)
+    store.write_bytes(f"{folder}/report.txt", report.to_text().encode())
+    return f"{folder}/report.txt"

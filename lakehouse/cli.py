@@ -212,6 +212,12 @@ def _print_ingest_result(dataset: str, result: IngestResult) -> None:
             f"{dataset}: archived version [bold]{manifest.version}[/bold] "
             f"({manifest.row_count:,} rows, {len(manifest.columns)} columns, {manifest.storage})."
         )
+        if manifest.contract:
+            warned = manifest.contract["warnings"]
+            shown = "; ".join(f"{w['rule']}: {w['failing_rows']:,} row(s)" for w in warned)
+            _console().print(
+                f"  raw contract: {manifest.contract['summary']}" + (f" ({shown})" if shown else "")
+            )
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from lakehouse.errors import ContractFailed
@@ -42,7 +43,13 @@ def test_a_clean_source_is_archived_with_the_contract_summary(
     lake: Lakehouse, project_dir: Path, tmp_path: Path
 ) -> None:
     manifest = ingest(lake, project_dir, tmp_path, GOOD).manifest
-    assert manifest.contract == {"summary": "8/8 checks passed", "warnings": []}
+    report = f"{manifest.run_folder}/contract/report.txt"
+    assert manifest.contract == {"summary": "8/8 checks passed", "report": report, "warnings": []}
+    text = (Path(lake.store.root) / report).read_text()
+    assert text.startswith("contract report (raw): 8/8 checks passed")
+    assert "pass  lots.bbl: parses as integer (integer)" in text
+    rows = pq.read_table(Path(lake.store.root) / report.replace(".txt", ".parquet")).to_pylist()
+    assert len(rows) == 8 and all(row["passed"] for row in rows)
 
 
 @pytest.mark.parametrize(
@@ -68,6 +75,11 @@ def test_a_broken_source_archives_nothing_and_says_why(
     assert not (Path(lake.store.root) / "raw" / "lots").exists() or not any(
         (Path(lake.store.root) / "raw" / "lots").rglob("*.parquet")
     )
+    (rejected,) = (Path(lake.store.root) / "rejected" / "lots").iterdir()
+    assert str(rejected / "report.txt") in str(error.value)
+    assert "FAIL  lots." in (rejected / "report.txt").read_text()
+    rows = pq.read_table(rejected / "report.parquet").to_pylist()
+    assert any(not row["passed"] and row["failing_rows"] >= 1 for row in rows)
 
 
 def test_a_warning_contract_archives_and_records_the_warning(

@@ -18,6 +18,7 @@ from lakehouse.catalog import DatasetEntry, ProductEntry, catalog, lookup, produ
 from lakehouse.config import LakehouseConfig, load_config
 from lakehouse.contracts import ContractReport, load_contracts
 from lakehouse.dictionary import dictionary_path, load_dictionary, require_dictionary
+from lakehouse.lineage import Lineage, input_schemas, product_lineage
 from lakehouse.manifest import Manifest
 from lakehouse.names import check_dataset_name
 from lakehouse.progress import Progress, no_progress
@@ -141,6 +142,16 @@ class Lakehouse:
             load_contracts(self.config.contracts_dir, product, set(models)),
         )
         return builder.run(full_refresh=full_refresh)
+
+    def lineage(self, product: str) -> Lineage:
+        """Table and column lineage of a product, from its lock (or the latest versions)."""
+        recipe = self.recipe(product)
+        lock = read_lock(self.config.recipes_dir, product) or resolve_lock(
+            recipe, self.archive, self.config.recipes_dir
+        )
+        models = load_models(self.config.transforms_dir, product)
+        schemas = input_schemas(self.archive, self.store, lock)
+        return product_lineage(product, models, lock, recipe.outputs, schemas)
 
     def builds(self, product: str) -> list[dict[str, Any]]:
         return list_builds(self.store, product)

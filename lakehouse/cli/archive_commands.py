@@ -1,0 +1,245 @@
+"""`lake` commands for the raw archive: init, demo, ingest, versions, show, verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from lakehouse.cli.shell import (
+    _console,
+    _fail,
+    _open,
+    _preview_cell,
+    _print_datasets,
+    _progress,
+    _run,
+    app,
+    state,
+)
+from lakehouse.errors import LakehouseError
+
+if TYPE_CHECKING:
+    from lakehouse.archive import IngestResult
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="Project folder to initialise.")] = Path("."),
+    root: Annotated[
+        str | None,
+        typer.Option(help="Store root: a folder or s3://bucket/prefix (default: .lakehouse)."),
+    ] = None,
+) -> None:
+    """Create lakehouse.toml (unless it exists), the store root and the templates folder."""
+    from lakehouse.config import init_project as create_config
+    from lakehouse.config import load_config
+    from lakehouse.project import Lakehouse
+
+    config_path, created = _run(lambda: create_config(folder, root))
+    config = _run(lambda: load_config(config_path))
+    lake = Lakehouse(config)
+    if lake.store.is_local:
+        Path(lake.store.root).mkdir(parents=True, exist_ok=True)
+    config.templates_dir.mkdir(parents=True, exist_ok=True)
+    verb = "Created" if created else "Found existing"
+    _console().print(f"{verb} {config_path}; store at {lake.store.root}")
+
+
+@app.command()
+def ingest(
+    datasets: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Dataset names (their templates' file names); default: every template."
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", "-f", help="Archive this local file instead of fetching the source."
+        ),
+    ] = None,
+    version: Annotated[
+        str | None,
+        typer.Option(help="Version name to archive under (default: from the source or today)."),
+    ] = None,
+) -> None:
+    """Fetch datasets' sources and archive each as a new immutable version."""
+    lake = _open()
+    names = datasets or lake.templates()
+    if not names:
+        _fail(f"No templates in {lake.config.templates_dir}; name a dataset and pass --file.")
+    if (file or version) and len(names) != 1:
+        _fail("--file and --version apply to one dataset; name exactly one.")
+    failed = []
+    for dataset in names:
+        with _progress(f"ingest {dataset}") as report:
+            try:
+                result = lake.ingest(dataset, file=file, version=version, progress=report)
+            except LakehouseError as exc:
+                if state.debug:
+                    raise
+                _console(stderr=True).print(f"[red]Error:[/red] {dataset}: {exc}")
+                failed.append(dataset)
+                continue
+        _print_ingest_result(dataset, result)
+    if failed:
+        _fail(f"{len(failed)} of {len(names)} dataset(s) failed: {', '.join(failed)}.")
+
+
+def _print_ingest_result(dataset: str, result: IngestResult) -> None:
+    manifest = result.manifest
+    if result.status == "unchanged":
+        note = (
+            " (the template changed since; its new settings apply from the next new version)"
+            if result.template_changed
+            else ""
+        )
+        _console().print(
+            f"{dataset}: unchanged, the source is identical to version "
+            f"[bold]{manifest.version}[/bold]; no new version was created{note}."
+        )
+    else:
+        _console().print(
+            f"{dataset}: archived version [bold]{manifest.version}[/bold] "
+            f"({manifest.row_count:,} rows, {len(manifest.columns)} columns, {manifest.storage})."
+        )
+        if manifest.contract:
+            warned = manifest.contract["warnings"]
+            shown = "; ".join(f"{w['rule']}: {w['failing_rows']:,} row(s)" for w in warned)
+            _console().print(
+                f"  raw contract: {manifest.contract['summary']}" + (f" ({shown})" if shown else "")
+            )
+
+
+@app.command()
+def versions(
+    dataset: Annotated[
+        str | None, typer.Argument(help="Dataset name; default: a line per archived dataset.")
+    ] = None,
+) -> None:
+    """List the archived versions of a dataset, oldest first (or every dataset's latest)."""
+    from rich.table import Table
+
+    lake = _open()
+    if dataset is None:
+        _print_datasets(lake)
+        return
+    found = _run(lambda: lake.versions(dataset))
+    if not found:
+        _console().print(f"{dataset}: no archived versions yet; run `lake ingest {dataset}`.")
+        return
+    table = Table(title=f"{dataset}: {len(found)} version(s)")
+    for column in ("version", "extracted at (UTC)", "rows", "storage", "source sha256", "from"):
+        table.add_column(column)
+    for index, manifest in enumerate(found):
+        latest = " (latest)" if index == len(found) - 1 else ""
+        table.add_row(
+            manifest.version + latest,
+            manifest.extracted_at.strftime("%Y-%m-%d %H:%M:%S"),
+            f"{manifest.row_count:,}",
+            manifest.storage,
+            manifest.source_sha256[:12],
+            manifest.version_origin,
+        )
+    _console().print(table)
+
+
+@app.command()
+def show(
+    dataset: Annotated[str, typer.Argument(help="Dataset name.")],
+    version: Annotated[str, typer.Option(help="Version to show.")] = "latest",
+    rows: Annotated[int, typer.Option(help="How many rows to preview.", min=0)] = 10,
+) -> None:
+    """Show a version's manifest and a preview of its rows."""
+    from rich.table import Table
+
+    lake = _open()
+    manifest = _run(lambda: lake.manifest(dataset, version))
+    console = _console()
+    console.print(f"[bold]{manifest.dataset}[/bold] version [bold]{manifest.version}[/bold]")
+    facts = {
+        "source": f"{manifest.source.type} {manifest.source.location} ({manifest.source.format})",
+        "extracted at": manifest.extracted_at.isoformat(),
+        "version from": manifest.version_origin,
+        "rows": f"{manifest.row_count:,}",
+        "storage": manifest.storage
+        + (
+            f" (delta version {manifest.delta_version})"
+            if manifest.delta_version is not None
+            else ""
+        ),
+        "source files": ", ".join(
+            f"{f.path.rsplit('/', 1)[-1]} ({f.bytes:,} B, sha256 {f.sha256[:12]})"
+            for f in manifest.source_files
+        ),
+        "data sha256": ", ".join(f.sha256[:12] for f in manifest.data_files),
+        "columns": ", ".join(f"{c.name} {c.type}" for c in manifest.columns),
+        "tool": ", ".join(f"{k} {v}" for k, v in manifest.tool.items()),
+    }
+    for key, value in facts.items():
+        console.print(f"  [dim]{key}:[/dim] {value}")
+    if rows == 0:
+        return
+    preview = _run(lambda: lake.read(dataset, manifest.version, limit=rows))
+    table = Table(title=f"first {preview.num_rows} rows")
+    for name in preview.column_names:
+        table.add_column(name, overflow="fold")
+    for record in preview.to_pylist():
+        table.add_row(*(_preview_cell(value) for value in record.values()))
+    console.print(table)
+
+
+@app.command()
+def verify(
+    dataset: Annotated[
+        list[str] | None, typer.Argument(help="Datasets to check (default: all).")
+    ] = None,
+) -> None:
+    """Re-check the sha256 of every archived file and report corruption (exit code 1)."""
+    lake = _open()
+    with _progress("verify") as report:
+        result = _run(lambda: lake.verify(dataset or None, progress=report))
+    console = _console()
+    for problem in result.corrupt:
+        console.print(
+            f"[red]CORRUPT[/red] {problem.dataset} {problem.version}: {problem.path}: "
+            f"{problem.reason}"
+        )
+    for folder in result.leftovers:
+        console.print(
+            f"[yellow]note[/yellow] {folder}: left by an interrupted ingest (not a version)"
+        )
+    summary = f"checked {result.files_checked} files in {result.versions_checked} versions"
+    if result.ok:
+        console.print(f"[green]OK[/green]: {summary}, all checksums match.")
+        return
+    console.print(f"[red]{len(result.corrupt)} corrupt file(s)[/red]: {summary}.")
+    raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder to write the sample sources into.")] = Path(
+        "data/pluto_lite"
+    ),
+    lots: Annotated[int, typer.Option(help="Number of tax lots.", min=1, max=50_000_000)] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 42,
+) -> None:
+    """Write the four PLUTO-lite sample sources (deterministic for a given size and seed),
+    and their ingest templates when the project has none yet."""
+    from lakehouse.demo import generate_pluto_lite, write_demo_templates
+
+    with _progress("demo") as report:
+        report(f"generating {lots:,} lots", 0, None)
+        written = _run(lambda: generate_pluto_lite(out, lots=lots, seed=seed))
+    console = _console()
+    for path in written.values():
+        console.print(f"wrote {path} ({path.stat().st_size:,} bytes)")
+    lake = _open()
+    templates = write_demo_templates(lake.config.templates_dir, out, lake.config.project_dir)
+    for template in templates:
+        console.print(f"wrote template {template}")
+    console.print(f"next: `lake ingest {' '.join(p.removesuffix('.csv') for p in written)}`")

@@ -1,0 +1,169 @@
+"""The shell every `lake` command shares: the app, options, errors as one sentence, progress."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from lakehouse.errors import LakehouseError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lakehouse.progress import Progress
+    from lakehouse.project import Lakehouse
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="lake",
+    help=(
+        "A lakehouse on DuckDB and Parquet: archive raw sources as immutable versions, "
+        "inspect and verify them.\n\nStart with `lake init`, then `lake demo` for sample "
+        "data, `lake ingest <dataset>` and `lake versions <dataset>`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class _State:
+    debug = False
+    config: Path | None = None
+
+
+state = _State()
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Run a library call; errors become one sentence and exit code 1 (traceback with --debug)."""
+    try:
+        return action()
+    except LakehouseError as exc:
+        if state.debug:
+            raise
+        _console(stderr=True).print(f"[red]Error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        _console(stderr=True).print("[red]Interrupted[/red]: nothing was committed.")
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if state.debug:
+            raise
+        _console(stderr=True).print(
+            f"[red]Unexpected error:[/red] {exc.__class__.__name__}: {exc} "
+            "(run again with --debug for the traceback, and report it)."
+        )
+        raise typer.Exit(2) from None
+
+
+def _open() -> Lakehouse:
+    from lakehouse.project import open_lakehouse
+
+    return _run(lambda: open_lakehouse(state.config))
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Progress]:
+    """A rich progress display on stderr, fed by the library's progress callbacks."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+    )
+    console = _console(stderr=True)
+    if not console.is_terminal:  # piped or in CI: no live display, just the results
+        from lakehouse.progress import no_progress
+
+        yield no_progress
+        return
+    with Progress(*columns, console=console, transient=True) as bar:
+        task_id = bar.add_task(label, total=None)
+
+        def report(task: str, done: int, total: int | None = None) -> None:
+            bar.update(task_id, description=f"{label}: {task}", completed=done, total=total)
+
+        yield report
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="Path to lakehouse.toml (default: nearest one above here)."
+        ),
+    ] = None,
+) -> None:
+    state.debug = debug
+    state.config = config
+
+
+def _fail(message: str) -> NoReturn:
+    _console(stderr=True).print(f"[red]Error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+def _print_datasets(lake: Lakehouse, title: str = "{} archived dataset(s)") -> None:
+    from rich.table import Table
+
+    names = _run(lake.datasets)
+    if not names:
+        _console().print("The archive is empty; run `lake ingest <dataset>`.")
+        return
+    table = Table(title=title.format(len(names)))
+    for column in ("dataset", "versions", "latest", "rows", "extracted at (UTC)"):
+        table.add_column(column)
+    for name in names:
+        found = _run(partial(lake.versions, name))
+        if not found:
+            continue
+        latest = found[-1]
+        table.add_row(
+            name,
+            str(len(found)),
+            latest.version,
+            f"{latest.row_count:,}",
+            latest.extracted_at.strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    _console().print(table)
+
+
+def _preview_cell(value: Any) -> str:
+    if value is None:
+        return "[dim]null[/dim]"
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except BrokenPipeError:
+        sys.exit(0)

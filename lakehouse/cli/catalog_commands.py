@@ -78,3 +78,37 @@ def _print_catalog_entry(entry: ProductEntry | DatasetEntry) -> None:
                 column_entry.description,
             )
         console.print(table)
+
+
+@app.command()
+def lineage(
+    product: Annotated[str, typer.Argument(help="Product name.")],
+    column: Annotated[
+        str | None,
+        typer.Option("--column", help="Show only where this output column comes from."),
+    ] = None,
+) -> None:
+    """Show what feeds a product: source versions -> models -> outputs, and for each output
+    column the source columns it is computed from (from the lock, or the latest versions)."""
+    from rich.table import Table
+
+    lake = _open()
+    console = _console()
+    found = _run(lambda: lake.lineage(product))
+    if column is not None:
+        for output, sources in _run(lambda: found.column_sources(column)).items():
+            console.print(f"{output}.{column} <- {', '.join(sources) or '(constant)'}")
+        return
+    table = Table(title=f"{product}: tables")
+    for heading in ("name", "layer", "reads", "version / defined in"):
+        table.add_column(heading, overflow="fold")
+    for node in found.nodes:
+        table.add_row(node.name, node.layer, ", ".join(found.upstream(node.name)), node.detail)
+    console.print(table)
+    for output, columns in found.columns.items():
+        table = Table(title=f"{output}: columns")
+        table.add_column("column")
+        table.add_column("computed from", overflow="fold")
+        for name, sources in columns.items():
+            table.add_row(name, ", ".join(sources) or "(constant)")
+        console.print(table)

@@ -1,0 +1,131 @@
+"""Lineage: tables from the DAG and the lock, columns traced through the compiled SQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+import pytest
+from typer.testing import CliRunner
+
+from lakehouse.cli import app
+from lakehouse.dictionary import load_dictionary
+from lakehouse.errors import NotFoundError
+from lakehouse.lineage import column_lineage, compile_models, lineage_svg, table_lineage
+from lakehouse.project import Lakehouse
+from lakehouse.transform import MODEL_ATTRIBUTE, Model, model
+from tests.test_build import make_project
+
+
+@model(layer="staging")
+def stg_orders(orders: ir.Table) -> ir.Table:
+    return orders.select(
+        order_id=orders.id.cast("int64"),
+        total=orders.price * orders.quantity,
+        shop=orders.shop.upper(),
+    )
+
+
+@model(layer="product")
+def shop_sales(stg_orders: ir.Table, shops: ir.Table) -> ir.Table:
+    per_shop = stg_orders.group_by("shop").aggregate(
+        sales=stg_orders.total.sum(), orders=stg_orders.count()
+    )
+    joined = per_shop.join(shops, per_shop.shop == shops.code)
+    return joined.select("shop", "sales", "orders", region=joined.region, flag=ibis.literal(True))
+
+
+def toy_models() -> dict[str, Model]:
+    from lakehouse.transform import _as_model
+
+    found = {}
+    for func in (stg_orders, shop_sales):
+        found[func.__name__] = _as_model(func, getattr(func, MODEL_ATTRIBUTE), __name__)
+    return found
+
+
+SCHEMAS = {
+    "orders": {"id": "string", "price": "float64", "quantity": "int64", "shop": "string"},
+    "shops": {"code": "string", "region": "string"},
+}
+
+
+def test_each_output_column_is_traced_to_the_source_columns_it_is_computed_from() -> None:
+    models = toy_models()
+    sql = compile_models(models, SCHEMAS, ["shop_sales"])
+    assert set(sql) == {"stg_orders", "shop_sales"}
+    assert column_lineage(sql, "shop_sales", set(SCHEMAS)) == {
+        "shop": ["orders.shop"],
+        "sales": ["orders.price", "orders.quantity"],
+        "orders": ["orders (rows)"],  # a count: the rows of orders, no column
+        "region": ["shops.region"],
+        "flag": ["orders (rows)", "shops (rows)"],  # a constant on every joined row
+    }
+
+
+def test_table_lineage_runs_from_the_pinned_sources_through_the_models() -> None:
+    found = table_lineage(
+        "sales", toy_models(), {"orders": "orders 20260101", "shops": "shops 20250101"},
+        ["shop_sales"],
+    )  # fmt: skip
+    assert [(n.name, n.layer) for n in found.nodes] == [
+        ("orders", "source"), ("shops", "source"), ("stg_orders", "staging"),
+        ("shop_sales", "product"),
+    ]  # fmt: skip
+    assert sorted(found.edges) == [
+        ("orders", "stg_orders"), ("shops", "shop_sales"), ("stg_orders", "shop_sales")
+    ]  # fmt: skip
+    assert found.nodes[0].detail == "orders 20260101"
+    svg = lineage_svg(found)
+    assert svg.count('class="node"') == 4 and svg.count("marker-end") == 3
+    assert "http" not in svg  # nothing to fetch
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Lakehouse:
+    lake = make_project(tmp_path_factory.mktemp("lineage") / "p", lots=200)
+    lake.lock("pluto_lite")
+    return lake
+
+
+def test_pluto_lite_lineage(lake: Lakehouse) -> None:
+    found = lake.lineage("pluto_lite")
+    pinned = {n.name: n.detail for n in found.nodes if n.layer == "source"}
+    assert pinned == {
+        name: f"{name} {lake.versions(name)[-1].version}"
+        for name in ("dof_pts", "zoning_lots", "dob_jobs", "landmarks")
+    }
+    assert found.upstream("pluto_lite") == ["lots", "zoning_by_lot", "dob_by_lot", "stg_landmarks"]
+    assert found.upstream("stg_dof_pts") == ["dof_pts"]
+    columns = found.columns["pluto_lite"]
+    dictionary = load_dictionary(lake.config.contracts_dir, "pluto_lite")
+    assert dictionary is not None
+    assert list(columns) == [c.name for c in dictionary.tables["pluto_lite"].columns]
+    assert columns["far"] == ["dof_pts.bldg_area", "dof_pts.land_area"]
+    assert columns["borough"] == ["dof_pts.boro"]
+    assert columns["bldg_age"] == ["dof_pts.year_built"]
+    assert columns["dob_job_count"] == ["dob_jobs (rows)"]
+    assert columns["landmark"] == ["landmarks (rows)"]
+    assert columns["dob_units_proposed"] == ["dob_jobs.job_type", "dob_jobs.proposed_units"]
+    assert "zoning_lots.zoning_district" in columns["zonedist1"]
+    assert all(columns.values()), "every column traced to a source"
+
+
+def test_lake_lineage_command(lake: Lakehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(Path(lake.config.project_dir))
+    runner = CliRunner()
+    result = runner.invoke(app, ["lineage", "pluto_lite", "--column", "far"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "pluto_lite.far <- dof_pts.bldg_area, dof_pts.land_area"
+    result = runner.invoke(app, ["lineage", "pluto_lite"])
+    assert result.exit_code == 0, result.output
+    assert "stg_zoning_lots" in result.output and "dof_pts.year_built" in result.output
+    result = runner.invoke(app, ["lineage", "pluto_lite", "--column", "farr"])
+    assert result.exit_code == 1
+    assert "has no output column 'farr'; its columns are: " in result.output
+
+
+def test_an_unknown_column_lists_the_known_ones(lake: Lakehouse) -> None:
+    with pytest.raises(NotFoundError, match="bldg_age"):
+        lake.lineage("pluto_lite").column_sources("nope")

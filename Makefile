@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATASETS := dof_pts zoning_lots dob_jobs landmarks
 LOTS ?= 10000
 
-.PHONY: demo test setup lint bench lock clean
+.PHONY: demo test setup browser lint bench lock clean
 
 setup: $(VENV)/.installed
 
@@ -27,11 +27,20 @@ demo: setup
 
 SUMMARY := SELECT borough, count(*) AS lots, sum(unitsres) AS residential_units, round(avg(far), 2) AS avg_far, sum(landmark::INT) AS landmarks, sum(dob_job_count) AS dob_jobs FROM pluto_lite GROUP BY borough ORDER BY borough
 
-## test: set up, lint, type-check, and run the whole test suite
-test: setup
+## test: set up (with Chromium for the browser tests), lint, type-check, run the whole suite
+test: setup browser
 	$(BIN)/ruff check lakehouse transforms contracts tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	LAKEHOUSE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
+
+## browser: Debian's Chromium, for the tests that open the docs and reports headless
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the browser tests ..."; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
+	  >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || { \
+	  echo "could not install chromium: run 'apt-get install chromium' as root"; exit 1; }; }
 
 lint: setup
 	$(BIN)/ruff check lakehouse transforms contracts tests bench
@@ -46,7 +55,8 @@ bench: setup
 lock:
 	$(PYTHON) -m venv /tmp/lakehouse-lock && /tmp/lakehouse-lock/bin/pip install -q -r requirements.in
 	/tmp/lakehouse-lock/bin/pip check
-	/tmp/lakehouse-lock/bin/pip freeze > requirements.lock
+	{ head -2 requirements.lock; /tmp/lakehouse-lock/bin/pip freeze; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 clean:
 	rm -rf $(VENV) .lakehouse data

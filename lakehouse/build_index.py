@@ -107,3 +107,16 @@ def check_build(
         url = store.url(output_path(product, entry["build_id"], name))
         report.results.extend(check_table(con.read_parquet(url), name, table).results)
     return entry, report
+
+
+def contract_results(store: Store, product: str, build_id: str) -> list[dict[str, Any]]:
+    """The rows of a build's contract report (none if the build checked no contract)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    path = f"{build_folder(product, build_id)}/contracts/report.parquet"
+    if not store.exists(path):
+        return []
+    rows: list[dict[str, Any]] = pq.read_table(io.BytesIO(store.read_bytes(path))).to_pylist()
+    return rows

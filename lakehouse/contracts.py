@@ -108,7 +108,7 @@ def dictionary_schema(table: TableEntry) -> Any:
             ibis.dtype(column.storage_type),
             checks,
             nullable=column.nullable and column.name not in table.primary_key,
-            unique=column.unique,
+            unique=column.unique and [column.name] != table.primary_key,
             description=column.description,
             metadata={"severity": column.severity},
         )

@@ -140,6 +140,15 @@ def lineage_svg(lineage: Lineage) -> str:
     columns: dict[int, list[LineageNode]] = {}
     for node in lineage.nodes:
         columns.setdefault(depth[node.name], []).append(node)
+    rank: dict[str, float] = {}
+    for level in sorted(columns):  # each node near the middle of what it reads: fewer crossings
+        nodes = columns[level]
+        for index, node in enumerate(nodes):
+            ranks = [rank[name] for name in lineage.upstream(node.name) if name in rank]
+            rank[node.name] = sum(ranks) / len(ranks) if ranks else index
+        nodes.sort(key=lambda n: rank[n.name])
+        for index, node in enumerate(nodes):
+            rank[node.name] = index
     tallest = max(len(nodes) for nodes in columns.values())
     width = len(columns) * (BOX_WIDTH + COLUMN_GAP) - COLUMN_GAP + 20
     height = tallest * (BOX_HEIGHT + ROW_GAP) - ROW_GAP + 20

@@ -46,6 +46,8 @@ from lakehouse.verify import VerifyReport, verify_archive
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from lakehouse.docs import DocsSite
+
 
 class Lakehouse:
     """A project: its configuration, its store and its archive."""
@@ -152,6 +154,12 @@ class Lakehouse:
         models = load_models(self.config.transforms_dir, product)
         schemas = input_schemas(self.archive, self.store, lock)
         return product_lineage(product, models, lock, recipe.outputs, schemas)
+
+    def docs(self, folder: Path | None = None) -> DocsSite:
+        """Write the static documentation site (default: <workspace>/docs)."""
+        from lakehouse.docs import write_docs
+
+        return write_docs(self, folder or self.config.workspace_dir / "docs")
 
     def builds(self, product: str) -> list[dict[str, Any]]:
         return list_builds(self.store, product)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -112,3 +113,18 @@ def lineage(
         for name, sources in columns.items():
             table.add_row(name, ", ".join(sources) or "(constant)")
         console.print(table)
+
+
+@app.command()
+def docs(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Folder for the site (default: <workspace>/docs)."),
+    ] = None,
+) -> None:
+    """Write the documentation site: static HTML that works offline (no scripts, nothing
+    fetched), with a page per product (dictionary, sources, lineage, latest contract results)
+    and per dataset (versions)."""
+    lake = _open()
+    site = _run(lambda: lake.docs(out))
+    _console().print(f"wrote {len(site.pages)} page(s); open {site.index.resolve().as_uri()}")

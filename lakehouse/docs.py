@@ -1,0 +1,324 @@
+"""The documentation site: static HTML pages (styles inline, no scripts, nothing fetched) with
+an index, a page per product (dictionary, sources and their versions, lineage drawing and
+column lineage, the latest contract results, its builds) and a page per dataset (versions)."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lakehouse.build_index import contract_results, list_builds
+from lakehouse.errors import LakehouseError
+from lakehouse.lineage import Lineage, lineage_svg
+
+if TYPE_CHECKING:
+    from lakehouse.catalog import DatasetEntry, ProductEntry
+    from lakehouse.dictionary import TableEntry
+    from lakehouse.manifest import Manifest
+    from lakehouse.project import Lakehouse
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem;
+       color: #202124; line-height: 1.45; }
+h1 { margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #dadce0; }
+.lead { color: #5f6368; margin-top: 0; }
+table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .92rem; }
+th, td { border: 1px solid #dadce0; padding: .25rem .5rem; text-align: left; vertical-align: top; }
+th { background: #f1f3f4; }
+code { background: #f1f3f4; padding: 0 .2rem; border-radius: 3px; }
+.pass { color: #137333; } .fail { color: #c5221f; font-weight: bold; } .warn { color: #b06000; }
+.status-passed { color: #137333; } .status-failed { color: #c5221f; font-weight: bold; }
+nav { margin-bottom: 1rem; } .lineage { max-width: 100%; height: auto; }
+.figure { overflow-x: auto; border: 1px solid #dadce0; padding: .5rem; border-radius: 6px; }
+"""
+
+
+@dataclass
+class DocsSite:
+    folder: Path
+    pages: list[Path]
+
+    @property
+    def index(self) -> Path:
+        return self.folder / "index.html"
+
+
+def write_docs(lake: Lakehouse, folder: Path) -> DocsSite:
+    """Write the site into `folder` (pages are replaced; nothing else there is touched)."""
+    products, datasets = lake.catalog()
+    folder.mkdir(parents=True, exist_ok=True)
+    pages = [_write(folder / "index.html", "Data catalog", _index_body(products, datasets))]
+    for product in products:
+        body = _product_body(lake, product)
+        pages.append(_write(folder / f"product-{product.name}.html", product.name, body))
+    for dataset in datasets:
+        body = _dataset_body(dataset, lake.versions(dataset.name))
+        pages.append(_write(folder / f"dataset-{dataset.name}.html", dataset.name, body))
+    return DocsSite(folder, pages)
+
+
+def _write(path: Path, title: str, body: str) -> Path:
+    page = (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>"
+        f"<nav><a href='index.html'>Data catalog</a></nav>{body}</body></html>\n"
+    )
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(page, encoding="utf-8")
+    temporary.replace(path)
+    return path
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _table(headers: list[str], rows: list[list[str]], css: str = "") -> str:
+    """An HTML table; cells are already escaped HTML."""
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table class='{css}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _index_body(products: list[ProductEntry], datasets: list[DatasetEntry]) -> str:
+    product_rows = [
+        [
+            f"<a href='product-{_e(p.name)}.html'>{_e(p.name)}</a>",
+            _e(p.description),
+            _e(p.owner),
+            _e(", ".join(p.inputs.values())),
+            _status(p.latest_status)
+            + (f" <code>{_e(p.latest_build)}</code>" if p.latest_build else ""),
+        ]
+        for p in products
+    ]
+    dataset_rows = [
+        [
+            f"<a href='dataset-{_e(d.name)}.html'>{_e(d.name)}</a>",
+            _e(len(d.versions)),
+            _e(d.latest),
+            _e(f"{d.rows:,}" if d.rows is not None else ""),
+            _e(d.source),
+        ]
+        for d in datasets
+    ]
+    return (
+        "<h1>Data catalog</h1><p class='lead'>Products built here and the raw datasets they read."
+        "</p><h2>Products</h2>"
+        + _table(["product", "description", "owner", "inputs", "latest build"], product_rows)
+        + "<h2>Datasets</h2>"
+        + _table(["dataset", "versions", "latest", "rows (latest)", "source"], dataset_rows)
+    )
+
+
+def _status(status: str | None) -> str:
+    if status is None:
+        return "not built"
+    return f"<span class='status-{_e(status)}'>{_e(status)}</span>"
+
+
+def _product_body(lake: Lakehouse, product: ProductEntry) -> str:
+    parts = [
+        f"<h1>{_e(product.name)}</h1><p class='lead'>{_e(product.description)}</p>",
+        f"<p>Owner: {_e(product.owner)}. Outputs: "
+        + ", ".join(f"<code>{_e(o)}</code>" for o in product.outputs)
+        + ".</p>",
+    ]
+    try:
+        lineage: Lineage | None = lake.lineage(product.name)
+        problem = ""
+    except LakehouseError as exc:
+        lineage, problem = None, str(exc)
+    parts.append(_sources_section(lake, product, lineage))
+    parts.append(_dictionary_section(product, lineage))
+    parts.append(_lineage_section(lineage, problem, product))
+    parts.append(_builds_section(lake, product.name))
+    return "".join(parts)
+
+
+def _sources_section(lake: Lakehouse, product: ProductEntry, lineage: Lineage | None) -> str:
+    pinned = {n.name: n.detail for n in lineage.nodes if n.layer == "source"} if lineage else {}
+    rows = []
+    for alias, wanted in product.inputs.items():
+        dataset = wanted.split(" ")[0]
+        archived = [m.version for m in lake.versions(dataset)] if "." not in dataset else []
+        rows.append(
+            [
+                f"<code>{_e(alias)}</code>",
+                f"<a href='dataset-{_e(dataset)}.html'>{_e(wanted)}</a>"
+                if archived
+                else _e(wanted),
+                _e(pinned.get(alias, "")),
+                _e(", ".join(archived[-5:]) + (" ..." if len(archived) > 5 else "")),
+            ]
+        )
+    return "<h2>Sources</h2>" + _table(
+        ["input", "recipe asks for", "locked version", "archived versions (latest 5)"], rows
+    )
+
+
+def _lineage_section(lineage: Lineage | None, problem: str, product: ProductEntry) -> str:
+    """The drawing; and column lineage for outputs the dictionary (which shows it) lacks."""
+    if lineage is None:
+        return f"<h2>Lineage</h2><p>Lineage is not available: {_e(problem)}</p>"
+    parts = ["<h2>Lineage</h2><div class='figure'>", lineage_svg(lineage), "</div>"]
+    described = set(product.dictionary.tables) if product.dictionary else set()
+    for output, columns in lineage.columns.items():
+        if output in described:
+            continue
+        rows = [
+            [f"<code>{_e(name)}</code>", _e(", ".join(sources) or "(constant)")]
+            for name, sources in columns.items()
+        ]
+        parts.append(f"<h3>Columns of {_e(output)}</h3>")
+        parts.append(_table(["column", "computed from"], rows))
+    return "".join(parts)
+
+
+def _constraints(column: Any) -> str:
+    found = []
+    if column.allowed is not None:
+        found.append("one of " + ", ".join(map(str, column.allowed)))
+    if column.range is not None:
+        found.append(f"between {column.range[0]} and {column.range[1]}")
+    if column.regex is not None:
+        found.append(f"matches {column.regex}")
+    if column.unique:
+        found.append("unique")
+    if column.severity == "warn" and found:
+        found.append("(warning only)")
+    return "; ".join(found)
+
+
+def _dictionary_section(product: ProductEntry, lineage: Lineage | None) -> str:
+    if product.dictionary is None:
+        return "<h2>Data dictionary</h2><p>This product has no data dictionary yet.</p>"
+    parts = ["<h2>Data dictionary</h2>"]
+    for name, table in product.dictionary.tables.items():
+        traced = lineage.columns.get(name, {}) if lineage else {}
+        parts.append(_dictionary_table(name, table, traced))
+    return "".join(parts)
+
+
+def _dictionary_table(name: str, table: TableEntry, traced: dict[str, list[str]]) -> str:
+    """The dictionary's columns, with the hand-written source beside the one lineage traced."""
+    key = ", ".join(table.primary_key) or "none"
+    rows = [
+        [
+            f"<code>{_e(c.name)}</code>",
+            _e(c.storage_type),
+            "yes" if c.nullable else "no",
+            _e(_constraints(c)),
+            _e(c.description),
+            _e(c.source),
+            _e(", ".join(traced.get(c.name, []))),
+        ]
+        for c in table.columns
+    ]
+    return (
+        f"<h3>{_e(name)}</h3><p>{_e(table.description)} Primary key: <code>{_e(key)}</code>.</p>"
+        + _table(
+            [
+                "column",
+                "type",
+                "empty allowed",
+                "constraints",
+                "description",
+                "source",
+                "traced from (lineage)",
+            ],
+            rows,
+        )
+    )
+
+
+def _builds_section(lake: Lakehouse, product: str) -> str:
+    builds = list_builds(lake.store, product)
+    if not builds:
+        return (
+            "<h2>Latest contract results</h2><p>Not built yet: run "
+            f"<code>lake build {_e(product)}</code>.</p>"
+        )
+    latest = builds[-1]
+    results = contract_results(lake.store, product, latest["build_id"])
+    rows = []
+    for r in results:
+        css, word = (
+            ("pass", "pass")
+            if r["passed"]
+            else (("fail", "FAIL") if r["severity"] == "error" else ("warn", "warn"))
+        )
+        samples = json.loads(r["sample_keys"]) if r["sample_keys"] else []
+        rows.append(
+            [
+                f"<span class='{css}'>{word}</span>",
+                _e(r.get("layer", "")),
+                _e(r["table"]),
+                _e(r["rule"]),
+                _e(r["detail"]),
+                _e(f"{r['failing_rows']:,}"),
+                _e(", ".join(json.dumps(s, default=str) for s in samples)),
+            ]
+        )
+    summary = latest.get("contracts", {}).get("summary", "no contract checked")
+    history = [
+        [
+            f"<code>{_e(b['build_id'])}</code>",
+            _status(b.get("status", "passed")),
+            _e(b.get("finished_at", "")[:19].replace("T", " ")),
+            _e((b.get("git", {}).get("commit") or "")[:10]),
+            _e(
+                ", ".join(
+                    f"{k.split('/')[-1]}: {v['rows']:,} rows" for k, v in b["outputs"].items()
+                )
+            ),
+        ]
+        for b in reversed(builds[-10:])
+    ]
+    return (
+        f"<h2>Latest contract results</h2><p>Build <code>{_e(latest['build_id'])}</code> "
+        f"({_status(latest.get('status', 'passed'))}): {_e(summary)}.</p>"
+        + _table(["", "layer", "table", "rule", "detail", "failing rows", "sample keys"], rows)
+        + "<h2>Builds</h2>"
+        + _table(["build", "status", "finished (UTC)", "commit", "outputs"], history)
+    )
+
+
+def _dataset_body(dataset: DatasetEntry, manifests: list[Manifest]) -> str:
+    rows = [
+        [
+            f"<code>{_e(m.version)}</code>",
+            _e(m.version_origin),
+            _e(m.extracted_at.strftime("%Y-%m-%d %H:%M")),
+            _e(f"{m.row_count:,}"),
+            _e(len(m.columns)),
+            _e(m.storage),
+            _e((m.contract or {}).get("summary", "no raw contract")),
+        ]
+        for m in reversed(manifests)
+    ]
+    parts = [
+        f"<h1>{_e(dataset.name)}</h1><p class='lead'>Raw dataset from {_e(dataset.source)}</p>",
+        "<h2>Versions</h2>",
+        _table(
+            [
+                "version",
+                "named from",
+                "extracted (UTC)",
+                "rows",
+                "columns",
+                "storage",
+                "raw contract",
+            ],
+            rows,
+        ),
+    ]
+    if manifests:
+        latest = manifests[-1]
+        columns = [[f"<code>{_e(c.name)}</code>", _e(c.type)] for c in latest.columns]
+        parts.append(f"<h2>Columns of {_e(latest.version)}</h2>")
+        parts.append(_table(["column", "type"], columns))
+    return "".join(parts)

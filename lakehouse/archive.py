@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import json
 import os
 import uuid
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pydantic import ValidationError
 from lakehouse import delta
 from lakehouse.check_report import ContractReport, store_report
 from lakehouse.convert import convert_to_parquet
+from lakehouse.drift import QaSettings, SourceDrift, source_drift
 from lakehouse.errors import (
     ConfigError,
     ContractFailed,
@@ -41,9 +43,11 @@ from lakehouse.manifest import (
     version_folder,
 )
 from lakehouse.names import check_dataset_name, check_version_name, is_dataset_name
+from lakehouse.profile import TableProfile, profile_table
 from lakehouse.progress import Progress, no_progress
 from lakehouse.raw_contract import check_raw
 from lakehouse.sources import Fetched, get_extractor
+from lakehouse.sql import sql_string
 from lakehouse.storage import Store, sha256_of_file
 from lakehouse.template import FileSource, FormatSpec, IngestTemplate
 
@@ -54,7 +58,33 @@ if TYPE_CHECKING:
 LATEST = "latest"
 DATA_FILE_NAME = "data.parquet"
 CONTRACT_FOLDER = "contract"  # a version's raw contract report, beside its data
+QA_FOLDER = "qa"  # a version's profile and its drift from the version before
 REJECTED_AREA = "rejected"  # reports of ingests their raw contract stopped (no version)
+
+
+@dataclass
+class SourceQa:
+    """What the source QA of one ingest found: the new version's profile and, when there was a
+    version before, the drift from it."""
+
+    profile: TableProfile
+    drift: SourceDrift | None
+
+    def summary(self, folder: str) -> dict[str, Any]:
+        if self.drift is None:
+            return {"against": None, "flags": [], "report": None}
+        return {
+            "against": self.drift.old_version,
+            "flags": self.drift.flags,
+            "report": f"{folder}/drift.txt",
+        }
+
+    def store(self, store: Store, folder: str) -> None:
+        store.write_bytes(f"{folder}/profile.json", json.dumps(self.profile.to_dict()).encode())
+        if self.drift is not None:
+            drift = json.dumps(self.drift.to_dict(), default=str).encode()
+            store.write_bytes(f"{folder}/drift.json", drift)
+            store.write_bytes(f"{folder}/drift.txt", self.drift.to_text().encode())
 
 
 @dataclass(frozen=True)
@@ -206,6 +236,8 @@ class Archive:
             run_folder = f"{version_folder(template.name, name)}/{uuid.uuid4().hex[:12]}"
             if report is not None and not report.passed:
                 self._reject(template.name, report, extracted_at)
+            progress("source QA against the version before", 0, None)
+            qa = self._source_qa(template, name, data_file, existing[-1] if existing else None)
             manifest = Manifest(
                 dataset=template.name,
                 version=name,
@@ -230,12 +262,50 @@ class Archive:
                 steps=converted.step_summaries,
                 template_sha256=template_sha,
                 contract=_contract_summary(report, f"{run_folder}/{CONTRACT_FOLDER}"),
+                qa=qa.summary(f"{run_folder}/{QA_FOLDER}"),
                 tool=tool_versions(),
                 run=run_details(),
             )
             return IngestResult(
-                "archived", self._commit(manifest, originals, data_file, report, progress)
+                "archived", self._commit(manifest, originals, data_file, report, qa, progress)
             )
+
+    def parquet_source(self, manifest: Manifest) -> str:
+        """A version's data as a DuckDB `read_parquet(...)` expression (the store must be
+        registered on the connection). A Delta version written here is plain Parquet files."""
+        urls = [self.store.url(f.path) for f in manifest.data_files if f.path.endswith(".parquet")]
+        return "read_parquet([" + ", ".join(sql_string(url) for url in urls) + "])"
+
+    def profile(self, manifest: Manifest) -> TableProfile:
+        """A version's column profile: the one stored at ingest, or computed now."""
+        stored = f"{manifest.run_folder}/{QA_FOLDER}/profile.json"
+        if self.store.exists(stored):
+            return TableProfile.from_dict(json.loads(self.store.read_bytes(stored)))
+        import duckdb
+
+        with duckdb.connect() as con:
+            self.store.register_in_duckdb(con)
+            return profile_table(con, self.parquet_source(manifest))
+
+    def _source_qa(
+        self, template: IngestTemplate, version: str, data_file: Path, before: Manifest | None
+    ) -> SourceQa:
+        """Profile the new data and compare it with the latest archived version."""
+        import duckdb
+
+        settings = template.qa or QaSettings(
+            key=list(template.contract.unique) if template.contract else []
+        )
+        new_source = f"read_parquet({sql_string(str(data_file))})"
+        with duckdb.connect() as con:
+            new_profile = profile_table(con, new_source)
+            if before is None:
+                return SourceQa(new_profile, None)
+            self.store.register_in_duckdb(con)
+            old = (self.parquet_source(before), self.profile(before))
+            drift = source_drift(con, template.name, before.version, version, old,
+                                 (new_source, new_profile), settings)  # fmt: skip
+        return SourceQa(new_profile, drift)
 
     def _reject(self, dataset: str, report: ContractReport, extracted_at: datetime) -> None:
         """Keep the failed contract's report beside the archive (not as a version), and stop."""
@@ -285,6 +355,7 @@ class Archive:
         originals: list[_Original],
         data_file: Path,
         report: ContractReport | None,
+        qa: SourceQa,
         progress: Progress,
     ) -> Manifest:
         """Move the files (and the contract report) into the store, then write the manifest:
@@ -305,6 +376,7 @@ class Archive:
                 )
             if report is not None:
                 store_report(self.store, f"{run_folder}/{CONTRACT_FOLDER}", report)
+            qa.store(self.store, f"{run_folder}/{QA_FOLDER}")
             progress("storing data", 0, None)
             delta_version = None
             if manifest.storage == "delta":

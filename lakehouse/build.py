@@ -31,8 +31,8 @@ from lakehouse.engine import bound_table, content_sha256, duckdb_type, ibis_type
 from lakehouse.errors import BuildError, ContractError
 from lakehouse.names import check_dataset_name
 from lakehouse.progress import Progress, no_progress
-from lakehouse.readers import sql_identifier, sql_string
 from lakehouse.recipe import Lock, Recipe
+from lakehouse.sql import sql_identifier, sql_string
 from lakehouse.storage import Store
 from lakehouse.transform import Model, plan
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from lakehouse.errors import ConfigError, FormatError
 from lakehouse.manifest import ColumnInfo
 from lakehouse.progress import Progress
-from lakehouse.readers import SOURCE_VIEW, explain_read_error, load_source, sql_string
+from lakehouse.readers import SOURCE_VIEW, explain_read_error, load_source
+from lakehouse.sql import sql_string
 from lakehouse.steps import compile_steps
 from lakehouse.template import FormatSpec, IngestTemplate
 

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from lakehouse.readers import sql_identifier, sql_string
+from lakehouse.sql import sql_identifier, sql_string
 
 
 def content_sha256(con: Any, parquet: Path) -> str:

@@ -195,7 +195,7 @@ def input_schemas(archive: Any, store: Any, lock: Any) -> dict[str, dict[str, st
     import duckdb
 
     from lakehouse.build_index import output_path
-    from lakehouse.readers import sql_string
+    from lakehouse.sql import sql_string
 
     schemas: dict[str, dict[str, str]] = {}
     for alias, pinned in lock.inputs.items():

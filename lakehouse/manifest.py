@@ -69,6 +69,7 @@ class Manifest(BaseModel):
     steps: list[dict[str, Any]] = []
     template_sha256: str | None = None
     contract: dict[str, Any] | None = None  # the raw contract's summary, when the template has one
+    qa: dict[str, Any] | None = None  # source QA against the version before: summary and flags
     tool: dict[str, str]
     run: dict[str, str]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.check_report import SAMPLE_KEYS, ContractReport, RuleResult
-from lakehouse.readers import sql_identifier, sql_string
+from lakehouse.sql import sql_identifier, sql_string
 from lakehouse.template import ParseRule, RawContract
 
 SHAPES = {

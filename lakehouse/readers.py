@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.errors import FormatError
+from lakehouse.sql import sql_string
 from lakehouse.template import (
     CsvFormat,
     ExcelFormat,
@@ -29,16 +30,6 @@ if TYPE_CHECKING:
 SOURCE_VIEW = "source_data"
 MAX_HEADER_LINES = 100
 GEOMETRY_COLUMN_NAMES = ("geom", "geometry", "geom_wkb")  # the first one no attribute uses
-
-
-def sql_string(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def sql_identifier(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def load_source(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: FormatSpec) -> None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakehouse.errors import ConfigError
-from lakehouse.readers import SOURCE_VIEW, sql_identifier, sql_string
+from lakehouse.readers import SOURCE_VIEW
+from lakehouse.sql import sql_identifier, sql_string
 from lakehouse.template import (
     CleanColumnNames,
     DropColumns,

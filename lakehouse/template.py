@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from lakehouse.drift import QaSettings
 from lakehouse.errors import ConfigError, NotFoundError, describe_validation_error
 from lakehouse.names import DatasetName, VersionName, check_dataset_name
 from lakehouse.yaml_model import load_yaml_model
@@ -241,6 +242,9 @@ class IngestTemplate(_Strict):
     allow_empty: bool = False
     steps: list[Step] = Field(default_factory=list)
     contract: RawContract | None = None
+    qa: QaSettings | None = Field(
+        default=None, description="source QA: the key and the drift thresholds"
+    )
 
     @model_validator(mode="after")
     def _format_given_where_needed(self) -> IngestTemplate:

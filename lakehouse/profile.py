@@ -1,0 +1,140 @@
+"""Column profiles: the statistics QA compares, computed inside DuckDB, never in pandas.
+
+One aggregate pass gives, per column, non-empty and distinct counts, the length range of text,
+and min/max/mean of numbers (text columns count as numbers when nearly all their values parse,
+as raw CSV columns do); one grouping-sets pass gives the most common values of the columns with
+few distinct values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lakehouse.sql import sql_identifier
+
+NUMERIC_SHARE = 0.95  # a text column is numeric when this share of its values parse as numbers
+TOP_VALUES = 5
+CATEGORICAL_MAX = 1000  # top values are kept for columns with at most this many distinct values
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE",
+                 "DECIMAL", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")  # fmt: skip
+TEXT_TYPES = ("VARCHAR",)
+
+
+@dataclass
+class ColumnProfile:
+    name: str
+    type: str
+    non_null: int
+    distinct: int
+    numeric: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    mean: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    top: list[tuple[str, int]] = field(default_factory=list)  # (value as text, rows)
+
+
+@dataclass
+class TableProfile:
+    rows: int
+    columns: dict[str, ColumnProfile]
+
+    def null_rate(self, column: str) -> float:
+        if not self.rows:
+            return 0.0
+        return 1 - self.columns[column].non_null / self.rows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "columns": [asdict(c) for c in self.columns.values()]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TableProfile:
+        columns = {}
+        for entry in data["columns"]:
+            entry = {**entry, "top": [tuple(pair) for pair in entry.get("top", [])]}
+            columns[entry["name"]] = ColumnProfile(**entry)
+        return cls(data["rows"], columns)
+
+
+def _kind(duckdb_type: str) -> str:
+    base = duckdb_type.split("(")[0].upper()
+    if base in NUMERIC_TYPES:
+        return "number"
+    if base in TEXT_TYPES:
+        return "text"
+    return "other"
+
+
+def profile_table(con: Any, source: str, columns: list[str] | None = None) -> TableProfile:
+    """Profile the relation `source` (a table name or `read_parquet(...)`) on `con`."""
+    described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    types = {row[0]: row[1] for row in described if columns is None or row[0] in columns}
+    measures = ["count(*)"]
+    for name, duckdb_type in types.items():
+        q = sql_identifier(name)
+        kind = _kind(duckdb_type)
+        measures += [f"count({q})", f"count(DISTINCT {q})"]
+        if kind == "number":
+            measures += [f"count({q})", f"min({q})::DOUBLE", f"max({q})::DOUBLE",
+                         f"avg({q})::DOUBLE", "NULL", "NULL"]  # fmt: skip
+        elif kind == "text":
+            number = f"TRY_CAST({q} AS DOUBLE)"
+            measures += [f"count({number})", f"min({number})", f"max({number})",
+                         f"avg({number})", f"min(length({q}))", f"max(length({q}))"]  # fmt: skip
+        else:
+            measures += ["0", "NULL", "NULL", "NULL", "NULL", "NULL"]
+    values = con.execute(f"SELECT {', '.join(measures)} FROM {source}").fetchone()
+    rows = int(values[0])
+    profiles: dict[str, ColumnProfile] = {}
+    for index, (name, duckdb_type) in enumerate(types.items()):
+        non_null, distinct, parsed, low, high, mean, short, long = values[
+            1 + 8 * index : 9 + 8 * index
+        ]
+        numeric = bool(non_null) and parsed >= NUMERIC_SHARE * non_null
+        profiles[name] = ColumnProfile(
+            name=name,
+            type=duckdb_type,
+            non_null=int(non_null),
+            distinct=int(distinct),
+            numeric=numeric,
+            minimum=low if numeric else None,
+            maximum=high if numeric else None,
+            mean=mean if numeric else None,
+            min_length=short,
+            max_length=long,
+        )
+    categorical = [c for c in profiles.values() if 0 < c.distinct <= CATEGORICAL_MAX]
+    for name, top in top_values(con, source, [c.name for c in categorical]).items():
+        profiles[name].top = top
+    return TableProfile(rows, profiles)
+
+
+def top_values(con: Any, source: str, columns: list[str]) -> dict[str, list[tuple[str, int]]]:
+    """The most common non-empty values of each column (as text), in one grouping-sets pass."""
+    if not columns:
+        return {}
+    sets = ", ".join(f"({sql_identifier(c)})" for c in columns)
+    selected = ", ".join(
+        f"CAST({sql_identifier(c)} AS VARCHAR) AS v{i}" for i, c in enumerate(columns)
+    )
+    which = " ".join(
+        f"WHEN GROUPING({sql_identifier(c)}) = 0 THEN {i}" for i, c in enumerate(columns)
+    )
+    value = "COALESCE(" + ", ".join(f"v{i}" for i in range(len(columns))) + ")"
+    query = f"""
+        WITH counted AS (
+            SELECT CASE {which} END AS col, {selected}, count(*) AS n
+            FROM {source} GROUP BY GROUPING SETS ({sets})
+        ), ranked AS (
+            SELECT col, {value} AS value, n,
+                   row_number() OVER (PARTITION BY col ORDER BY n DESC, {value}) AS r
+            FROM counted WHERE {value} IS NOT NULL
+        )
+        SELECT col, value, n FROM ranked WHERE r <= {TOP_VALUES} ORDER BY col, r
+    """
+    found: dict[str, list[tuple[str, int]]] = {c: [] for c in columns}
+    for col, value, n in con.execute(query).fetchall():
+        found[columns[col]].append((value, int(n)))
+    return found

@@ -293,9 +293,6 @@ class Archive:
         """Profile the new data and compare it with the latest archived version."""
         import duckdb
 
-        settings = template.qa or QaSettings(
-            key=list(template.contract.unique) if template.contract else []
-        )
         new_source = f"read_parquet({sql_string(str(data_file))})"
         with duckdb.connect() as con:
             new_profile = profile_table(con, new_source)
@@ -304,8 +301,38 @@ class Archive:
             self.store.register_in_duckdb(con)
             old = (self.parquet_source(before), self.profile(before))
             drift = source_drift(con, template.name, before.version, version, old,
-                                 (new_source, new_profile), settings)  # fmt: skip
+                                 (new_source, new_profile), qa_settings(template))  # fmt: skip
         return SourceQa(new_profile, drift)
+
+    def compare_versions(
+        self,
+        dataset: str,
+        version: str = LATEST,
+        against: str | None = None,
+        settings: QaSettings | None = None,
+    ) -> SourceDrift:
+        """Source QA of one archived version against another (default: the one before it)."""
+        import duckdb
+
+        new = self.manifest(dataset, version)
+        if against is None:
+            names = [m.version for m in self.versions(dataset)]
+            position = names.index(new.version)
+            if position == 0:
+                raise NotFoundError(
+                    f"{dataset} {new.version} is its first version: there is nothing before it to "
+                    "compare with; pass --against VERSION."
+                )
+            against = names[position - 1]
+        old = self.manifest(dataset, against)
+        with duckdb.connect() as con:
+            self.store.register_in_duckdb(con)
+            return source_drift(
+                con, dataset, old.version, new.version,
+                (self.parquet_source(old), self.profile(old)),
+                (self.parquet_source(new), self.profile(new)),
+                settings or QaSettings(),
+            )  # fmt: skip
 
     def _reject(self, dataset: str, report: ContractReport, extracted_at: datetime) -> None:
         """Keep the failed contract's report beside the archive (not as a version), and stop."""
@@ -406,6 +433,13 @@ class Archive:
             raise
         progress("archived", 1, 1)
         return committed
+
+
+def qa_settings(template: IngestTemplate) -> QaSettings:
+    """The template's `qa:` settings; without them, its raw contract's unique key as the key."""
+    if template.qa is not None:
+        return template.qa
+    return QaSettings(key=list(template.contract.unique) if template.contract else [])
 
 
 def _check_raw_contract(

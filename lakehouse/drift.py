@@ -174,7 +174,7 @@ def _column_flags(drift: ColumnDrift, thresholds: Thresholds) -> list[str]:
         flags.append(f"distinct values {drift.old.distinct:,} -> {drift.new.distinct:,}")
     change = _relative(drift.old.mean, drift.new.mean)
     if change is not None and abs(change) > thresholds.mean:
-        flags.append(f"mean {drift.old.mean:,.4g} -> {drift.new.mean:,.4g}")
+        flags.append(f"mean {drift.old.mean:,.6g} -> {drift.new.mean:,.6g}")
     if drift.old.numeric != drift.new.numeric:
         now = "numbers" if drift.new.numeric else "text"
         flags.append(f"values are now {now}")

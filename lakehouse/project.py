@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.archive import LATEST, Archive, IngestResult
+from lakehouse.archive import LATEST, Archive, IngestResult, qa_settings
 from lakehouse.build import Builder, BuildResult, git_state
 from lakehouse.build_index import check_build, list_builds, query_build
 from lakehouse.catalog import DatasetEntry, ProductEntry, catalog, lookup, products
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from lakehouse.docs import DocsSite
+    from lakehouse.drift import SourceDrift
 
 
 class Lakehouse:
@@ -100,6 +101,16 @@ class Lakehouse:
 
     def manifest(self, dataset: str, version: str = LATEST) -> Manifest:
         return self.archive.manifest(dataset, version)
+
+    def source_qa(
+        self, dataset: str, version: str = LATEST, against: str | None = None
+    ) -> SourceDrift:
+        """What changed in a dataset version against another (default: the version before):
+        schema, rows, per-column statistics and top values, keys added and removed."""
+        settings = None
+        if template_path(self.config.templates_dir, dataset) is not None:
+            settings = qa_settings(self.template(dataset))
+        return self.archive.compare_versions(dataset, version, against, settings)
 
     def read(self, dataset: str, version: str = LATEST, limit: int | None = None) -> pa.Table:
         return self.archive.read(dataset, version, limit)

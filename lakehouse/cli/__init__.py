@@ -1,9 +1,14 @@
 """`lake`: a thin command-line shell over the library. Each command parses, calls, and prints.
 
-The commands live by concept (archive, build, catalog); importing them registers them on `app`.
+The commands live by concept (archive, build, catalog, qa); importing them registers them on `app`.
 """
 
-from lakehouse.cli import archive_commands, build_commands, catalog_commands  # noqa: F401
+from lakehouse.cli import (  # noqa: F401
+    archive_commands,
+    build_commands,
+    catalog_commands,
+    qa_commands,
+)
 from lakehouse.cli.shell import app, main
 
 __all__ = ["app", "main"]

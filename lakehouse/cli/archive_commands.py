@@ -112,6 +112,14 @@ def _print_ingest_result(dataset: str, result: IngestResult) -> None:
             _console().print(
                 f"  raw contract: {manifest.contract['summary']}" + (f" ({shown})" if shown else "")
             )
+        if manifest.qa and manifest.qa.get("against"):
+            flags = manifest.qa["flags"]
+            found = f"{len(flags)} flag(s): {'; '.join(flags[:5])}" if flags else "nothing flagged"
+            _console().print(
+                f"  source QA against {manifest.qa['against']}: {found} "
+                f"(`lake qa source {dataset}` for details)",
+                markup=False,
+            )
 
 
 @app.command()

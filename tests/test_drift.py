@@ -1,0 +1,179 @@
+"""Source QA: profiles and drift between versions, on hand-made tables and on a changed source."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from lakehouse.cli import app
+from lakehouse.config import init_project, load_config
+from lakehouse.demo import generate_pluto_lite, write_demo_templates
+from lakehouse.drift import QaSettings, Thresholds, source_drift
+from lakehouse.errors import NotFoundError
+from lakehouse.profile import profile_table
+from lakehouse.project import Lakehouse
+
+
+def drift_of(old_sql: str, new_sql: str, key: list[str] | None = None):  # type: ignore[no-untyped-def]
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE old AS {old_sql}")
+    con.execute(f"CREATE TABLE new AS {new_sql}")
+    return source_drift(
+        con, "t", "v1", "v2",
+        ("old", profile_table(con, "old")), ("new", profile_table(con, "new")),
+        QaSettings(key=key or []),
+    )  # fmt: skip
+
+
+OLD = """SELECT * FROM (VALUES
+    ('1', 'a', '10', 'x'), ('2', 'a', '20', 'y'), ('3', 'b', '30', NULL), ('4', 'b', '40', 'w')
+) AS t(id, kind, amount, note)"""
+
+
+def test_a_profile_counts_what_it_should() -> None:
+    con = duckdb.connect()
+    found = profile_table(con, f"({OLD})")
+    assert found.rows == 4
+    amount = found.columns["amount"]
+    assert (amount.numeric, amount.minimum, amount.maximum, amount.mean) == (True, 10, 40, 25)
+    note = found.columns["note"]
+    assert (note.non_null, note.distinct, note.numeric) == (3, 3, False)
+    assert found.null_rate("note") == 0.25
+    assert (note.min_length, note.max_length) == (1, 1)
+    assert found.columns["kind"].top == [("a", 2), ("b", 2)]
+
+
+def test_identical_versions_show_no_drift() -> None:
+    drift = drift_of(OLD, OLD, key=["id"])
+    assert drift.unchanged and drift.flags == []
+    assert drift.keys is not None and (drift.keys.kept, drift.keys.added, drift.keys.removed) == (
+        4, 0, 0,
+    )  # fmt: skip
+
+
+def test_each_kind_of_change_is_reported() -> None:
+    new = """SELECT * FROM (VALUES
+        ('2', 'a', '40', 1), ('3', 'b', '60', 2), ('4', 'c', '80', 3), ('5', 'c', '100', 4)
+    ) AS t(id, kind, amount, note)"""
+    drift = drift_of(OLD, new, key=["id"])
+    assert drift.retyped == [("note", "VARCHAR", "INTEGER")]
+    assert drift.keys is not None
+    assert (drift.keys.added, drift.keys.removed, drift.keys.kept) == (1, 1, 3)
+    assert drift.keys.added_sample == [{"id": "5"}] and drift.keys.removed_sample == [{"id": "1"}]
+    by_name = {c.column: c for c in drift.columns}
+    assert by_name["amount"].flags == ["mean 25 -> 70"]
+    assert by_name["note"].null_rate_old == 0.25 and by_name["note"].null_rate_new == 0.0
+    assert "null rate 25.0% -> 0.0%" in by_name["note"].flags
+    assert by_name["kind"].top == [("a", 2, 1), ("b", 2, 1), ("c", 0, 2)]
+    assert "kind: distinct values 2 -> 3" in drift.flags
+    assert "keys added: 1 (25.0%)" in drift.flags and "keys removed: 1 (25.0%)" in drift.flags
+
+
+def test_a_renamed_column_is_recognised() -> None:
+    new = OLD.replace("AS t(id, kind, amount, note)", "AS t(id, kind, amount, remark)")
+    drift = drift_of(OLD, new)
+    assert (drift.removed, drift.added) == (["note"], ["remark"])
+    assert drift.renamed == [("note", "remark")]
+
+
+def test_thresholds_decide_what_is_flagged() -> None:
+    new = OLD.replace("'40'", "'44'")  # the mean moves 4%
+    con = duckdb.connect()
+    old_profile = profile_table(con, f"({OLD})")
+    new_profile = profile_table(con, f"({new})")
+    from lakehouse.drift import compare
+
+    assert compare("t", "1", "2", old_profile, new_profile, Thresholds()).flags == []
+    strict = Thresholds(mean=0.01)
+    assert compare("t", "1", "2", old_profile, new_profile, strict).flags == [
+        "amount: mean 25 -> 26"
+    ]
+
+
+# -- a changed PLUTO-lite source, re-ingested -------------------------------------------------
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Lakehouse:
+    init_project(tmp_path)
+    generate_pluto_lite(tmp_path / "data", lots=2000, seed=3)
+    write_demo_templates(tmp_path / "recipes" / "sources", tmp_path / "data", tmp_path)
+    lake = Lakehouse(load_config(tmp_path / "lakehouse.toml"))
+    lake.ingest("dof_pts")
+    return lake
+
+
+def change_dof_pts(path: Path) -> tuple[list[tuple[str, str]], list[dict[str, str]]]:
+    """Drop exempt_total, double assessed_land on every fifth row, remove every 100th row."""
+    rows = list(csv.DictReader(io.StringIO(path.read_text())))
+    removed = [row for i, row in enumerate(rows) if i % 100 == 0]
+    kept = [row for i, row in enumerate(rows) if i % 100 != 0]
+    for i, row in enumerate(kept):
+        if i % 5 == 0 and row["assessed_land"].strip().isdigit():
+            row["assessed_land"] = str(2 * int(row["assessed_land"]))
+        del row["exempt_total"]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(kept[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(kept)
+    path.write_text(out.getvalue())
+    return sorted((r["bbl"], r["updated_at"]) for r in removed), removed
+
+
+def test_source_qa_after_an_ingest_reports_exactly_what_was_changed(lake: Lakehouse) -> None:
+    source = Path(lake.config.project_dir) / "data" / "dof_pts.csv"
+    before = list(csv.DictReader(io.StringIO(source.read_text())))
+    removed_keys, removed_rows = change_dof_pts(source)
+    manifest = lake.ingest("dof_pts").manifest
+    first = lake.versions("dof_pts")[0]
+    # run at ingest, stored with the version
+    assert manifest.qa is not None and manifest.qa["against"] == first.version
+    report = Path(lake.store.root) / manifest.qa["report"]
+    assert "column removed: exempt_total" in report.read_text()
+
+    drift = lake.source_qa("dof_pts")
+    assert (drift.old_version, drift.new_version) == (first.version, manifest.version)
+    assert drift.removed == ["exempt_total"] and drift.added == [] and drift.retyped == []
+    assert drift.old_rows - drift.new_rows == len(removed_rows) == len(before) // 100 + 1
+    assert drift.keys is not None and drift.keys.key == ["bbl", "updated_at"]
+    assert (drift.keys.added, drift.keys.removed) == (0, len(removed_keys))
+    assert [tuple(k.values()) for k in drift.keys.removed_sample] == removed_keys[:5]
+    assert manifest.qa["flags"] == drift.flags
+    flagged = {flag.split(":")[0] for flag in drift.flags}
+    assert flagged == {"column removed", "assessed_land", "keys removed"}, drift.flags
+    assert f"keys removed: {len(removed_keys)} (1.0%)" in drift.flags
+    by_name = {c.column: c for c in drift.columns}
+    land = by_name["assessed_land"]
+    assert land.old and land.new and land.new.mean > 1.15 * land.old.mean
+    # the boroughs' counts moved by exactly the rows removed from each
+    lost = Counter(row["boro"] for row in removed_rows)
+    assert {value: old - new for value, old, new in by_name["boro"].top} == {
+        boro: lost.get(boro, 0) for boro, _, _ in by_name["boro"].top
+    }
+
+
+def test_lake_qa_source_prints_the_drift(lake: Lakehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    change_dof_pts(Path(lake.config.project_dir) / "data" / "dof_pts.csv")
+    monkeypatch.chdir(Path(lake.config.project_dir))
+    runner = CliRunner()
+    result = runner.invoke(app, ["ingest", "dof_pts"])
+    assert result.exit_code == 0, result.output
+    assert "source QA against" in result.output and "column removed: exempt_total" in result.output
+    result = runner.invoke(app, ["qa", "source", "dof_pts"], env={"COLUMNS": "240"})
+    assert result.exit_code == 0, result.output
+    assert "! column removed: exempt_total" in result.output
+    assert "exempt_total (removed)" in result.output  # in the column table
+    first = lake.versions("dof_pts")[0].version
+    result = runner.invoke(app, ["qa", "source", "dof_pts", "--version", first])
+    assert result.exit_code == 1 and "is its first version" in result.output
+
+
+def test_comparing_with_a_version_that_does_not_exist_is_a_clear_error(lake: Lakehouse) -> None:
+    with pytest.raises(NotFoundError):
+        lake.source_qa("dof_pts", against="19990101")

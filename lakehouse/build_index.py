@@ -120,3 +120,34 @@ def contract_results(store: Store, product: str, build_id: str) -> list[dict[str
         return []
     rows: list[dict[str, Any]] = pq.read_table(io.BytesIO(store.read_bytes(path))).to_pylist()
     return rows
+
+
+def build_side(
+    store: Store, reference: str | None, product: str, *, before: str | None = None
+) -> Any:
+    """One side of a diff: `reference` is a build id, `latest`, or `<product>/<build id>`;
+    None with `before` is the build before that one."""
+    from lakehouse.diff import Side
+
+    if reference and "/" in reference:
+        product, reference = reference.split("/", 1)
+    if reference is None and before is not None:
+        builds = [b["build_id"] for b in list_builds(store, product)]
+        position = builds.index(before)
+        if position == 0:
+            raise NotFoundError(
+                f"{before} is the first build of {product!r}: there is nothing before it to "
+                "compare with; name two builds (`lake builds` lists them)."
+            )
+        reference = builds[position - 1]
+    entry = find_build(store, product, reference)
+    outputs = {}
+    for key, output in entry["outputs"].items():
+        group, name = key.split("/", 1)
+        if group == "outputs":
+            outputs[name] = {
+                "url": store.url(output_path(product, entry["build_id"], name)),
+                "content_sha256": output.get("content_sha256"),
+                "rows": output.get("rows"),
+            }
+    return Side(product, entry["build_id"], outputs)

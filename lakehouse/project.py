@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakehouse.archive import LATEST, Archive, IngestResult, qa_settings
 from lakehouse.build import Builder, BuildResult, git_state
-from lakehouse.build_index import check_build, list_builds, query_build
+from lakehouse.build_index import build_side, check_build, list_builds, query_build
 from lakehouse.catalog import DatasetEntry, ProductEntry, catalog, lookup, products
 from lakehouse.config import LakehouseConfig, load_config
 from lakehouse.contracts import ContractReport, load_contracts
@@ -46,6 +46,7 @@ from lakehouse.verify import VerifyReport, verify_archive
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from lakehouse.diff import BuildDiff
     from lakehouse.docs import DocsSite
     from lakehouse.drift import SourceDrift
 
@@ -171,6 +172,21 @@ class Lakehouse:
         from lakehouse.docs import write_docs
 
         return write_docs(self, folder or self.config.workspace_dir / "docs")
+
+    def diff(self, product: str, old: str | None = None, new: str | None = None) -> BuildDiff:
+        """What changed between two builds, by the dictionary's primary key (default: the
+        latest build against the one before it). A build is named by its id, `latest`, or
+        `<product>/<id>`."""
+        import duckdb
+
+        from lakehouse.diff import diff_builds
+
+        new_side = build_side(self.store, new, product)
+        old_side = build_side(self.store, old, product, before=new_side.label)
+        dictionary = load_dictionary(self.config.contracts_dir, new_side.product)
+        with duckdb.connect() as con:
+            self.store.register_in_duckdb(con)
+            return diff_builds(dictionary, old_side, new_side, con)
 
     def builds(self, product: str) -> list[dict[str, Any]]:
         return list_builds(self.store, product)

@@ -82,3 +82,42 @@ def _column_cells(column: ColumnDrift) -> list[str]:
         ),
         "; ".join(column.flags),
     ]
+
+
+@app.command()
+def diff(
+    product: Annotated[str, typer.Argument(help="Product name.")],
+    old: Annotated[
+        str | None,
+        typer.Argument(
+            help="The earlier build: an id, `latest` or <product>/<id> (default: "
+            "the build before NEW)."
+        ),
+    ] = None,
+    new: Annotated[
+        str | None, typer.Argument(help="The later build (default: the latest).")
+    ] = None,
+) -> None:
+    """Compare two builds of a product row by row, by the dictionary's primary key: rows added,
+    removed and changed, rows changed per column, numeric columns' shift, and a sample of
+    changed rows side by side."""
+    from rich.table import Table
+
+    lake = _open()
+    found = _run(lambda: lake.diff(product, old, new))
+    console = _console()
+    console.print(found.to_text().rstrip(), markup=False)
+    for table in found.tables:
+        if table.changed_sample:
+            shown = Table(title=f"{table.table}: changed rows (old -> new)")
+            for heading in (*table.key, "changes"):
+                shown.add_column(heading, overflow="fold")
+            for row in table.changed_sample:
+                changes = "; ".join(
+                    f"{c}: {v[0]!r} -> {v[1]!r}" for c, v in row.items() if c not in table.key
+                )
+                shown.add_row(*(str(row[k]) for k in table.key), changes)
+            console.print(shown)
+        if table.added_sample or table.removed_sample:
+            console.print(f"added, e.g. {table.added_sample[:5]}", markup=False)
+            console.print(f"removed, e.g. {table.removed_sample[:5]}", markup=False)

@@ -52,6 +52,7 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/ingest.py --lots 1000000
 	$(BIN)/python bench/build.py --lots 200000 1000000
+	$(BIN)/python bench/diff.py --lots 1000000
 
 lock:
 	$(PYTHON) -m venv /tmp/lakehouse-lock && /tmp/lakehouse-lock/bin/pip install -q -r requirements.in

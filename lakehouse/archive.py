@@ -45,6 +45,7 @@ from lakehouse.manifest import (
 from lakehouse.names import check_dataset_name, check_version_name, is_dataset_name
 from lakehouse.profile import TableProfile, profile_table
 from lakehouse.progress import Progress, no_progress
+from lakehouse.qa_report import drift_bounds, paired_histograms, source_report
 from lakehouse.raw_contract import check_raw
 from lakehouse.sources import Fetched, get_extractor
 from lakehouse.sql import sql_string
@@ -69,14 +70,16 @@ class SourceQa:
 
     profile: TableProfile
     drift: SourceDrift | None
+    html: str | None = None
 
     def summary(self, folder: str) -> dict[str, Any]:
         if self.drift is None:
-            return {"against": None, "flags": [], "report": None}
+            return {"against": None, "flags": [], "report": None, "html": None}
         return {
             "against": self.drift.old_version,
             "flags": self.drift.flags,
             "report": f"{folder}/drift.txt",
+            "html": f"{folder}/report.html",
         }
 
     def store(self, store: Store, folder: str) -> None:
@@ -85,6 +88,8 @@ class SourceQa:
             drift = json.dumps(self.drift.to_dict(), default=str).encode()
             store.write_bytes(f"{folder}/drift.json", drift)
             store.write_bytes(f"{folder}/drift.txt", self.drift.to_text().encode())
+        if self.html is not None:
+            store.write_bytes(f"{folder}/report.html", self.html.encode())
 
 
 @dataclass(frozen=True)
@@ -302,7 +307,8 @@ class Archive:
             old = (self.parquet_source(before), self.profile(before))
             drift = source_drift(con, template.name, before.version, version, old,
                                  (new_source, new_profile), qa_settings(template))  # fmt: skip
-        return SourceQa(new_profile, drift)
+            found = paired_histograms(con, old[0], new_source, drift_bounds(drift))
+        return SourceQa(new_profile, drift, source_report(drift, found))
 
     def compare_versions(
         self,

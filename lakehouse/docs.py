@@ -4,7 +4,6 @@ column lineage, the latest contract results, its builds) and a page per dataset 
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from lakehouse.build_index import contract_results, list_builds
 from lakehouse.errors import LakehouseError
+from lakehouse.html_page import escape as _e
+from lakehouse.html_page import page
+from lakehouse.html_page import table as _table
 from lakehouse.lineage import Lineage, lineage_svg
 
 if TYPE_CHECKING:
@@ -19,21 +21,6 @@ if TYPE_CHECKING:
     from lakehouse.dictionary import TableEntry
     from lakehouse.manifest import Manifest
     from lakehouse.project import Lakehouse
-
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem;
-       color: #202124; line-height: 1.45; }
-h1 { margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #dadce0; }
-.lead { color: #5f6368; margin-top: 0; }
-table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .92rem; }
-th, td { border: 1px solid #dadce0; padding: .25rem .5rem; text-align: left; vertical-align: top; }
-th { background: #f1f3f4; }
-code { background: #f1f3f4; padding: 0 .2rem; border-radius: 3px; }
-.pass { color: #137333; } .fail { color: #c5221f; font-weight: bold; } .warn { color: #b06000; }
-.status-passed { color: #137333; } .status-failed { color: #c5221f; font-weight: bold; }
-nav { margin-bottom: 1rem; } .lineage { max-width: 100%; height: auto; }
-.figure { overflow-x: auto; border: 1px solid #dadce0; padding: .5rem; border-radius: 6px; }
-"""
 
 
 @dataclass
@@ -61,26 +48,11 @@ def write_docs(lake: Lakehouse, folder: Path) -> DocsSite:
 
 
 def _write(path: Path, title: str, body: str) -> Path:
-    page = (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>"
-        f"<nav><a href='index.html'>Data catalog</a></nav>{body}</body></html>\n"
-    )
+    nav = "<nav><a href='index.html'>Data catalog</a></nav>"
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(page, encoding="utf-8")
+    temporary.write_text(page(title, body, nav), encoding="utf-8")
     temporary.replace(path)
     return path
-
-
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
-
-
-def _table(headers: list[str], rows: list[list[str]], css: str = "") -> str:
-    """An HTML table; cells are already escaped HTML."""
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table class='{css}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _index_body(products: list[ProductEntry], datasets: list[DatasetEntry]) -> str:

@@ -138,3 +138,27 @@ def top_values(con: Any, source: str, columns: list[str]) -> dict[str, list[tupl
     for col, value, n in con.execute(query).fetchall():
         found[columns[col]].append((value, int(n)))
     return found
+
+
+HISTOGRAM_BINS = 20
+
+
+def histograms(
+    con: Any, source: str, bounds: dict[str, tuple[float, float]], bins: int = HISTOGRAM_BINS
+) -> dict[str, list[int]]:
+    """Counts of each column's numeric values in `bins` equal bins over its (low, high) bounds,
+    all columns in one pass (text that does not parse as a number is left out)."""
+    if not bounds:
+        return {}
+    measures = []
+    for column, (low, high) in bounds.items():
+        width = (high - low) / bins or 1.0
+        value = f"TRY_CAST({sql_identifier(column)} AS DOUBLE)"
+        index = f"least(greatest(floor(({value} - {low!r}) / {width!r}), 0), {bins - 1})::INTEGER"
+        measures.append(f"histogram({index}) FILTER (WHERE {value} IS NOT NULL)")
+    values = con.execute(f"SELECT {', '.join(measures)} FROM {source}").fetchone()
+    found = {}
+    for column, counts in zip(bounds, values, strict=True):
+        per_bin = dict(counts or {})
+        found[column] = [int(per_bin.get(i, 0)) for i in range(bins)]
+    return found

@@ -8,12 +8,19 @@ lake.versions("dof_pts")
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.archive import LATEST, Archive, IngestResult, qa_settings
 from lakehouse.build import Builder, BuildResult, git_state
-from lakehouse.build_index import build_side, check_build, list_builds, query_build
+from lakehouse.build_index import (
+    build_folder,
+    build_side,
+    check_build,
+    list_builds,
+    query_build,
+)
 from lakehouse.catalog import DatasetEntry, ProductEntry, catalog, lookup, products
 from lakehouse.config import LakehouseConfig, load_config
 from lakehouse.contracts import ContractReport, load_contracts
@@ -31,6 +38,7 @@ from lakehouse.recipe import (
     resolve_lock,
     write_lock,
 )
+from lakehouse.sql import sql_string
 from lakehouse.storage import Store
 from lakehouse.template import (
     FileSource,
@@ -187,6 +195,64 @@ class Lakehouse:
         with duckdb.connect() as con:
             self.store.register_in_duckdb(con)
             return diff_builds(dictionary, old_side, new_side, con)
+
+    def source_report(
+        self,
+        dataset: str,
+        version: str = LATEST,
+        against: str | None = None,
+        out: Path | None = None,
+    ) -> Path:
+        """Write the source QA of a version as an HTML report (default: into the workspace,
+        `qa/<dataset>/<version>-against-<other>.html`; archived versions are never touched)."""
+        import duckdb
+
+        from lakehouse.qa_report import drift_bounds, paired_histograms, source_report
+
+        drift = self.source_qa(dataset, version, against)
+        with duckdb.connect() as con:
+            self.store.register_in_duckdb(con)
+            found = paired_histograms(
+                con,
+                self.archive.parquet_source(self.manifest(dataset, drift.old_version)),
+                self.archive.parquet_source(self.manifest(dataset, drift.new_version)),
+                drift_bounds(drift),
+            )
+        name = f"{drift.new_version}-against-{drift.old_version}.html"
+        path = out or self.config.workspace_dir / "qa" / dataset / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source_report(drift, found), encoding="utf-8")
+        return path
+
+    def diff_report(self, product: str, old: str | None = None, new: str | None = None) -> str:
+        """Write a build diff as an HTML report into the newer build's folder
+        (`qa/diff-<older build>.html`, with the diff as JSON beside it); returns its URL."""
+        import duckdb
+
+        from lakehouse.qa_report import diff_bounds, diff_report, paired_histograms
+
+        found = self.diff(product, old, new)
+        new_side = build_side(self.store, found.new, product)
+        old_side = build_side(self.store, found.old, product)
+        charts = {}
+        with duckdb.connect() as con:
+            self.store.register_in_duckdb(con)
+            for table in found.tables:
+                if not table.identical:
+                    charts[table.table] = paired_histograms(
+                        con,
+                        f"read_parquet({sql_string(old_side.outputs[table.table]['url'])})",
+                        f"read_parquet({sql_string(new_side.outputs[table.table]['url'])})",
+                        diff_bounds(table),
+                    )
+        folder = f"{build_folder(product, found.new)}/qa"
+        self.store.write_bytes(
+            f"{folder}/diff-{found.old}.json", json.dumps(found.to_dict(), default=str).encode()
+        )
+        self.store.write_bytes(
+            f"{folder}/diff-{found.old}.html", diff_report(found, charts).encode()
+        )
+        return self.store.url(f"{folder}/diff-{found.old}.html")
 
     def builds(self, product: str) -> list[dict[str, Any]]:
         return list_builds(self.store, product)

@@ -86,10 +86,9 @@ def test_builds_of_different_products_or_without_a_key_cannot_be_compared(tmp_pa
 # -- two PLUTO-lite builds --------------------------------------------------------------------
 
 
-def test_a_rebuild_after_a_source_change_reports_exactly_the_changed_rows(tmp_path: Path) -> None:
-    lake = make_project(tmp_path / "p", lots=600)
-    first = lake.build("pluto_lite")
-    source = tmp_path / "p" / "data" / "pluto_lite" / "dof_pts.csv"
+def change_lots(source: Path) -> tuple[set[str], set[str]]:
+    """Remove every 50th lot and double assessed_land of every 40th (among lots listed once);
+    returns the BBLs removed and doubled."""
     rows = list(csv.DictReader(io.StringIO(source.read_text())))
     once = {bbl for bbl, n in Counter(r["bbl"] for r in rows).items() if n == 1}
     removed = {r["bbl"] for i, r in enumerate(rows) if r["bbl"] in once and i % 50 == 0}
@@ -105,6 +104,13 @@ def test_a_rebuild_after_a_source_change_reports_exactly_the_changed_rows(tmp_pa
     writer.writeheader()
     writer.writerows(kept)
     source.write_text(out.getvalue())
+    return removed, doubled
+
+
+def test_a_rebuild_after_a_source_change_reports_exactly_the_changed_rows(tmp_path: Path) -> None:
+    lake = make_project(tmp_path / "p", lots=600)
+    first = lake.build("pluto_lite")
+    removed, doubled = change_lots(tmp_path / "p" / "data" / "pluto_lite" / "dof_pts.csv")
     lake.ingest("dof_pts")
     second = lake.build("pluto_lite", latest=True)
 
@@ -136,3 +142,6 @@ def test_lake_diff_on_identical_builds_says_so_in_one_line(
     assert result.exit_code == 1 and "has no build 'nope'" in result.output
     with pytest.raises(NotFoundError, match="first build"):
         lake.diff("pluto_lite", new=first)
+    report = Path(lake.diff_report("pluto_lite"))
+    assert report.parent.parent.name == second  # into the later build's folder
+    assert f"pluto_lite: {second} is identical to {first}." in report.read_text()

@@ -1,7 +1,8 @@
-"""`lake qa` commands: what changed between versions of a source."""
+"""`lake qa` and `lake diff`: what changed in a source between versions, and between builds."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -121,3 +122,43 @@ def diff(
         if table.added_sample or table.removed_sample:
             console.print(f"added, e.g. {table.added_sample[:5]}", markup=False)
             console.print(f"removed, e.g. {table.removed_sample[:5]}", markup=False)
+
+
+report_app = typer.Typer(
+    help="Write a QA report: one self-contained HTML file with tables and charts.",
+    no_args_is_help=True,
+)
+qa_app.add_typer(report_app, name="report")
+
+
+@report_app.command("source")
+def report_source(
+    dataset: Annotated[str, typer.Argument(help="Dataset name.")],
+    version: Annotated[str, typer.Option("--version", help="Version to check.")] = "latest",
+    against: Annotated[
+        str | None, typer.Option("--against", help="Version to compare with (default: before).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write (default: workspace/qa/).")
+    ] = None,
+) -> None:
+    """Source drift of a version as an HTML report (every ingest also stores one with the
+    version, in its qa/ folder)."""
+    lake = _open()
+    path = _run(lambda: lake.source_report(dataset, version, against, out))
+    _console().print(f"wrote {path}; open {path.resolve().as_uri()}", markup=False)
+
+
+@report_app.command("diff")
+def report_diff(
+    product: Annotated[str, typer.Argument(help="Product name.")],
+    old: Annotated[
+        str | None, typer.Argument(help="The earlier build (default: before NEW).")
+    ] = None,
+    new: Annotated[str | None, typer.Argument(help="The later build (default: latest).")] = None,
+) -> None:
+    """A build diff as an HTML report, written into the later build's folder (qa/), so it
+    travels with the build."""
+    lake = _open()
+    url = _run(lambda: lake.diff_report(product, old, new))
+    _console().print(f"wrote {url}", markup=False)

@@ -50,6 +50,29 @@ def archive_ingest(sources: dict[str, Path], root: Path, contracts: bool = False
         lake.archive.ingest(template)
 
 
+def next_version(sources: dict[str, Path], folder: Path, months: int) -> dict[str, Path]:
+    """The same sources `months` months later: the last `months`% of each file's rows gone."""
+    folder.mkdir(exist_ok=True)
+    changed = {}
+    for name, path in sources.items():
+        lines = path.read_bytes().splitlines(keepends=True)
+        target = folder / path.name
+        target.write_bytes(b"".join(lines[: len(lines) - months * len(lines) // 100]))
+        changed[name] = target
+    return changed
+
+
+def monthly_ingest(versions: list[dict[str, Path]], root: Path) -> float:
+    """Archive the first versions (with contracts), then time archiving the last: a new
+    version of each source with its source QA against the one before (profile of the new data,
+    drift, top values, key overlap, histograms, HTML report), as every month after the second."""
+    for sources in versions[:-1]:
+        archive_ingest(sources, root, contracts=True)
+    start = time.perf_counter()
+    archive_ingest(versions[-1], root, contracts=True)
+    return time.perf_counter() - start
+
+
 def timed(action, *args: object) -> float:  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     action(*args)
@@ -72,9 +95,12 @@ def main() -> None:
     total_mb = sum(p.stat().st_size for p in sources.values()) / 1e6
     print(f"sources: {total_mb:,.0f} MB of CSV in {len(sources)} files", flush=True)
 
+    base = args.work / f"pluto_lite_{args.lots}_{args.seed}"
+    versions = [sources] + [next_version(sources, Path(f"{base}_month{m}"), m) for m in (1, 2)]
     reference: list[float] = []
     ours: list[float] = []
     checked: list[float] = []
+    second: list[float] = []
     for round_number in range(1, args.rounds + 1):
         with tempfile.TemporaryDirectory(dir=args.work) as scratch:
             out = Path(scratch) / "copy"
@@ -84,13 +110,17 @@ def main() -> None:
             ours.append(timed(archive_ingest, sources, Path(scratch)))
         with tempfile.TemporaryDirectory(dir=args.work) as scratch:
             checked.append(timed(archive_ingest, sources, Path(scratch), True))
+        with tempfile.TemporaryDirectory(dir=args.work) as scratch:
+            second.append(monthly_ingest(versions, Path(scratch)))
         print(
             f"round {round_number}: duckdb COPY {reference[-1]:.2f} s, "
-            f"lake ingest {ours[-1]:.2f} s, with raw contracts {checked[-1]:.2f} s",
+            f"lake ingest {ours[-1]:.2f} s, with raw contracts {checked[-1]:.2f} s, "
+            f"a new version with source QA {second[-1]:.2f} s",
             flush=True,
         )
     ref, mine = statistics.median(reference), statistics.median(ours)
     with_contracts = statistics.median(checked)
+    with_qa = statistics.median(second)
     print()
     print("| what | median s | ratio |")
     print("|---|---|---|")
@@ -102,6 +132,10 @@ def main() -> None:
     print(
         f"| the same with the demo templates' raw contracts | {with_contracts:.2f} | "
         f"{with_contracts / ref:.2f} |"
+    )
+    print(
+        f"| a new version of each (1% fewer rows), with its source QA against the one before | "
+        f"{with_qa:.2f} | {with_qa / ref:.2f} |"
     )
     shutil.rmtree(args.work / "tmp", ignore_errors=True)
 

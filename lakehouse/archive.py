@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from lakehouse import delta
 from lakehouse.check_report import ContractReport, store_report
+from lakehouse.contracts import Contract, check_schema
 from lakehouse.convert import convert_to_parquet
 from lakehouse.drift import QaSettings, SourceDrift, source_drift
 from lakehouse.errors import (
@@ -68,7 +69,7 @@ class SourceQa:
     """What the source QA of one ingest found: the new version's profile and, when there was a
     version before, the drift from it."""
 
-    profile: TableProfile
+    profile: TableProfile | None
     drift: SourceDrift | None
     html: str | None = None
 
@@ -83,7 +84,9 @@ class SourceQa:
         }
 
     def store(self, store: Store, folder: str) -> None:
-        store.write_bytes(f"{folder}/profile.json", json.dumps(self.profile.to_dict()).encode())
+        if self.profile is not None:
+            profile = json.dumps(self.profile.to_dict()).encode()
+            store.write_bytes(f"{folder}/profile.json", profile)
         if self.drift is not None:
             drift = json.dumps(self.drift.to_dict(), default=str).encode()
             store.write_bytes(f"{folder}/drift.json", drift)
@@ -210,8 +213,10 @@ class Archive:
         version: str | None = None,
         project_dir: Path | None = None,
         progress: Progress = no_progress,
+        source_contract: Contract | None = None,
     ) -> IngestResult:
-        """Fetch the template's source and archive it as a new version (or find it archived)."""
+        """Fetch the template's source and archive it as a new version (or find it archived).
+        The template's `contract:` and the pandera `source_contract`, if any, gate it."""
         if version is not None:
             check_version_name(version)
         template = _resolve_local_path(template, project_dir)
@@ -237,7 +242,7 @@ class Archive:
                 data_file,
                 progress,
             )
-            report = _check_raw_contract(template, data_file, progress)
+            report = _check_raw_contract(template, data_file, progress, source_contract)
             run_folder = f"{version_folder(template.name, name)}/{uuid.uuid4().hex[:12]}"
             if report is not None and not report.passed:
                 self._reject(template.name, report, extracted_at)
@@ -295,14 +300,15 @@ class Archive:
     def _source_qa(
         self, template: IngestTemplate, version: str, data_file: Path, before: Manifest | None
     ) -> SourceQa:
-        """Profile the new data and compare it with the latest archived version."""
+        """Profile the new data and compare it with the latest archived version (a first
+        version has nothing to compare with: it is profiled when the next one comes)."""
         import duckdb
 
+        if before is None:
+            return SourceQa(None, None)
         new_source = f"read_parquet({sql_string(str(data_file))})"
         with duckdb.connect() as con:
             new_profile = profile_table(con, new_source)
-            if before is None:
-                return SourceQa(new_profile, None)
             self.store.register_in_duckdb(con)
             old = (self.parquet_source(before), self.profile(before))
             drift = source_drift(con, template.name, before.version, version, old,
@@ -449,15 +455,31 @@ def qa_settings(template: IngestTemplate) -> QaSettings:
 
 
 def _check_raw_contract(
-    template: IngestTemplate, data_file: Path, progress: Progress
+    template: IngestTemplate,
+    data_file: Path,
+    progress: Progress,
+    source_contract: Contract | None = None,
 ) -> ContractReport | None:
-    if template.contract is None:
+    if template.contract is None and source_contract is None:
         return None
-    import duckdb
-
     progress("checking the raw contract", 0, None)
-    with duckdb.connect() as con:
-        return check_raw(con, data_file, template.name, template.contract)
+    report = ContractReport("raw")
+    if template.contract is not None:
+        import duckdb
+
+        with duckdb.connect() as con:
+            report.results += check_raw(con, data_file, template.name, template.contract).results
+    if source_contract is not None:
+        import ibis
+
+        con = ibis.duckdb.connect()
+        try:
+            table = con.read_parquet(data_file)
+            checked = check_schema(table, template.name, source_contract.schema, "raw")
+        finally:
+            con.disconnect()
+        report.results += checked.results
+    return report
 
 
 def _contract_summary(report: ContractReport | None, folder: str) -> dict[str, Any] | None:

@@ -166,8 +166,15 @@ def load_contracts(contracts_dir: Path, product: str, models: set[str]) -> dict[
     return found
 
 
-def _import_contract_module(path: Path, product: str, shown: str) -> Any:
-    name = f"{MODULE_PREFIX}{product}_{path.stem}"
+def _import_contract_module(
+    path: Path,
+    owner: str,
+    shown: str,
+    attribute: str = "CONTRACTS",
+    example: str = "CONTRACTS = {'model': DataFrameSchema(...)}",
+) -> Any:
+    """The `attribute` of the contract module at `path` (imported fresh each time)."""
+    name = f"{MODULE_PREFIX}{owner}_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ConfigError(f"Cannot import {shown}.")
@@ -182,11 +189,33 @@ def _import_contract_module(path: Path, product: str, shown: str) -> Any:
         ) from exc
     finally:
         sys.modules.pop(name, None)
-    if not hasattr(module, "CONTRACTS"):
+    if not hasattr(module, attribute):
+        raise ConfigError(f"{shown} defines no {attribute}; add {example}.")
+    return getattr(module, attribute)
+
+
+SOURCES_FOLDER = "sources"  # contracts/sources/<dataset>.py: a source's pandera raw contract
+
+
+def load_source_contract(contracts_dir: Path, dataset: str) -> Contract | None:
+    """The pandera raw contract of a dataset, `CONTRACT` in contracts/sources/<dataset>.py,
+    checked at ingest beside its template's `contract:`."""
+    import pandera.ibis as pa
+
+    path = contracts_dir / SOURCES_FOLDER / f"{dataset}.py"
+    if not path.is_file():
+        return None
+    shown = f"{contracts_dir.name}/{SOURCES_FOLDER}/{path.name}"
+    schema = _import_contract_module(
+        path, SOURCES_FOLDER, shown, "CONTRACT", "CONTRACT = pandera.ibis.DataFrameSchema(...)"
+    )
+    if not isinstance(schema, pa.DataFrameSchema):
         raise ConfigError(
-            f"{shown} defines no CONTRACTS; add CONTRACTS = {{'model': DataFrameSchema(...)}}."
+            f"{shown}: CONTRACT is a {type(schema).__name__}; make it a "
+            "pandera.ibis.DataFrameSchema."
         )
-    return module.CONTRACTS
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return Contract(dataset, schema, shown, digest)
 
 
 # -- rules -------------------------------------------------------------------------------------

@@ -205,38 +205,29 @@ def _renames(
 
 
 def key_overlap(con: Any, old_source: str, new_source: str, key: list[str]) -> KeyOverlap:
-    """Keys kept, added and removed between two relations, with a few of each."""
+    """Rows whose key is new (added) or gone (removed), and rows whose key is in both (kept),
+    with a few keys of each; anti joins, so a repeated key never multiplies rows."""
     columns = ", ".join(sql_identifier(k) for k in key)
-    joined = " AND ".join(f"o.{sql_identifier(k)} = n.{sql_identifier(k)}" for k in key)
-    first = sql_identifier(key[0])
-    either = ", ".join(
-        f"coalesce(o.{sql_identifier(k)}, n.{sql_identifier(k)}) AS {sql_identifier(k)}"
-        for k in key
+    added_rows = (
+        f"SELECT {columns} FROM {new_source} AS n ANTI JOIN {old_source} AS o USING ({columns})"
     )
-    base = f"""
-        WITH o AS (SELECT DISTINCT {columns} FROM {old_source}),
-             n AS (SELECT DISTINCT {columns} FROM {new_source}),
-             j AS (SELECT {either},
-                          o.{first} IS NOT NULL AS in_old, n.{first} IS NOT NULL AS in_new
-                   FROM o FULL OUTER JOIN n ON {joined})
-    """
-    kept, added, removed = con.execute(
-        base + "SELECT count(*) FILTER (WHERE in_old AND in_new), "
-        "count(*) FILTER (WHERE in_new AND NOT in_old), "
-        "count(*) FILTER (WHERE in_old AND NOT in_new) FROM j"
+    removed_rows = (
+        f"SELECT {columns} FROM {old_source} AS o ANTI JOIN {new_source} AS n USING ({columns})"
+    )
+    added, removed, new_rows = con.execute(
+        f"SELECT (SELECT count(*) FROM ({added_rows})), (SELECT count(*) FROM ({removed_rows})), "
+        f"(SELECT count(*) FROM {new_source})"
     ).fetchone()
 
-    def sample(where: str) -> list[dict[str, Any]]:
-        result = con.execute(
-            base + f"SELECT {columns} FROM j WHERE {where} ORDER BY {columns} LIMIT {SAMPLE_KEYS}"
-        )
+    def sample(rows: str) -> list[dict[str, Any]]:
+        result = con.execute(f"SELECT DISTINCT * FROM ({rows}) ORDER BY ALL LIMIT {SAMPLE_KEYS}")
         names = [d[0] for d in result.description]
         return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
     return KeyOverlap(
-        list(key), int(kept), int(added), int(removed),
-        sample("in_new AND NOT in_old") if added else [],
-        sample("in_old AND NOT in_new") if removed else [],
+        list(key), int(new_rows) - int(added), int(added), int(removed),
+        sample(added_rows) if added else [],
+        sample(removed_rows) if removed else [],
     )  # fmt: skip
 
 
@@ -277,20 +268,7 @@ def source_drift(
     drift = compare(
         dataset, old_version, new_version, old_profile, new_profile, settings.thresholds
     )
-    tops: dict[str, list[str]] = {}
-    for column in drift.columns:
-        seen = [v for v, _ in (column.old.top if column.old else [])]
-        seen += [v for v, _ in (column.new.top if column.new else []) if v not in seen]
-        if seen:
-            tops[column.column] = seen
-    old_counts = value_counts(con, old_source, tops)
-    new_counts = value_counts(con, new_source, tops)
-    for column in drift.columns:
-        if column.column in tops:
-            column.top = list(
-                zip(tops[column.column], old_counts[column.column], new_counts[column.column],
-                    strict=True)
-            )  # fmt: skip
+    _top_value_counts(con, drift, old_source, new_source)
     key = [k for k in settings.key if k in old_profile.columns and k in new_profile.columns]
     if key:
         drift.keys = key_overlap(con, old_source, new_source, key)
@@ -299,3 +277,29 @@ def source_drift(
             if count / base > settings.thresholds.keys:
                 drift.flags.append(f"keys {label}: {count:,} ({count / base:.1%})")
     return drift
+
+
+def _top_value_counts(con: Any, drift: SourceDrift, old_source: str, new_source: str) -> None:
+    """Each column's most common values in either version, with their rows in both: from the
+    profiles, querying only the values one side's profile does not list."""
+    missing: dict[str, dict[str, list[str]]] = {"old": {}, "new": {}}
+    for column in drift.columns:
+        old_top = dict(column.old.top) if column.old else {}
+        new_top = dict(column.new.top) if column.new else {}
+        for side, top, other in (("old", old_top, new_top), ("new", new_top, old_top)):
+            absent = [v for v in other if v not in top]
+            if absent and (column.old if side == "old" else column.new):
+                missing[side][column.column] = absent
+    counted = {
+        "old": value_counts(con, old_source, missing["old"]),
+        "new": value_counts(con, new_source, missing["new"]),
+    }
+    for column in drift.columns:
+        old_top = dict(column.old.top) if column.old else {}
+        new_top = dict(column.new.top) if column.new else {}
+        for side, top in (("old", old_top), ("new", new_top)):
+            values = missing[side].get(column.column, [])
+            top.update(zip(values, counted[side].get(column.column, []), strict=True))
+        listed = [v for v, _ in column.old.top] if column.old else []
+        listed += [v for v, _ in column.new.top] if column.new else []
+        column.top = [(v, old_top.get(v, 0), new_top.get(v, 0)) for v in dict.fromkeys(listed)]

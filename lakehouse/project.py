@@ -23,7 +23,7 @@ from lakehouse.build_index import (
 )
 from lakehouse.catalog import DatasetEntry, ProductEntry, catalog, lookup, products
 from lakehouse.config import LakehouseConfig, load_config
-from lakehouse.contracts import ContractReport, load_contracts
+from lakehouse.contracts import ContractReport, load_contracts, load_source_contract
 from lakehouse.dictionary import dictionary_path, load_dictionary, require_dictionary
 from lakehouse.lineage import Lineage, input_schemas, product_lineage
 from lakehouse.manifest import Manifest
@@ -91,7 +91,11 @@ class Lakehouse:
         else:
             template = self.template(dataset)
         return self.archive.ingest(
-            template, version=version, project_dir=self.config.project_dir, progress=progress
+            template,
+            version=version,
+            project_dir=self.config.project_dir,
+            progress=progress,
+            source_contract=load_source_contract(self.config.contracts_dir, dataset),
         )
 
     def _template_for_file(self, dataset: str, file: Path) -> IngestTemplate:

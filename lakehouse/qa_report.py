@@ -12,7 +12,7 @@ from lakehouse.drift import SourceDrift
 from lakehouse.html_page import escape, page, table
 from lakehouse.profile import histograms
 
-MAX_HISTOGRAMS = 12
+MAX_HISTOGRAMS = 6  # flagged (or most changed) columns first
 Histograms = dict[str, tuple[float, float, list[int], list[int]]]  # column -> low, high, old, new
 
 

@@ -106,3 +106,47 @@ def test_a_contract_typo_names_the_field(project_dir: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"contract\.parse\.bbl\.as"):
         load_template(path)
+
+
+SOURCE_CONTRACT = """
+import ibis
+import pandera.ibis as pa
+
+CONTRACT = pa.DataFrameSchema(
+    {
+        "bbl": pa.Column(ibis.dtype("string"), pa.Check.str_matches(r"^[1-5][0-9]{9}$")),
+        "units": pa.Column(ibis.dtype("string"), pa.Check.str_length(max_value=3), nullable=True),
+    },
+    unique=["bbl"],
+)
+"""
+
+
+def test_a_pandera_source_contract_gates_the_ingest_too(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    folder = project_dir / "contracts" / "sources"
+    folder.mkdir(parents=True)
+    (folder / "lots.py").write_text(SOURCE_CONTRACT)
+    bad = GOOD.replace("1000010002,,", "6000010002,1234,")
+    with pytest.raises(ContractFailed, match=r"bbl: regex: 1 row\(s\).*units: length: 1 row") as e:
+        ingest(lake, project_dir, tmp_path, bad, contract="")
+    assert "6000010002" in str(e.value)
+    assert lake.versions("lots") == []
+    manifest = ingest(lake, project_dir, tmp_path, GOOD).manifest
+    assert manifest.contract is not None
+    # the template's 8 rules and the pandera contract's 6 (columns, types, bbl not null, regex,
+    # length, unique)
+    assert manifest.contract["summary"] == "14/14 checks passed"
+
+
+def test_a_broken_source_contract_module_is_named(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    from lakehouse.errors import ConfigError
+
+    folder = project_dir / "contracts" / "sources"
+    folder.mkdir(parents=True)
+    (folder / "lots.py").write_text("CONTRACT = 'not a schema'\n")
+    with pytest.raises(ConfigError, match=r"contracts/sources/lots.py: CONTRACT is a str"):
+        ingest(lake, project_dir, tmp_path, GOOD)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.archive import LATEST, Archive, IngestResult, qa_settings
-from lakehouse.build import Builder, BuildResult, git_state
 from lakehouse.build_index import (
     build_folder,
     build_side,
@@ -21,6 +20,7 @@ from lakehouse.build_index import (
     list_builds,
     query_build,
 )
+from lakehouse.builder import Builder, BuildResult, git_state
 from lakehouse.catalog import DatasetEntry, ProductEntry, catalog, lookup, products
 from lakehouse.config import LakehouseConfig, load_config
 from lakehouse.contracts import ContractReport, load_contracts, load_source_contract

@@ -11,7 +11,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from lakehouse.build import BuildError
+from lakehouse.builder import BuildError
 from lakehouse.config import init_project, load_config
 from lakehouse.demo import SOURCE_FILES, generate_pluto_lite, write_demo_templates
 from lakehouse.errors import NotFoundError

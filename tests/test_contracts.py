@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from lakehouse.build import ContractError
+from lakehouse.builder import ContractError
 from lakehouse.cli import app
 from lakehouse.contracts import check_table, dictionary_schema
 from lakehouse.dictionary import TableEntry

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.build import BuildError
+from lakehouse.builder import BuildError
 from lakehouse.dictionary import load_dictionary, schema_differences
 from lakehouse.errors import ConfigError
 from tests.test_build import REPO, make_project

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from lakehouse.build import evaluate
+from lakehouse.builder import evaluate
 from lakehouse.transform import load_models
 
 TRANSFORMS = Path(__file__).resolve().parents[1] / "transforms"

@@ -125,29 +125,51 @@ def contract_results(store: Store, product: str, build_id: str) -> list[dict[str
 def build_side(
     store: Store, reference: str | None, product: str, *, before: str | None = None
 ) -> Any:
-    """One side of a diff: `reference` is a build id, `latest`, or `<product>/<build id>`;
-    None with `before` is the build before that one."""
+    """One side of a diff. `reference` is a build id, `latest` (the latest build), a published
+    version (25v1, a date), or any of these as `<product>/<reference>`. None with `before`
+    (a build id) is the latest published version if it is another build, else the build
+    before; with nothing before, an empty side (every row is then added)."""
     from lakehouse.diff import Side
+    from lakehouse.publish import VERSION_PATTERN, find_published, list_published
 
     if reference and "/" in reference:
         product, reference = reference.split("/", 1)
     if reference is None and before is not None:
-        builds = [b["build_id"] for b in list_builds(store, product)]
-        position = builds.index(before)
-        if position == 0:
-            raise NotFoundError(
-                f"{before} is the first build of {product!r}: there is nothing before it to "
-                "compare with; name two builds (`lake builds` lists them)."
-            )
-        reference = builds[position - 1]
+        latest = find_published(store, product) if list_published(store, product) else None
+        if latest is not None and latest["build_id"] != before:
+            reference = latest["version"]
+        else:
+            builds = [b["build_id"] for b in list_builds(store, product)]
+            position = builds.index(before)
+            if position == 0:
+                return Side(product, "nothing (the first build)", {})
+            reference = builds[position - 1]
+    if reference is not None and VERSION_PATTERN.fullmatch(reference):
+        published = find_published(store, product, reference)
+        label = f"published {published['version']} (build {published['build_id']})"
+        return Side(product, label, _side_outputs(store, published, product, published=True))
     entry = find_build(store, product, reference)
+    return Side(product, entry["build_id"], _side_outputs(store, entry, product, published=False))
+
+
+def _side_outputs(
+    store: Store, entry: dict[str, Any], product: str, *, published: bool
+) -> dict[str, dict[str, Any]]:
+    from lakehouse.publish import published_output
+
     outputs = {}
     for key, output in entry["outputs"].items():
         group, name = key.split("/", 1)
-        if group == "outputs":
-            outputs[name] = {
-                "url": store.url(output_path(product, entry["build_id"], name)),
-                "content_sha256": output.get("content_sha256"),
-                "rows": output.get("rows"),
-            }
-    return Side(product, entry["build_id"], outputs)
+        if group != "outputs":
+            continue
+        path = (
+            published_output(product, entry["version"], name)
+            if published
+            else output_path(product, entry["build_id"], name)
+        )
+        outputs[name] = {
+            "url": store.url(path),
+            "content_sha256": output.get("content_sha256"),
+            "rows": output.get("rows"),
+        }
+    return outputs

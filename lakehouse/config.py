@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from lakehouse.errors import ConfigError, describe_validation_error
 CONFIG_FILE_NAME = "lakehouse.toml"
 CONFIG_ENV_VAR = "LAKEHOUSE_CONFIG"
 ROOT_ENV_VAR = "LAKEHOUSE_ROOT"
+ENV_ENV_VAR = "LAKEHOUSE_ENV"  # an environment (dev, prod, ...): a prefix of the store
 
 DEFAULT_CONFIG_TEXT = """\
 # lakehouse configuration. Paths are relative to this file.
@@ -90,14 +92,28 @@ class LakehouseConfig(_Strict):
     project_dir: Path
     store: StoreSettings = StoreSettings()
     paths: PathSettings = PathSettings()
+    env: str | None = Field(
+        default=None, pattern=r"^[a-z][a-z0-9_]{0,31}$", description="dev, prod, ..."
+    )
 
     @property
     def store_root(self) -> str:
-        """The store root as a URL or an absolute local path (LAKEHOUSE_ROOT wins)."""
+        """The store root as a URL or an absolute local path (LAKEHOUSE_ROOT wins), with the
+        environment's prefix when one is chosen (`--env` or LAKEHOUSE_ENV)."""
         root = os.environ.get(ROOT_ENV_VAR) or self.store.root
+        env = self.env or os.environ.get(ENV_ENV_VAR) or None
+        if env is not None:
+            check_env_name(env)
+            root = f"{root.rstrip('/')}/{env}"
         if "://" in root:
             return root
         return str((self.project_dir / root).resolve())
+
+    def for_env(self, env: str | None) -> LakehouseConfig:
+        """The same project in another environment."""
+        if env is not None:
+            check_env_name(env)
+        return self.model_copy(update={"env": env})
 
     @property
     def templates_dir(self) -> Path:
@@ -186,3 +202,12 @@ def _ignore_local_state(project_dir: Path) -> None:
     if wanted:
         prefix = "" if not existing or existing.endswith("\n") else "\n"
         gitignore.write_text(existing + prefix + "\n".join(wanted) + "\n", encoding="utf-8")
+
+
+def check_env_name(env: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", env):
+        raise ConfigError(
+            f"Environment {env!r} is not a valid name; use lower-case letters, digits and _, "
+            "e.g. dev or prod."
+        )
+    return env

@@ -103,8 +103,6 @@ def diff_builds(dictionary: Dictionary | None, old: Side, new: Side, con: Any) -
     tables = []
     for name, new_output in new.outputs.items():
         old_output = old.outputs.get(name)
-        if old_output is None:
-            continue
         table = dictionary.tables.get(name) if dictionary else None
         if table is None or not table.primary_key:
             raise DiffError(
@@ -112,6 +110,9 @@ def diff_builds(dictionary: Dictionary | None, old: Side, new: Side, con: Any) -
                 "dictionary; add primary_key: to contracts/"
                 f"{new.product}/dictionary.yml so rows can be matched."
             )
+        if old_output is None:  # nothing before: every row is new
+            tables.append(all_added(con, name, table.primary_key, new_output["url"]))
+            continue
         if (
             old_output["content_sha256"]
             and old_output["content_sha256"] == new_output["content_sha256"]
@@ -124,6 +125,15 @@ def diff_builds(dictionary: Dictionary | None, old: Side, new: Side, con: Any) -
             diff_table(con, name, table.primary_key, old_output["url"], new_output["url"])
         )
     return BuildDiff(new.product, old.label, new.label, tables)
+
+
+def all_added(con: Any, name: str, key: list[str], url: str) -> TableDiff:
+    """The diff of an output against nothing (a first build): all its rows are added."""
+    source = f"read_parquet({sql_string(url)})"
+    rows = int(con.execute(f"SELECT count(*) FROM {source}").fetchone()[0])
+    keys = ", ".join(sql_identifier(k) for k in key)
+    sample = _records(con, f"SELECT {keys} FROM {source} ORDER BY {keys} LIMIT {SAMPLE_ROWS}")
+    return TableDiff(name, list(key), 0, rows, False, added=rows, added_sample=sample)
 
 
 def diff_table(con: Any, name: str, key: list[str], old_url: str, new_url: str) -> TableDiff:

@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 from lakehouse.cli import app
 from lakehouse.dictionary import Dictionary
 from lakehouse.diff import DiffError, Side, diff_builds, diff_table
-from lakehouse.errors import NotFoundError
 from tests.test_build import make_project
 
 
@@ -140,8 +139,11 @@ def test_lake_diff_on_identical_builds_says_so_in_one_line(
     assert result.output == f"pluto_lite: {second} is identical to {first}.\n"
     result = runner.invoke(app, ["diff", "pluto_lite", "nope"])
     assert result.exit_code == 1 and "has no build 'nope'" in result.output
-    with pytest.raises(NotFoundError, match="first build"):
-        lake.diff("pluto_lite", new=first)
+    against_nothing = lake.diff("pluto_lite", new=first)  # the first build: every row added
+    assert against_nothing.old == "nothing (the first build)"
+    (table,) = against_nothing.tables
+    assert (table.old_rows, table.added, table.removed, table.changed) == (0, table.new_rows, 0, 0)
+    assert table.new_rows == lake.builds("pluto_lite")[0]["outputs"]["outputs/pluto_lite"]["rows"]
     report = Path(lake.diff_report("pluto_lite"))
     assert report.parent.parent.name == second  # into the later build's folder
     assert f"pluto_lite: {second} is identical to {first}." in report.read_text()

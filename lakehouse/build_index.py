@@ -147,9 +147,11 @@ def build_side(
     if reference is not None and VERSION_PATTERN.fullmatch(reference):
         published = find_published(store, product, reference)
         label = f"published {published['version']} (build {published['build_id']})"
-        return Side(product, label, _side_outputs(store, published, product, published=True))
+        outputs = _side_outputs(store, published, product, published=True)
+        return Side(product, label, outputs, published["version"], published["build_id"])
     entry = find_build(store, product, reference)
-    return Side(product, entry["build_id"], _side_outputs(store, entry, product, published=False))
+    outputs = _side_outputs(store, entry, product, published=False)
+    return Side(product, entry["build_id"], outputs, entry["build_id"], entry["build_id"])
 
 
 def _side_outputs(

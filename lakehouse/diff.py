@@ -25,11 +25,13 @@ class DiffError(LakehouseError):
 
 @dataclass(frozen=True)
 class Side:
-    """One side of a diff: a build (or, later, a published version) of a product."""
+    """One side of a diff: a build or a published version of a product (or nothing)."""
 
     product: str
-    label: str  # the build id
+    label: str  # the build id, "published 25v1 (build ...)", or "nothing (the first build)"
     outputs: dict[str, dict[str, Any]]  # output name -> {url, content_sha256, rows}
+    key: str = "first"  # a file-name-safe name: the build id, the version, or "first"
+    build_id: str | None = None  # the build behind it
 
 
 @dataclass

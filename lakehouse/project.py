@@ -25,6 +25,7 @@ from lakehouse.catalog import DatasetEntry, ProductEntry, catalog, lookup, produ
 from lakehouse.config import LakehouseConfig, load_config
 from lakehouse.contracts import ContractReport, load_contracts, load_source_contract
 from lakehouse.dictionary import dictionary_path, load_dictionary, require_dictionary
+from lakehouse.errors import ConfigError
 from lakehouse.lineage import Lineage, input_schemas, product_lineage
 from lakehouse.manifest import Manifest
 from lakehouse.names import check_dataset_name
@@ -54,9 +55,10 @@ from lakehouse.verify import VerifyReport, verify_archive
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from lakehouse.diff import BuildDiff
+    from lakehouse.diff import BuildDiff, Side
     from lakehouse.docs import DocsSite
     from lakehouse.drift import SourceDrift
+    from lakehouse.package import Packaged
 
 
 class Lakehouse:
@@ -186,19 +188,22 @@ class Lakehouse:
         return write_docs(self, folder or self.config.workspace_dir / "docs")
 
     def diff(self, product: str, old: str | None = None, new: str | None = None) -> BuildDiff:
-        """What changed between two builds, by the dictionary's primary key (default: the
-        latest build against the one before it). A build is named by its id, `latest`, or
-        `<product>/<id>`."""
+        """What changed between two builds or published versions, by the dictionary's primary
+        key. `new` defaults to the latest build; `old` to the latest published version (if it
+        is another build), else the build before. See `build_side` for the names."""
+        return self._diff(product, old, new)[0]
+
+    def _diff(self, product: str, old: str | None, new: str | None) -> tuple[BuildDiff, Side, Side]:
         import duckdb
 
         from lakehouse.diff import diff_builds
 
         new_side = build_side(self.store, new, product)
-        old_side = build_side(self.store, old, product, before=new_side.label)
+        old_side = build_side(self.store, old, new_side.product, before=new_side.build_id)
         dictionary = load_dictionary(self.config.contracts_dir, new_side.product)
         with duckdb.connect() as con:
             self.store.register_in_duckdb(con)
-            return diff_builds(dictionary, old_side, new_side, con)
+            return diff_builds(dictionary, old_side, new_side, con), old_side, new_side
 
     def source_report(
         self,
@@ -235,28 +240,79 @@ class Lakehouse:
 
         from lakehouse.qa_report import diff_bounds, diff_report, paired_histograms
 
-        found = self.diff(product, old, new)
-        new_side = build_side(self.store, found.new, product)
-        old_side = build_side(self.store, found.old, product)
+        found, old_side, new_side = self._diff(product, old, new)
         charts = {}
         with duckdb.connect() as con:
             self.store.register_in_duckdb(con)
             for table in found.tables:
-                if not table.identical:
+                if not table.identical and table.table in old_side.outputs:
                     charts[table.table] = paired_histograms(
                         con,
                         f"read_parquet({sql_string(old_side.outputs[table.table]['url'])})",
                         f"read_parquet({sql_string(new_side.outputs[table.table]['url'])})",
                         diff_bounds(table),
                     )
-        folder = f"{build_folder(product, found.new)}/qa"
-        self.store.write_bytes(
-            f"{folder}/diff-{found.old}.json", json.dumps(found.to_dict(), default=str).encode()
-        )
-        self.store.write_bytes(
-            f"{folder}/diff-{found.old}.html", diff_report(found, charts).encode()
-        )
-        return self.store.url(f"{folder}/diff-{found.old}.html")
+        assert new_side.build_id is not None
+        folder = f"{build_folder(new_side.product, new_side.build_id)}/qa"
+        data = json.dumps(found.to_dict(), default=str).encode()
+        self.store.write_bytes(f"{folder}/diff-{old_side.key}.json", data)
+        report = f"{folder}/diff-{old_side.key}.html"
+        self.store.write_bytes(report, diff_report(found, charts).encode())
+        return self.store.url(report)
+
+    # -- publishing --------------------------------------------------------------------------
+
+    def publish(self, product: str, version: str, build_id: str | None = None) -> dict[str, Any]:
+        """Publish a build (default: the latest) as `version`; refused unless its contracts
+        passed and it has a QA report, and never over an existing version."""
+        from lakehouse.publish import publish_build
+
+        return publish_build(self.store, product, build_id, version)
+
+    def published(self, product: str) -> list[dict[str, Any]]:
+        """Every published version of a product, oldest first."""
+        from lakehouse.publish import list_published
+
+        return list_published(self.store, product)
+
+    def promote(self, product: str, version: str, to_env: str) -> dict[str, Any]:
+        """Copy a published version from this environment to `to_env`, unchanged."""
+        from lakehouse.publish import promote
+
+        if to_env == (self.config.env or None):
+            raise ConfigError(f"{product} {version} is already in {to_env!r}; promote to another.")
+        target = Lakehouse(self.config.for_env(to_env))
+        return promote(self.store, target.store, product, version, self.config.env or "default")
+
+    def package(
+        self, product: str, version: str, fmt: str = "parquet", out: Path | None = None
+    ) -> Packaged:
+        """Write a handoff zip of a published version (default: into the workspace,
+        `packages/<product>-<version>-<format>.zip`); the same version and format always give
+        the same bytes."""
+        import duckdb
+
+        from lakehouse.package import build_package
+        from lakehouse.publish import find_published, published_output
+
+        entry = find_published(self.store, product, version)
+        outputs = {
+            key.split("/", 1)[1]: published_output(product, entry["version"], key.split("/", 1)[1])
+            for key in entry["outputs"]
+            if key.startswith("outputs/")
+        }
+        name = f"{product}-{entry['version']}-{fmt}.zip"
+        target = out or self.config.workspace_dir / "packages" / name
+        description = self.recipe(product).description if self._has_recipe(product) else ""
+        with duckdb.connect() as con:
+            self.store.register_in_duckdb(con)
+            return build_package(
+                con, self.store, entry, outputs,
+                load_dictionary(self.config.contracts_dir, product), fmt, target, description,
+            )  # fmt: skip
+
+    def _has_recipe(self, product: str) -> bool:
+        return (self.config.recipes_dir / f"{product}.yml").is_file()
 
     def builds(self, product: str) -> list[dict[str, Any]]:
         return list_builds(self.store, product)
@@ -291,8 +347,10 @@ class Lakehouse:
         return verify_archive(self.archive, datasets, progress)
 
 
-def open_lakehouse(path: Path | None = None) -> Lakehouse:
-    """Open the project of `path` (a lakehouse.toml), or of the nearest one above here."""
-    lake = Lakehouse(load_config(path))
+def open_lakehouse(path: Path | None = None, env: str | None = None) -> Lakehouse:
+    """Open the project of `path` (a lakehouse.toml), or of the nearest one above here, in
+    the environment `env` (default: the config's, or LAKEHOUSE_ENV, or none)."""
+    config = load_config(path)
+    lake = Lakehouse(config.for_env(env) if env else config)
     lake.store.check_reachable()
     return lake

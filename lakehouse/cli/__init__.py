@@ -1,12 +1,14 @@
 """`lake`: a thin command-line shell over the library. Each command parses, calls, and prints.
 
-The commands live by concept (archive, build, catalog, qa); importing them registers them on `app`.
+The commands live by concept (archive, build, qa, publish, catalog); importing them
+registers them on `app`.
 """
 
 from lakehouse.cli import (  # noqa: F401
     archive_commands,
     build_commands,
     catalog_commands,
+    publish_commands,
     qa_commands,
 )
 from lakehouse.cli.shell import app, main

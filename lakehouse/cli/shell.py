@@ -37,6 +37,7 @@ app = typer.Typer(
 class _State:
     debug = False
     config: Path | None = None
+    env: str | None = None
 
 
 state = _State()
@@ -73,7 +74,7 @@ def _run(action: Callable[[], T]) -> T:
 def _open() -> Lakehouse:
     from lakehouse.project import open_lakehouse
 
-    return _run(lambda: open_lakehouse(state.config))
+    return _run(lambda: open_lakehouse(state.config, env=state.env))
 
 
 @contextmanager
@@ -117,9 +118,20 @@ def main_options(
             "--config", "-c", help="Path to lakehouse.toml (default: nearest one above here)."
         ),
     ] = None,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env",
+            "-e",
+            envvar="LAKEHOUSE_ENV",
+            help="Environment (dev, prod, ...): a prefix of the store for everything this "
+            "command reads and writes.",
+        ),
+    ] = None,
 ) -> None:
     state.debug = debug
     state.config = config
+    state.env = env
 
 
 def _fail(message: str) -> NoReturn:

@@ -59,8 +59,10 @@ def find_build(
     for entry in found:
         if entry["build_id"] == build_id:
             return entry
+    recent = ", ".join(entry["build_id"] for entry in found[-5:])
     raise NotFoundError(
-        f"{product!r} has no build {build_id!r}; `lake builds {product}` lists them."
+        f"{product!r} has no build {build_id!r}; its latest builds: {recent} "
+        f"(`lake builds {product}` lists all)."
     )
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lakehouse.cli.shell import _console, _open, _preview_cell, _progress, _run, app
+from lakehouse.cli.shell import _console, _fail, _open, _preview_cell, _progress, _run, app
 
 if TYPE_CHECKING:
     from lakehouse.contracts import ContractReport
@@ -125,21 +125,97 @@ def builds(product: Annotated[str, typer.Argument(help="Product name.")]) -> Non
 
 @app.command()
 def sql(
-    product: Annotated[str, typer.Argument(help="Product name.")],
-    query: Annotated[str, typer.Argument(help="SQL over the build's models, e.g. SELECT ...")],
+    product: Annotated[
+        str | None, typer.Argument(help="A product: QUERY then runs on its build's models.")
+    ] = None,
+    query: Annotated[str | None, typer.Argument(help="SQL over the build's models.")] = None,
+    command: Annotated[
+        str | None,
+        typer.Option("--command", "-c", help="SQL over every version's view (see below)."),
+    ] = None,
     build_id: Annotated[
         str | None, typer.Option("--build", help="Build id (default: the latest build).")
     ] = None,
     rows: Annotated[int, typer.Option(help="At most this many rows are shown.", min=1)] = 50,
 ) -> None:
-    """Run SQL against a build's DuckDB database (every model is a view)."""
-    from rich.table import Table
+    """SQL on DuckDB. `lake sql PRODUCT QUERY` runs on a build's database (every model is a
+    view). `lake sql -c QUERY` and the shell (`lake sql`, statements end with `;`, `.views`
+    lists the views, `.quit` leaves; or pipe statements in) see every dataset version, build
+    and published version as a view: source.dof_pts, source.dof_pts_v20261124,
+    build.pluto_lite, build.pluto_lite_<build id>, published.pluto_lite,
+    published.pluto_lite_25v1."""
+    if product is not None:
+        if query is None:
+            _fail(f'Give a query too: lake sql {product} "SELECT count(*) FROM {product}".')
+        lake = _open()
+        columns, records = _run(lambda: lake.sql(product, query, build_id=build_id, limit=rows))
+        _print_rows(columns, records)
+        return
+    from lakehouse.explore import Explorer
 
     lake = _open()
-    columns, records = _run(lambda: lake.sql(product, query, build_id=build_id, limit=rows))
+    explorer = Explorer(lake)
+    views = _run(explorer.register_views)
+    if command is not None:
+        _run_statement(explorer, command, rows)
+        return
+    _shell(explorer, views, rows)
+
+
+def _print_rows(columns: list[str], records: list[tuple[object, ...]]) -> None:
+    from rich.table import Table
+
     table = Table()
     for name in columns:
         table.add_column(name, overflow="fold")
     for record in records:
         table.add_row(*(_preview_cell(value) for value in record))
     _console().print(table)
+
+
+def _run_statement(explorer: object, statement: str, rows: int) -> bool:
+    """Run one statement; print its rows or its error. Returns whether it worked."""
+    import duckdb
+
+    con = explorer.con.con  # type: ignore[attr-defined]
+    try:
+        result = con.execute(statement)
+    except duckdb.Error as exc:
+        _console(stderr=True).print(f"Error: {str(exc).splitlines()[0]}", markup=False)
+        return False
+    if result.description:
+        _print_rows([d[0] for d in result.description], result.fetchmany(rows))
+    return True
+
+
+def _shell(explorer: object, views: list[str], rows: int) -> None:
+    import sys
+
+    interactive = sys.stdin.isatty()
+    console = _console()
+    if interactive:
+        console.print(
+            f"{len(views)} views (.views lists them); end statements with ;  .quit to leave"
+        )
+    buffer = ""
+    failed = False
+    while True:
+        if interactive:
+            console.print("lake> " if not buffer else "  ... ", end="")
+        line = sys.stdin.readline()
+        if not line:
+            break
+        stripped = line.strip()
+        if not buffer and stripped in {".quit", ".exit"}:
+            break
+        if not buffer and stripped == ".views":
+            console.print("\n".join(views), markup=False)
+            continue
+        buffer += line
+        if stripped.endswith(";"):
+            failed |= not _run_statement(explorer, buffer, rows)
+            buffer = ""
+    if buffer.strip():
+        failed |= not _run_statement(explorer, buffer, rows)
+    if failed and not interactive:
+        raise typer.Exit(1)

@@ -15,7 +15,8 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-## demo: set up; generate the PLUTO-lite sources, archive them, lock, build, summarise, docs
+## demo: set up; generate the PLUTO-lite sources, archive them, lock, build, summarise, QA,
+## publish, package, docs
 demo: setup
 	$(BIN)/lake init .
 	$(BIN)/lake demo --lots $(LOTS)
@@ -24,7 +25,10 @@ demo: setup
 	$(BIN)/lake lock pluto_lite
 	$(BIN)/lake build pluto_lite
 	$(BIN)/lake sql pluto_lite "$(SUMMARY)"
+	$(BIN)/lake qa report diff pluto_lite
+	$(BIN)/lake publish pluto_lite
 	$(BIN)/lake docs
+	$(BIN)/lake package pluto_lite --format csv
 
 SUMMARY := SELECT borough, count(*) AS lots, sum(unitsres) AS residential_units, round(avg(far), 2) AS avg_far, sum(landmark::INT) AS landmarks, sum(dob_job_count) AS dob_jobs FROM pluto_lite GROUP BY borough ORDER BY borough
 

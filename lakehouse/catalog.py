@@ -11,6 +11,7 @@ from lakehouse.archive import Archive
 from lakehouse.build_index import list_builds
 from lakehouse.dictionary import Dictionary, load_dictionary
 from lakehouse.errors import NotFoundError
+from lakehouse.publish import list_published
 from lakehouse.recipe import Recipe, list_recipes, load_recipe
 
 
@@ -25,6 +26,7 @@ class ProductEntry:
     latest_build: str | None
     latest_status: str | None
     dictionary: Dictionary | None = None
+    published: list[dict[str, Any]] = field(default_factory=list)  # publish.json, oldest first
 
 
 @dataclass
@@ -55,6 +57,7 @@ def product_entry(recipe: Recipe, archive: Archive, contracts_dir: Path) -> Prod
         latest_build=latest["build_id"] if latest else None,
         latest_status=latest.get("status", "passed") if latest else None,
         dictionary=load_dictionary(contracts_dir, recipe.name),
+        published=list_published(archive.store, recipe.name),
     )
 
 

@@ -15,6 +15,7 @@ from lakehouse.html_page import escape as _e
 from lakehouse.html_page import page
 from lakehouse.html_page import table as _table
 from lakehouse.lineage import Lineage, lineage_svg
+from lakehouse.publish import qa_line
 
 if TYPE_CHECKING:
     from lakehouse.catalog import DatasetEntry, ProductEntry
@@ -107,6 +108,7 @@ def _product_body(lake: Lakehouse, product: ProductEntry) -> str:
     parts.append(_sources_section(lake, product, lineage))
     parts.append(_dictionary_section(product, lineage))
     parts.append(_lineage_section(lineage, problem, product))
+    parts.append(_published_section(product))
     parts.append(_builds_section(lake, product.name))
     return "".join(parts)
 
@@ -204,6 +206,27 @@ def _dictionary_table(name: str, table: TableEntry, traced: dict[str, list[str]]
             ],
             rows,
         )
+    )
+
+
+def _published_section(product: ProductEntry) -> str:
+    if not product.published:
+        return (
+            "<h2>Published versions</h2><p>None yet: <code>lake publish "
+            f"{_e(product.name)}</code> publishes a passed build that has a QA report.</p>"
+        )
+    rows = [
+        [
+            f"<code>{_e(entry['version'])}</code>",
+            _e(entry["published_at"][:19].replace("T", " ")),
+            f"<code>{_e(entry['build_id'])}</code>",
+            _e(", ".join(entry.get("inputs", {}).values())),
+            _e("; ".join(qa_line(qa) for qa in entry.get("qa", []))),
+        ]
+        for entry in reversed(product.published)
+    ]
+    return "<h2>Published versions</h2>" + _table(
+        ["version", "published (UTC)", "build", "sources", "QA"], rows
     )
 
 

@@ -35,6 +35,7 @@ class PackageError(LakehouseError):
 @dataclass
 class Packaged:
     path: Path
+    version: str
     files: list[str]
     notes: list[str] = field(default_factory=list)
 
@@ -90,7 +91,7 @@ def build_package(
     temporary = out.with_name(out.name + ".tmp")
     _write_zip(temporary, files, stamp)
     temporary.replace(out)
-    return Packaged(out, sorted(files), notes)
+    return Packaged(out, entry["version"], sorted(files), notes)
 
 
 class _scratch:

@@ -262,12 +262,20 @@ class Lakehouse:
 
     # -- publishing --------------------------------------------------------------------------
 
-    def publish(self, product: str, version: str, build_id: str | None = None) -> dict[str, Any]:
-        """Publish a build (default: the latest) as `version`; refused unless its contracts
-        passed and it has a QA report, and never over an existing version."""
-        from lakehouse.publish import publish_build
+    def publish(
+        self, product: str, version: str | None = None, build_id: str | None = None
+    ) -> dict[str, Any]:
+        """Publish a build (default: the latest) as `version` (default: the next free number of
+        the year, e.g. 26v3); refused unless its contracts passed and it has a QA report, and
+        never over an existing version."""
+        from lakehouse.publish import next_version, publish_build
 
-        return publish_build(self.store, product, build_id, version)
+        return publish_build(
+            self.store,
+            product,
+            build_id,
+            version if version is not None else next_version(self.store, product),
+        )
 
     def published(self, product: str) -> list[dict[str, Any]]:
         """Every published version of a product, oldest first."""

@@ -48,6 +48,17 @@ def check_publish_version(version: str) -> str:
     return version
 
 
+def next_version(store: Store, product: str, today: datetime | None = None) -> str:
+    """The next free `<yy>v<n>` name of this year (26v1, then 26v2, ...)."""
+    year = f"{(today or datetime.now(UTC)).year % 100:02d}"
+    numbers = [
+        int(match.group(1))
+        for entry in list_published(store, product)
+        if (match := re.fullmatch(rf"{year}v(\d+)", entry["version"]))
+    ]
+    return f"{year}v{max(numbers, default=0) + 1}"
+
+
 def product_folder(product: str) -> str:
     return f"{PUBLISH_AREA}/{check_dataset_name(product)}"
 
@@ -153,6 +164,18 @@ def move_latest(store: Store, product: str, version: str) -> None:
     store.write_bytes(
         f"{product_folder(product)}/{LATEST_FILE}", json.dumps({"version": version}).encode()
     )
+
+
+def qa_line(qa: dict[str, Any]) -> str:
+    """One line for a published version's QA summary: what it was compared with, and the
+    rows added (+), removed (-) and changed (~) per output."""
+    tables = qa.get("tables", {})
+    changes = ", ".join(
+        f"{name}: identical" if t["identical"] else
+        f"{name}: +{t['added']:,} -{t['removed']:,} ~{t['changed']:,}"
+        for name, t in tables.items()
+    )  # fmt: skip
+    return f"against {qa.get('against', '?')}: {changes}" if tables else str(qa["report"])
 
 
 def _inputs(entry: dict[str, Any]) -> dict[str, str]:

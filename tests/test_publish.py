@@ -106,6 +106,12 @@ def test_the_latest_pointer_moves_and_versions_can_be_diffed(tmp_path: Path) -> 
     second = lake.publish("pluto_lite", "25v2")
     assert second["qa"][0]["against"].startswith("published 25v1")
     assert [e["version"] for e in lake.published("pluto_lite")] == ["25v1", "25v2"]
+    from datetime import datetime
+
+    from lakehouse.publish import next_version
+
+    assert next_version(lake.store, "pluto_lite", datetime(2025, 6, 1)) == "25v3"
+    assert next_version(lake.store, "pluto_lite", datetime(2026, 1, 2)) == "26v1"
     assert '"25v2"' in stored(lake, "publish/pluto_lite/latest.json").read_text()
     diff = lake.diff("pluto_lite", "25v1", "25v2")
     assert diff.identical

@@ -29,7 +29,8 @@ def catalog_command(
         return
     products = _run(lake.products)
     table = Table(title=f"{len(products)} product(s)")
-    for column in ("product", "description", "owner", "inputs", "latest build", "status"):
+    headings = ("product", "description", "owner", "inputs", "latest build", "status", "published")
+    for column in headings:
         table.add_column(column, overflow="fold")
     for product in products:
         table.add_row(
@@ -39,6 +40,7 @@ def catalog_command(
             ", ".join(product.inputs.values()),
             product.latest_build or "none",
             product.latest_status or "",
+            ", ".join(entry["version"] for entry in product.published) or "none",
         )
     console.print(table)
     _print_datasets(lake, title="{} dataset(s)")
@@ -64,6 +66,12 @@ def _print_catalog_entry(entry: ProductEntry | DatasetEntry) -> None:
         f"  builds: {entry.builds}, latest {entry.latest_build or 'none'} "
         f"({entry.latest_status or 'not built'})"
     )
+    for published in entry.published:
+        console.print(
+            f"  published {published['version']}: build {published['build_id']}, "
+            f"{published['published_at'][:10]}",
+            markup=False,
+        )
     if entry.dictionary is None:
         console.print("  no data dictionary")
         return

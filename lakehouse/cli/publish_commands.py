@@ -14,8 +14,14 @@ from lakehouse.cli.shell import _console, _open, _run, app, state
 def publish(
     product: Annotated[str, typer.Argument(help="Product name.")],
     version: Annotated[
-        str, typer.Option("--version", "-v", help="Version name: 25v1, 25v2, 25v2.1 or a date.")
-    ],
+        str | None,
+        typer.Option(
+            "--version",
+            "-v",
+            help="Version name: 25v1, 25v2, 25v2.1 or a date (default: the next number of the "
+            "year, e.g. 26v3).",
+        ),
+    ] = None,
     build: Annotated[
         str | None, typer.Option("--build", "-b", help="Build id (default: the latest build).")
     ] = None,
@@ -31,7 +37,7 @@ def publish(
     )
     console.print(
         f"open it in a notebook: import lakehouse as lh; "
-        f"lh.published({product!r}, {entry['version']!r}).table({product!r})",
+        f"lh.published({product!r}, {entry['version']!r}).table().to_pandas()",
         markup=False,
     )
 
@@ -45,13 +51,15 @@ def published(product: Annotated[str, typer.Argument(help="Product name.")]) -> 
     """List a product's published versions, oldest first, with their builds and inputs."""
     from rich.table import Table
 
+    from lakehouse.publish import qa_line
+
     lake = _open()
     found = _run(lambda: lake.published(product))
     table = Table(title=f"{product}: {len(found)} published version(s)")
     for heading in ("version", "published (UTC)", "build", "commit", "inputs", "QA", "note"):
         table.add_column(heading, overflow="fold")
     for entry in found:
-        qa = "; ".join(_qa_line(q) for q in entry.get("qa", []))
+        qa = "; ".join(qa_line(q) for q in entry.get("qa", []))
         promoted = entry.get("promoted_from")
         table.add_row(
             entry["version"],
@@ -63,15 +71,6 @@ def published(product: Annotated[str, typer.Argument(help="Product name.")]) -> 
             f"promoted from {promoted['env']}" if promoted else "",
         )
     _console().print(table)
-
-
-def _qa_line(qa: dict[str, Any]) -> str:
-    tables = qa.get("tables", {})
-    counts = ", ".join(
-        "identical" if t["identical"] else f"+{t['added']:,} -{t['removed']:,} ~{t['changed']:,}"
-        for t in tables.values()
-    )
-    return f"against {qa.get('against', '?')}: {counts}" if tables else qa["report"]
 
 
 @app.command()
@@ -114,3 +113,8 @@ def package(
     console.print(f"wrote {made.path} ({len(made.files)} files)", markup=False)
     for note in made.notes:
         console.print(f"  note: {note}", markup=False)
+    console.print(
+        f"open this version in a notebook: import lakehouse as lh; "
+        f"lh.published({product!r}, {made.version!r}).table().to_pandas()",
+        markup=False,
+    )

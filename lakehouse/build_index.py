@@ -14,6 +14,7 @@ from typing import Any
 from lakehouse.check_report import ContractReport
 from lakehouse.contracts import check_table
 from lakehouse.dictionary import Dictionary
+from lakehouse.engine import parquet_table
 from lakehouse.errors import BuildError, NotFoundError
 from lakehouse.names import check_dataset_name
 from lakehouse.storage import Store
@@ -107,7 +108,8 @@ def check_build(
         if group != "outputs" or table is None:
             continue
         url = store.url(output_path(product, entry["build_id"], name))
-        report.results.extend(check_table(con.read_parquet(url), name, table).results)
+        output = parquet_table(con, f"output_{name}", [url])
+        report.results.extend(check_table(output, name, table).results)
     return entry, report
 
 

@@ -42,3 +42,13 @@ def ibis_type(type_name: str) -> str:
     import ibis.backends.sql.datatypes as datatypes
 
     return str(datatypes.DuckDBType.from_string(type_name))
+
+
+def parquet_table(con: Any, name: str, urls: list[str]) -> Any:
+    """An ibis table over Parquet files, through a view read by DuckDB with the filesystems
+    registered on `con` (ibis's own read_parquet would try to download httpfs for s3://)."""
+    files = ", ".join(sql_string(url) for url in urls)
+    con.raw_sql(
+        f"CREATE OR REPLACE VIEW {sql_identifier(name)} AS SELECT * FROM read_parquet([{files}])"
+    )
+    return con.table(name)

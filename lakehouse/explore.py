@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from lakehouse.archive import LATEST
 from lakehouse.build_index import find_build, list_builds, output_path
+from lakehouse.engine import parquet_table
 from lakehouse.errors import NotFoundError
 from lakehouse.publish import find_published, list_published, published_output
+from lakehouse.sql import sql_string
 
 if TYPE_CHECKING:
     from lakehouse.project import Lakehouse
@@ -64,6 +66,7 @@ class Explorer:
         import ibis
 
         self.lake = lake
+        self._views = 0
         self.con = ibis.duckdb.connect()
         lake.store.register_in_duckdb(self.con.con)
 
@@ -71,7 +74,9 @@ class Explorer:
         return f"Explorer({self.lake!r})"
 
     def _parquet(self, urls: list[str]) -> Any:
-        return self.con.read_parquet(urls)
+        """A view over Parquet files, read through the store's filesystem."""
+        self._views += 1
+        return parquet_table(self.con, f"_lake_{self._views}", urls)
 
     def source(self, dataset: str, version: str = LATEST) -> Any:
         """An archived version of a dataset (default: the latest) as an ibis table."""
@@ -122,7 +127,7 @@ class Explorer:
             raw.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
 
         def view(schema: str, name: str, urls: list[str]) -> None:
-            files = ", ".join("'" + url.replace("'", "''") + "'" for url in urls)
+            files = ", ".join(sql_string(url) for url in urls)
             raw.execute(
                 f'CREATE OR REPLACE VIEW {schema}."{name}" AS SELECT * FROM read_parquet([{files}])'
             )

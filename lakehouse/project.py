@@ -233,9 +233,12 @@ class Lakehouse:
         path.write_text(source_report(drift, found), encoding="utf-8")
         return path
 
-    def diff_report(self, product: str, old: str | None = None, new: str | None = None) -> str:
+    def diff_report(
+        self, product: str, old: str | None = None, new: str | None = None
+    ) -> tuple[str, BuildDiff]:
         """Write a build diff as an HTML report into the newer build's folder
-        (`qa/diff-<older build>.html`, with the diff as JSON beside it); returns its URL."""
+        (`qa/diff-<older build>.html`, with the diff as JSON beside it); returns its URL and
+        the diff."""
         import duckdb
 
         from lakehouse.qa_report import diff_bounds, diff_report, paired_histograms
@@ -258,7 +261,7 @@ class Lakehouse:
         self.store.write_bytes(f"{folder}/diff-{old_side.key}.json", data)
         report = f"{folder}/diff-{old_side.key}.html"
         self.store.write_bytes(report, diff_report(found, charts).encode())
-        return self.store.url(report)
+        return self.store.url(report), found
 
     # -- publishing --------------------------------------------------------------------------
 

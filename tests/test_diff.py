@@ -144,6 +144,6 @@ def test_lake_diff_on_identical_builds_says_so_in_one_line(
     (table,) = against_nothing.tables
     assert (table.old_rows, table.added, table.removed, table.changed) == (0, table.new_rows, 0, 0)
     assert table.new_rows == lake.builds("pluto_lite")[0]["outputs"]["outputs/pluto_lite"]["rows"]
-    report = Path(lake.diff_report("pluto_lite"))
+    report = Path(lake.diff_report("pluto_lite")[0])
     assert report.parent.parent.name == second  # into the later build's folder
     assert f"pluto_lite: {second} is identical to {first}." in report.read_text()

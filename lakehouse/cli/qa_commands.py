@@ -160,5 +160,7 @@ def report_diff(
     """A build diff as an HTML report, written into the later build's folder (qa/), so it
     travels with the build."""
     lake = _open()
-    url = _run(lambda: lake.diff_report(product, old, new))
-    _console().print(f"wrote {url}", markup=False)
+    url, found = _run(lambda: lake.diff_report(product, old, new))
+    console = _console()
+    console.print(found.to_text().rstrip(), markup=False)
+    console.print(f"wrote {url}", markup=False)

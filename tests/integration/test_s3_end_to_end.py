@@ -46,7 +46,7 @@ def test_the_whole_path_runs_on_s3(tmp_path: Path, s3_endpoint: str, s3_bucket: 
     assert first.contracts.passed and len(first.contracts.results) == 60
     assert lake.build("pluto_lite").all_cached  # the cache works on S3 too
     assert lake.check("pluto_lite")[1].passed  # `lake check` re-reads the output from S3
-    report = lake.diff_report("pluto_lite")
+    report, _ = lake.diff_report("pluto_lite")
     assert report.startswith(f"s3://{s3_bucket}/lake/builds/pluto_lite/")
     entry = lake.publish("pluto_lite", "25v1")
     keys = sorted(

@@ -27,7 +27,7 @@ from lakehouse.build_index import BUILD_FILE, BUILDS_AREA, output_path
 from lakehouse.check_report import ContractReport, RuleResult, store_report
 from lakehouse.contracts import Contract, check_schema, dictionary_contract
 from lakehouse.dictionary import Dictionary, schema_differences
-from lakehouse.engine import bound_table, content_sha256, duckdb_type, ibis_type
+from lakehouse.engine import DuckDBEngine, content_sha256, ibis_type
 from lakehouse.errors import BuildError, ContractError
 from lakehouse.names import check_dataset_name
 from lakehouse.progress import Progress, no_progress
@@ -37,7 +37,7 @@ from lakehouse.storage import Store
 from lakehouse.transform import Model, plan
 
 if TYPE_CHECKING:
-    import ibis
+    pass
 
 CACHE_AREA = "cache"
 ENGINE_PACKAGES = ("lakehouse", "ibis-framework", "duckdb", "sqlglot", "pyarrow")
@@ -73,9 +73,18 @@ class BuildResult:
         return all(run.status != "built" for run in self.models)
 
 
-def package_versions() -> dict[str, str]:
+ENGINES = ("duckdb", "spark")
+
+
+def check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise BuildError(f"Unknown engine {engine!r}; use one of: {', '.join(ENGINES)}.")
+    return engine
+
+
+def package_versions(engine: str = "duckdb") -> dict[str, str]:
     versions = {}
-    for package in ENGINE_PACKAGES:
+    for package in (*ENGINE_PACKAGES, *(("pyspark",) if engine == "spark" else ())):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -139,6 +148,7 @@ class Builder:
         dictionary: Dictionary | None = None,
         dictionary_file: Path | None = None,
         contracts: dict[str, Contract] | None = None,
+        engine: str = "duckdb",
     ) -> None:
         self.store = store
         self.archive = archive
@@ -148,7 +158,9 @@ class Builder:
         self.models = models
         self.git = git
         self.progress = progress
-        self.engine = json.dumps(package_versions(), sort_keys=True)
+        self.engine_name = check_engine(engine)
+        # part of every fingerprint: a result of another engine or version is not reused
+        self.engine = json.dumps({"engine": engine, **package_versions(engine)}, sort_keys=True)
         self.views: dict[str, Model] = {}
         self.dictionary = dictionary
         self.dictionary_file = dictionary_file
@@ -166,9 +178,9 @@ class Builder:
         result = BuildResult(build_id, product, folder, database)
         try:
             with self.store.scratch_dir() as scratch:
-                con = self._connect(database)
+                con = self._connect(database, scratch)
                 try:
-                    tables, fingerprints = self._register_inputs(con)
+                    tables, fingerprints = self._register_inputs(con, scratch)
                     for index, name in enumerate(order):
                         self.progress(f"model {name}", index, len(order))
                         run = self._run_model(
@@ -188,7 +200,9 @@ class Builder:
                             run = next(r for r in result.models if r.name == contract.model)
                             self._check(contract, tables[contract.model], run, result, full_refresh)
                 finally:
-                    con.disconnect()
+                    con.close()
+                if self.engine_name != "duckdb":
+                    self._workspace_database(database, result)
                 self._write_build_folder(result, order, started)
             if not result.contracts.passed:
                 failed = ", ".join(f"{r.table}.{r.rule}" for r in result.contracts.blocking)
@@ -210,21 +224,22 @@ class Builder:
 
     # -- engine ---------------------------------------------------------------------------------
 
-    def _connect(self, database: Path) -> ibis.BaseBackend:
-        import ibis
+    def _connect(self, database: Path, scratch: Path) -> Any:
+        if self.engine_name == "spark":
+            from lakehouse.spark import SparkEngine
 
-        con = ibis.duckdb.connect(str(database))
-        self.store.register_in_duckdb(con.con)
-        return con
+            self.progress("starting Spark", 0, None)
+            return SparkEngine(self.store, scratch)
+        return DuckDBEngine(self.store, database)
 
-    def _register_inputs(self, con: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    def _register_inputs(self, con: Any, scratch: Path) -> tuple[dict[str, Any], dict[str, str]]:
         tables: dict[str, Any] = {}
         fingerprints: dict[str, str] = {}
         for alias, pinned in self.lock.inputs.items():
             if pinned.dataset is None:  # another product's build output
                 assert pinned.product and pinned.output
                 url = self.store.url(output_path(pinned.product, pinned.version, pinned.output))
-                tables[alias] = self._parquet_view(con, alias, [url], schema=None)
+                tables[alias] = con.parquet_table(alias, [url], None)
             else:
                 manifest = self.archive.manifest(pinned.dataset, pinned.version)
                 # a Delta version written by the archive is plain Parquet files (no deletes)
@@ -238,20 +253,11 @@ class Builder:
                     if manifest.geometry_column or manifest.storage == "delta"
                     else {c.name: ibis_type(c.type) for c in manifest.columns}
                 )
-                tables[alias] = self._parquet_view(con, alias, urls, schema)
+                tables[alias] = con.parquet_table(alias, urls, schema)
             fingerprints[alias] = input_fingerprint(
                 alias, pinned.name, pinned.version, pinned.sha256
             )
         return tables, fingerprints
-
-    def _parquet_view(
-        self, con: Any, alias: str, urls: list[str], schema: dict[str, str] | None
-    ) -> Any:
-        files = "[" + ", ".join(sql_string(url) for url in urls) + "]"
-        con.raw_sql(
-            f"CREATE OR REPLACE VIEW {sql_identifier(alias)} AS SELECT * FROM read_parquet({files})"
-        )
-        return con.table(alias) if schema is None else bound_table(con, alias, schema)
 
     def _run_model(
         self,
@@ -268,12 +274,8 @@ class Builder:
         published = found.name in self.recipe.outputs or found.name in self.recipe.keep
         if not (found.materialized or published):
             expression = self._expression(found, tables)
-            con.raw_sql(
-                f"CREATE OR REPLACE VIEW {sql_identifier(found.name)} AS {con.compile(expression)}"
-            )
             self.views[found.name] = found
-            # later models read the view by name: each model's SQL is compiled once
-            tables[found.name] = bound_table(con, found.name, dict(expression.schema().items()))
+            tables[found.name] = con.view(found.name, expression)
             return ModelRun(
                 found.name, found.layer, fingerprint, "view", time.perf_counter() - start
             )
@@ -284,11 +286,8 @@ class Builder:
             status = "built"
             expression = self._expression(found, tables)
             info = self._compute(con, scratch, found, expression, cache_info, published)
-        con.raw_sql(
-            f"CREATE OR REPLACE VIEW {sql_identifier(found.name)} AS "
-            f"SELECT * FROM read_parquet({sql_string(self.store.url(info['file']))})"
-        )
-        tables[found.name] = bound_table(con, found.name, info["schema"])
+        url = self.store.url(info["file"])
+        tables[found.name] = con.parquet_table(found.name, [url], info["schema"])
         return ModelRun(
             found.name,
             found.layer,
@@ -342,16 +341,8 @@ class Builder:
         codec = "zstd" if published else "lz4_raw"  # an intermediate is written once, read once
         schema = dict(expression.schema().items())
         try:
-            typed = ", ".join(
-                f"CAST({sql_identifier(name)} AS {duckdb_type(dtype)}) AS {sql_identifier(name)}"
-                for name, dtype in schema.items()
-            )
-            written = con.con.execute(
-                f"COPY (SELECT {typed} FROM ({con.compile(expression)})) "
-                f"TO {sql_string(str(local))} "
-                f"(FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 122880)"
-            ).fetchone()
-            content = content_sha256(con.con, local) if published else None
+            rows = con.write_parquet(expression, local, codec)
+            content = _content_hash(local) if published else None
         except Exception as exc:
             raise BuildError(self._engine_failure(found, exc)) from exc
         cache_file = cache_info.removesuffix(".json") + f".{uuid.uuid4().hex[:8]}.parquet"
@@ -359,7 +350,7 @@ class Builder:
         info = {
             "model": found.name,
             "file": cache_file,
-            "rows": int(written[0]),
+            "rows": rows,
             "content_sha256": content,
             "schema": {name: str(dtype) for name, dtype in schema.items()},
         }
@@ -423,6 +414,20 @@ class Builder:
                     "transform or the dictionary."
                 )
 
+    def _workspace_database(self, database: Path, result: BuildResult) -> None:
+        """For a build on another engine: a DuckDB database with a view of each table model's
+        result, so `lake sql` works the same."""
+        import duckdb
+
+        with duckdb.connect(str(database)) as con:
+            self.store.register_in_duckdb(con)
+            for run in result.models:
+                if run.cache_file:
+                    con.execute(
+                        f"CREATE OR REPLACE VIEW {sql_identifier(run.name)} AS SELECT * FROM "
+                        f"read_parquet({sql_string(self.store.url(run.cache_file))})"
+                    )
+
     # -- the build folder -----------------------------------------------------------------------
 
     def _write_build_folder(self, result: BuildResult, order: list[str], started: datetime) -> None:
@@ -458,10 +463,11 @@ class Builder:
                 "stopped_at": result.stopped_at,
             },
             "product": self.recipe.name,
+            "engine": self.engine_name,
             "recipe": self.recipe.model_dump(mode="json"),
             "lock": self.lock.model_dump(mode="json"),
             "git": self.git,
-            "packages": package_versions(),
+            "packages": package_versions(self.engine_name),
             "started_at": started.isoformat(),
             "finished_at": datetime.now(UTC).isoformat(),
             "order": order,
@@ -481,6 +487,14 @@ class Builder:
         self.store.create_exclusive(
             f"{result.folder}/{BUILD_FILE}", json.dumps(metadata_document, indent=2).encode()
         )
+
+
+def _content_hash(local: Path) -> str:
+    """The content hash of a written Parquet file, by DuckDB whatever engine wrote it."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        return content_sha256(con, local)
 
 
 def _ancestors(models: dict[str, Model], name: str) -> set[str]:

@@ -238,13 +238,15 @@ def rules_for(name: str, schema: Any, present: set[str] | None = None) -> list[R
             )  # fmt: skip
         kinds = [rule.kind for rule in rules if rule.column == column_name]
         for check in column.checks:
-            kind = BUILTIN_KINDS.get(check.name, f"check {check.name}")
-            if kind in kinds:
-                kind = f"{kind} ({kinds.count(kind) + 1})"
+            base = BUILTIN_KINDS.get(check.name, f"check {check.name}")
+            kind, number = base, 1
+            while kind in kinds:
+                number += 1
+                kind = f"{base} ({number})"
             kinds.append(kind)
             severity = "warn" if check.raise_warning else "error"
             rules.append(Rule(name, column_name, kind, _describe(check), severity, check))
-    if schema.unique:
+    if schema.unique and (present is None or set(schema.unique) <= present):
         key = tuple(schema.unique)
         shown = ", ".join(key)
         if list(key) == (schema.metadata or {}).get("primary_key"):
@@ -353,6 +355,9 @@ def _custom_passes(check: Any, t: Any, column: str | None) -> Any:
         return None
     if not values or not all(isinstance(v, ir.BooleanColumn) for v in values):
         return None
+    # a window or an aggregate cannot sit inside the one aggregate query: pandera runs those
+    if any(v.op().find((ops.WindowFunction, ops.Reduction)) for v in values):
+        return None
     return ibis.and_(*values)
 
 
@@ -397,7 +402,9 @@ def check_schema(t: Any, name: str, schema: Any, layer: str) -> ContractReport:
     distinct values); a primary key also on rows with an empty key."""
     report = ContractReport(layer)
     report.results.extend(_structure_results(t, name, schema, layer))
-    rules = rules_for(name, schema, present=set(t.columns))
+    wrong_types = {entry["column"] for entry in report.results[-1].sample_keys}
+    checkable = {c for c in t.columns if c not in wrong_types}  # the structure rules report it
+    rules = rules_for(name, schema, present=checkable)
     aggregated = [rule for rule in rules if _in_one_query(rule, t)]
     aggregates: dict[str, Any] = {"rows": t.count()}
     for index, rule in enumerate(aggregated):
@@ -435,9 +442,15 @@ def _structure_results(t: Any, name: str, schema: Any, layer: str) -> list[RuleR
     actual = list(t.columns)
     expected = list(schema.columns)
     problems = [{"missing": c} for c in expected if c not in actual and schema.columns[c].required]
+    keys = [k for k in schema.unique or [] if k not in actual and k not in expected]
+    problems += [{"missing": k} for k in keys]  # a unique key's column
     if schema.strict is True:
         problems += [{"unexpected": c} for c in actual if c not in schema.columns]
-    if schema.ordered and not problems and [c for c in actual if c in expected] != expected:
+    if (
+        schema.ordered
+        and not problems
+        and [c for c in actual if c in expected] != [c for c in expected if c in actual]
+    ):
         problems.append({"order": ", ".join(actual)})
     detail = "as listed" + (", in order" if schema.ordered else "")
     results = [
@@ -488,9 +501,16 @@ def _sample_columns(schema: Any, t: Any) -> list[str]:
 
 def _sample_keys(t: Any, rule: Rule, keys: list[str]) -> list[dict[str, Any]]:
     if rule.kind in {"unique", "primary key"}:
+        import ibis
+
         columns = list(rule.key)
-        groups = t.group_by(columns).aggregate(n=t.count())
+        empty = ibis.or_(*[t[k].isnull() for k in columns])
+        kept = t.filter(~empty)
+        groups = kept.group_by(columns).aggregate(n=kept.count())
         sample = groups.filter(groups.n > 1).select(*columns).limit(SAMPLE_KEYS)
+        if rule.kind == "primary key":  # empty keys break it too: show them first
+            sample = t.filter(empty).select(*columns).limit(SAMPLE_KEYS).union(sample)
+            sample = sample.limit(SAMPLE_KEYS)
     else:
         shown = list(dict.fromkeys([*keys, *([rule.column] if rule.column else [])]))
         sample = t.filter(_failing(rule, t)).select(*shown).limit(SAMPLE_KEYS)
@@ -506,8 +526,10 @@ def _custom_check(t: Any, rule: Rule, keys: list[str]) -> tuple[int, list[dict[s
     try:
         result = rule.check(t, rule.column)
         output = result.check_output
-        if isinstance(output, ir.Table):
-            column = output[output.columns[-1]]
+        if isinstance(output, ir.Table | ir.Column):
+            # a projection first, so a window in the check is computed before the sum
+            table = output if isinstance(output, ir.Table) else output.name("ok").as_table()
+            column = table[table.columns[-1]]
             count = int(((~column.fill_null(False)).cast("int64").sum()).to_pyarrow().as_py() or 0)
         else:
             count = 0 if bool(output.to_pyarrow().as_py()) else 1

@@ -56,6 +56,9 @@ class TableDiff:
     removed: int = 0
     changed: int = 0
     columns: dict[str, int] = field(default_factory=dict)  # column -> changed rows
+    added_columns: list[str] = field(default_factory=list)
+    removed_columns: list[str] = field(default_factory=list)
+    retyped_columns: list[str] = field(default_factory=list)  # "name: OLD -> NEW"
     numeric: list[NumericShift] = field(default_factory=list)
     added_sample: list[dict[str, Any]] = field(default_factory=list)
     removed_sample: list[dict[str, Any]] = field(default_factory=list)
@@ -69,10 +72,11 @@ class BuildDiff:
     old: str
     new: str
     tables: list[TableDiff]
+    removed_outputs: list[str] = field(default_factory=list)
 
     @property
     def identical(self) -> bool:
-        return all(t.identical for t in self.tables)
+        return not self.removed_outputs and all(t.identical for t in self.tables)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,9 +93,15 @@ class BuildDiff:
                 f"{t.table}: {t.old_rows:,} -> {t.new_rows:,} rows; by ({', '.join(t.key)}): "
                 f"{t.added:,} added, {t.removed:,} removed, {t.changed:,} changed"
             )
+            for label, names in (("columns added", t.added_columns),
+                                 ("columns removed", t.removed_columns),
+                                 ("columns retyped", t.retyped_columns)):  # fmt: skip
+                if names:
+                    lines.append(f"  {label}: {', '.join(names)}")
             for column, count in t.columns.items():
                 if count:
                     lines.append(f"  {column}: {count:,} row(s) changed")
+        lines += [f"{name}: output removed" for name in self.removed_outputs]
         return "\n".join(lines) + "\n"
 
 
@@ -126,7 +136,8 @@ def diff_builds(dictionary: Dictionary | None, old: Side, new: Side, con: Any) -
         tables.append(
             diff_table(con, name, table.primary_key, old_output["url"], new_output["url"])
         )
-    return BuildDiff(new.product, old.label, new.label, tables)
+    removed = [name for name in old.outputs if name not in new.outputs]
+    return BuildDiff(new.product, old.label, new.label, tables, removed)
 
 
 def all_added(con: Any, name: str, key: list[str], url: str) -> TableDiff:
@@ -145,8 +156,10 @@ def diff_table(con: Any, name: str, key: list[str], old_url: str, new_url: str) 
     types = {
         row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {new_source}").fetchall()
     }
-    old_columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {old_source}").fetchall()}
-    compared = [c for c in types if c not in key and c in old_columns]
+    old_types = {
+        row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {old_source}").fetchall()
+    }
+    compared = [c for c in types if c not in key and c in old_types]
     q = sql_identifier
     on = " AND ".join(f"o.{q(k)} = n.{q(k)}" for k in key)
     first = q(key[0])
@@ -166,9 +179,14 @@ def diff_table(con: Any, name: str, key: list[str], old_url: str, new_url: str) 
     old_rows, new_rows, added, removed, changed = (int(v) for v in counts[:5])
     per_column = {c: int(v) for c, v in zip(compared, counts[5:], strict=True)}
     diff = TableDiff(
-        name, list(key), old_rows, new_rows, False, added, removed, changed, per_column
-    )
-    if not (added or removed or changed) and old_rows == new_rows:
+        name, list(key), old_rows, new_rows, False, added, removed, changed, per_column,
+        added_columns=[c for c in types if c not in old_types],
+        removed_columns=[c for c in old_types if c not in types],
+        retyped_columns=[f"{c}: {old_types[c]} -> {types[c]}" for c in compared
+                         if old_types[c] != types[c]],
+    )  # fmt: skip
+    schema_changed = diff.added_columns or diff.removed_columns or diff.retyped_columns
+    if not (added or removed or changed or schema_changed) and old_rows == new_rows:
         diff.identical = True
         return diff
     keys = ", ".join(q(k) for k in key)
@@ -231,8 +249,9 @@ def _numeric_shift(
     if not columns:
         return []
     measures = ", ".join(
-        f"min({q})::DOUBLE, max({q})::DOUBLE, avg({q})::DOUBLE"
-        for q in (sql_identifier(c) for c in columns)
+        f"min({v}) FILTER (WHERE isfinite({v})), max({v}) FILTER (WHERE isfinite({v})), "
+        f"avg({v}) FILTER (WHERE isfinite({v}))"
+        for v in (f"{sql_identifier(c)}::DOUBLE" for c in columns)
     )
     old = con.execute(f"SELECT {measures} FROM {old_source}").fetchone()
     new = con.execute(f"SELECT {measures} FROM {new_source}").fetchone()

@@ -105,6 +105,8 @@ def _product_body(lake: Lakehouse, product: ProductEntry) -> str:
         problem = ""
     except LakehouseError as exc:
         lineage, problem = None, str(exc)
+    except Exception as exc:  # one product's lineage must not stop the whole site
+        lineage, problem = None, f"{exc.__class__.__name__}: {exc}"
     parts.append(_sources_section(lake, product, lineage))
     parts.append(_dictionary_section(product, lineage))
     parts.append(_lineage_section(lineage, problem, product))

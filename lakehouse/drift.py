@@ -79,12 +79,6 @@ class SourceDrift:
     keys: KeyOverlap | None
     flags: list[str]
 
-    @property
-    def unchanged(self) -> bool:
-        return not (self.flags or self.added or self.removed or self.retyped) and (
-            self.old_rows == self.new_rows
-        )
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -207,12 +201,17 @@ def _renames(
 def key_overlap(con: Any, old_source: str, new_source: str, key: list[str]) -> KeyOverlap:
     """Rows whose key is new (added) or gone (removed), and rows whose key is in both (kept),
     with a few keys of each; anti joins, so a repeated key never multiplies rows."""
-    columns = ", ".join(sql_identifier(k) for k in key)
+    # NULL-safe: a key with an empty part still matches itself in the other version
+    same = " AND ".join(
+        f"o.{sql_identifier(k)} IS NOT DISTINCT FROM n.{sql_identifier(k)}" for k in key
+    )
+    new_columns = ", ".join(f"n.{sql_identifier(k)}" for k in key)
+    old_columns = ", ".join(f"o.{sql_identifier(k)}" for k in key)
     added_rows = (
-        f"SELECT {columns} FROM {new_source} AS n ANTI JOIN {old_source} AS o USING ({columns})"
+        f"SELECT {new_columns} FROM {new_source} AS n ANTI JOIN {old_source} AS o ON {same}"
     )
     removed_rows = (
-        f"SELECT {columns} FROM {old_source} AS o ANTI JOIN {new_source} AS n USING ({columns})"
+        f"SELECT {old_columns} FROM {old_source} AS o ANTI JOIN {new_source} AS n ON {same}"
     )
     added, removed, new_rows = con.execute(
         f"SELECT (SELECT count(*) FROM ({added_rows})), (SELECT count(*) FROM ({removed_rows})), "

@@ -52,3 +52,47 @@ def parquet_table(con: Any, name: str, urls: list[str]) -> Any:
         f"CREATE OR REPLACE VIEW {sql_identifier(name)} AS SELECT * FROM read_parquet([{files}])"
     )
     return con.table(name)
+
+
+class DuckDBEngine:
+    """The default engine: one DuckDB database file per build (every model a view in it, for
+    `lake sql`), reading the store through its registered filesystem."""
+
+    name = "duckdb"
+
+    def __init__(self, store: Any, database: Path) -> None:
+        import ibis
+
+        self.con = ibis.duckdb.connect(str(database))
+        store.register_in_duckdb(self.con.con)
+
+    def parquet_table(self, name: str, urls: list[str], schema: dict[str, Any] | None) -> Any:
+        """A view over Parquet files (its schema given, or read from the files)."""
+        files = "[" + ", ".join(sql_string(url) for url in urls) + "]"
+        self.con.raw_sql(
+            f"CREATE OR REPLACE VIEW {sql_identifier(name)} AS SELECT * FROM read_parquet({files})"
+        )
+        return self.con.table(name) if schema is None else bound_table(self.con, name, schema)
+
+    def view(self, name: str, expression: Any) -> Any:
+        """The model as a view: later models read it by name, so its SQL is compiled once."""
+        self.con.raw_sql(
+            f"CREATE OR REPLACE VIEW {sql_identifier(name)} AS {self.con.compile(expression)}"
+        )
+        return bound_table(self.con, name, dict(expression.schema().items()))
+
+    def write_parquet(self, expression: Any, local: Path, codec: str) -> int:
+        """Run the expression into one Parquet file, typed exactly as its ibis schema says."""
+        typed = ", ".join(
+            f"CAST({sql_identifier(name)} AS {duckdb_type(dtype)}) AS {sql_identifier(name)}"
+            for name, dtype in expression.schema().items()
+        )
+        written = self.con.con.execute(
+            f"COPY (SELECT {typed} FROM ({self.con.compile(expression)})) "
+            f"TO {sql_string(str(local))} "
+            f"(FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 122880)"
+        ).fetchone()
+        return int(written[0])
+
+    def close(self) -> None:
+        self.con.disconnect()

@@ -8,6 +8,7 @@ a view with a predictable name, for `lake sql`:
     source.<dataset>                the latest version   source.dof_pts
     source.<dataset>_v<version>     one version          source.dof_pts_v20261124
     build.<output>                  the latest build     build.pluto_lite
+                                    (an output named otherwise: <product>_<output>)
     build.<output>_<build id>       one build            build.pluto_lite_20261124T090701Z_e56b48
     published.<output>              the latest version   published.pluto_lite
     published.<output>_<version>    one version          published.pluto_lite_25v1
@@ -32,6 +33,12 @@ if TYPE_CHECKING:
     from lakehouse.project import Lakehouse
 
 SCHEMAS = ("source", "build", "published")
+
+
+def output_label(product: str, output: str) -> str:
+    """An output's name in views: the output's own when it is named for its product, else
+    `<product>_<output>` (two products may have outputs of the same name)."""
+    return output if output == product else f"{product}_{output}"
 
 
 def view_name(*parts: str) -> str:
@@ -150,9 +157,10 @@ class Explorer:
                     if group != "outputs":
                         continue
                     url = store.url(output_path(product, entry["build_id"], name))
-                    view("build", view_name(name, entry["build_id"]), [url])
+                    label = output_label(product, name)
+                    view("build", view_name(label, entry["build_id"]), [url])
                     if entry is builds[-1]:
-                        view("build", view_name(name), [url])
+                        view("build", view_name(label), [url])
             published = list_published(store, product)
             latest = find_published(store, product)["version"] if published else None
             for entry in published:
@@ -161,9 +169,10 @@ class Explorer:
                     if group != "outputs":
                         continue
                     url = store.url(published_output(product, entry["version"], name))
-                    view("published", view_name(name, entry["version"]), [url])
+                    label = output_label(product, name)
+                    view("published", view_name(label, entry["version"]), [url])
                     if entry["version"] == latest:
-                        view("published", view_name(name), [url])
+                        view("published", view_name(label), [url])
         return made
 
     def _products(self) -> list[str]:

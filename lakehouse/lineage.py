@@ -18,6 +18,7 @@ from lakehouse.transform import Model, plan
 
 SOURCE_LAYER = "source"
 ROWS = "(rows)"
+UNTRACED = "(not traced)"
 
 
 @dataclass(frozen=True)
@@ -102,13 +103,19 @@ def column_lineage(sql: dict[str, str], output: str, inputs: set[str]) -> dict[s
     from sqlglot.lineage import lineage
 
     parsed = sqlglot.parse_one(sql[output], dialect="duckdb")
-    assert isinstance(parsed, exp.Query)
+    if not isinstance(parsed, exp.Query) or any(s.is_star for s in parsed.selects):
+        return {}  # nothing to name column by column (the table lineage still holds)
     sources = {name: text for name, text in sql.items() if name != output}
     found: dict[str, list[str]] = {}
     for select in parsed.selects:
         column = select.alias_or_name
         traced: set[str] = set()
-        for node in lineage(column, parsed, sources=sources, dialect="duckdb").walk():
+        try:
+            nodes = list(lineage(column, parsed, sources=sources, dialect="duckdb").walk())
+        except Exception:  # sqlglot cannot follow every query (a UNION's *, an UNNEST)
+            found[column] = [UNTRACED]
+            continue
+        for node in nodes:
             if node.downstream:
                 continue
             if isinstance(node.source, exp.Table) and node.source.name in inputs:
@@ -116,7 +123,9 @@ def column_lineage(sql: dict[str, str], output: str, inputs: set[str]) -> dict[s
             else:
                 tables = {t.name for t in node.source.find_all(exp.Table)} & inputs
                 traced.update(f"{table} {ROWS}" for table in tables)
-        found[column] = sorted(traced)
+        found[column] = sorted(t for t in traced if not t.endswith(".*")) or (
+            [UNTRACED] if traced else []
+        )
     return found
 
 

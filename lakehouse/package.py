@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -70,7 +71,9 @@ def build_package(
     in the store; `con` has the store registered)."""
     if fmt not in FORMATS:
         raise PackageError(f"Unknown package format {fmt!r}; use one of {', '.join(FORMATS)}.")
-    stamp = datetime.fromisoformat(entry["published_at"])
+    # a promoted copy packages like the original: the first publication's time
+    first = (entry.get("promoted_from") or {}).get("published_at", entry["published_at"])
+    stamp = datetime.fromisoformat(first)
     top = f"{entry['product']}-{entry['version']}"
     files: dict[str, bytes] = {}
     notes: list[str] = []
@@ -198,6 +201,13 @@ def _rezip(data: bytes, target: Path, stamp: datetime) -> None:
     """Rewrite a zip-based file (xlsx) with fixed entry times, so its bytes are repeatable."""
     with zipfile.ZipFile(io.BytesIO(data)) as original:
         files = {info.filename: original.read(info) for info in original.infolist()}
+    when = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    if "docProps/core.xml" in files:  # openpyxl stamps the save time as "modified"
+        files["docProps/core.xml"] = re.sub(
+            rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
+            rb"\g<1>" + when + rb"\g<2>",
+            files["docProps/core.xml"],
+        )
     with zipfile.ZipFile(target, "w") as archive:
         for name, content in files.items():  # the writer's order: [Content_Types].xml first
             info = zipfile.ZipInfo(name, date_time=_zip_time(stamp))

@@ -67,6 +67,12 @@ def _kind(duckdb_type: str) -> str:
     return "other"
 
 
+def _finite_stats(number: str) -> list[str]:
+    """min, max and mean of a number's finite values (an inf or NaN would swamp them)."""
+    finite = f"FILTER (WHERE isfinite({number}))"
+    return [f"min({number}) {finite}", f"max({number}) {finite}", f"avg({number}) {finite}"]
+
+
 def profile_table(con: Any, source: str, columns: list[str] | None = None) -> TableProfile:
     """Profile the relation `source` (a table name or `read_parquet(...)`) on `con`."""
     described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
@@ -77,12 +83,12 @@ def profile_table(con: Any, source: str, columns: list[str] | None = None) -> Ta
         kind = _kind(duckdb_type)
         measures += [f"count({q})", f"count(DISTINCT {q})"]
         if kind == "number":
-            measures += [f"count({q})", f"min({q})::DOUBLE", f"max({q})::DOUBLE",
-                         f"avg({q})::DOUBLE", "NULL", "NULL"]  # fmt: skip
+            number = f"{q}::DOUBLE"
+            measures += [f"count({q})", *_finite_stats(number), "NULL", "NULL"]
         elif kind == "text":
             number = f"TRY_CAST({q} AS DOUBLE)"
-            measures += [f"count({number})", f"min({number})", f"max({number})",
-                         f"avg({number})", f"min(length({q}))", f"max(length({q}))"]  # fmt: skip
+            measures += [f"count({number})", *_finite_stats(number),
+                         f"min(length({q}))", f"max(length({q}))"]  # fmt: skip
         else:
             measures += ["0", "NULL", "NULL", "NULL", "NULL", "NULL"]
     values = con.execute(f"SELECT {', '.join(measures)} FROM {source}").fetchone()
@@ -154,8 +160,9 @@ def histograms(
     for column, (low, high) in bounds.items():
         width = (high - low) / bins or 1.0
         value = f"TRY_CAST({sql_identifier(column)} AS DOUBLE)"
-        index = f"least(greatest(floor(({value} - {low!r}) / {width!r}), 0), {bins - 1})::INTEGER"
-        measures.append(f"histogram({index}) FILTER (WHERE {value} IS NOT NULL)")
+        start, step = f"'{low!r}'::DOUBLE", f"'{width!r}'::DOUBLE"
+        index = f"least(greatest(floor(({value} - {start}) / {step}), 0), {bins - 1})::INTEGER"
+        measures.append(f"histogram({index}) FILTER (WHERE isfinite({value}))")
     values = con.execute(f"SELECT {', '.join(measures)} FROM {source}").fetchone()
     found = {}
     for column, counts in zip(bounds, values, strict=True):

@@ -147,8 +147,10 @@ class Lakehouse:
         latest: bool = False,
         full_refresh: bool = False,
         progress: Progress = no_progress,
+        engine: str = "duckdb",
     ) -> BuildResult:
-        """Build the product from its lock (or from the latest versions, if no lock or `latest`)."""
+        """Build the product from its lock (or from the latest versions, if no lock or `latest`),
+        on DuckDB or, with `engine="spark"`, on Spark (the same transforms)."""
         recipe = self.recipe(product)
         lock = None if latest else read_lock(self.config.recipes_dir, product)
         if lock is None:
@@ -168,6 +170,7 @@ class Lakehouse:
             load_dictionary(self.config.contracts_dir, product),
             dictionary_path(self.config.contracts_dir, product),
             load_contracts(self.config.contracts_dir, product, set(models)),
+            engine=engine,
         )
         return builder.run(full_refresh=full_refresh)
 

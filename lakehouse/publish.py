@@ -151,13 +151,17 @@ def publish_build(store: Store, product: str, build_id: str | None, version: str
             "packages": entry.get("packages"),
         }
         store.create_exclusive(f"{target}/{PUBLISH_FILE}", json.dumps(document, indent=2).encode())
-    except VersionExistsError:
-        raise  # another publish won the race: its files are not ours to remove
     except BaseException:
-        store.remove_folder(target)
+        _remove_unless_committed(store, target)
         raise
     move_latest(store, product, version)
     return document
+
+
+def _remove_unless_committed(store: Store, folder: str) -> None:
+    """Clean up a failed publish, unless another one committed this version meanwhile."""
+    if not store.exists(f"{folder}/{PUBLISH_FILE}"):
+        store.remove_folder(folder)
 
 
 def move_latest(store: Store, product: str, version: str) -> None:
@@ -240,6 +244,11 @@ def promote(
             f"{product} {version} is already published in the target environment; published "
             "versions are never changed."
         )
+    if target.list_files(folder):
+        raise PublishError(
+            f"{target.url(folder)} holds files of an unfinished promote: remove the folder by "
+            "hand, then promote again."
+        )
     try:
         for path in source.list_files(folder):
             if not path.endswith(PUBLISH_FILE):
@@ -257,10 +266,8 @@ def promote(
             "published_at": datetime.now(UTC).isoformat(),
         }
         target.create_exclusive(f"{folder}/{PUBLISH_FILE}", json.dumps(document, indent=2).encode())
-    except VersionExistsError:
-        raise
     except BaseException:
-        target.remove_folder(folder)
+        _remove_unless_committed(target, folder)
         raise
     move_latest(target, product, version)
     return document

@@ -4,6 +4,7 @@ fetched) showing a source's drift between versions or the diff between two build
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from lakehouse.charts import paired_bars, paired_histogram, waterfall
@@ -45,7 +46,7 @@ def diff_bounds(table_diff: TableDiff) -> dict[str, tuple[float, float]]:
     found = {}
     for shift in sorted(table_diff.numeric, key=lambda s: -table_diff.columns.get(s.column, 0)):
         values = [v for v in (shift.old_min, shift.old_max, shift.new_min, shift.new_max)
-                  if v is not None]  # fmt: skip
+                  if v is not None and math.isfinite(v)]  # fmt: skip
         if values and min(values) < max(values):
             found[shift.column] = (min(values), max(values))
     return found

@@ -409,3 +409,9 @@ def test_a_lock_that_no_longer_fits_the_recipe_is_refused(tmp_path: Path) -> Non
     )
     with pytest.raises(LockError, match="asks for dob_jobs latest"):
         lake.build("pluto_lite")
+
+
+def test_an_unknown_engine_is_a_clear_error(tmp_path: Path) -> None:
+    lake = make_project(tmp_path / "p", lots=300)
+    with pytest.raises(BuildError, match="Unknown engine 'flink'; use one of: duckdb, spark"):
+        lake.build("pluto_lite", engine="flink")

@@ -31,8 +31,11 @@ TABLE = TableEntry(
 )  # fmt: skip
 
 
+TYPES = {"id": "int64", "kind": "string", "size": "int64", "zip": "string", "day": "date"}
+
+
 def run(rows: list[dict]) -> dict[str, tuple[bool, int, list]]:
-    report = check_table(ibis.memtable(rows), "things", TABLE)
+    report = check_table(ibis.memtable(rows, schema=TYPES), "things", TABLE)
     return {r.rule: (r.passed, r.failing_rows, r.sample_keys) for r in report.results}
 
 
@@ -303,3 +306,38 @@ def test_a_broken_contract_module_stops_the_build_before_it_starts(tmp_path: Pat
     with pytest.raises(ConfigError, match="ZeroDivisionError"):
         lake.build("pluto_lite")
     assert lake.builds("pluto_lite") == []
+
+
+def test_awkward_contracts_are_reported_not_crashed_on() -> None:
+    import pandera.ibis as pa
+
+    from lakehouse.contracts import check_schema
+
+    def latest_per_group(data):  # a window: cannot join the one aggregate, pandera runs it
+        t = data.table
+        return t.v <= t.v.max().over(group_by=t.g)
+
+    schema = pa.DataFrameSchema(
+        {
+            "g": pa.Column(ibis.dtype("string"), [pa.Check.isin(["a", "b"]),
+                                                  pa.Check.isin(["a"]), pa.Check.isin(["b"])]),
+            "v": pa.Column(ibis.dtype("string"), pa.Check.str_matches("^[0-9]+$")),
+            "opt": pa.Column(ibis.dtype("int64"), required=False),
+            "w": pa.Column(ibis.dtype("int64")),
+        },
+        checks=[pa.Check(latest_per_group, name="at most the group's max")],
+        unique=["g", "missing"],
+        ordered=True,
+    )  # fmt: skip
+    rows = ibis.memtable({"g": ["a", "b"], "v": [1, 2], "w": [1, 2]})
+    results = {r.rule: r for r in check_schema(rows, "t", schema, "staging").results}
+    assert results["t: columns"].sample_keys == [{"missing": "missing"}]  # no false order error
+    assert results["t: types"].sample_keys == [
+        {"column": "v", "expected": "string", "found": "int64"}
+    ]
+    assert "v: regex" not in results  # a column of the wrong type is not checked further
+    assert "t: unique" not in results  # nor a key with a missing column
+    assert [r for r in results if r.startswith("g: allowed")] == [
+        "g: allowed", "g: allowed (2)", "g: allowed (3)"
+    ]  # fmt: skip
+    assert results["t: check at most the group's max"].passed

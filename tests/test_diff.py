@@ -147,3 +147,14 @@ def test_lake_diff_on_identical_builds_says_so_in_one_line(
     report = Path(lake.diff_report("pluto_lite")[0])
     assert report.parent.parent.name == second  # into the later build's folder
     assert f"pluto_lite: {second} is identical to {first}." in report.read_text()
+
+
+def test_schema_changes_are_not_identical(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    old, new = tmp_path / "o.parquet", tmp_path / "n.parquet"
+    con.execute(f"COPY (SELECT 1::BIGINT AS k, 'x' AS a, 2 AS b, 3 AS gone) TO '{old}'")
+    con.execute(f"COPY (SELECT 1::BIGINT AS k, 'x' AS a, '2' AS b, 4 AS extra) TO '{new}'")
+    diff = diff_table(con, "t", ["k"], str(old), str(new))
+    assert not diff.identical
+    assert (diff.added_columns, diff.removed_columns) == (["extra"], ["gone"])
+    assert diff.retyped_columns == ["b: INTEGER -> VARCHAR"]

@@ -51,7 +51,8 @@ def test_a_profile_counts_what_it_should() -> None:
 
 def test_identical_versions_show_no_drift() -> None:
     drift = drift_of(OLD, OLD, key=["id"])
-    assert drift.unchanged and drift.flags == []
+    assert drift.flags == [] and (drift.added, drift.removed, drift.retyped) == ([], [], [])
+    assert all(not c.flags for c in drift.columns)
     assert drift.keys is not None and (drift.keys.kept, drift.keys.added, drift.keys.removed) == (
         4, 0, 0,
     )  # fmt: skip
@@ -177,3 +178,26 @@ def test_lake_qa_source_prints_the_drift(lake: Lakehouse, monkeypatch: pytest.Mo
 def test_comparing_with_a_version_that_does_not_exist_is_a_clear_error(lake: Lakehouse) -> None:
     with pytest.raises(NotFoundError):
         lake.source_qa("dof_pts", against="19990101")
+
+
+def test_keys_with_an_empty_part_match_themselves() -> None:
+    rows = "SELECT * FROM (VALUES ('1', NULL), ('2', 'b'), ('3', NULL)) AS t(id, part)"
+    drift = drift_of(rows, rows, key=["id", "part"])
+    assert drift.keys is not None and (drift.keys.added, drift.keys.removed) == (0, 0)
+    assert drift.flags == []
+
+
+def test_infinite_and_missing_numbers_do_not_swamp_the_statistics() -> None:
+    old = "SELECT * FROM (VALUES ('1'), ('2'), ('3')) AS t(x)"
+    new = "SELECT * FROM (VALUES ('1'), ('2'), ('inf'), ('NaN')) AS t(x)"
+    drift = drift_of(old, new)
+    (column,) = drift.columns
+    assert column.new is not None and (column.new.maximum, column.new.mean) == (2.0, 1.5)
+    from lakehouse.qa_report import drift_bounds, paired_histograms
+
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE o AS {old}")
+    con.execute(f"CREATE TABLE n AS {new}")
+    found = paired_histograms(con, "o", "n", drift_bounds(drift))
+    low, high, before, after = found["x"]
+    assert (low, high, sum(before), sum(after)) == (1.0, 3.0, 3, 2)  # inf and NaN left out

@@ -129,3 +129,18 @@ def test_lake_lineage_command(lake: Lakehouse, monkeypatch: pytest.MonkeyPatch) 
 def test_an_unknown_column_lists_the_known_ones(lake: Lakehouse) -> None:
     with pytest.raises(NotFoundError, match="bldg_age"):
         lake.lineage("pluto_lite").column_sources("nope")
+
+
+@model(layer="product")
+def both_shops(shops: ir.Table) -> ir.Table:
+    return shops.union(shops)
+
+
+def test_a_query_sqlglot_cannot_follow_is_marked_not_crashed_on() -> None:
+    from lakehouse.transform import _as_model
+
+    models = {"both_shops": _as_model(both_shops, getattr(both_shops, MODEL_ATTRIBUTE), __name__)}
+    sql = compile_models(models, {"shops": SCHEMAS["shops"]}, ["both_shops"])
+    assert "UNION ALL" in sql["both_shops"]
+    # SELECT * on both sides: no column to name; the table lineage still shows shops -> both
+    assert column_lineage(sql, "both_shops", {"shops"}) == {}

@@ -34,12 +34,22 @@ def build(
     full_refresh: Annotated[
         bool, typer.Option("--full-refresh", help="Recompute every model, ignoring the cache.")
     ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="duckdb (in-process, the default) or spark (the same transforms on ibis's "
+            "PySpark backend; LAKEHOUSE_SPARK_MASTER picks the master, default local[2]).",
+        ),
+    ] = "duckdb",
 ) -> None:
     """Build a product from its locked inputs into builds/<product>/<build id>/."""
     lake = _open()
     with _progress(f"build {product}") as report:
         result = _run(
-            lambda: lake.build(product, latest=latest, full_refresh=full_refresh, progress=report)
+            lambda: lake.build(
+                product, latest=latest, full_refresh=full_refresh, progress=report, engine=engine
+            )
         )
     console = _console()
     for run in result.models:

@@ -16,8 +16,10 @@ from lakehouse.transform import model
 @model(layer="intermediate", materialized=False)
 def lots(stg_dof_pts: ir.Table) -> ir.Table:
     """Per bbl, the whole record with the greatest updated_at (ties cannot occur)."""
-    t = stg_dof_pts
-    return t.filter(t.updated_at == t.updated_at.max().over(group_by=t.bbl)).drop("updated_at")
+    # the window as a column first, then the filter: ibis compiles a window inside a filter
+    # to SQL that Spark cannot resolve (docs/spark.md)
+    t = stg_dof_pts.mutate(latest=stg_dof_pts.updated_at.max().over(group_by=stg_dof_pts.bbl))
+    return t.filter(t.updated_at == t.latest).drop("updated_at", "latest")
 
 
 @model(layer="intermediate", materialized=False)

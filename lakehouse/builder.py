@@ -149,6 +149,8 @@ class Builder:
         dictionary_file: Path | None = None,
         contracts: dict[str, Contract] | None = None,
         engine: str = "duckdb",
+        memory_limit: str | None = None,
+        threads: int | None = None,
     ) -> None:
         self.store = store
         self.archive = archive
@@ -165,6 +167,8 @@ class Builder:
         self.dictionary = dictionary
         self.dictionary_file = dictionary_file
         self.contracts = contracts or {}
+        self.memory_limit = memory_limit
+        self.threads = threads
 
     def run(self, *, full_refresh: bool = False) -> BuildResult:
         product = check_dataset_name(self.recipe.name)
@@ -230,7 +234,7 @@ class Builder:
 
             self.progress("starting Spark", 0, None)
             return SparkEngine(self.store, scratch)
-        return DuckDBEngine(self.store, database)
+        return DuckDBEngine(self.store, database, self.memory_limit, self.threads)
 
     def _register_inputs(self, con: Any, scratch: Path) -> tuple[dict[str, Any], dict[str, str]]:
         tables: dict[str, Any] = {}

@@ -17,6 +17,7 @@ CONFIG_FILE_NAME = "lakehouse.toml"
 CONFIG_ENV_VAR = "LAKEHOUSE_CONFIG"
 ROOT_ENV_VAR = "LAKEHOUSE_ROOT"
 ENV_ENV_VAR = "LAKEHOUSE_ENV"  # an environment (dev, prod, ...): a prefix of the store
+MEMORY_ENV_VAR = "LAKEHOUSE_MEMORY_LIMIT"  # e.g. 2GB: DuckDB spills to the workspace beyond it
 
 DEFAULT_CONFIG_TEXT = """\
 # lakehouse configuration. Paths are relative to this file.
@@ -73,6 +74,16 @@ class S3Settings(_Strict):
         )
 
 
+class EngineSettings(_Strict):
+    """How much of the machine a DuckDB build may use; beyond `memory_limit` it spills to
+    <workspace>/duckdb-tmp (LAKEHOUSE_MEMORY_LIMIT overrides the file)."""
+
+    memory_limit: str | None = Field(
+        default=None, pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
+    )
+    threads: int | None = Field(default=None, ge=1, le=256)
+
+
 class StoreSettings(_Strict):
     root: str = ".lakehouse"
     s3: S3Settings = S3Settings()
@@ -92,6 +103,7 @@ class LakehouseConfig(_Strict):
     project_dir: Path
     store: StoreSettings = StoreSettings()
     paths: PathSettings = PathSettings()
+    engine: EngineSettings = EngineSettings()
     env: str | None = Field(
         default=None, pattern=r"^[a-z][a-z0-9_]{0,31}$", description="dev, prod, ..."
     )
@@ -134,6 +146,10 @@ class LakehouseConfig(_Strict):
     @property
     def workspace_dir(self) -> Path:
         return (self.project_dir / self.paths.workspace).resolve()
+
+    @property
+    def memory_limit(self) -> str | None:
+        return os.environ.get(MEMORY_ENV_VAR) or self.engine.memory_limit
 
 
 def find_config_file(start: Path | None = None) -> Path | None:

@@ -60,11 +60,25 @@ class DuckDBEngine:
 
     name = "duckdb"
 
-    def __init__(self, store: Any, database: Path) -> None:
+    def __init__(
+        self,
+        store: Any,
+        database: Path,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+    ) -> None:
         import ibis
 
         self.con = ibis.duckdb.connect(str(database))
         store.register_in_duckdb(self.con.con)
+        # spilling, when the data outgrows memory, goes to the local workspace
+        spill = database.parent.parent / "duckdb-tmp"
+        spill.mkdir(parents=True, exist_ok=True)
+        self.con.con.execute(f"SET temp_directory = {sql_string(str(spill))}")
+        if memory_limit:
+            self.con.con.execute(f"SET memory_limit = {sql_string(memory_limit)}")
+        if threads:
+            self.con.con.execute(f"SET threads = {int(threads)}")
 
     def parquet_table(self, name: str, urls: list[str], schema: dict[str, Any] | None) -> Any:
         """A view over Parquet files (its schema given, or read from the files)."""

@@ -171,6 +171,8 @@ class Lakehouse:
             dictionary_path(self.config.contracts_dir, product),
             load_contracts(self.config.contracts_dir, product, set(models)),
             engine=engine,
+            memory_limit=self.config.memory_limit,
+            threads=self.config.engine.threads,
         )
         return builder.run(full_refresh=full_refresh)
 

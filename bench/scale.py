@@ -19,6 +19,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for path in folder.rglob("*") if folder.exists() else []:
+        try:
+            total += path.stat().st_size if path.is_file() else 0
+        except FileNotFoundError:  # DuckDB removes spill files as it goes
+            continue
+    return total
+
+
 def measure(kind: str, project: Path, memory_limit: str) -> dict[str, object]:
     """Run bench/build.py's build or hand SQL in a fresh process under the limit; add the
     largest size the spill folder reached (sampled while it runs)."""
@@ -33,10 +43,7 @@ def measure(kind: str, project: Path, memory_limit: str) -> dict[str, object]:
     )  # fmt: skip
     largest = 0
     while process.poll() is None:
-        size = (
-            sum(f.stat().st_size for f in spill.rglob("*") if f.is_file()) if spill.exists() else 0
-        )
-        largest = max(largest, size)
+        largest = max(largest, _folder_bytes(spill))
         time.sleep(0.2)
     out, err = process.communicate()
     if process.returncode != 0:

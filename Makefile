@@ -57,6 +57,7 @@ bench: setup
 	$(BIN)/python bench/ingest.py --lots 1000000
 	$(BIN)/python bench/build.py --lots 200000 1000000
 	$(BIN)/python bench/diff.py --lots 1000000
+	$(BIN)/python bench/scale.py --lots 1000000 10000000
 
 lock:
 	$(PYTHON) -m venv /tmp/lakehouse-lock && /tmp/lakehouse-lock/bin/pip install -q -r requirements.in

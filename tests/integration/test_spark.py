@@ -44,3 +44,20 @@ def test_pluto_lite_on_spark_equals_duckdb(tmp_path: Path, monkeypatch: pytest.M
     )
     assert result.exit_code == 0 and "400" in result.output
     assert json.loads((folder / "build.json").read_text())["status"] == "passed"
+
+
+def test_spark_builds_from_an_s3_store(tmp_path: Path, s3_endpoint: str, s3_bucket: str) -> None:
+    from tests.integration.test_s3_end_to_end import DATASETS, s3_project
+
+    lake = s3_project(tmp_path / "p", s3_endpoint, s3_bucket, lots=200)
+    for dataset in DATASETS:
+        lake.ingest(dataset)
+    lake.lock("pluto_lite")
+    duck = lake.build("pluto_lite")
+    spark = lake.build("pluto_lite", engine="spark")  # inputs copied from S3 to scratch
+    hashes = {
+        b["engine"]: b["outputs"]["outputs/pluto_lite"]["content_sha256"]
+        for b in lake.builds("pluto_lite")
+    }
+    assert hashes["spark"] == hashes["duckdb"]
+    assert spark.folder != duck.folder and lake.store.exists(f"{spark.folder}/build.json")

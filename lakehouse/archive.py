@@ -23,7 +23,8 @@ from pydantic import ValidationError
 
 from lakehouse import delta
 from lakehouse.check_report import ContractReport, store_report
-from lakehouse.contracts import Contract, check_schema
+from lakehouse.contract_check import check_schema
+from lakehouse.contracts import Contract
 from lakehouse.convert import convert_to_parquet
 from lakehouse.drift import QaSettings, SourceDrift, source_drift
 from lakehouse.errors import (

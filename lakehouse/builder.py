@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from lakehouse.archive import Archive
 from lakehouse.build_index import BUILD_FILE, BUILDS_AREA, output_path
 from lakehouse.check_report import ContractReport, RuleResult, store_report
-from lakehouse.contracts import Contract, check_schema, dictionary_contract
+from lakehouse.contract_check import check_schema
+from lakehouse.contracts import Contract, dictionary_contract
 from lakehouse.dictionary import Dictionary, schema_differences
 from lakehouse.engine import DuckDBEngine, content_sha256, ibis_type
 from lakehouse.errors import BuildError, ContractError

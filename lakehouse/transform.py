@@ -115,22 +115,46 @@ def _import_package(transforms_dir: Path, product: str) -> types.ModuleType:
     package_name = f"{PACKAGE_PREFIX}{product}"
     for loaded in [m for m in sys.modules if m == package_name or m.startswith(package_name + ".")]:
         del sys.modules[loaded]
-    spec = importlib.util.spec_from_file_location(
+    return import_file(
         package_name,
         transforms_dir / product / "__init__.py",
-        submodule_search_locations=[str(transforms_dir / product)],
+        f"transforms/{product}",
+        TransformError,
+        package_dir=transforms_dir / product,
+    )
+
+
+def import_file(
+    name: str,
+    path: Path,
+    shown: str,
+    error: type[Exception],
+    *,
+    package_dir: Path | None = None,
+    keep: bool = True,
+) -> types.ModuleType:
+    """Import a project's Python file (or package, with `package_dir`) as module `name`; a
+    failure is `error` naming `shown`. With `keep=False` the module is not left registered."""
+    spec = importlib.util.spec_from_file_location(
+        name,
+        path,
+        submodule_search_locations=[str(package_dir)] if package_dir is not None else None,
     )
     if spec is None or spec.loader is None:
-        raise TransformError(f"Cannot import {transforms_dir / product}.")
-    package = importlib.util.module_from_spec(spec)
-    sys.modules[package_name] = package
+        raise error(f"Cannot import {shown}.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     try:
-        spec.loader.exec_module(package)
+        spec.loader.exec_module(module)
     except Exception as exc:
-        raise TransformError(
-            f"Importing transforms/{product} failed: {exc.__class__.__name__}: {exc}"
+        raise error(
+            f"Importing {shown} failed: {exc.__class__.__name__}: {exc}; fix it (--debug shows "
+            "the traceback)."
         ) from exc
-    return package
+    finally:
+        if not keep:
+            sys.modules.pop(name, None)
+    return module
 
 
 def _modules_of(package: types.ModuleType) -> Iterable[types.ModuleType]:

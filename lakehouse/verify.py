@@ -1,4 +1,5 @@
-"""`lake verify`: re-check every archived checksum and find what interrupted ingests left."""
+"""`lake verify`: re-check every archived and published checksum, and find what interrupted
+ingests, builds and publishes left."""
 
 from __future__ import annotations
 
@@ -54,10 +55,50 @@ def verify_archive(
         referenced = {manifest.run_folder for manifest in manifests}
         report.leftovers.extend(_interrupted_runs(archive, dataset, referenced))
     if datasets is None:
+        store = archive.store
         report.leftovers.extend(
-            f"{SCRATCH_FOLDER}/{name}" for name in archive.store.list_folders(SCRATCH_FOLDER)
+            f"{SCRATCH_FOLDER}/{name}" for name in store.list_folders(SCRATCH_FOLDER)
         )
+        _verify_published(archive, report, progress)
+        report.leftovers.extend(_interrupted_builds(archive))
     return report
+
+
+def _verify_published(archive: Archive, report: VerifyReport, progress: Progress) -> None:
+    """Every published version's outputs against the checksums its publish.json records."""
+    from lakehouse.publish import PUBLISH_AREA, PUBLISH_FILE, list_published, version_folder
+
+    store = archive.store
+    for product in store.list_folders(PUBLISH_AREA):
+        published = {entry["version"]: entry for entry in list_published(store, product)}
+        for version in store.list_folders(f"{PUBLISH_AREA}/{product}"):
+            folder = f"{PUBLISH_AREA}/{product}/{version}"
+            if version not in published:
+                if not store.exists(f"{folder}/{PUBLISH_FILE}"):
+                    report.leftovers.append(folder)
+                continue
+            report.versions_checked += 1
+            for output in published[version]["outputs"].values():
+                report.files_checked += 1
+                path = f"{version_folder(product, version)}/{output['path']}"
+                progress(f"verifying {product} {version}", report.files_checked, None)
+                if not store.exists(path):
+                    report.corrupt.append(Problem(product, version, path, "missing"))
+                elif store.sha256(path)[0] != output["sha256"]:
+                    report.corrupt.append(Problem(product, version, path, "checksum differs"))
+
+
+def _interrupted_builds(archive: Archive) -> list[str]:
+    """Build folders without a build.json: a build that was killed before it finished."""
+    from lakehouse.build_index import BUILD_FILE, BUILDS_AREA
+
+    store = archive.store
+    return [
+        f"{BUILDS_AREA}/{product}/{build}"
+        for product in store.list_folders(BUILDS_AREA)
+        for build in store.list_folders(f"{BUILDS_AREA}/{product}")
+        if not store.exists(f"{BUILDS_AREA}/{product}/{build}/{BUILD_FILE}")
+    ]
 
 
 def _readable_manifests(archive: Archive, dataset: str, report: VerifyReport) -> list[Manifest]:

@@ -266,3 +266,23 @@ def test_a_shapefile_package_says_how_names_were_shortened(tmp_path: Path) -> No
     readme = files["lots-25v1/README.md"].decode()
     assert "renamed: assessed_total -> assessed_t" in readme
     assert "declares no coordinate reference system" in readme  # so the .prj is missing
+
+
+def test_verify_checks_published_versions_and_lists_leftovers(tmp_path: Path) -> None:
+    lake = make_project(tmp_path / "p", lots=100)
+    lake.build("pluto_lite")
+    lake.diff_report("pluto_lite")
+    lake.publish("pluto_lite", "25v1")
+    report = lake.verify()
+    assert report.ok and report.leftovers == []
+    killed = stored(lake, "builds/pluto_lite/20260101T000000Z-dead00/outputs")
+    killed.mkdir(parents=True)
+    output = stored(lake, published_output("pluto_lite", "25v1", "pluto_lite"))
+    data = bytearray(output.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    output.write_bytes(bytes(data))
+    report = lake.verify()
+    assert [(p.dataset, p.version, p.reason) for p in report.corrupt] == [
+        ("pluto_lite", "25v1", "checksum differs")
+    ]
+    assert "builds/pluto_lite/20260101T000000Z-dead00" in report.leftovers

@@ -206,7 +206,8 @@ def verify(
         list[str] | None, typer.Argument(help="Datasets to check (default: all).")
     ] = None,
 ) -> None:
-    """Re-check the sha256 of every archived file and report corruption (exit code 1)."""
+    """Re-check the sha256 of every archived and published file and report corruption (exit
+    code 1), and list what interrupted ingests, builds and publishes left behind."""
     lake = _open()
     with _progress("verify") as report:
         result = _run(lambda: lake.verify(dataset or None, progress=report))
@@ -218,7 +219,8 @@ def verify(
         )
     for folder in result.leftovers:
         console.print(
-            f"[yellow]note[/yellow] {folder}: left by an interrupted ingest (not a version)"
+            f"[yellow]note[/yellow] {folder}: left by an interrupted ingest, build or publish "
+            "(not a version; safe to delete by hand)"
         )
     summary = f"checked {result.files_checked} files in {result.versions_checked} versions"
     if result.ok:

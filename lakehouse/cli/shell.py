@@ -24,9 +24,12 @@ T = TypeVar("T")
 app = typer.Typer(
     name="lake",
     help=(
-        "A lakehouse on DuckDB and Parquet: archive raw sources as immutable versions, "
-        "inspect and verify them.\n\nStart with `lake init`, then `lake demo` for sample "
-        "data, `lake ingest <dataset>` and `lake versions <dataset>`."
+        "A lakehouse on DuckDB and Parquet: archive raw sources as immutable versions, build "
+        "products from locked versions with contracts at every layer, see what changed (QA), "
+        "publish and package versions, and explore any of them.\n\n"
+        "Start with `lake init` and `lake demo` (sample data), then `lake ingest`, `lake lock "
+        "pluto_lite`, `lake build pluto_lite`, `lake qa report diff pluto_lite`, `lake publish "
+        "pluto_lite`."
     ),
     no_args_is_help=True,
     add_completion=False,

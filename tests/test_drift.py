@@ -201,3 +201,29 @@ def test_infinite_and_missing_numbers_do_not_swamp_the_statistics() -> None:
     found = paired_histograms(con, "o", "n", drift_bounds(drift))
     low, high, before, after = found["x"]
     assert (low, high, sum(before), sum(after)) == (1.0, 3.0, 3, 2)  # inf and NaN left out
+
+
+def test_a_template_sets_the_key_and_the_thresholds(lake: Lakehouse) -> None:
+    template = Path(lake.config.project_dir) / "recipes" / "sources" / "dof_pts.yml"
+    template.write_text(
+        template.read_text()
+        + "qa:\n  key: [bbl]\n  thresholds: {row_count: 0.001, mean: 10.0, keys: 0.5}\n"
+    )
+    change_dof_pts(Path(lake.config.project_dir) / "data" / "dof_pts.csv")
+    manifest = lake.ingest("dof_pts").manifest
+    assert manifest.qa is not None
+    flags = manifest.qa["flags"]
+    assert any(flag.startswith("row count 2,002 -> 1,981") for flag in flags)  # 1% > 0.1%
+    assert not any(flag.startswith("assessed_land: mean") for flag in flags)  # +22% < 1000%
+    assert not any(flag.startswith("keys removed") for flag in flags)  # 1% < 50%
+    drift = lake.source_qa("dof_pts")
+    assert drift.keys is not None and drift.keys.key == ["bbl"]
+
+
+def test_a_template_with_a_mistyped_threshold_names_the_field(lake: Lakehouse) -> None:
+    from lakehouse.errors import ConfigError
+
+    template = Path(lake.config.project_dir) / "recipes" / "sources" / "dof_pts.yml"
+    template.write_text(template.read_text() + "qa:\n  thresholds: {row_cuont: 0.1}\n")
+    with pytest.raises(ConfigError, match=r"qa\.thresholds\.row_cuont"):
+        lake.ingest("dof_pts")

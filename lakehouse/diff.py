@@ -203,7 +203,7 @@ def diff_table(con: Any, name: str, key: list[str], old_url: str, new_url: str) 
     if changed:
         diff.changed_sample = _changed_sample(con, key, compared, old_source, new_source, differs)
     numeric = [c for c in compared if types[c].split("(")[0] in NUMERIC_TYPES]
-    diff.numeric = _numeric_shift(con, numeric, old_source, new_source)
+    diff.numeric = _numeric_shift(con, {c: types[c] for c in numeric}, old_source, new_source)
     return diff
 
 
@@ -244,15 +244,20 @@ def _changed_sample(
 
 
 def _numeric_shift(
-    con: Any, columns: list[str], old_source: str, new_source: str
+    con: Any, columns: dict[str, str], old_source: str, new_source: str
 ) -> list[NumericShift]:
+    """min, max and mean of each numeric column (name -> DuckDB type) on both sides; for
+    floating-point columns over finite values only (an inf or NaN would swamp them)."""
     if not columns:
         return []
-    measures = ", ".join(
-        f"min({v}) FILTER (WHERE isfinite({v})), max({v}) FILTER (WHERE isfinite({v})), "
-        f"avg({v}) FILTER (WHERE isfinite({v}))"
-        for v in (f"{sql_identifier(c)}::DOUBLE" for c in columns)
-    )
+    parts = []
+    for column, duckdb_type in columns.items():
+        value = f"{sql_identifier(column)}::DOUBLE"
+        finite = (
+            f" FILTER (WHERE isfinite({value}))" if duckdb_type in {"FLOAT", "DOUBLE"} else ""
+        )
+        parts.append(f"min({value}){finite}, max({value}){finite}, avg({value}){finite}")
+    measures = ", ".join(parts)
     old = con.execute(f"SELECT {measures} FROM {old_source}").fetchone()
     new = con.execute(f"SELECT {measures} FROM {new_source}").fetchone()
     return [

@@ -102,13 +102,11 @@ def check_build(
     con = ibis.duckdb.connect()
     store.register_in_duckdb(con.con)
     report = ContractReport("product")
-    for key in entry["outputs"]:
-        group, name = key.split("/", 1)
+    for name, path in output_files(product, entry).items():
         table = dictionary.tables.get(name)
-        if group != "outputs" or table is None:
+        if table is None:
             continue
-        url = store.url(output_path(product, entry["build_id"], name))
-        output = parquet_table(con, f"output_{name}", [url])
+        output = parquet_table(con, f"output_{name}", [store.url(path)])
         report.results.extend(check_table(output, name, table).results)
     return entry, report
 
@@ -151,31 +149,36 @@ def build_side(
     if reference is not None and VERSION_PATTERN.fullmatch(reference):
         published = find_published(store, product, reference)
         label = f"published {published['version']} (build {published['build_id']})"
-        outputs = _side_outputs(store, published, product, published=True)
+        outputs = _side_outputs(store, published, product)
         return Side(product, label, outputs, published["version"], published["build_id"])
     entry = find_build(store, product, reference)
-    outputs = _side_outputs(store, entry, product, published=False)
+    outputs = _side_outputs(store, entry, product)
     return Side(product, entry["build_id"], outputs, entry["build_id"], entry["build_id"])
 
 
-def _side_outputs(
-    store: Store, entry: dict[str, Any], product: str, *, published: bool
-) -> dict[str, dict[str, Any]]:
+def output_files(product: str, entry: dict[str, Any]) -> dict[str, str]:
+    """Output name -> its Parquet file (relative to the store root), for a build's metadata
+    (build.json) or a published version's (publish.json, which names its `version`)."""
     from lakehouse.publish import published_output
 
-    outputs = {}
-    for key, output in entry["outputs"].items():
+    files = {}
+    for key in entry["outputs"]:
         group, name = key.split("/", 1)
-        if group != "outputs":
-            continue
-        path = (
-            published_output(product, entry["version"], name)
-            if published
-            else output_path(product, entry["build_id"], name)
-        )
-        outputs[name] = {
+        if group == "outputs":
+            files[name] = (
+                published_output(product, entry["version"], name)
+                if "version" in entry
+                else output_path(product, entry["build_id"], name)
+            )
+    return files
+
+
+def _side_outputs(store: Store, entry: dict[str, Any], product: str) -> dict[str, dict[str, Any]]:
+    return {
+        name: {
             "url": store.url(path),
-            "content_sha256": output.get("content_sha256"),
-            "rows": output.get("rows"),
+            "content_sha256": entry["outputs"][f"outputs/{name}"].get("content_sha256"),
+            "rows": entry["outputs"][f"outputs/{name}"].get("rows"),
         }
-    return outputs
+        for name, path in output_files(product, entry).items()
+    }

@@ -253,9 +253,7 @@ def _numeric_shift(
     parts = []
     for column, duckdb_type in columns.items():
         value = f"{sql_identifier(column)}::DOUBLE"
-        finite = (
-            f" FILTER (WHERE isfinite({value}))" if duckdb_type in {"FLOAT", "DOUBLE"} else ""
-        )
+        finite = f" FILTER (WHERE isfinite({value}))" if duckdb_type in {"FLOAT", "DOUBLE"} else ""
         parts.append(f"min({value}){finite}, max({value}){finite}, avg({value}){finite}")
     measures = ", ".join(parts)
     old = con.execute(f"SELECT {measures} FROM {old_source}").fetchone()

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.archive import LATEST
-from lakehouse.build_index import find_build, list_builds, output_path
+from lakehouse.build_index import find_build, list_builds, output_files
 from lakehouse.engine import parquet_table
 from lakehouse.errors import NotFoundError
-from lakehouse.publish import find_published, list_published, published_output
+from lakehouse.publish import find_published, list_published
 from lakehouse.sql import sql_string
 
 if TYPE_CHECKING:
@@ -96,30 +96,18 @@ class Explorer:
     def build(self, product: str, build_id: str = LATEST) -> OutputSet:
         """A build's outputs (default: the latest build)."""
         entry = find_build(self.lake.store, product, None if build_id == LATEST else build_id)
-        tables = {
-            key.split("/", 1)[1]: self._parquet(
-                [self.lake.store.url(output_path(product, entry["build_id"], key.split("/", 1)[1]))]
-            )
-            for key in entry["outputs"]
-            if key.startswith("outputs/")
-        }
-        return OutputSet(product, entry["build_id"], tables, entry)
+        return OutputSet(product, entry["build_id"], self._outputs(product, entry), entry)
 
     def published(self, product: str, version: str = LATEST) -> OutputSet:
         """A published version's outputs (default: the latest)."""
         entry = find_published(self.lake.store, product, version)
-        tables = {
-            key.split("/", 1)[1]: self._parquet(
-                [
-                    self.lake.store.url(
-                        published_output(product, entry["version"], key.split("/", 1)[1])
-                    )
-                ]
-            )
-            for key in entry["outputs"]
-            if key.startswith("outputs/")
+        return OutputSet(product, entry["version"], self._outputs(product, entry), entry)
+
+    def _outputs(self, product: str, entry: dict[str, Any]) -> dict[str, Any]:
+        return {
+            name: self._parquet([self.lake.store.url(path)])
+            for name, path in output_files(product, entry).items()
         }
-        return OutputSet(product, entry["version"], tables, entry)
 
     def versions(self, dataset: str) -> list[str]:
         """The archived versions of a dataset, oldest first."""
@@ -151,28 +139,18 @@ class Explorer:
                     view("source", view_name(dataset), urls)
         for product in self._products():
             builds = list_builds(store, product)
-            for entry in builds:
-                for key in entry["outputs"]:
-                    group, name = key.split("/", 1)
-                    if group != "outputs":
-                        continue
-                    url = store.url(output_path(product, entry["build_id"], name))
-                    label = output_label(product, name)
-                    view("build", view_name(label, entry["build_id"]), [url])
-                    if entry is builds[-1]:
-                        view("build", view_name(label), [url])
             published = list_published(store, product)
             latest = find_published(store, product)["version"] if published else None
-            for entry in published:
-                for key in entry["outputs"]:
-                    group, name = key.split("/", 1)
-                    if group != "outputs":
-                        continue
-                    url = store.url(published_output(product, entry["version"], name))
-                    label = output_label(product, name)
-                    view("published", view_name(label, entry["version"]), [url])
-                    if entry["version"] == latest:
-                        view("published", view_name(label), [url])
+            for schema, entries, label_of, latest_label in (
+                ("build", builds, "build_id", builds[-1]["build_id"] if builds else None),
+                ("published", published, "version", latest),
+            ):
+                for entry in entries:
+                    for name, path in output_files(product, entry).items():
+                        url, label = store.url(path), output_label(product, name)
+                        view(schema, view_name(label, entry[label_of]), [url])
+                        if entry[label_of] == latest_label:
+                            view(schema, view_name(label), [url])
         return made
 
     def _products(self) -> list[str]:

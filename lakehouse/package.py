@@ -92,8 +92,11 @@ def build_package(
     files[f"{top}/SHA256SUMS"] = sums.encode()
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.with_name(out.name + ".tmp")
-    _write_zip(temporary, files, stamp)
-    temporary.replace(out)
+    try:
+        _write_zip(temporary, files, stamp)
+        temporary.replace(out)  # a zip is there whole, or not at all
+    finally:
+        temporary.unlink(missing_ok=True)
     return Packaged(out, entry["version"], sorted(files), notes)
 
 

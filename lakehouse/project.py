@@ -18,6 +18,7 @@ from lakehouse.build_index import (
     build_side,
     check_build,
     list_builds,
+    output_files,
     query_build,
 )
 from lakehouse.builder import Builder, BuildResult, git_state
@@ -309,14 +310,10 @@ class Lakehouse:
         import duckdb
 
         from lakehouse.package import build_package
-        from lakehouse.publish import find_published, published_output
+        from lakehouse.publish import find_published
 
         entry = find_published(self.store, product, version)
-        outputs = {
-            key.split("/", 1)[1]: published_output(product, entry["version"], key.split("/", 1)[1])
-            for key in entry["outputs"]
-            if key.startswith("outputs/")
-        }
+        outputs = output_files(product, entry)
         name = f"{product}-{entry['version']}-{fmt}.zip"
         target = out or self.config.workspace_dir / "packages" / name
         description = self.recipe(product).description if self._has_recipe(product) else ""

@@ -88,7 +88,7 @@ def plain_sql(con: object, old: Path, new: Path) -> int:
 def main() -> None:
     import duckdb
 
-    from lakehouse.diff import diff_table
+    from lakehouse.qa.diff import diff_table
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lots", type=int, default=1_000_000)

@@ -19,10 +19,10 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from lakehouse.archive.template import IngestTemplate
 from lakehouse.config import LakehouseConfig
 from lakehouse.demo import SOURCE_FILES, demo_template_text, generate_pluto_lite
 from lakehouse.project import Lakehouse
-from lakehouse.template import IngestTemplate
 
 
 def duckdb_copy(sources: dict[str, Path], out: Path) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from lakehouse.explore import Explorer, OutputSet
+    from lakehouse.explore.explorer import Explorer, OutputSet
     from lakehouse.project import Lakehouse
 
 __all__ = ["Lakehouse", "__version__", "build", "connect", "open", "published", "source"]
@@ -37,7 +37,7 @@ def open(path: Any = None, env: str | None = None) -> Lakehouse:
 def connect(path: Any = None, env: str | None = None) -> Explorer:
     """Explore the project of `path` (default: the nearest lakehouse.toml) in `env`; the
     functions below use the last one connected (or connect on first use)."""
-    from lakehouse.explore import Explorer
+    from lakehouse.explore.explorer import Explorer
 
     global _explorer
     _explorer = Explorer(open(path, env))

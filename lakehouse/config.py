@@ -9,9 +9,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from lakehouse.errors import ConfigError, describe_validation_error
+from lakehouse.records import Strict
 
 CONFIG_FILE_NAME = "lakehouse.toml"
 CONFIG_ENV_VAR = "LAKEHOUSE_CONFIG"
@@ -42,11 +43,7 @@ workspace = ".lakehouse/workspace"  # local: each build's DuckDB database file
 """
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class S3Settings(_Strict):
+class S3Settings(Strict):
     """How to reach an S3-compatible object store; credentials come from the environment."""
 
     endpoint_url: str | None = None
@@ -74,7 +71,7 @@ class S3Settings(_Strict):
         )
 
 
-class EngineSettings(_Strict):
+class EngineSettings(Strict):
     """How much of the machine a DuckDB build may use; beyond `memory_limit` it spills to
     <workspace>/duckdb-tmp (LAKEHOUSE_MEMORY_LIMIT overrides the file)."""
 
@@ -84,12 +81,12 @@ class EngineSettings(_Strict):
     threads: int | None = Field(default=None, ge=1, le=256)
 
 
-class StoreSettings(_Strict):
+class StoreSettings(Strict):
     root: str = ".lakehouse"
     s3: S3Settings = S3Settings()
 
 
-class PathSettings(_Strict):
+class PathSettings(Strict):
     templates: str = "recipes/sources"
     recipes: str = "recipes"
     transforms: str = "transforms"
@@ -97,7 +94,7 @@ class PathSettings(_Strict):
     workspace: str = ".lakehouse/workspace"  # local: each build's DuckDB database file
 
 
-class LakehouseConfig(_Strict):
+class LakehouseConfig(Strict):
     """The whole configuration, with `project_dir` the folder that holds lakehouse.toml."""
 
     project_dir: Path

@@ -12,7 +12,8 @@ from lakehouse.errors import InvalidNameError
 
 _DATASET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-RESERVED_VERSIONS = frozenset({"latest"})
+LATEST = "latest"  # the newest version, build or published version, wherever a name is asked
+RESERVED_VERSIONS = frozenset({LATEST})
 
 
 def check_dataset_name(name: str) -> str:

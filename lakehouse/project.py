@@ -12,26 +12,36 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.archive import LATEST, Archive, IngestResult, qa_settings
-from lakehouse.build_index import (
+from lakehouse.archive.archive import Archive, IngestResult, qa_settings
+from lakehouse.archive.manifest import Manifest
+from lakehouse.archive.template import (
+    FileSource,
+    IngestTemplate,
+    list_templates,
+    load_template_for,
+    template_for_local_file,
+    template_path,
+)
+from lakehouse.catalog.catalog import DatasetEntry, ProductEntry, catalog, lookup, products
+from lakehouse.catalog.verify import VerifyReport, verify_archive
+from lakehouse.config import LakehouseConfig, load_config
+from lakehouse.contracts.contract import ContractReport, load_contracts, load_source_contract
+from lakehouse.contracts.dictionary import dictionary_path, load_dictionary, require_dictionary
+from lakehouse.errors import ConfigError, LakehouseError
+from lakehouse.names import LATEST, check_dataset_name
+from lakehouse.progress import Progress, no_progress
+from lakehouse.sql import sql_string
+from lakehouse.store.storage import Store
+from lakehouse.transform.builder import Builder, BuildResult, git_state
+from lakehouse.transform.index import (
     build_folder,
-    build_side,
     check_build,
     list_builds,
-    output_files,
     query_build,
 )
-from lakehouse.builder import Builder, BuildResult, git_state
-from lakehouse.catalog import DatasetEntry, ProductEntry, catalog, lookup, products
-from lakehouse.config import LakehouseConfig, load_config
-from lakehouse.contracts import ContractReport, load_contracts, load_source_contract
-from lakehouse.dictionary import dictionary_path, load_dictionary, require_dictionary
-from lakehouse.errors import ConfigError
-from lakehouse.lineage import Lineage, input_schemas, product_lineage
-from lakehouse.manifest import Manifest
-from lakehouse.names import check_dataset_name
-from lakehouse.progress import Progress, no_progress
-from lakehouse.recipe import (
+from lakehouse.transform.lineage import Lineage, input_schemas, product_lineage
+from lakehouse.transform.models import load_models
+from lakehouse.transform.recipe import (
     Lock,
     Recipe,
     check_lock,
@@ -40,26 +50,14 @@ from lakehouse.recipe import (
     resolve_lock,
     write_lock,
 )
-from lakehouse.sql import sql_string
-from lakehouse.storage import Store
-from lakehouse.template import (
-    FileSource,
-    IngestTemplate,
-    list_templates,
-    load_template_for,
-    template_for_local_file,
-    template_path,
-)
-from lakehouse.transform import load_models
-from lakehouse.verify import VerifyReport, verify_archive
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from lakehouse.diff import BuildDiff, Side
-    from lakehouse.docs import DocsSite
-    from lakehouse.drift import SourceDrift
-    from lakehouse.package import Packaged
+    from lakehouse.catalog.docs import DocsSite
+    from lakehouse.publish.package import Packaged
+    from lakehouse.qa.diff import BuildDiff, Side
+    from lakehouse.qa.drift import SourceDrift
 
 
 class Lakehouse:
@@ -189,9 +187,25 @@ class Lakehouse:
 
     def docs(self, folder: Path | None = None) -> DocsSite:
         """Write the static documentation site (default: <workspace>/docs)."""
-        from lakehouse.docs import write_docs
+        from lakehouse.catalog.docs import SiteContent, write_docs
 
-        return write_docs(self, folder or self.config.workspace_dir / "docs")
+        products, datasets = self.catalog()
+        site = SiteContent(
+            products,
+            datasets,
+            {dataset.name: self.versions(dataset.name) for dataset in datasets},
+            {product.name: self._lineage_or_problem(product.name) for product in products},
+            self.store,
+        )
+        return write_docs(site, folder or self.config.workspace_dir / "docs")
+
+    def _lineage_or_problem(self, product: str) -> tuple[Lineage | None, str]:
+        try:
+            return self.lineage(product), ""
+        except LakehouseError as exc:
+            return None, str(exc)
+        except Exception as exc:  # one product's lineage must not stop the whole site
+            return None, f"{exc.__class__.__name__}: {exc}"
 
     def diff(self, product: str, old: str | None = None, new: str | None = None) -> BuildDiff:
         """What changed between two builds or published versions, by the dictionary's primary
@@ -202,7 +216,8 @@ class Lakehouse:
     def _diff(self, product: str, old: str | None, new: str | None) -> tuple[BuildDiff, Side, Side]:
         import duckdb
 
-        from lakehouse.diff import diff_builds
+        from lakehouse.publish.sides import build_side
+        from lakehouse.qa.diff import diff_builds
 
         new_side = build_side(self.store, new, product)
         old_side = build_side(self.store, old, new_side.product, before=new_side.build_id)
@@ -222,7 +237,7 @@ class Lakehouse:
         `qa/<dataset>/<version>-against-<other>.html`; archived versions are never touched)."""
         import duckdb
 
-        from lakehouse.qa_report import drift_bounds, paired_histograms, source_report
+        from lakehouse.render.qa_reports import drift_bounds, paired_histograms, source_report
 
         drift = self.source_qa(dataset, version, against)
         with duckdb.connect() as con:
@@ -247,7 +262,7 @@ class Lakehouse:
         the diff."""
         import duckdb
 
-        from lakehouse.qa_report import diff_bounds, diff_report, paired_histograms
+        from lakehouse.render.qa_reports import diff_bounds, diff_report, paired_histograms
 
         found, old_side, new_side = self._diff(product, old, new)
         charts = {}
@@ -277,7 +292,7 @@ class Lakehouse:
         """Publish a build (default: the latest) as `version` (default: the next free number of
         the year, e.g. 26v3); refused unless its contracts passed and it has a QA report, and
         never over an existing version."""
-        from lakehouse.publish import next_version, publish_build
+        from lakehouse.publish.publish import next_version, publish_build
 
         return publish_build(
             self.store,
@@ -288,13 +303,13 @@ class Lakehouse:
 
     def published(self, product: str) -> list[dict[str, Any]]:
         """Every published version of a product, oldest first."""
-        from lakehouse.publish import list_published
+        from lakehouse.publish.publish import list_published
 
         return list_published(self.store, product)
 
     def promote(self, product: str, version: str, to_env: str) -> dict[str, Any]:
         """Copy a published version from this environment to `to_env`, unchanged."""
-        from lakehouse.publish import promote
+        from lakehouse.publish.publish import promote
 
         if to_env == (self.config.env or None):
             raise ConfigError(f"{product} {version} is already in {to_env!r}; promote to another.")
@@ -309,11 +324,12 @@ class Lakehouse:
         the same bytes."""
         import duckdb
 
-        from lakehouse.package import build_package
-        from lakehouse.publish import find_published
+        from lakehouse.publish.package import build_package
+        from lakehouse.publish.publish import find_published
+        from lakehouse.publish.sides import entry_output_files
 
         entry = find_published(self.store, product, version)
-        outputs = output_files(product, entry)
+        outputs = entry_output_files(product, entry)
         name = f"{product}-{entry['version']}-{fmt}.zip"
         target = out or self.config.workspace_dir / "packages" / name
         description = self.recipe(product).description if self._has_recipe(product) else ""

@@ -11,13 +11,13 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from lakehouse.builder import BuildError
 from lakehouse.config import init_project, load_config
 from lakehouse.demo import SOURCE_FILES, generate_pluto_lite, write_demo_templates
 from lakehouse.errors import NotFoundError
 from lakehouse.project import Lakehouse
-from lakehouse.recipe import LockError, lock_path
-from lakehouse.transform import TransformError
+from lakehouse.transform.builder import BuildError
+from lakehouse.transform.models import TransformError
+from lakehouse.transform.recipe import LockError, lock_path
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = [name.removesuffix(".csv") for name in SOURCE_FILES]
@@ -233,7 +233,7 @@ def test_a_cycle_and_an_unknown_input_are_named(tmp_path: Path) -> None:
 
 
 TOY = """
-from lakehouse.transform import model
+from lakehouse.transform.models import model
 
 SCALE = 10
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lakehouse.catalog import DatasetEntry, ProductEntry
+from lakehouse.catalog.catalog import DatasetEntry, ProductEntry
 from lakehouse.cli import app
 from lakehouse.errors import NotFoundError
 from tests.test_build import make_project

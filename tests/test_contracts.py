@@ -10,11 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from lakehouse.builder import ContractError
 from lakehouse.cli import app
-from lakehouse.contracts import check_table, dictionary_schema
-from lakehouse.dictionary import TableEntry
+from lakehouse.contracts.contract import check_table, dictionary_schema
+from lakehouse.contracts.dictionary import TableEntry
 from lakehouse.project import Lakehouse
+from lakehouse.transform.builder import ContractError
 from tests.test_build import make_project
 
 TABLE = TableEntry(
@@ -206,7 +206,7 @@ def test_an_edited_dictionary_rule_is_checked_again_on_a_cached_build(tmp_path: 
 def test_hand_written_pandera_checks_built_in_and_custom() -> None:
     import pandera.ibis as pa
 
-    from lakehouse.contract_check import check_schema
+    from lakehouse.contracts.check import check_schema
 
     def ordered(data):  # a table-wide check returning a projection: joins the one query
         return data.table.select(ok=data.table.low <= data.table.high)
@@ -260,7 +260,7 @@ def test_hand_written_pandera_checks_built_in_and_custom() -> None:
 def test_a_schema_that_names_missing_columns_or_other_types_fails_its_structure_rules() -> None:
     import pandera.ibis as pa
 
-    from lakehouse.contract_check import check_schema
+    from lakehouse.contracts.check import check_schema
 
     schema = pa.DataFrameSchema(
         {"id": pa.Column(ibis.dtype("int64")), "name": pa.Column(ibis.dtype("string"))},
@@ -288,7 +288,7 @@ def test_a_schema_that_names_missing_columns_or_other_types_fails_its_structure_
 def test_a_broken_contract_module_is_named_in_the_error(
     tmp_path: Path, module: str, message: str
 ) -> None:
-    from lakehouse.contracts import load_contracts
+    from lakehouse.contracts.contract import load_contracts
     from lakehouse.errors import ConfigError
 
     folder = tmp_path / "contracts" / "pluto_lite"
@@ -311,7 +311,7 @@ def test_a_broken_contract_module_stops_the_build_before_it_starts(tmp_path: Pat
 def test_awkward_contracts_are_reported_not_crashed_on() -> None:
     import pandera.ibis as pa
 
-    from lakehouse.contract_check import check_schema
+    from lakehouse.contracts.check import check_schema
 
     def latest_per_group(data):  # a window: cannot join the one aggregate, pandera runs it
         t = data.table

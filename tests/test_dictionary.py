@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.builder import BuildError
-from lakehouse.dictionary import load_dictionary, schema_differences
+from lakehouse.contracts.dictionary import load_dictionary, schema_differences
 from lakehouse.errors import ConfigError
+from lakehouse.transform.builder import BuildError
 from tests.test_build import REPO, make_project
 
 GOOD = """
@@ -69,7 +69,7 @@ def test_a_bad_dictionary_names_the_file_and_field(
 
 
 def test_schema_differences_name_each_problem() -> None:
-    from lakehouse.dictionary import TableEntry
+    from lakehouse.contracts.dictionary import TableEntry
 
     table = TableEntry(
         description="t",

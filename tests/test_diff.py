@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from lakehouse.cli import app
-from lakehouse.dictionary import Dictionary
-from lakehouse.diff import DiffError, Side, diff_builds, diff_table
+from lakehouse.contracts.dictionary import Dictionary
+from lakehouse.qa.diff import DiffError, Side, diff_builds, diff_table
 from tests.test_build import make_project
 
 

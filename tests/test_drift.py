@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 from lakehouse.cli import app
 from lakehouse.config import init_project, load_config
 from lakehouse.demo import generate_pluto_lite, write_demo_templates
-from lakehouse.drift import QaSettings, Thresholds, source_drift
 from lakehouse.errors import NotFoundError
-from lakehouse.profile import profile_table
 from lakehouse.project import Lakehouse
+from lakehouse.qa.drift import QaSettings, Thresholds, source_drift
+from lakehouse.qa.profile import profile_table
 
 
 def drift_of(old_sql: str, new_sql: str, key: list[str] | None = None):  # type: ignore[no-untyped-def]
@@ -88,7 +88,7 @@ def test_thresholds_decide_what_is_flagged() -> None:
     con = duckdb.connect()
     old_profile = profile_table(con, f"({OLD})")
     new_profile = profile_table(con, f"({new})")
-    from lakehouse.drift import compare
+    from lakehouse.qa.drift import compare
 
     assert compare("t", "1", "2", old_profile, new_profile, Thresholds()).flags == []
     strict = Thresholds(mean=0.01)
@@ -193,7 +193,7 @@ def test_infinite_and_missing_numbers_do_not_swamp_the_statistics() -> None:
     drift = drift_of(old, new)
     (column,) = drift.columns
     assert column.new is not None and (column.new.maximum, column.new.mean) == (2.0, 1.5)
-    from lakehouse.qa_report import drift_bounds, paired_histograms
+    from lakehouse.render.qa_reports import drift_bounds, paired_histograms
 
     con = duckdb.connect()
     con.execute(f"CREATE TABLE o AS {old}")

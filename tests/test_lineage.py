@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from lakehouse.cli import app
-from lakehouse.dictionary import load_dictionary
+from lakehouse.contracts.dictionary import load_dictionary
 from lakehouse.errors import NotFoundError
-from lakehouse.lineage import column_lineage, compile_models, lineage_svg, table_lineage
 from lakehouse.project import Lakehouse
-from lakehouse.transform import MODEL_ATTRIBUTE, Model, model
+from lakehouse.transform.lineage import column_lineage, compile_models, lineage_svg, table_lineage
+from lakehouse.transform.models import MODEL_ATTRIBUTE, Model, model
 from tests.test_build import make_project
 
 
@@ -37,7 +37,7 @@ def shop_sales(stg_orders: ir.Table, shops: ir.Table) -> ir.Table:
 
 
 def toy_models() -> dict[str, Model]:
-    from lakehouse.transform import _as_model
+    from lakehouse.transform.models import _as_model
 
     found = {}
     for func in (stg_orders, shop_sales):
@@ -137,7 +137,7 @@ def both_shops(shops: ir.Table) -> ir.Table:
 
 
 def test_a_query_sqlglot_cannot_follow_is_marked_not_crashed_on() -> None:
-    from lakehouse.transform import _as_model
+    from lakehouse.transform.models import _as_model
 
     models = {"both_shops": _as_model(both_shops, getattr(both_shops, MODEL_ATTRIBUTE), __name__)}
     sql = compile_models(models, {"shops": SCHEMAS["shops"]}, ["both_shops"])

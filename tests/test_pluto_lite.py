@@ -13,8 +13,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from lakehouse.builder import evaluate
-from lakehouse.transform import load_models
+from lakehouse.transform.builder import evaluate
+from lakehouse.transform.models import load_models
 
 TRANSFORMS = Path(__file__).resolve().parents[1] / "transforms"
 DOF_COLUMNS = [

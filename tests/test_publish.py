@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from lakehouse.cli import app
 from lakehouse.errors import ContractError, InvalidNameError, NotFoundError, VersionExistsError
-from lakehouse.package import PackageError, shapefile_names
 from lakehouse.project import Lakehouse
-from lakehouse.publish import PublishError, published_output
+from lakehouse.publish.package import PackageError, shapefile_names
+from lakehouse.publish.publish import PublishError, published_output
 from tests.test_build import make_project
 
 
@@ -108,7 +108,7 @@ def test_the_latest_pointer_moves_and_versions_can_be_diffed(tmp_path: Path) -> 
     assert [e["version"] for e in lake.published("pluto_lite")] == ["25v1", "25v2"]
     from datetime import datetime
 
-    from lakehouse.publish import next_version
+    from lakehouse.publish.publish import next_version
 
     assert next_version(lake.store, "pluto_lite", datetime(2025, 6, 1)) == "25v3"
     assert next_version(lake.store, "pluto_lite", datetime(2026, 1, 2)) == "26v1"
@@ -227,9 +227,9 @@ def test_a_shapefile_package_says_how_names_were_shortened(tmp_path: Path) -> No
     import pyarrow.parquet as pq
     import shapely
 
-    from lakehouse.dictionary import Dictionary
-    from lakehouse.package import build_package
-    from lakehouse.storage import Store
+    from lakehouse.contracts.dictionary import Dictionary
+    from lakehouse.publish.package import build_package
+    from lakehouse.store.storage import Store
 
     store = Store(str(tmp_path / "store"))
     rel = "publish/lots/25v1/outputs/lots.parquet"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lakehouse.charts import CHANGED_COLOUR, NEW_COLOUR, OLD_COLOUR, REMOVED_COLOUR
 from lakehouse.cli import app
 from lakehouse.project import Lakehouse
+from lakehouse.render.charts import CHANGED_COLOUR, NEW_COLOUR, OLD_COLOUR, REMOVED_COLOUR
 from tests.browser import pixels_of, render
 from tests.test_build import make_project
 from tests.test_diff import change_lots

@@ -95,8 +95,8 @@ def test_a_warning_contract_archives_and_records_the_warning(
 
 
 def test_a_contract_typo_names_the_field(project_dir: Path) -> None:
+    from lakehouse.archive.template import load_template
     from lakehouse.errors import ConfigError
-    from lakehouse.template import load_template
 
     path = write_template(
         project_dir,

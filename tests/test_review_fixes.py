@@ -19,7 +19,7 @@ from lakehouse.errors import (
 )
 from lakehouse.project import Lakehouse
 from lakehouse.sources.http import file_name_from_url, redact_url
-from lakehouse.storage import Store
+from lakehouse.store.storage import Store
 from tests.conftest import write_template
 
 
@@ -155,7 +155,7 @@ def test_a_bare_shp_is_refused_with_advice_to_zip(lake: Lakehouse, tmp_path: Pat
 
 
 def test_s3_source_must_name_one_object(project_dir: Path) -> None:
-    from lakehouse.template import load_template
+    from lakehouse.archive.template import load_template
 
     path = write_template(
         project_dir,
@@ -167,7 +167,7 @@ def test_s3_source_must_name_one_object(project_dir: Path) -> None:
 
 
 def test_a_numeric_filter_value_is_taken_as_text(project_dir: Path) -> None:
-    from lakehouse.template import FilterRows, load_template
+    from lakehouse.archive.template import FilterRows, load_template
 
     path = write_template(
         project_dir,
@@ -180,7 +180,7 @@ def test_a_numeric_filter_value_is_taken_as_text(project_dir: Path) -> None:
 
 
 def test_socrata_and_arcgis_templates_need_no_format(project_dir: Path) -> None:
-    from lakehouse.template import load_template
+    from lakehouse.archive.template import load_template
 
     path = write_template(
         project_dir,
@@ -270,7 +270,7 @@ def test_manifest_is_plain_json(lake: Lakehouse, csv_file: Path) -> None:
 def test_a_local_file_changing_while_archived_is_refused(tmp_path: Path) -> None:
     import os
 
-    from lakehouse.archive import _checksum_originals
+    from lakehouse.archive.archive import _checksum_originals
     from lakehouse.errors import SourceError
     from lakehouse.progress import no_progress
 

@@ -1,15 +1,15 @@
 import duckdb
 import pytest
 
-from lakehouse.errors import ConfigError
-from lakehouse.steps import clean_column_name, compile_steps
-from lakehouse.template import (
+from lakehouse.archive.steps import clean_column_name, compile_steps
+from lakehouse.archive.template import (
     CleanColumnNames,
     DropColumns,
     FilterRows,
     RenameColumns,
     SelectColumns,
 )
+from lakehouse.errors import ConfigError
 
 
 def _run(columns: list[str], rows: list[tuple], steps: list) -> tuple[list[str], list[tuple]]:

@@ -2,14 +2,14 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.errors import ConfigError
-from lakehouse.template import (
+from lakehouse.archive.template import (
     CsvFormat,
     FilterRows,
     RenameColumns,
     load_template,
     template_for_local_file,
 )
+from lakehouse.errors import ConfigError
 
 GOOD = """
 name: lots

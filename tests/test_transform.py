@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.transform import TransformError, load_models, plan
+from lakehouse.transform.models import TransformError, load_models, plan
 
 HELPERS = """
 WIDTH = 5
@@ -21,7 +21,7 @@ def pad(column, width=WIDTH):
 """
 
 MODELS = """
-from lakehouse.transform import model
+from lakehouse.transform.models import model
 
 from . import helpers
 from .helpers import KINDS
@@ -72,7 +72,7 @@ def test_a_default_argument_constant_is_part_of_the_fingerprint(tmp_path: Path) 
 def test_fingerprints_are_the_same_in_every_process(tmp_path: Path) -> None:
     transforms = write_package(tmp_path)
     code = (
-        "import sys; from pathlib import Path; from lakehouse.transform import load_models;"
+        "import sys; from pathlib import Path; from lakehouse.transform.models import load_models;"
         f"print(load_models(Path({str(transforms)!r}), 'prod')['stg'].code_hash)"
     )
     seen = {

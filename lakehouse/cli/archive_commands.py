@@ -21,7 +21,7 @@ from lakehouse.cli.shell import (
 from lakehouse.errors import LakehouseError
 
 if TYPE_CHECKING:
-    from lakehouse.archive import IngestResult
+    from lakehouse.archive.archive import IngestResult
 
 
 @app.command()

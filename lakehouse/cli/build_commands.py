@@ -9,7 +9,7 @@ import typer
 from lakehouse.cli.shell import _console, _fail, _open, _preview_cell, _progress, _run, app
 
 if TYPE_CHECKING:
-    from lakehouse.contracts import ContractReport
+    from lakehouse.contracts.contract import ContractReport
 
 
 @app.command()
@@ -161,7 +161,7 @@ def sql(
         columns, records = _run(lambda: lake.sql(product, query, build_id=build_id, limit=rows))
         _print_rows(columns, records)
         return
-    from lakehouse.explore import Explorer
+    from lakehouse.explore.explorer import Explorer
 
     lake = _open()
     explorer = Explorer(lake)

@@ -10,7 +10,7 @@ import typer
 from lakehouse.cli.shell import _console, _open, _print_datasets, _run, app
 
 if TYPE_CHECKING:
-    from lakehouse.catalog import DatasetEntry, ProductEntry
+    from lakehouse.catalog.catalog import DatasetEntry, ProductEntry
 
 
 @app.command(name="catalog")
@@ -49,7 +49,7 @@ def catalog_command(
 def _print_catalog_entry(entry: ProductEntry | DatasetEntry) -> None:
     from rich.table import Table
 
-    from lakehouse.catalog import ProductEntry
+    from lakehouse.catalog.catalog import ProductEntry
 
     console = _console()
     if not isinstance(entry, ProductEntry):

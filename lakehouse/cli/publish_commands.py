@@ -51,7 +51,7 @@ def published(product: Annotated[str, typer.Argument(help="Product name.")]) -> 
     """List a product's published versions, oldest first, with their builds and inputs."""
     from rich.table import Table
 
-    from lakehouse.publish import qa_line
+    from lakehouse.publish.publish import qa_line
 
     lake = _open()
     found = _run(lambda: lake.published(product))

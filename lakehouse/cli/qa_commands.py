@@ -10,7 +10,7 @@ import typer
 from lakehouse.cli.shell import _console, _open, _run, app
 
 if TYPE_CHECKING:
-    from lakehouse.drift import ColumnDrift, SourceDrift
+    from lakehouse.qa.drift import ColumnDrift, SourceDrift
 
 qa_app = typer.Typer(
     help="Quality assurance: what changed in a source between versions.", no_args_is_help=True

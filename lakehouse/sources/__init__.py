@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakehouse.archive.template import FormatSpec, SourceSpec
 from lakehouse.progress import Progress
-from lakehouse.template import FormatSpec, SourceSpec
 
 
 @dataclass(frozen=True)

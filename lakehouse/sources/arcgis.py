@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lakehouse.archive.template import ArcgisSource, GeoJsonFormat
 from lakehouse.errors import SourceError
 from lakehouse.progress import Progress
 from lakehouse.sources import Fetched
 from lakehouse.sources.http import get_json, redact_url
-from lakehouse.template import ArcgisSource, GeoJsonFormat
 
 DEFAULT_MAX_RECORD_COUNT = 1000
 

@@ -12,10 +12,10 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from lakehouse.archive.template import HttpSource
 from lakehouse.errors import SourceError
 from lakehouse.progress import Progress
 from lakehouse.sources import Fetched
-from lakehouse.template import HttpSource
 
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 USER_AGENT = "lakehouse-ingest/0.1"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from lakehouse.archive.template import FileSource
 from lakehouse.errors import SourceError
 from lakehouse.progress import Progress
 from lakehouse.sources import Fetched
-from lakehouse.template import FileSource
 
 
 def fetch(source: FileSource, landing_dir: Path, progress: Progress) -> Fetched:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lakehouse.archive.template import S3Source
 from lakehouse.config import S3Settings
 from lakehouse.errors import SourceError
 from lakehouse.progress import Progress
 from lakehouse.sources import Fetched
 from lakehouse.sources.http import file_name_from_url
-from lakehouse.storage import make_s3_filesystem
-from lakehouse.template import S3Source
+from lakehouse.store.storage import make_s3_filesystem
 
 
 def fetch(source: S3Source, landing_dir: Path, progress: Progress) -> Fetched:

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lakehouse.archive.template import CsvFormat, JsonFormat, SocrataSource
 from lakehouse.errors import SourceError
 from lakehouse.progress import Progress
 from lakehouse.sources import Fetched
 from lakehouse.sources.http import download, get_json, redact_url
-from lakehouse.template import CsvFormat, JsonFormat, SocrataSource
 
 
 def version_from_epoch_seconds(seconds: int | float) -> str:

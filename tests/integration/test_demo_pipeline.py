@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from lakehouse.archive.template import load_template
 from lakehouse.cli import app
 from lakehouse.config import load_config
 from lakehouse.demo import SOURCE_FILES
 from lakehouse.project import Lakehouse
-from lakehouse.template import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO / "recipes" / "sources"

@@ -12,7 +12,7 @@ import boto3
 
 from lakehouse.config import init_project, load_config
 from lakehouse.demo import generate_pluto_lite, write_demo_templates
-from lakehouse.explore import Explorer
+from lakehouse.explore.explorer import Explorer
 from lakehouse.project import Lakehouse
 from tests.test_build import DATASETS, REPO
 from tests.test_diff import change_lots

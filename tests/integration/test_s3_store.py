@@ -13,7 +13,7 @@ import pytest
 from lakehouse.config import LakehouseConfig, S3Settings, StoreSettings
 from lakehouse.errors import SourceError, VersionExistsError
 from lakehouse.project import Lakehouse
-from lakehouse.storage import Store
+from lakehouse.store.storage import Store
 from tests.conftest import write_template
 
 

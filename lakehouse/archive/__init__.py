@@ -1,0 +1,2 @@
+"""The raw archive: ingest templates, conversion to Parquet or Delta, and immutable versions
+with their manifests."""

@@ -1,0 +1,559 @@
+"""The raw archive: every dataset kept by version, immutably, with its original bytes.
+
+An ingest lands the source in a scratch folder (a local file is read where it is), checksums
+the original bytes (identical bytes make no new version), converts them to Parquet (or a Delta
+table version), puts everything under `raw/<dataset>/<version>/<run id>/`, and commits by
+writing the manifest last.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import ValidationError
+
+from lakehouse.archive import delta
+from lakehouse.archive.convert import convert_to_parquet
+from lakehouse.archive.manifest import (
+    Manifest,
+    SourceInfo,
+    StoredFile,
+    VersionOrigin,
+    dataset_folder,
+    manifest_path,
+    version_folder,
+)
+from lakehouse.archive.template import FileSource, FormatSpec, IngestTemplate
+from lakehouse.contracts.check import check_schema
+from lakehouse.contracts.contract import Contract
+from lakehouse.contracts.raw import check_raw
+from lakehouse.contracts.report import ContractReport, store_report
+from lakehouse.errors import (
+    ConfigError,
+    ContractFailed,
+    IntegrityError,
+    NotFoundError,
+    SourceError,
+    VersionExistsError,
+)
+from lakehouse.names import LATEST, check_dataset_name, check_version_name, is_dataset_name
+from lakehouse.progress import Progress, no_progress
+from lakehouse.qa.drift import QaSettings, SourceDrift, source_drift
+from lakehouse.qa.profile import TableProfile, profile_table
+from lakehouse.render.qa_reports import drift_bounds, paired_histograms, source_report
+from lakehouse.sources import Fetched, get_extractor
+from lakehouse.sql import sql_string
+from lakehouse.store.storage import Store, sha256_of_file
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+DATA_FILE_NAME = "data.parquet"
+CONTRACT_FOLDER = "contract"  # a version's raw contract report, beside its data
+QA_FOLDER = "qa"  # a version's profile and its drift from the version before
+REJECTED_AREA = "rejected"  # reports of ingests their raw contract stopped (no version)
+
+
+@dataclass
+class SourceQa:
+    """What the source QA of one ingest found: the new version's profile and, when there was a
+    version before, the drift from it."""
+
+    profile: TableProfile | None
+    drift: SourceDrift | None
+    html: str | None = None
+
+    def summary(self, folder: str) -> dict[str, Any]:
+        if self.drift is None:
+            return {"against": None, "flags": [], "report": None, "html": None}
+        return {
+            "against": self.drift.old_version,
+            "flags": self.drift.flags,
+            "report": f"{folder}/drift.txt",
+            "html": f"{folder}/report.html",
+        }
+
+    def store(self, store: Store, folder: str) -> None:
+        if self.profile is not None:
+            profile = json.dumps(self.profile.to_dict()).encode()
+            store.write_bytes(f"{folder}/profile.json", profile)
+        if self.drift is not None:
+            drift = json.dumps(self.drift.to_dict(), default=str).encode()
+            store.write_bytes(f"{folder}/drift.json", drift)
+            store.write_bytes(f"{folder}/drift.txt", self.drift.to_text().encode())
+        if self.html is not None:
+            store.write_bytes(f"{folder}/report.html", self.html.encode())
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What an ingest did: archived a new version, or found the same bytes already archived."""
+
+    status: Literal["archived", "unchanged"]
+    manifest: Manifest
+    template_changed: bool = False  # unchanged bytes, but the template differs from that version's
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+
+@dataclass(frozen=True)
+class _Original:
+    """One original source file: landed in scratch by a download, or a local file in place."""
+
+    path: Path
+    sha256: str
+    size: int
+    landed: bool  # a private copy in scratch (moved into the store) or the user's file (copied)
+    mtime_ns: int
+
+    def check_unchanged(self) -> None:
+        """A local file must not change while it is archived, or its checksum would lie."""
+        status = self.path.stat()
+        if (status.st_size, status.st_mtime_ns) != (self.size, self.mtime_ns):
+            raise SourceError(
+                f"{self.path} changed while it was being archived; nothing was archived, "
+                "try again once it is complete."
+            )
+
+
+class Archive:
+    """Versions of raw datasets in a Store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- reading the archive -------------------------------------------------------------------
+
+    def datasets(self) -> list[str]:
+        """Datasets with a folder in the archive (folders with other names are not datasets)."""
+        return [name for name in self.store.list_folders("raw") if is_dataset_name(name)]
+
+    def version_names(self, dataset: str) -> list[str]:
+        """Names of the version folders that hold a manifest (committed versions), unordered."""
+        check_dataset_name(dataset)
+        return [
+            version
+            for version in self.store.list_folders(dataset_folder(dataset))
+            if self.store.exists(manifest_path(dataset, version))
+        ]
+
+    def read_manifest(self, dataset: str, version: str) -> Manifest:
+        """One committed version's manifest; an unreadable one is an IntegrityError."""
+        path = manifest_path(dataset, version)
+        try:
+            return Manifest.from_json(self.store.read_bytes(path))
+        except (ValidationError, ValueError) as exc:
+            raise IntegrityError(
+                f"The manifest {self.store.url(path)} is unreadable or damaged; run `lake verify` "
+                "and restore it from a backup."
+            ) from exc
+
+    def versions(self, dataset: str) -> list[Manifest]:
+        """Committed versions of `dataset`, oldest first (by extraction time)."""
+        manifests = [self.read_manifest(dataset, v) for v in self.version_names(dataset)]
+        return sorted(manifests, key=lambda m: (m.extracted_at, m.version))
+
+    def manifest(self, dataset: str, version: str = LATEST) -> Manifest:
+        """The manifest of `version` (or the newest, for 'latest')."""
+        check_dataset_name(dataset)
+        if version == LATEST:
+            versions = self.versions(dataset)
+            if not versions:
+                raise NotFoundError(
+                    f"Dataset {dataset!r} has no archived versions; run `lake ingest {dataset}`."
+                )
+            return versions[-1]
+        check_version_name(version)
+        if not self.store.exists(manifest_path(dataset, version)):
+            known = ", ".join(m.version for m in self.versions(dataset)) or "none"
+            raise NotFoundError(
+                f"Dataset {dataset!r} has no version {version!r}; archived versions: {known}."
+            )
+        return self.read_manifest(dataset, version)
+
+    def relation(
+        self, con: duckdb.DuckDBPyConnection, dataset: str, version: str = LATEST
+    ) -> duckdb.DuckDBPyRelation:
+        """The archived data of a version as a DuckDB relation on `con`."""
+        found = self.manifest(dataset, version)
+        if found.storage == "delta":
+            assert found.delta_version is not None
+            return con.from_arrow(delta.read_version(self.store, dataset, found.delta_version))
+        self.store.register_in_duckdb(con)
+        return con.read_parquet(self.store.url(found.data_files[0].path))
+
+    def read(self, dataset: str, version: str = LATEST, limit: int | None = None) -> pa.Table:
+        """The archived data of a version as an Arrow table (optionally only the first rows)."""
+        import duckdb
+
+        with duckdb.connect() as con:
+            relation = self.relation(con, dataset, version)
+            if limit is not None:
+                relation = relation.limit(limit)
+            return relation.to_arrow_table()
+
+    # -- ingesting -----------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        template: IngestTemplate,
+        *,
+        version: str | None = None,
+        project_dir: Path | None = None,
+        progress: Progress = no_progress,
+        source_contract: Contract | None = None,
+    ) -> IngestResult:
+        """Fetch the template's source and archive it as a new version (or find it archived).
+        The template's `contract:` and the pandera `source_contract`, if any, gate it."""
+        if version is not None:
+            check_version_name(version)
+        template = _resolve_local_path(template, project_dir)
+        template_sha = hashlib.sha256(template.model_dump_json().encode()).hexdigest()
+        extracted_at = datetime.now(UTC)
+        with self.store.scratch_dir() as scratch:
+            landing = scratch / "landing"
+            landing.mkdir()
+            fetched = get_extractor(template.source)(template.source, landing, progress)
+            originals = _checksum_originals(fetched.files, scratch, progress)
+            source_sha = _content_sha256([(o.path.name, o.sha256) for o in originals])
+            existing = self.versions(template.name)
+            for manifest in existing:
+                if manifest.source_sha256 == source_sha:
+                    changed = manifest.template_sha256 not in (None, template_sha)
+                    return IngestResult("unchanged", manifest, template_changed=changed)
+            name, origin = self._choose_version(template, fetched, version, existing, extracted_at)
+            data_file = scratch / DATA_FILE_NAME
+            converted = convert_to_parquet(
+                template,
+                [o.path for o in originals],
+                _format_of(template, fetched),
+                data_file,
+                progress,
+            )
+            report = _check_raw_contract(template, data_file, progress, source_contract)
+            run_folder = f"{version_folder(template.name, name)}/{uuid.uuid4().hex[:12]}"
+            if report is not None and not report.passed:
+                self._reject(template.name, report, extracted_at)
+            progress("source QA against the version before", 0, None)
+            qa = self._source_qa(template, name, data_file, existing[-1] if existing else None)
+            manifest = Manifest(
+                dataset=template.name,
+                version=name,
+                version_origin=origin,
+                source=SourceInfo(
+                    type=template.source.type,
+                    location=fetched.location,
+                    format=_format_of(template, fetched).type,
+                    details=fetched.details,
+                ),
+                extracted_at=extracted_at,
+                archived_at=extracted_at,  # set again at commit
+                run_folder=run_folder,
+                source_files=[],
+                source_sha256=source_sha,
+                storage=template.storage,
+                data_files=[],
+                row_count=converted.row_count,
+                columns=converted.columns,
+                geometry_column=converted.geometry_column,
+                geometry_crs=converted.geometry_crs,
+                steps=converted.step_summaries,
+                template_sha256=template_sha,
+                contract=_contract_summary(report, f"{run_folder}/{CONTRACT_FOLDER}"),
+                qa=qa.summary(f"{run_folder}/{QA_FOLDER}"),
+                tool=tool_versions(),
+                run=run_details(),
+            )
+            return IngestResult(
+                "archived", self._commit(manifest, originals, data_file, report, qa, progress)
+            )
+
+    def parquet_source(self, manifest: Manifest) -> str:
+        """A version's data as a DuckDB `read_parquet(...)` expression (the store must be
+        registered on the connection). A Delta version written here is plain Parquet files."""
+        urls = [self.store.url(f.path) for f in manifest.data_files if f.path.endswith(".parquet")]
+        return "read_parquet([" + ", ".join(sql_string(url) for url in urls) + "])"
+
+    def profile(self, manifest: Manifest) -> TableProfile:
+        """A version's column profile: the one stored at ingest, or computed now."""
+        stored = f"{manifest.run_folder}/{QA_FOLDER}/profile.json"
+        if self.store.exists(stored):
+            return TableProfile.from_dict(json.loads(self.store.read_bytes(stored)))
+        import duckdb
+
+        with duckdb.connect() as con:
+            self.store.register_in_duckdb(con)
+            return profile_table(con, self.parquet_source(manifest))
+
+    def _source_qa(
+        self, template: IngestTemplate, version: str, data_file: Path, before: Manifest | None
+    ) -> SourceQa:
+        """Profile the new data and compare it with the latest archived version (a first
+        version has nothing to compare with: it is profiled when the next one comes)."""
+        import duckdb
+
+        if before is None:
+            return SourceQa(None, None)
+        new_source = f"read_parquet({sql_string(str(data_file))})"
+        with duckdb.connect() as con:
+            new_profile = profile_table(con, new_source)
+            self.store.register_in_duckdb(con)
+            old = (self.parquet_source(before), self.profile(before))
+            drift = source_drift(con, template.name, before.version, version, old,
+                                 (new_source, new_profile), qa_settings(template))  # fmt: skip
+            found = paired_histograms(con, old[0], new_source, drift_bounds(drift))
+        return SourceQa(new_profile, drift, source_report(drift, found))
+
+    def compare_versions(
+        self,
+        dataset: str,
+        version: str = LATEST,
+        against: str | None = None,
+        settings: QaSettings | None = None,
+    ) -> SourceDrift:
+        """Source QA of one archived version against another (default: the one before it)."""
+        import duckdb
+
+        new = self.manifest(dataset, version)
+        if against is None:
+            names = [m.version for m in self.versions(dataset)]
+            position = names.index(new.version)
+            if position == 0:
+                raise NotFoundError(
+                    f"{dataset} {new.version} is its first version: there is nothing before it to "
+                    "compare with; pass --against VERSION."
+                )
+            against = names[position - 1]
+        old = self.manifest(dataset, against)
+        with duckdb.connect() as con:
+            self.store.register_in_duckdb(con)
+            return source_drift(
+                con, dataset, old.version, new.version,
+                (self.parquet_source(old), self.profile(old)),
+                (self.parquet_source(new), self.profile(new)),
+                settings or QaSettings(),
+            )  # fmt: skip
+
+    def _reject(self, dataset: str, report: ContractReport, extracted_at: datetime) -> None:
+        """Keep the failed contract's report beside the archive (not as a version), and stop."""
+        run = f"{extracted_at.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
+        path = store_report(self.store, f"{REJECTED_AREA}/{dataset}/{run}", report)
+        details = "; ".join(
+            f"{r.rule}: {r.failing_rows:,} row(s)"
+            + (f", e.g. {', '.join(map(str, r.sample_keys[:3]))}" if r.sample_keys else "")
+            for r in report.blocking
+        )
+        raise ContractFailed(
+            f"{dataset}: the raw contract failed ({details}); nothing was archived (the report "
+            f"is at {self.store.url(path)}). Fix the source or the template's contract."
+        )
+
+    def _choose_version(
+        self,
+        template: IngestTemplate,
+        fetched: Fetched,
+        requested: str | None,
+        existing: list[Manifest],
+        extracted_at: datetime,
+    ) -> tuple[str, VersionOrigin]:
+        """The option's, the template's, or a date (the source's or today's) with a suffix."""
+        taken = {m.version for m in existing}
+        fixed = (requested, "option") if requested else (template.version, "template")
+        if fixed[0]:
+            if fixed[0] in taken:
+                raise VersionExistsError(
+                    f"Version {fixed[0]!r} of {template.name!r} is already archived with "
+                    "different content, and versions are never overwritten; pass --version "
+                    f"with a new name (e.g. {fixed[0]}.1) to archive this data beside it."
+                )
+            return fixed[0], fixed[1]  # type: ignore[return-value]
+        if template.version_from == "source_metadata" and fetched.source_version:
+            base, origin = check_version_name(fetched.source_version), "source metadata"
+        else:
+            base, origin = extracted_at.strftime("%Y%m%d"), "run date"
+        candidate, suffix = base, 2
+        while candidate in taken:
+            candidate, suffix = f"{base}-{suffix}", suffix + 1
+        return candidate, origin  # type: ignore[return-value]
+
+    def _commit(
+        self,
+        manifest: Manifest,
+        originals: list[_Original],
+        data_file: Path,
+        report: ContractReport | None,
+        qa: SourceQa,
+        progress: Progress,
+    ) -> Manifest:
+        """Move the files (and the contract report) into the store, then write the manifest:
+        the commit point."""
+        dataset, run_folder = manifest.dataset, manifest.run_folder
+        delta_before: int | None = None
+        delta_written = False
+        try:
+            source_files = []
+            for index, original in enumerate(originals):
+                progress("storing original files", index, len(originals))
+                rel = f"{run_folder}/source/{original.path.name}"
+                self.store.put_file(original.path, rel, move=original.landed)
+                if not original.landed:
+                    original.check_unchanged()
+                source_files.append(
+                    StoredFile(path=rel, bytes=original.size, sha256=original.sha256)
+                )
+            if report is not None:
+                store_report(self.store, f"{run_folder}/{CONTRACT_FOLDER}", report)
+            qa.store(self.store, f"{run_folder}/{QA_FOLDER}")
+            progress("storing data", 0, None)
+            delta_version = None
+            if manifest.storage == "delta":
+                delta_before = delta.current_version(self.store, dataset)
+                delta_written = True
+                data_files, delta_version = delta.append_version(self.store, dataset, data_file)
+            else:
+                rel = f"{run_folder}/{DATA_FILE_NAME}"
+                sha, size = sha256_of_file(data_file)
+                self.store.put_file(data_file, rel, move=True)
+                data_files = [StoredFile(path=rel, bytes=size, sha256=sha)]
+            committed = manifest.model_copy(
+                update={
+                    "source_files": source_files,
+                    "data_files": data_files,
+                    "delta_version": delta_version,
+                    "archived_at": datetime.now(UTC),
+                }
+            )
+            self.store.create_exclusive(
+                manifest_path(dataset, manifest.version), committed.to_json()
+            )
+        except BaseException:
+            self.store.remove_folder(run_folder)
+            if delta_written:
+                delta.undo_version(self.store, dataset, delta_before)
+            raise
+        progress("archived", 1, 1)
+        return committed
+
+
+def qa_settings(template: IngestTemplate) -> QaSettings:
+    """The template's `qa:` settings; without them, its raw contract's unique key as the key."""
+    if template.qa is not None:
+        return template.qa
+    return QaSettings(key=list(template.contract.unique) if template.contract else [])
+
+
+def _check_raw_contract(
+    template: IngestTemplate,
+    data_file: Path,
+    progress: Progress,
+    source_contract: Contract | None = None,
+) -> ContractReport | None:
+    if template.contract is None and source_contract is None:
+        return None
+    progress("checking the raw contract", 0, None)
+    report = ContractReport("raw")
+    if template.contract is not None:
+        import duckdb
+
+        with duckdb.connect() as con:
+            report.results += check_raw(con, data_file, template.name, template.contract).results
+    if source_contract is not None:
+        import ibis
+
+        con = ibis.duckdb.connect()
+        try:
+            table = con.read_parquet(data_file)
+            checked = check_schema(table, template.name, source_contract.schema, "raw")
+        finally:
+            con.disconnect()
+        report.results += checked.results
+    return report
+
+
+def _contract_summary(report: ContractReport | None, folder: str) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    return {
+        "summary": report.summary(),
+        "report": f"{folder}/report.txt",
+        "warnings": [
+            {"rule": r.rule, "failing_rows": r.failing_rows, "sample_keys": r.sample_keys}
+            for r in report.warnings
+        ],
+    }
+
+
+def _format_of(template: IngestTemplate, fetched: Fetched) -> FormatSpec:
+    fmt = fetched.format_override or template.format
+    if fmt is None:
+        raise ConfigError(f"The template of {template.name!r} needs a format.")
+    return fmt
+
+
+def _checksum_originals(files: list[Path], scratch: Path, progress: Progress) -> list[_Original]:
+    """sha256 and size of each original file, read where it is."""
+    originals = []
+    for index, path in enumerate(files):
+        progress("checksumming the original bytes", index, len(files))
+        before = path.stat()
+        sha, size = sha256_of_file(path)
+        landed = path.is_relative_to(scratch)
+        original = _Original(path, sha, size, landed, before.st_mtime_ns)
+        if not landed:
+            original.check_unchanged()
+        originals.append(original)
+    return originals
+
+
+def _resolve_local_path(template: IngestTemplate, project_dir: Path | None) -> IngestTemplate:
+    """Template file paths may start with ~, and relative ones are relative to the project."""
+    source = template.source
+    if not isinstance(source, FileSource):
+        return template
+    path = Path(source.path).expanduser()
+    if project_dir and not path.is_absolute():
+        path = project_dir / path
+    return template.model_copy(update={"source": source.model_copy(update={"path": str(path)})})
+
+
+def _content_sha256(named_hashes: list[tuple[str, str]]) -> str:
+    """A source's identity: its file's sha256, or a digest of several files' names and sums."""
+    if len(named_hashes) == 1:
+        return named_hashes[0][1]
+    lines = "".join(f"{name}\t{sha}\n" for name, sha in named_hashes)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def tool_versions() -> dict[str, str]:
+    """Versions of the tools that shaped the archived bytes."""
+    versions = {}
+    for package in ("lakehouse", "duckdb", "pyarrow", "deltalake", "pyogrio"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "unknown"
+    return versions
+
+
+def run_details() -> dict[str, str]:
+    """Who ran the ingest and how (manual or CI); nothing secret."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    details = {"trigger": "ci" if os.environ.get("CI") else "manual", "user": user}
+    if run_url := os.environ.get("LAKEHOUSE_RUN_URL"):
+        details["run_url"] = run_url
+    return details

@@ -1,0 +1,327 @@
+"""Ingest templates: one YAML per source dataset (where from, which format, light preprocessing).
+
+A template lives at `<templates dir>/<dataset>.yml` and is validated when loaded; every error
+names the file and the field and says what is allowed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from lakehouse.contracts.raw import RawContract
+from lakehouse.errors import ConfigError, NotFoundError, describe_validation_error
+from lakehouse.names import DatasetName, VersionName, check_dataset_name
+from lakehouse.qa.drift import QaSettings
+from lakehouse.records import Strict, load_yaml_model
+
+TEMPLATE_SUFFIXES = (".yml", ".yaml")
+
+
+# -- where the data comes from ---------------------------------------------------------------
+
+
+class _Fetching(Strict):
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    retries: int = Field(default=3, ge=0, le=10)
+    backoff_seconds: float = Field(default=1.0, ge=0)
+
+
+class FileSource(Strict):
+    type: Literal["file"]
+    path: str
+
+
+class HttpSource(_Fetching):
+    type: Literal["http"]
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url
+
+
+class SocrataSource(_Fetching):
+    type: Literal["socrata"]
+    domain: str = Field(description="portal base URL, e.g. https://data.cityofnewyork.us")
+    dataset_id: str = Field(pattern=r"^[a-z0-9]{4}-[a-z0-9]{4}$")
+    mode: Literal["export", "api"] = "export"
+    page_size: int = Field(default=50_000, gt=0, le=50_000)
+    app_token_env: str | None = None
+
+    @field_validator("domain")
+    @classmethod
+    def _http_domain(cls, domain: str) -> str:
+        if not domain.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (e.g. https://data.cityofnewyork.us)")
+        return domain
+
+
+class ArcgisSource(_Fetching):
+    type: Literal["arcgis"]
+    url: str = Field(description="a FeatureServer layer URL ending in /FeatureServer/<n>")
+    where: str = "1=1"
+    page_size: int | None = Field(default=None, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _layer_url(cls, url: str) -> str:
+        tail = url.rstrip("/").rsplit("/", 2)
+        if len(tail) < 3 or tail[-2] != "FeatureServer" or not tail[-1].isdigit():
+            raise ValueError("must be a layer URL ending in /FeatureServer/<layer number>")
+        return url.rstrip("/")
+
+
+class S3Source(Strict):
+    type: Literal["s3"]
+    url: str
+    endpoint_url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _s3_url(cls, url: str) -> str:
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        if not url.startswith("s3://") or not bucket or not key or key.endswith("/"):
+            raise ValueError("must name one object, like s3://bucket/folder/file.csv")
+        return url
+
+
+SourceSpec = Annotated[
+    FileSource | HttpSource | SocrataSource | ArcgisSource | S3Source, Field(discriminator="type")
+]
+
+# -- how to read it --------------------------------------------------------------------------
+
+
+class CsvFormat(Strict):
+    type: Literal["csv"]
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    encoding: Literal["utf-8", "latin-1", "utf-16"] = "utf-8"
+    # DuckDB's default; raise it for very long lines (WKT polygons), at some cost in speed
+    max_line_bytes: int = Field(default=2_097_152, ge=1024, le=1_000_000_000)
+
+
+class ExcelFormat(Strict):
+    type: Literal["excel"]
+    sheet: str | int = 0
+
+
+class JsonFormat(Strict):
+    type: Literal["json"]
+    records_path: list[str] = Field(
+        default_factory=list, description="keys leading to the list of records, if nested"
+    )
+
+
+class GeoJsonFormat(Strict):
+    type: Literal["geojson"]
+
+
+class ShapefileFormat(Strict):
+    type: Literal["shapefile"]
+    layer: str | None = None
+
+
+class ParquetFormat(Strict):
+    type: Literal["parquet"]
+
+
+FormatSpec = Annotated[
+    CsvFormat | ExcelFormat | JsonFormat | GeoJsonFormat | ShapefileFormat | ParquetFormat,
+    Field(discriminator="type"),
+]
+
+# -- light preprocessing ---------------------------------------------------------------------
+
+
+class CleanColumnNames(Strict):
+    step: Literal["clean_column_names"] = "clean_column_names"
+
+
+class RenameColumns(Strict):
+    step: Literal["rename_columns"] = "rename_columns"
+    columns: dict[str, str]
+
+
+class SelectColumns(Strict):
+    step: Literal["select_columns"] = "select_columns"
+    columns: list[str] = Field(min_length=1)
+
+
+class DropColumns(Strict):
+    step: Literal["drop_columns"] = "drop_columns"
+    columns: list[str] = Field(min_length=1)
+
+
+class FilterRows(Strict):
+    """Keep the rows where `column` satisfies exactly one condition."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+    step: Literal["filter_rows"] = "filter_rows"
+    column: str
+    equals: str | None = None
+    not_equals: str | None = None
+    one_of: list[str] | None = None
+    not_one_of: list[str] | None = None
+    is_null: bool | None = None
+
+    def model_post_init(self, __context: Any) -> None:
+        given = [
+            name
+            for name in ("equals", "not_equals", "one_of", "not_one_of", "is_null")
+            if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError("give exactly one of equals, not_equals, one_of, not_one_of, is_null")
+
+
+Step = CleanColumnNames | RenameColumns | SelectColumns | DropColumns | FilterRows
+STEP_TYPES: dict[str, type[BaseModel]] = {
+    "clean_column_names": CleanColumnNames,
+    "rename_columns": RenameColumns,
+    "select_columns": SelectColumns,
+    "drop_columns": DropColumns,
+    "filter_rows": FilterRows,
+}
+
+# -- the template ----------------------------------------------------------------------------
+
+
+class IngestTemplate(Strict):
+    name: DatasetName
+    description: str = ""
+    source: SourceSpec
+    format: FormatSpec | None = Field(
+        default=None, description="required, except for socrata and arcgis sources"
+    )
+    storage: Literal["parquet", "delta"] = "parquet"
+    version: VersionName | None = Field(
+        default=None, description="a fixed version name for what the source holds now, e.g. 25v1"
+    )
+    version_from: Literal["source_metadata", "run_date"] = "source_metadata"
+    allow_empty: bool = False
+    steps: list[Step] = Field(default_factory=list)
+    contract: RawContract | None = None
+    qa: QaSettings | None = Field(
+        default=None, description="source QA: the key and the drift thresholds"
+    )
+
+    @model_validator(mode="after")
+    def _format_given_where_needed(self) -> IngestTemplate:
+        if self.format is None and self.source.type not in {"socrata", "arcgis"}:
+            raise ValueError(f"field 'format' is required for a {self.source.type} source")
+        return self
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _parse_steps(cls, steps: Any) -> list[BaseModel]:
+        if steps is None:
+            return []
+        if not isinstance(steps, list):
+            raise ValueError("must be a list of steps")
+        return [_parse_step(index, item) for index, item in enumerate(steps)]
+
+
+def _parse_step(index: int, item: Any) -> BaseModel:
+    """A step is written `- <step name>: <arguments>`; `- clean_column_names` alone also works."""
+    if isinstance(item, BaseModel):
+        return item
+    if isinstance(item, str):
+        item = {item: None}
+    if not isinstance(item, dict) or len(item) != 1:
+        raise ValueError(f"step {index + 1} must be one '<step name>: <arguments>' entry")
+    ((name, arguments),) = item.items()
+    model = STEP_TYPES.get(name)
+    if model is None:
+        raise ValueError(
+            f"step {index + 1}: unknown step {name!r}; allowed: {', '.join(STEP_TYPES)}"
+        )
+    if arguments is None or arguments is True:
+        arguments = {}
+    elif isinstance(arguments, list) or (
+        isinstance(arguments, dict) and name == "rename_columns" and "columns" not in arguments
+    ):
+        arguments = {"columns": arguments}
+    if not isinstance(arguments, dict):
+        raise ValueError(f"step {index + 1} ({name}): arguments must be a mapping or a list")
+    try:
+        return model(**arguments)
+    except ValidationError as exc:
+        raise ValueError(f"step {index + 1} ({name}): {describe_validation_error(exc)}") from exc
+
+
+def template_path(templates_dir: Path, dataset: str) -> Path | None:
+    """The template file of `dataset`, if there is one."""
+    check_dataset_name(dataset)
+    for suffix in TEMPLATE_SUFFIXES:
+        candidate = templates_dir / f"{dataset}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_template(path: Path) -> IngestTemplate:
+    """Read and validate one template file."""
+    template = load_yaml_model(path, IngestTemplate, "name, source and format")
+    if template.name != path.stem:
+        raise ConfigError(
+            f"{path}: field 'name' is {template.name!r} but the file is named {path.name}; "
+            "make them match."
+        )
+    return template
+
+
+def load_template_for(templates_dir: Path, dataset: str) -> IngestTemplate:
+    """The validated template of `dataset`, or a NotFoundError that says where it was looked for."""
+    path = template_path(templates_dir, dataset)
+    if path is None:
+        raise NotFoundError(
+            f"No ingest template for dataset {dataset!r} in {templates_dir}; "
+            f"create {dataset}.yml there, or pass --file to archive a local file."
+        )
+    return load_template(path)
+
+
+def list_templates(templates_dir: Path) -> list[str]:
+    """Dataset names that have a template."""
+    if not templates_dir.is_dir():
+        return []
+    return sorted({p.stem for p in templates_dir.iterdir() if p.suffix in TEMPLATE_SUFFIXES})
+
+
+FORMAT_BY_SUFFIX: dict[str, dict[str, Any]] = {
+    ".csv": {"type": "csv"},
+    ".txt": {"type": "csv"},
+    ".xlsx": {"type": "excel"},
+    ".json": {"type": "json"},
+    ".geojson": {"type": "geojson"},
+    ".zip": {"type": "shapefile"},
+    ".parquet": {"type": "parquet"},
+}
+
+
+def template_for_local_file(dataset: str, path: Path) -> IngestTemplate:
+    """A template for archiving a local file that has none: the format comes from its suffix."""
+    fmt = FORMAT_BY_SUFFIX.get(path.suffix.lower())
+    if fmt is None:
+        raise ConfigError(
+            f"Cannot tell the format of {path.name} from its suffix (zip a Shapefile with its "
+            f".dbf, .shx and .prj); or write a template recipes/sources/{dataset}.yml that "
+            "names the format."
+        )
+    return IngestTemplate.model_validate(
+        {"name": dataset, "source": {"type": "file", "path": str(path)}, "format": fmt}
+    )

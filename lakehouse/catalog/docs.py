@@ -1,0 +1,325 @@
+"""The documentation site: static HTML pages (styles inline, no scripts, nothing fetched) with
+an index, a page per product (dictionary, sources and their versions, lineage drawing and
+column lineage, the latest contract results, its builds) and a page per dataset (versions)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lakehouse.publish.publish import qa_line
+from lakehouse.render.html import escape as _e
+from lakehouse.render.html import page
+from lakehouse.render.html import table as _table
+from lakehouse.transform.index import contract_results, list_builds
+from lakehouse.transform.lineage import Lineage, lineage_svg
+
+if TYPE_CHECKING:
+    from lakehouse.archive.manifest import Manifest
+    from lakehouse.catalog.catalog import DatasetEntry, ProductEntry
+    from lakehouse.contracts.dictionary import TableEntry
+    from lakehouse.store.storage import Store
+
+
+@dataclass
+class SiteContent:
+    """Everything the site shows, gathered before a page is written."""
+
+    products: list[ProductEntry]
+    datasets: list[DatasetEntry]
+    manifests: dict[str, list[Manifest]]  # dataset -> its versions, oldest first
+    lineages: dict[str, tuple[Lineage | None, str]]  # product -> its lineage, or the problem
+    store: Store  # the latest build's contract results are read from it
+
+
+@dataclass
+class DocsSite:
+    folder: Path
+    pages: list[Path]
+
+    @property
+    def index(self) -> Path:
+        return self.folder / "index.html"
+
+
+def write_docs(site: SiteContent, folder: Path) -> DocsSite:
+    """Write the site into `folder` (pages are replaced; nothing else there is touched)."""
+    products, datasets = site.products, site.datasets
+    folder.mkdir(parents=True, exist_ok=True)
+    pages = [_write(folder / "index.html", "Data catalog", _index_body(products, datasets))]
+    for product in products:
+        body = _product_body(site, product)
+        pages.append(_write(folder / f"product-{product.name}.html", product.name, body))
+    for dataset in datasets:
+        body = _dataset_body(dataset, site.manifests.get(dataset.name, []))
+        pages.append(_write(folder / f"dataset-{dataset.name}.html", dataset.name, body))
+    return DocsSite(folder, pages)
+
+
+def _write(path: Path, title: str, body: str) -> Path:
+    nav = "<nav><a href='index.html'>Data catalog</a></nav>"
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(page(title, body, nav), encoding="utf-8")
+    temporary.replace(path)
+    return path
+
+
+def _index_body(products: list[ProductEntry], datasets: list[DatasetEntry]) -> str:
+    product_rows = [
+        [
+            f"<a href='product-{_e(p.name)}.html'>{_e(p.name)}</a>",
+            _e(p.description),
+            _e(p.owner),
+            _e(", ".join(p.inputs.values())),
+            _status(p.latest_status)
+            + (f" <code>{_e(p.latest_build)}</code>" if p.latest_build else ""),
+        ]
+        for p in products
+    ]
+    dataset_rows = [
+        [
+            f"<a href='dataset-{_e(d.name)}.html'>{_e(d.name)}</a>",
+            _e(len(d.versions)),
+            _e(d.latest),
+            _e(f"{d.rows:,}" if d.rows is not None else ""),
+            _e(d.source),
+        ]
+        for d in datasets
+    ]
+    return (
+        "<h1>Data catalog</h1><p class='lead'>Products built here and the raw datasets they read."
+        "</p><h2>Products</h2>"
+        + _table(["product", "description", "owner", "inputs", "latest build"], product_rows)
+        + "<h2>Datasets</h2>"
+        + _table(["dataset", "versions", "latest", "rows (latest)", "source"], dataset_rows)
+    )
+
+
+def _status(status: str | None) -> str:
+    if status is None:
+        return "not built"
+    return f"<span class='status-{_e(status)}'>{_e(status)}</span>"
+
+
+def _product_body(site: SiteContent, product: ProductEntry) -> str:
+    parts = [
+        f"<h1>{_e(product.name)}</h1><p class='lead'>{_e(product.description)}</p>",
+        f"<p>Owner: {_e(product.owner)}. Outputs: "
+        + ", ".join(f"<code>{_e(o)}</code>" for o in product.outputs)
+        + ".</p>",
+    ]
+    lineage, problem = site.lineages.get(product.name, (None, "no lineage was gathered"))
+    parts.append(_sources_section(site, product, lineage))
+    parts.append(_dictionary_section(product, lineage))
+    parts.append(_lineage_section(lineage, problem, product))
+    parts.append(_published_section(product))
+    parts.append(_builds_section(site.store, product.name))
+    return "".join(parts)
+
+
+def _sources_section(site: SiteContent, product: ProductEntry, lineage: Lineage | None) -> str:
+    pinned = {n.name: n.detail for n in lineage.nodes if n.layer == "source"} if lineage else {}
+    rows = []
+    for alias, wanted in product.inputs.items():
+        dataset = wanted.split(" ")[0]
+        archived = [m.version for m in site.manifests.get(dataset, [])]
+        rows.append(
+            [
+                f"<code>{_e(alias)}</code>",
+                f"<a href='dataset-{_e(dataset)}.html'>{_e(wanted)}</a>"
+                if archived
+                else _e(wanted),
+                _e(pinned.get(alias, "")),
+                _e(", ".join(archived[-5:]) + (" ..." if len(archived) > 5 else "")),
+            ]
+        )
+    return "<h2>Sources</h2>" + _table(
+        ["input", "recipe asks for", "locked version", "archived versions (latest 5)"], rows
+    )
+
+
+def _lineage_section(lineage: Lineage | None, problem: str, product: ProductEntry) -> str:
+    """The drawing; and column lineage for outputs the dictionary (which shows it) lacks."""
+    if lineage is None:
+        return f"<h2>Lineage</h2><p>Lineage is not available: {_e(problem)}</p>"
+    parts = ["<h2>Lineage</h2><div class='figure'>", lineage_svg(lineage), "</div>"]
+    described = set(product.dictionary.tables) if product.dictionary else set()
+    for output, columns in lineage.columns.items():
+        if output in described:
+            continue
+        rows = [
+            [f"<code>{_e(name)}</code>", _e(", ".join(sources) or "(constant)")]
+            for name, sources in columns.items()
+        ]
+        parts.append(f"<h3>Columns of {_e(output)}</h3>")
+        parts.append(_table(["column", "computed from"], rows))
+    return "".join(parts)
+
+
+def _constraints(column: Any) -> str:
+    found = []
+    if column.allowed is not None:
+        found.append("one of " + ", ".join(map(str, column.allowed)))
+    if column.range is not None:
+        found.append(f"between {column.range[0]} and {column.range[1]}")
+    if column.regex is not None:
+        found.append(f"matches {column.regex}")
+    if column.unique:
+        found.append("unique")
+    if column.severity == "warn" and found:
+        found.append("(warning only)")
+    return "; ".join(found)
+
+
+def _dictionary_section(product: ProductEntry, lineage: Lineage | None) -> str:
+    if product.dictionary is None:
+        return "<h2>Data dictionary</h2><p>This product has no data dictionary yet.</p>"
+    parts = ["<h2>Data dictionary</h2>"]
+    for name, table in product.dictionary.tables.items():
+        traced = lineage.columns.get(name, {}) if lineage else {}
+        parts.append(_dictionary_table(name, table, traced))
+    return "".join(parts)
+
+
+def _dictionary_table(name: str, table: TableEntry, traced: dict[str, list[str]]) -> str:
+    """The dictionary's columns, with the hand-written source beside the one lineage traced."""
+    key = ", ".join(table.primary_key) or "none"
+    rows = [
+        [
+            f"<code>{_e(c.name)}</code>",
+            _e(c.storage_type),
+            "yes" if c.nullable else "no",
+            _e(_constraints(c)),
+            _e(c.description),
+            _e(c.source),
+            _e(", ".join(traced.get(c.name, []))),
+        ]
+        for c in table.columns
+    ]
+    return (
+        f"<h3>{_e(name)}</h3><p>{_e(table.description)} Primary key: <code>{_e(key)}</code>.</p>"
+        + _table(
+            [
+                "column",
+                "type",
+                "empty allowed",
+                "constraints",
+                "description",
+                "source",
+                "traced from (lineage)",
+            ],
+            rows,
+        )
+    )
+
+
+def _published_section(product: ProductEntry) -> str:
+    if not product.published:
+        return (
+            "<h2>Published versions</h2><p>None yet: <code>lake publish "
+            f"{_e(product.name)}</code> publishes a passed build that has a QA report.</p>"
+        )
+    rows = [
+        [
+            f"<code>{_e(entry['version'])}</code>",
+            _e(entry["published_at"][:19].replace("T", " ")),
+            f"<code>{_e(entry['build_id'])}</code>",
+            _e(", ".join(entry.get("inputs", {}).values())),
+            _e("; ".join(qa_line(qa) for qa in entry.get("qa", []))),
+        ]
+        for entry in reversed(product.published)
+    ]
+    return "<h2>Published versions</h2>" + _table(
+        ["version", "published (UTC)", "build", "sources", "QA"], rows
+    )
+
+
+def _builds_section(store: Store, product: str) -> str:
+    builds = list_builds(store, product)
+    if not builds:
+        return (
+            "<h2>Latest contract results</h2><p>Not built yet: run "
+            f"<code>lake build {_e(product)}</code>.</p>"
+        )
+    latest = builds[-1]
+    results = contract_results(store, product, latest["build_id"])
+    rows = []
+    for r in results:
+        css, word = (
+            ("pass", "pass")
+            if r["passed"]
+            else (("fail", "FAIL") if r["severity"] == "error" else ("warn", "warn"))
+        )
+        samples = json.loads(r["sample_keys"]) if r["sample_keys"] else []
+        rows.append(
+            [
+                f"<span class='{css}'>{word}</span>",
+                _e(r.get("layer", "")),
+                _e(r["table"]),
+                _e(r["rule"]),
+                _e(r["detail"]),
+                _e(f"{r['failing_rows']:,}"),
+                _e(", ".join(json.dumps(s, default=str) for s in samples)),
+            ]
+        )
+    summary = latest.get("contracts", {}).get("summary", "no contract checked")
+    history = [
+        [
+            f"<code>{_e(b['build_id'])}</code>",
+            _status(b.get("status", "passed")),
+            _e(b.get("finished_at", "")[:19].replace("T", " ")),
+            _e((b.get("git", {}).get("commit") or "")[:10]),
+            _e(
+                ", ".join(
+                    f"{k.split('/')[-1]}: {v['rows']:,} rows" for k, v in b["outputs"].items()
+                )
+            ),
+        ]
+        for b in reversed(builds[-10:])
+    ]
+    return (
+        f"<h2>Latest contract results</h2><p>Build <code>{_e(latest['build_id'])}</code> "
+        f"({_status(latest.get('status', 'passed'))}): {_e(summary)}.</p>"
+        + _table(["", "layer", "table", "rule", "detail", "failing rows", "sample keys"], rows)
+        + "<h2>Builds</h2>"
+        + _table(["build", "status", "finished (UTC)", "commit", "outputs"], history)
+    )
+
+
+def _dataset_body(dataset: DatasetEntry, manifests: list[Manifest]) -> str:
+    rows = [
+        [
+            f"<code>{_e(m.version)}</code>",
+            _e(m.version_origin),
+            _e(m.extracted_at.strftime("%Y-%m-%d %H:%M")),
+            _e(f"{m.row_count:,}"),
+            _e(len(m.columns)),
+            _e(m.storage),
+            _e((m.contract or {}).get("summary", "no raw contract")),
+        ]
+        for m in reversed(manifests)
+    ]
+    parts = [
+        f"<h1>{_e(dataset.name)}</h1><p class='lead'>Raw dataset from {_e(dataset.source)}</p>",
+        "<h2>Versions</h2>",
+        _table(
+            [
+                "version",
+                "named from",
+                "extracted (UTC)",
+                "rows",
+                "columns",
+                "storage",
+                "raw contract",
+            ],
+            rows,
+        ),
+    ]
+    if manifests:
+        latest = manifests[-1]
+        columns = [[f"<code>{_e(c.name)}</code>", _e(c.type)] for c in latest.columns]
+        parts.append(f"<h2>Columns of {_e(latest.version)}</h2>")
+        parts.append(_table(["column", "type"], columns))
+    return "".join(parts)

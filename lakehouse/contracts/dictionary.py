@@ -1,0 +1,159 @@
+"""Data dictionaries (`contracts/<product>/dictionary.yml`): every output table's columns, as
+the receiving teams read them, written before the build and checked against it.
+
+    tables:
+      pluto_lite:
+        description: One row per tax lot ...
+        primary_key: [bbl]
+        columns:
+          - name: bbl
+            type: bbl
+            description: Borough-block-lot, the tax lot's 10-digit identifier.
+            nullable: false
+            range: [1000000000, 5999999999]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from lakehouse.errors import ConfigError, NotFoundError
+from lakehouse.names import check_dataset_name
+from lakehouse.records import Strict, load_yaml_model
+
+DICTIONARY_FILE = "dictionary.yml"
+ColumnType = Literal[
+    "bbl", "bool", "date", "datetime", "decimal", "float", "integer", "text", "geometry"
+]
+# how each dictionary type is stored (ibis type names); decimal columns give their own precision
+STORAGE_TYPES: dict[str, str] = {
+    "bbl": "int64",
+    "bool": "boolean",
+    "date": "date",
+    "datetime": "timestamp",
+    "float": "float64",
+    "integer": "int64",
+    "text": "string",
+    "geometry": "geometry",
+}
+NUMERIC_TYPES = frozenset({"bbl", "decimal", "float", "integer"})
+ORDERED_TYPES = NUMERIC_TYPES | {"date", "datetime"}
+
+
+class ColumnEntry(Strict):
+    name: str
+    type: ColumnType
+    description: str = Field(min_length=1)
+    nullable: bool = True
+    allowed: list[Any] | None = Field(
+        default=None, description="the only values the column may hold (besides NULL)"
+    )
+    range: tuple[Any, Any] | None = Field(default=None, description="[min, max], inclusive")
+    regex: str | None = Field(default=None, description="a pattern every value matches")
+    unique: bool = False
+    precision: tuple[int, int] | None = Field(default=None, description="decimal: [p, s]")
+    source: str | None = Field(default=None, description="where the value comes from")
+    example: Any = None
+    severity: Literal["error", "warn"] = "error"
+
+    @model_validator(mode="after")
+    def _constraints_fit_the_type(self) -> ColumnEntry:
+        if self.regex is not None and self.type != "text":
+            raise ValueError(f"regex applies to text columns, not {self.type}")
+        if self.range is not None and self.type not in ORDERED_TYPES:
+            raise ValueError(f"range applies to numbers and dates, not {self.type}")
+        if self.allowed is not None and self.type in {"geometry", "float"}:
+            raise ValueError(f"allowed values cannot apply to {self.type} columns")
+        if (self.type == "decimal") != (self.precision is not None):
+            raise ValueError("decimal columns, and only they, give precision: [p, s]")
+        return self
+
+    @property
+    def storage_type(self) -> str:
+        if self.type == "decimal":
+            assert self.precision is not None
+            return f"decimal({self.precision[0]}, {self.precision[1]})"
+        return STORAGE_TYPES[self.type]
+
+
+class TableEntry(Strict):
+    description: str = Field(min_length=1)
+    primary_key: list[str] = Field(default_factory=list)
+    columns: list[ColumnEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _keys_are_columns(self) -> TableEntry:
+        names = [column.name for column in self.columns]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"columns listed twice: {', '.join(repeated)}")
+        missing = [key for key in self.primary_key if key not in names]
+        if missing:
+            raise ValueError(f"primary_key names unknown column(s): {', '.join(missing)}")
+        return self
+
+    def column(self, name: str) -> ColumnEntry:
+        return next(column for column in self.columns if column.name == name)
+
+
+class Dictionary(Strict):
+    product: str
+    description: str = ""
+    tables: dict[str, TableEntry] = Field(min_length=1)
+
+
+def dictionary_path(contracts_dir: Path, product: str) -> Path:
+    return contracts_dir / check_dataset_name(product) / DICTIONARY_FILE
+
+
+def load_dictionary(contracts_dir: Path, product: str) -> Dictionary | None:
+    """The product's dictionary, validated; None when the product has none."""
+    path = dictionary_path(contracts_dir, product)
+    if not path.is_file():
+        return None
+    dictionary = load_yaml_model(path, Dictionary, "product and tables")
+    if dictionary.product != product:
+        raise ConfigError(
+            f"{path}: field 'product' is {dictionary.product!r}; make it {product!r}."
+        )
+    return dictionary
+
+
+def require_dictionary(contracts_dir: Path, product: str) -> Dictionary:
+    found = load_dictionary(contracts_dir, product)
+    if found is None:
+        raise NotFoundError(
+            f"{product!r} has no data dictionary at {dictionary_path(contracts_dir, product)}."
+        )
+    return found
+
+
+def schema_differences(table: TableEntry, schema: dict[str, str]) -> list[str]:
+    """How an output's columns (name -> ibis type, in order) differ from its dictionary entry."""
+    problems = []
+    expected = [column.name for column in table.columns]
+    actual = list(schema)
+    missing = [name for name in expected if name not in schema]
+    extra = [name for name in actual if name not in expected]
+    if missing:
+        problems.append(f"missing column(s) {', '.join(missing)}")
+    if extra:
+        problems.append(f"column(s) not in the dictionary: {', '.join(extra)}")
+    if not missing and not extra and actual != expected:
+        problems.append(f"columns in the order {', '.join(actual)}, expected {', '.join(expected)}")
+    for column in table.columns:
+        stored = schema.get(column.name)
+        if stored is not None and _bare_type(stored) != _bare_type(column.storage_type):
+            problems.append(
+                f"column {column.name!r} is {_bare_type(stored)}, the dictionary says "
+                f"{column.type} ({column.storage_type})"
+            )
+    return problems
+
+
+def _bare_type(ibis_type: str) -> str:
+    """An ibis type name without its nullability marker."""
+    return ibis_type.removeprefix("!").replace(" ", "")

@@ -1,0 +1,93 @@
+"""The results of a contract's checks: per rule pass/fail, failing rows and sample keys."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from lakehouse.store.storage import Store
+
+SAMPLE_KEYS = 5
+Severity = Literal["error", "warn"]
+
+
+@dataclass
+class RuleResult:
+    table: str
+    rule: str
+    column: str | None
+    kind: str
+    detail: str
+    severity: Severity
+    passed: bool
+    failing_rows: int
+    sample_keys: list[dict[str, Any]] = field(default_factory=list)
+    layer: str = ""
+
+
+@dataclass
+class ContractReport:
+    layer: str
+    results: list[RuleResult] = field(default_factory=list)
+
+    @property
+    def blocking(self) -> list[RuleResult]:
+        return [r for r in self.results if not r.passed and r.severity == "error"]
+
+    @property
+    def warnings(self) -> list[RuleResult]:
+        return [r for r in self.results if not r.passed and r.severity == "warn"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.blocking
+
+    def summary(self) -> str:
+        failed = [r for r in self.results if not r.passed]
+        return (
+            f"{len(self.results) - len(failed)}/{len(self.results)} checks passed"
+            + (f", {len(self.blocking)} blocking" if self.blocking else "")
+            + (f", {len(self.warnings)} warning(s)" if self.warnings else "")
+        )
+
+    def to_text(self) -> str:
+        """A line per rule, under a heading per layer when the report spans several."""
+        lines = [f"contract report ({self.layer}): {self.summary()}"]
+        heading = None
+        for result in self.results:
+            if result.layer and result.layer != self.layer and result.layer != heading:
+                heading = result.layer
+                lines += ["", heading]
+            elif heading is None and len(lines) == 1:
+                lines.append("")
+            status = "pass" if result.passed else ("FAIL" if result.severity == "error" else "warn")
+            line = f"{status:<5} {result.table}.{result.rule} ({result.detail})"
+            if not result.passed:
+                keys = ", ".join(json.dumps(k, default=str) for k in result.sample_keys)
+                line += f": {result.failing_rows:,} row(s), e.g. {keys}"
+            lines.append(line)
+        return "\n".join(lines) + "\n"
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for result in self.results:
+            row = asdict(result)
+            row["sample_keys"] = json.dumps(result.sample_keys, default=str)
+            rows.append(row)
+        return rows
+
+
+def store_report(store: Store, folder: str, report: ContractReport) -> str:
+    """Write the report into `folder` of the store as report.parquet (a row per rule) and
+    report.txt; returns the text file's path."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with store.scratch_dir() as scratch:
+        local = scratch / "report.parquet"
+        pq.write_table(pa.Table.from_pylist(report.to_rows()), local)
+        store.put_file(local, f"{folder}/report.parquet", move=True)
+    store.write_bytes(f"{folder}/report.txt", report.to_text().encode())
+    return f"{folder}/report.txt"

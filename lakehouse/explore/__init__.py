@@ -1,0 +1,1 @@
+"""Explore any version: ibis tables for notebooks and views for the SQL shell."""

@@ -1,0 +1,166 @@
+"""Explore any version from a notebook or a SQL shell.
+
+`Explorer` holds one DuckDB connection (through ibis) on the project's store. `source()`,
+`build()` and `published()` return ibis tables (`.to_polars()`, `.to_pandas()`, `.execute()`
+at hand); `register_views()` makes every dataset version, build output and published version
+a view with a predictable name, for `lake sql`:
+
+    source.<dataset>                the latest version   source.dof_pts
+    source.<dataset>_v<version>     one version          source.dof_pts_v20261124
+    build.<output>                  the latest build     build.pluto_lite
+                                    (an output named otherwise: <product>_<output>)
+    build.<output>_<build id>       one build            build.pluto_lite_20261124T090701Z_e56b48
+    published.<output>              the latest version   published.pluto_lite
+    published.<output>_<version>    one version          published.pluto_lite_25v1
+
+(characters other than letters, digits and _ become _).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lakehouse.errors import NotFoundError
+from lakehouse.names import LATEST
+from lakehouse.publish.publish import find_published, list_published
+from lakehouse.publish.sides import entry_output_files
+from lakehouse.sql import sql_string
+from lakehouse.transform.engines.duckdb import parquet_table
+from lakehouse.transform.index import find_build, list_builds
+
+if TYPE_CHECKING:
+    from lakehouse.project import Lakehouse
+
+SCHEMAS = ("source", "build", "published")
+
+
+def output_label(product: str, output: str) -> str:
+    """An output's name in views: the output's own when it is named for its product, else
+    `<product>_<output>` (two products may have outputs of the same name)."""
+    return output if output == product else f"{product}_{output}"
+
+
+def view_name(*parts: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", "_".join(parts))
+
+
+@dataclass
+class OutputSet:
+    """The outputs of one build or published version, as ibis tables by name."""
+
+    product: str
+    label: str  # the build id or the published version
+    tables: dict[str, Any]
+    metadata: dict[str, Any]
+
+    def table(self, name: str | None = None) -> Any:
+        """One output (default: the product's own, or the only one)."""
+        if name is None:
+            name = self.product if self.product in self.tables else next(iter(self.tables))
+        if name not in self.tables:
+            raise NotFoundError(
+                f"{self.product} {self.label} has no output {name!r}; its outputs: "
+                f"{', '.join(self.tables)}."
+            )
+        return self.tables[name]
+
+
+class Explorer:
+    """Every archived, built and published version of a project, one call away."""
+
+    def __init__(self, lake: Lakehouse) -> None:
+        import ibis
+
+        self.lake = lake
+        self._views = 0
+        self.con = ibis.duckdb.connect()
+        lake.store.register_in_duckdb(self.con.con)
+
+    def __repr__(self) -> str:
+        return f"Explorer({self.lake!r})"
+
+    def _parquet(self, urls: list[str]) -> Any:
+        """A view over Parquet files, read through the store's filesystem."""
+        self._views += 1
+        return parquet_table(self.con, f"_lake_{self._views}", urls)
+
+    def source(self, dataset: str, version: str = LATEST) -> Any:
+        """An archived version of a dataset (default: the latest) as an ibis table."""
+        manifest = self.lake.archive.manifest(dataset, version)
+        store = self.lake.store
+        return self._parquet(
+            [store.url(f.path) for f in manifest.data_files if f.path.endswith(".parquet")]
+        )
+
+    def build(self, product: str, build_id: str = LATEST) -> OutputSet:
+        """A build's outputs (default: the latest build)."""
+        entry = find_build(self.lake.store, product, None if build_id == LATEST else build_id)
+        return OutputSet(product, entry["build_id"], self._outputs(product, entry), entry)
+
+    def published(self, product: str, version: str = LATEST) -> OutputSet:
+        """A published version's outputs (default: the latest)."""
+        entry = find_published(self.lake.store, product, version)
+        return OutputSet(product, entry["version"], self._outputs(product, entry), entry)
+
+    def _outputs(self, product: str, entry: dict[str, Any]) -> dict[str, Any]:
+        return {
+            name: self._parquet([self.lake.store.url(path)])
+            for name, path in entry_output_files(product, entry).items()
+        }
+
+    def versions(self, dataset: str) -> list[str]:
+        """The archived versions of a dataset, oldest first."""
+        return [m.version for m in self.lake.versions(dataset)]
+
+    def register_views(self) -> list[str]:
+        """Create a view for every dataset version, build output and published version (see
+        the module's docstring for the names); returns the views' qualified names."""
+        made: list[str] = []
+        raw = self.con.con
+        for schema in SCHEMAS:
+            raw.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+
+        def view(schema: str, name: str, urls: list[str]) -> None:
+            files = ", ".join(sql_string(url) for url in urls)
+            raw.execute(
+                f'CREATE OR REPLACE VIEW {schema}."{name}" AS SELECT * FROM read_parquet([{files}])'
+            )
+            made.append(f"{schema}.{name}")
+
+        store = self.lake.store
+        for dataset in self.lake.datasets():
+            manifests = self.lake.versions(dataset)
+            for manifest in manifests:
+                urls = [store.url(f.path) for f in manifest.data_files
+                        if f.path.endswith(".parquet")]  # fmt: skip
+                view("source", view_name(dataset, "v" + manifest.version), urls)
+                if manifest is manifests[-1]:
+                    view("source", view_name(dataset), urls)
+        for product in self._products():
+            builds = list_builds(store, product)
+            published = list_published(store, product)
+            latest = find_published(store, product)["version"] if published else None
+            for schema, entries, label_of, latest_label in (
+                ("build", builds, "build_id", builds[-1]["build_id"] if builds else None),
+                ("published", published, "version", latest),
+            ):
+                for entry in entries:
+                    for name, path in entry_output_files(product, entry).items():
+                        url, label = store.url(path), output_label(product, name)
+                        view(schema, view_name(label, entry[label_of]), [url])
+                        if entry[label_of] == latest_label:
+                            view(schema, view_name(label), [url])
+        return made
+
+    def _products(self) -> list[str]:
+        from lakehouse.publish.publish import PUBLISH_AREA
+        from lakehouse.transform.index import BUILDS_AREA
+
+        store = self.lake.store
+        return sorted(set(store.list_folders(BUILDS_AREA)) | set(store.list_folders(PUBLISH_AREA)))
+
+    def sql(self, query: str) -> Any:
+        """Run SQL over the registered views (call `register_views()` first); an ibis table."""
+        return self.con.sql(query)

@@ -1,0 +1,2 @@
+"""Formats: reading landed source files (CSV, Excel, JSON, GeoJSON, Shapefile, Parquet)
+into DuckDB."""

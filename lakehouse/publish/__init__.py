@@ -1,0 +1,1 @@
+"""Publishing: immutable published versions, promotion between environments, handoff packages."""

@@ -1,0 +1,272 @@
+"""Publishing: a build is a draft; a published version is an immutable copy of its outputs
+with everything needed to trust it (the lock, the code commit, contract and QA summaries).
+
+`publish/<product>/<version>/` holds the outputs (hard links or server-side copies of the
+build's files: no bytes rewritten), the lock, the contract report and the QA reports; its
+`publish.json`, written last and only if absent, is the commit point, so a version is never
+published twice or over another. `publish/<product>/latest.json` names the latest version and
+is replaced atomically. A version is promoted to another environment by copying it, checksums
+kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from lakehouse.errors import (
+    IntegrityError,
+    InvalidNameError,
+    LakehouseError,
+    NotFoundError,
+    VersionExistsError,
+)
+from lakehouse.names import LATEST, check_dataset_name
+from lakehouse.store.storage import Store
+from lakehouse.transform.index import build_folder, find_build
+
+PUBLISH_AREA = "publish"
+PUBLISH_FILE = "publish.json"
+LATEST_FILE = "latest.json"
+VERSION_PATTERN = re.compile(r"\d{2}v\d{1,3}(\.\d{1,3})?|\d{4}-\d{2}-\d{2}|\d{8}")
+
+
+class PublishError(LakehouseError):
+    """A build cannot be published (failed contracts, no QA report)."""
+
+
+def check_publish_version(version: str) -> str:
+    """Published versions are named like 25v1, 25v2 (25v2.1 for a fix) or by a date."""
+    if not VERSION_PATTERN.fullmatch(version):
+        raise InvalidNameError(
+            f"{version!r} is not a version name for publishing; use the year and a number "
+            "(25v1, 25v2, 25v2.1) or a date (2026-11-24 or 20261124)."
+        )
+    return version
+
+
+def next_version(store: Store, product: str, today: datetime | None = None) -> str:
+    """The next free `<yy>v<n>` name of this year (26v1, then 26v2, ...)."""
+    year = f"{(today or datetime.now(UTC)).year % 100:02d}"
+    numbers = [
+        int(match.group(1))
+        for entry in list_published(store, product)
+        if (match := re.fullmatch(rf"{year}v(\d+)", entry["version"]))
+    ]
+    return f"{year}v{max(numbers, default=0) + 1}"
+
+
+def product_folder(product: str) -> str:
+    return f"{PUBLISH_AREA}/{check_dataset_name(product)}"
+
+
+def version_folder(product: str, version: str) -> str:
+    return f"{product_folder(product)}/{check_publish_version(version)}"
+
+
+def list_published(store: Store, product: str) -> list[dict[str, Any]]:
+    """Every published version of a product (its publish.json), oldest first."""
+    found = []
+    base = product_folder(product)
+    for version in store.list_folders(base):
+        path = f"{base}/{version}/{PUBLISH_FILE}"
+        if store.exists(path):
+            found.append(json.loads(store.read_bytes(path)))
+    return sorted(found, key=lambda entry: entry["published_at"])
+
+
+def find_published(store: Store, product: str, version: str = LATEST) -> dict[str, Any]:
+    """A published version's metadata (`latest`: the one latest.json names)."""
+    base = product_folder(product)
+    if version == LATEST:
+        if not store.exists(f"{base}/{LATEST_FILE}"):
+            raise NotFoundError(
+                f"{product!r} has no published version yet; publish a build with "
+                f"`lake publish {product} --build ID --version 25v1`."
+            )
+        version = json.loads(store.read_bytes(f"{base}/{LATEST_FILE}"))["version"]
+    path = f"{version_folder(product, version)}/{PUBLISH_FILE}"
+    if not store.exists(path):
+        known = [entry["version"] for entry in list_published(store, product)]
+        listed = ", ".join(known) if known else "none yet"
+        raise NotFoundError(
+            f"{product!r} has no published version {version!r}; published versions: {listed}."
+        )
+    found: dict[str, Any] = json.loads(store.read_bytes(path))
+    return found
+
+
+def published_output(product: str, version: str, output: str) -> str:
+    return f"{version_folder(product, version)}/outputs/{output}.parquet"
+
+
+def publish_build(store: Store, product: str, build_id: str | None, version: str) -> dict[str, Any]:
+    """Publish a passed build that has a QA report as `version` (never over an existing one)."""
+    check_publish_version(version)
+    entry = find_build(store, product, build_id)
+    build_id = entry["build_id"]
+    if entry.get("status", "passed") != "passed":
+        failed = ", ".join(entry.get("contracts", {}).get("failed", [])) or "its contract"
+        raise PublishError(
+            f"Build {build_id} of {product!r} failed its contracts ({failed}); a failed build "
+            "cannot be published: fix the data or the transform and build again."
+        )
+    source = build_folder(product, build_id)
+    qa = [f for f in store.list_files(f"{source}/qa") if f.endswith(".html")]
+    if not qa:
+        raise PublishError(
+            f"Build {build_id} of {product!r} has no QA report; `lake qa report diff {product}` "
+            "writes one for the latest build (against the latest published version, or the "
+            "build before): look at it, then publish."
+        )
+    target = version_folder(product, version)
+    if store.exists(f"{target}/{PUBLISH_FILE}"):
+        existing = json.loads(store.read_bytes(f"{target}/{PUBLISH_FILE}"))
+        raise VersionExistsError(
+            f"{product} {version} is already published (build {existing['build_id']}), and "
+            "published versions are never changed; publish under a new name (e.g. the next "
+            "number)."
+        )
+    if store.list_files(target):
+        raise PublishError(
+            f"{store.url(target)} holds files of an unfinished publish; `lake verify` lists "
+            "such leftovers: remove the folder by hand, then publish again."
+        )
+    try:
+        outputs = _share_build_files(store, entry, source, target, qa)
+        document = {
+            "product": product,
+            "version": version,
+            "build_id": build_id,
+            "published_at": datetime.now(UTC).isoformat(),
+            "git": entry.get("git"),
+            "lock": entry.get("lock"),
+            "inputs": _inputs(entry),
+            "contracts": entry.get("contracts"),
+            "qa": _qa_summary(store, qa),
+            "outputs": outputs,
+            "packages": entry.get("packages"),
+        }
+        store.create_exclusive(f"{target}/{PUBLISH_FILE}", json.dumps(document, indent=2).encode())
+    except BaseException:
+        _remove_unless_committed(store, target)
+        raise
+    move_latest(store, product, version)
+    return document
+
+
+def _remove_unless_committed(store: Store, folder: str) -> None:
+    """Clean up a failed publish, unless another one committed this version meanwhile."""
+    if not store.exists(f"{folder}/{PUBLISH_FILE}"):
+        store.remove_folder(folder)
+
+
+def move_latest(store: Store, product: str, version: str) -> None:
+    store.write_bytes(
+        f"{product_folder(product)}/{LATEST_FILE}", json.dumps({"version": version}).encode()
+    )
+
+
+def qa_line(qa: dict[str, Any]) -> str:
+    """One line for a published version's QA summary: what it was compared with, and the
+    rows added (+), removed (-) and changed (~) per output."""
+    tables = qa.get("tables", {})
+    changes = ", ".join(
+        f"{name}: identical" if t["identical"] else
+        f"{name}: +{t['added']:,} -{t['removed']:,} ~{t['changed']:,}"
+        for name, t in tables.items()
+    )  # fmt: skip
+    return f"against {qa.get('against', '?')}: {changes}" if tables else str(qa["report"])
+
+
+def _inputs(entry: dict[str, Any]) -> dict[str, str]:
+    """alias -> "dataset version" of the lock the build used."""
+    found = {}
+    for alias, pinned in (entry.get("lock") or {}).get("inputs", {}).items():
+        name = pinned.get("dataset") or f"{pinned.get('product')}.{pinned.get('output')}"
+        found[alias] = f"{name} {pinned['version']}"
+    return found
+
+
+def _share_build_files(
+    store: Store, entry: dict[str, Any], source: str, target: str, qa: list[str]
+) -> dict[str, Any]:
+    """Link the outputs (checking their checksums), the lock, the contract and QA reports."""
+    outputs = {}
+    for key, output in entry["outputs"].items():
+        store.share(f"{source}/{output['path']}", f"{target}/{output['path']}")
+        sha, size = store.sha256(f"{target}/{output['path']}")
+        if sha != output["sha256"]:
+            raise IntegrityError(
+                f"{store.url(source)}/{output['path']} no longer matches the checksum its build "
+                "recorded; run `lake verify` and build again."
+            )
+        outputs[key] = {**output, "bytes": size}
+    extras = [f"{source}/{entry['product']}.lock", *qa]
+    extras += [f for f in store.list_files(f"{source}/contracts")]
+    extras += [f.removesuffix(".html") + ".json" for f in qa]
+    for path in extras:
+        if store.exists(path):
+            store.share(path, f"{target}/{path.removeprefix(source + '/')}")
+    return outputs
+
+
+def _qa_summary(store: Store, qa: list[str]) -> list[dict[str, Any]]:
+    """Per QA report: what it compared and, for a diff, rows added/removed/changed."""
+    found = []
+    for report in qa:
+        summary: dict[str, Any] = {"report": report.rsplit("/qa/", 1)[-1]}
+        diff_file = report.removesuffix(".html") + ".json"
+        if store.exists(diff_file):
+            diff = json.loads(store.read_bytes(diff_file))
+            summary["against"] = diff["old"]
+            summary["tables"] = {
+                t["table"]: {k: t[k] for k in ("added", "removed", "changed", "identical")}
+                for t in diff["tables"]
+            }
+        found.append(summary)
+    return found
+
+
+def promote(
+    source: Store, target: Store, product: str, version: str, source_env: str
+) -> dict[str, Any]:
+    """Copy a published version from one environment's store to another's, unchanged (the
+    same bytes, checked by their checksums), and make it the target's latest."""
+    entry = find_published(source, product, version)
+    version = entry["version"]
+    folder = version_folder(product, version)
+    if target.exists(f"{folder}/{PUBLISH_FILE}"):
+        raise VersionExistsError(
+            f"{product} {version} is already published in the target environment; published "
+            "versions are never changed."
+        )
+    if target.list_files(folder):
+        raise PublishError(
+            f"{target.url(folder)} holds files of an unfinished promote: remove the folder by "
+            "hand, then promote again."
+        )
+    try:
+        for path in source.list_files(folder):
+            if not path.endswith(PUBLISH_FILE):
+                target.receive(source, path, path)
+        for output in entry["outputs"].values():
+            sha, _ = target.sha256(f"{folder}/{output['path']}")
+            if sha != output["sha256"]:
+                raise IntegrityError(
+                    f"{target.url(folder)}/{output['path']} differs from the published file "
+                    "after copying; nothing was promoted."
+                )
+        document = {
+            **entry,
+            "promoted_from": {"env": source_env, "published_at": entry["published_at"]},
+            "published_at": datetime.now(UTC).isoformat(),
+        }
+        target.create_exclusive(f"{folder}/{PUBLISH_FILE}", json.dumps(document, indent=2).encode())
+    except BaseException:
+        _remove_unless_committed(target, folder)
+        raise
+    move_latest(target, product, version)
+    return document

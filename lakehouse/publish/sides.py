@@ -1,0 +1,67 @@
+"""The two sides of a diff: a build or a published version, named by a reference a person types
+(a build id, `latest`, a published version, or `<product>/<reference>`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lakehouse.publish.publish import (
+    VERSION_PATTERN,
+    find_published,
+    list_published,
+    published_output,
+)
+from lakehouse.qa.diff import Side
+from lakehouse.store.storage import Store
+from lakehouse.transform.index import find_build, list_builds, output_files
+
+
+def build_side(
+    store: Store, reference: str | None, product: str, *, before: str | None = None
+) -> Side:
+    """One side of a diff. `reference` is a build id, `latest` (the latest build), a published
+    version (25v1, a date), or any of these as `<product>/<reference>`. None with `before`
+    (a build id) is the latest published version if it is another build, else the build
+    before; with nothing before, an empty side (every row is then added)."""
+    if reference and "/" in reference:
+        product, reference = reference.split("/", 1)
+    if reference is None and before is not None:
+        latest = find_published(store, product) if list_published(store, product) else None
+        if latest is not None and latest["build_id"] != before:
+            reference = latest["version"]
+        else:
+            builds = [b["build_id"] for b in list_builds(store, product)]
+            position = builds.index(before)
+            if position == 0:
+                return Side(product, "nothing (the first build)", {})
+            reference = builds[position - 1]
+    if reference is not None and VERSION_PATTERN.fullmatch(reference):
+        published = find_published(store, product, reference)
+        label = f"published {published['version']} (build {published['build_id']})"
+        outputs = _side_outputs(store, published, product)
+        return Side(product, label, outputs, published["version"], published["build_id"])
+    entry = find_build(store, product, reference)
+    outputs = _side_outputs(store, entry, product)
+    return Side(product, entry["build_id"], outputs, entry["build_id"], entry["build_id"])
+
+
+def entry_output_files(product: str, entry: dict[str, Any]) -> dict[str, str]:
+    """Output name -> its Parquet file (relative to the store root), for a build's metadata
+    (build.json) or a published version's (publish.json, which names its `version`)."""
+    if "version" not in entry:
+        return output_files(product, entry)
+    return {
+        name: published_output(product, entry["version"], name)
+        for name in output_files(product, entry)
+    }
+
+
+def _side_outputs(store: Store, entry: dict[str, Any], product: str) -> dict[str, dict[str, Any]]:
+    return {
+        name: {
+            "url": store.url(path),
+            "content_sha256": entry["outputs"][f"outputs/{name}"].get("content_sha256"),
+            "rows": entry["outputs"][f"outputs/{name}"].get("rows"),
+        }
+        for name, path in entry_output_files(product, entry).items()
+    }

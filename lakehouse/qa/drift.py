@@ -1,0 +1,304 @@
+"""Source QA: what changed between two versions of a dataset.
+
+Schema changes (columns added, removed, renamed-looking, retyped), the row count, per column the
+null rate, distinct count, min/max/mean of numbers, length range of text and the most common
+values (with their counts in both versions), and, when the template names a key, the keys added
+and removed. Changes beyond the template's thresholds are flagged. Everything is computed in
+DuckDB on the versions' Parquet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lakehouse.qa.profile import ColumnProfile, TableProfile
+from lakehouse.sql import sql_identifier, sql_string
+
+SAMPLE_KEYS = 5
+
+
+class Thresholds(BaseModel):
+    """How much change is flagged (fractions: 0.05 is 5%)."""
+
+    model_config = ConfigDict(extra="forbid")
+    row_count: float = Field(default=0.05, ge=0, description="relative change of the row count")
+    null_rate: float = Field(
+        default=0.02, ge=0, description="absolute change of a column's null rate"
+    )
+    distinct: float = Field(default=0.10, ge=0, description="relative change of a distinct count")
+    mean: float = Field(
+        default=0.05, ge=0, description="relative change of a numeric column's mean"
+    )
+    keys: float = Field(default=0.01, ge=0, description="share of keys added or removed")
+
+
+class QaSettings(BaseModel):
+    """A template's `qa:` block."""
+
+    model_config = ConfigDict(extra="forbid")
+    key: list[str] = Field(default_factory=list, description="columns identifying a row")
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+
+
+@dataclass
+class KeyOverlap:
+    key: list[str]
+    kept: int
+    added: int
+    removed: int
+    added_sample: list[dict[str, Any]] = field(default_factory=list)
+    removed_sample: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ColumnDrift:
+    column: str
+    old: ColumnProfile | None
+    new: ColumnProfile | None
+    null_rate_old: float | None
+    null_rate_new: float | None
+    top: list[tuple[str, int, int]] = field(default_factory=list)  # value, old rows, new rows
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SourceDrift:
+    dataset: str
+    old_version: str
+    new_version: str
+    old_rows: int
+    new_rows: int
+    added: list[str]
+    removed: list[str]
+    renamed: list[tuple[str, str]]  # (old name, new name) that look like a rename
+    retyped: list[tuple[str, str, str]]  # (column, old type, new type)
+    columns: list[ColumnDrift]
+    keys: KeyOverlap | None
+    flags: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_text(self) -> str:
+        lines = [f"{self.dataset}: {self.new_version} against {self.old_version}"]
+        change = self.new_rows - self.old_rows
+        share = _pct(change, self.old_rows)
+        lines.append(f"rows: {self.old_rows:,} -> {self.new_rows:,} ({change:+,}, {share})")
+        for label, names in (("columns added", self.added), ("columns removed", self.removed)):
+            if names:
+                lines.append(f"{label}: {', '.join(names)}")
+        lines += [f"column renamed? {old} -> {new}" for old, new in self.renamed]
+        lines += [f"column retyped: {c} {a} -> {b}" for c, a, b in self.retyped]
+        if self.keys:
+            k = self.keys
+            lines.append(
+                f"keys ({', '.join(k.key)}): {k.kept:,} kept, {k.added:,} added, "
+                f"{k.removed:,} removed"
+            )
+        lines.append(f"flags: {len(self.flags)}" + (":" if self.flags else ""))
+        lines += [f"  ! {flag}" for flag in self.flags]
+        return "\n".join(lines) + "\n"
+
+
+def _pct(change: float, base: float) -> str:
+    return f"{change / base:+.1%}" if base else "n/a"
+
+
+def _relative(old: float | None, new: float | None) -> float | None:
+    if old is None or new is None:
+        return None
+    if old == 0:
+        return 0.0 if new == 0 else float("inf")
+    return (new - old) / abs(old)
+
+
+def compare(
+    dataset: str,
+    old_version: str,
+    new_version: str,
+    old: TableProfile,
+    new: TableProfile,
+    thresholds: Thresholds,
+) -> SourceDrift:
+    """Compare two profiles (schema, rows, per-column statistics) and flag what moved."""
+    added = [c for c in new.columns if c not in old.columns]
+    removed = [c for c in old.columns if c not in new.columns]
+    renamed = _renames(old, new, removed, added)
+    retyped = [
+        (c, old.columns[c].type, new.columns[c].type)
+        for c in new.columns
+        if c in old.columns and old.columns[c].type != new.columns[c].type
+    ]
+    flags = []
+    row_change = _relative(old.rows, new.rows)
+    if row_change is not None and abs(row_change) > thresholds.row_count:
+        flags.append(
+            f"row count {old.rows:,} -> {new.rows:,} ({_pct(new.rows - old.rows, old.rows)})"
+        )
+    flags += [f"column added: {c}" for c in added] + [f"column removed: {c}" for c in removed]
+    flags += [f"column retyped: {c} {a} -> {b}" for c, a, b in retyped]
+    columns = []
+    for name in [*old.columns, *added]:
+        drift = ColumnDrift(
+            name,
+            old.columns.get(name),
+            new.columns.get(name),
+            old.null_rate(name) if name in old.columns else None,
+            new.null_rate(name) if name in new.columns else None,
+        )
+        if drift.old and drift.new:
+            drift.flags = _column_flags(drift, thresholds)
+            flags += [f"{name}: {flag}" for flag in drift.flags]
+        columns.append(drift)
+    return SourceDrift(dataset, old_version, new_version, old.rows, new.rows, added, removed,
+                       renamed, retyped, columns, None, flags)  # fmt: skip
+
+
+def _column_flags(drift: ColumnDrift, thresholds: Thresholds) -> list[str]:
+    assert drift.old and drift.new and drift.null_rate_old is not None
+    assert drift.null_rate_new is not None
+    flags = []
+    if abs(drift.null_rate_new - drift.null_rate_old) > thresholds.null_rate:
+        flags.append(f"null rate {drift.null_rate_old:.1%} -> {drift.null_rate_new:.1%}")
+    change = _relative(drift.old.distinct, drift.new.distinct)
+    if change is not None and abs(change) > thresholds.distinct:
+        flags.append(f"distinct values {drift.old.distinct:,} -> {drift.new.distinct:,}")
+    change = _relative(drift.old.mean, drift.new.mean)
+    if change is not None and abs(change) > thresholds.mean:
+        flags.append(f"mean {drift.old.mean:,.6g} -> {drift.new.mean:,.6g}")
+    if drift.old.numeric != drift.new.numeric:
+        now = "numbers" if drift.new.numeric else "text"
+        flags.append(f"values are now {now}")
+    return flags
+
+
+def _renames(
+    old: TableProfile, new: TableProfile, removed: list[str], added: list[str]
+) -> list[tuple[str, str]]:
+    """A removed and an added column of the same type whose counts agree within 1%."""
+    pairs = []
+    taken: set[str] = set()
+    for gone in removed:
+        a = old.columns[gone]
+        for came in added:
+            b = new.columns[came]
+            if came in taken or a.type != b.type:
+                continue
+            close = all(
+                abs(x - y) <= 0.01 * max(x, y, 1)
+                for x, y in ((a.non_null, b.non_null), (a.distinct, b.distinct))
+            )
+            if close and old.rows and new.rows:
+                pairs.append((gone, came))
+                taken.add(came)
+                break
+    return pairs
+
+
+def key_overlap(con: Any, old_source: str, new_source: str, key: list[str]) -> KeyOverlap:
+    """Rows whose key is new (added) or gone (removed), and rows whose key is in both (kept),
+    with a few keys of each; anti joins, so a repeated key never multiplies rows."""
+    # NULL-safe: a key with an empty part still matches itself in the other version
+    same = " AND ".join(
+        f"o.{sql_identifier(k)} IS NOT DISTINCT FROM n.{sql_identifier(k)}" for k in key
+    )
+    new_columns = ", ".join(f"n.{sql_identifier(k)}" for k in key)
+    old_columns = ", ".join(f"o.{sql_identifier(k)}" for k in key)
+    added_rows = (
+        f"SELECT {new_columns} FROM {new_source} AS n ANTI JOIN {old_source} AS o ON {same}"
+    )
+    removed_rows = (
+        f"SELECT {old_columns} FROM {old_source} AS o ANTI JOIN {new_source} AS n ON {same}"
+    )
+    added, removed, new_rows = con.execute(
+        f"SELECT (SELECT count(*) FROM ({added_rows})), (SELECT count(*) FROM ({removed_rows})), "
+        f"(SELECT count(*) FROM {new_source})"
+    ).fetchone()
+
+    def sample(rows: str) -> list[dict[str, Any]]:
+        result = con.execute(f"SELECT DISTINCT * FROM ({rows}) ORDER BY ALL LIMIT {SAMPLE_KEYS}")
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+    return KeyOverlap(
+        list(key), int(new_rows) - int(added), int(added), int(removed),
+        sample(added_rows) if added else [],
+        sample(removed_rows) if removed else [],
+    )  # fmt: skip
+
+
+def value_counts(con: Any, source: str, values: dict[str, list[str]]) -> dict[str, list[int]]:
+    """Rows holding each of the given values (compared as text), per column, in one pass."""
+    measures, order = [], []
+    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    for column, wanted in values.items():
+        for value in wanted:
+            if column in present:
+                measures.append(
+                    f"count(*) FILTER (WHERE CAST({sql_identifier(column)} AS VARCHAR) = "
+                    f"{sql_string(value)})"
+                )
+            else:
+                measures.append("0")
+            order.append(column)
+    if not measures:
+        return {}
+    counts = con.execute(f"SELECT {', '.join(measures)} FROM {source}").fetchone()
+    found: dict[str, list[int]] = {column: [] for column in values}
+    for column, count in zip(order, counts, strict=True):
+        found[column].append(int(count))
+    return found
+
+
+def source_drift(
+    con: Any,
+    dataset: str,
+    old_version: str,
+    new_version: str,
+    old: tuple[str, TableProfile],
+    new: tuple[str, TableProfile],
+    settings: QaSettings,
+) -> SourceDrift:
+    """The whole source QA of `new` against `old`: each is (relation SQL, its profile)."""
+    (old_source, old_profile), (new_source, new_profile) = old, new
+    drift = compare(
+        dataset, old_version, new_version, old_profile, new_profile, settings.thresholds
+    )
+    _top_value_counts(con, drift, old_source, new_source)
+    key = [k for k in settings.key if k in old_profile.columns and k in new_profile.columns]
+    if key:
+        drift.keys = key_overlap(con, old_source, new_source, key)
+        base = max(drift.keys.kept + drift.keys.removed, 1)
+        for label, count in (("added", drift.keys.added), ("removed", drift.keys.removed)):
+            if count / base > settings.thresholds.keys:
+                drift.flags.append(f"keys {label}: {count:,} ({count / base:.1%})")
+    return drift
+
+
+def _top_value_counts(con: Any, drift: SourceDrift, old_source: str, new_source: str) -> None:
+    """Each column's most common values in either version, with their rows in both: from the
+    profiles, querying only the values one side's profile does not list."""
+    missing: dict[str, dict[str, list[str]]] = {"old": {}, "new": {}}
+    for column in drift.columns:
+        old_top = dict(column.old.top) if column.old else {}
+        new_top = dict(column.new.top) if column.new else {}
+        for side, top, other in (("old", old_top, new_top), ("new", new_top, old_top)):
+            absent = [v for v in other if v not in top]
+            if absent and (column.old if side == "old" else column.new):
+                missing[side][column.column] = absent
+    counted = {
+        "old": value_counts(con, old_source, missing["old"]),
+        "new": value_counts(con, new_source, missing["new"]),
+    }
+    for column in drift.columns:
+        old_top = dict(column.old.top) if column.old else {}
+        new_top = dict(column.new.top) if column.new else {}
+        for side, top in (("old", old_top), ("new", new_top)):
+            values = missing[side].get(column.column, [])
+            top.update(zip(values, counted[side].get(column.column, []), strict=True))
+        listed = [v for v, _ in column.old.top] if column.old else []
+        listed += [v for v, _ in column.new.top] if column.new else []
+        column.top = [(v, old_top.get(v, 0), new_top.get(v, 0)) for v in dict.fromkeys(listed)]

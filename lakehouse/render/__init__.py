@@ -1,0 +1,1 @@
+"""Rendering for people: HTML pages, inline SVG charts and the QA reports."""

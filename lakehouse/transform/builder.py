@@ -1,0 +1,527 @@
+"""Builds: run a product's models on DuckDB (through ibis), cached by fingerprint.
+
+A build reads the locked input versions from the archive, runs each model in dependency order,
+and lands in `builds/<product>/<build id>/` (outputs as Parquet, the lock, build.json written
+last as the commit point). Every model's result is kept in `cache/<product>/<model>/` under its
+fingerprint (its code, its inputs' fingerprints, the engine's versions); a model whose
+fingerprint is cached is reused, not recomputed. The build's DuckDB database file, in the local
+workspace, holds a view of every model for questions after the build.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from lakehouse.archive.archive import Archive
+from lakehouse.contracts.check import check_schema
+from lakehouse.contracts.contract import Contract, dictionary_contract
+from lakehouse.contracts.dictionary import Dictionary, schema_differences
+from lakehouse.contracts.report import ContractReport, RuleResult, store_report
+from lakehouse.errors import BuildError, ContractError
+from lakehouse.names import check_dataset_name
+from lakehouse.progress import Progress, no_progress
+from lakehouse.sql import sql_identifier, sql_string
+from lakehouse.store.storage import Store
+from lakehouse.transform.engines.duckdb import DuckDBEngine, content_sha256, ibis_type
+from lakehouse.transform.index import BUILD_FILE, BUILDS_AREA, output_path
+from lakehouse.transform.models import Model, plan
+from lakehouse.transform.recipe import Lock, Recipe
+
+if TYPE_CHECKING:
+    pass
+
+CACHE_AREA = "cache"
+ENGINE_PACKAGES = ("lakehouse", "ibis-framework", "duckdb", "sqlglot", "pyarrow")
+
+
+@dataclass
+class ModelRun:
+    name: str
+    layer: str
+    fingerprint: str
+    status: Literal["built", "cached", "view"]
+    seconds: float
+    rows: int | None = None  # None for views: they are computed inside their dependents
+    content_sha256: str | None = None
+    cache_file: str | None = None
+    schema: dict[str, str] | None = None  # column -> ibis type, for tables
+
+
+@dataclass
+class BuildResult:
+    build_id: str
+    product: str
+    folder: str  # relative to the store root
+    database: Path
+    models: list[ModelRun] = field(default_factory=list)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    contracts: ContractReport = field(default_factory=lambda: ContractReport("build"))
+    contract_seconds: float = 0.0
+    stopped_at: str | None = None  # the model whose contract stopped the build
+
+    @property
+    def all_cached(self) -> bool:
+        return all(run.status != "built" for run in self.models)
+
+
+ENGINES = ("duckdb", "spark")
+
+
+def check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise BuildError(f"Unknown engine {engine!r}; use one of: {', '.join(ENGINES)}.")
+    return engine
+
+
+def package_versions(engine: str = "duckdb") -> dict[str, str]:
+    versions = {}
+    for package in (*ENGINE_PACKAGES, *(("pyspark",) if engine == "spark" else ())):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "unknown"
+    return versions
+
+
+def git_state(folder: Path, paths: tuple[str, ...] = ("transforms", "recipes")) -> dict[str, Any]:
+    """The commit the transforms come from, and whether they (or the recipes) had uncommitted
+    changes; other files of the work tree do not make a build dirty."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(folder), "status", "--porcelain", "--", *paths],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": bool(status.strip())}
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def input_fingerprint(alias: str, dataset: str, version: str, sha256: str) -> str:
+    return _digest("input", alias, dataset, version, sha256)
+
+
+def model_fingerprint(found: Model, input_fingerprints: dict[str, str], engine: str) -> str:
+    inputs = [f"{name}={input_fingerprints[name]}" for name in found.inputs]
+    return _digest("model", found.name, found.code_hash, engine, *inputs)
+
+
+def new_build_id(now: datetime) -> str:
+    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
+
+
+class Builder:
+    """Runs one build of one product."""
+
+    def __init__(
+        self,
+        store: Store,
+        archive: Archive,
+        workspace: Path,
+        recipe: Recipe,
+        lock: Lock,
+        models: dict[str, Model],
+        git: dict[str, Any],
+        progress: Progress = no_progress,
+        dictionary: Dictionary | None = None,
+        dictionary_file: Path | None = None,
+        contracts: dict[str, Contract] | None = None,
+        engine: str = "duckdb",
+        memory_limit: str | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.store = store
+        self.archive = archive
+        self.workspace = workspace
+        self.recipe = recipe
+        self.lock = lock
+        self.models = models
+        self.git = git
+        self.progress = progress
+        self.engine_name = check_engine(engine)
+        # part of every fingerprint: a result of another engine or version is not reused
+        self.engine = json.dumps({"engine": engine, **package_versions(engine)}, sort_keys=True)
+        self.views: dict[str, Model] = {}
+        self.dictionary = dictionary
+        self.dictionary_file = dictionary_file
+        self.contracts = contracts or {}
+        self.memory_limit = memory_limit
+        self.threads = threads
+
+    def run(self, *, full_refresh: bool = False) -> BuildResult:
+        product = check_dataset_name(self.recipe.name)
+        started = datetime.now(UTC)
+        build_id = new_build_id(started)
+        folder = f"{BUILDS_AREA}/{product}/{build_id}"
+        database = self.workspace / product / f"{build_id}.duckdb"
+        database.parent.mkdir(parents=True, exist_ok=True)
+        targets = list(dict.fromkeys([*self.recipe.outputs, *self.recipe.keep]))
+        order = plan(self.models, self.lock.inputs, targets)
+        result = BuildResult(build_id, product, folder, database)
+        try:
+            with self.store.scratch_dir() as scratch:
+                con = self._connect(database, scratch)
+                try:
+                    tables, fingerprints = self._register_inputs(con, scratch)
+                    for index, name in enumerate(order):
+                        self.progress(f"model {name}", index, len(order))
+                        run = self._run_model(
+                            con, scratch, self.models[name], tables, fingerprints, full_refresh
+                        )
+                        result.models.append(run)
+                        contract = self.contracts.get(name)
+                        if contract and name not in self.recipe.outputs:
+                            self._check(contract, tables[name], run, result, full_refresh)
+                            if not result.contracts.passed:
+                                result.stopped_at = name
+                                break
+                    if result.stopped_at is None:
+                        self._check_dictionary(result)
+                        self.progress("checking contracts", len(order), len(order))
+                        for contract in self._output_contracts():
+                            run = next(r for r in result.models if r.name == contract.model)
+                            self._check(contract, tables[contract.model], run, result, full_refresh)
+                finally:
+                    con.close()
+                if self.engine_name != "duckdb":
+                    self._workspace_database(database, result)
+                self._write_build_folder(result, order, started)
+            if not result.contracts.passed:
+                failed = ", ".join(f"{r.table}.{r.rule}" for r in result.contracts.blocking)
+                layer = result.contracts.blocking[0].layer
+                stopped = f" and stopped after {result.stopped_at}" if result.stopped_at else ""
+                raise ContractError(
+                    f"Build {build_id} of {product!r} failed its {layer} contract ({failed})"
+                    f"{stopped}; it is recorded as failed and cannot be published: see "
+                    f"{self.store.url(folder)}/contracts/report.txt."
+                )
+        except ContractError:
+            raise
+        except BaseException:
+            self.store.remove_folder(folder)
+            for leftover in (database, database.with_name(database.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+            raise
+        return result
+
+    # -- engine ---------------------------------------------------------------------------------
+
+    def _connect(self, database: Path, scratch: Path) -> Any:
+        if self.engine_name == "spark":
+            from lakehouse.transform.engines.spark import SparkEngine
+
+            self.progress("starting Spark", 0, None)
+            return SparkEngine(self.store, scratch)
+        return DuckDBEngine(self.store, database, self.memory_limit, self.threads)
+
+    def _register_inputs(self, con: Any, scratch: Path) -> tuple[dict[str, Any], dict[str, str]]:
+        tables: dict[str, Any] = {}
+        fingerprints: dict[str, str] = {}
+        for alias, pinned in self.lock.inputs.items():
+            if pinned.dataset is None:  # another product's build output
+                assert pinned.product and pinned.output
+                url = self.store.url(output_path(pinned.product, pinned.version, pinned.output))
+                tables[alias] = con.parquet_table(alias, [url], None)
+            else:
+                manifest = self.archive.manifest(pinned.dataset, pinned.version)
+                # a Delta version written by the archive is plain Parquet files (no deletes)
+                urls = [
+                    self.store.url(f.path)
+                    for f in manifest.data_files
+                    if f.path.endswith(".parquet")
+                ]
+                schema = (
+                    None
+                    if manifest.geometry_column or manifest.storage == "delta"
+                    else {c.name: ibis_type(c.type) for c in manifest.columns}
+                )
+                tables[alias] = con.parquet_table(alias, urls, schema)
+            fingerprints[alias] = input_fingerprint(
+                alias, pinned.name, pinned.version, pinned.sha256
+            )
+        return tables, fingerprints
+
+    def _run_model(
+        self,
+        con: Any,
+        scratch: Path,
+        found: Model,
+        tables: dict[str, Any],
+        fingerprints: dict[str, str],
+        full_refresh: bool,
+    ) -> ModelRun:
+        fingerprint = model_fingerprint(found, fingerprints, self.engine)
+        fingerprints[found.name] = fingerprint
+        start = time.perf_counter()
+        published = found.name in self.recipe.outputs or found.name in self.recipe.keep
+        if not (found.materialized or published):
+            expression = self._expression(found, tables)
+            self.views[found.name] = found
+            tables[found.name] = con.view(found.name, expression)
+            return ModelRun(
+                found.name, found.layer, fingerprint, "view", time.perf_counter() - start
+            )
+        cache_info = f"{CACHE_AREA}/{self.recipe.name}/{found.name}/{fingerprint}.json"
+        info = None if full_refresh else self._cached(cache_info, published)
+        status: Literal["built", "cached"] = "cached"
+        if info is None:
+            status = "built"
+            expression = self._expression(found, tables)
+            info = self._compute(con, scratch, found, expression, cache_info, published)
+        url = self.store.url(info["file"])
+        tables[found.name] = con.parquet_table(found.name, [url], info["schema"])
+        return ModelRun(
+            found.name,
+            found.layer,
+            fingerprint,
+            status,
+            time.perf_counter() - start,
+            info["rows"],
+            info.get("content_sha256"),
+            info["file"],
+            info["schema"],
+        )
+
+    def _cached(self, cache_info: str, published: bool) -> dict[str, Any] | None:
+        """The cache entry of a fingerprint, if complete (a published model needs its hash)."""
+        if not self.store.exists(cache_info):
+            return None
+        info: dict[str, Any] = json.loads(self.store.read_bytes(cache_info))
+        complete = {"schema", "file"} <= set(info) and (info["content_sha256"] or not published)
+        return info if complete and self.store.exists(info["file"]) else None
+
+    def _expression(self, found: Model, tables: dict[str, Any]) -> Any:
+        import ibis.expr.types as ir
+
+        try:
+            expression = found(**{name: tables[name] for name in found.inputs})
+        except Exception as exc:
+            raise BuildError(
+                f"Model {found.name!r} ({found.defined_in}) raised {exc.__class__.__name__}: "
+                f"{exc}; fix the transform."
+            ) from exc
+        if not isinstance(expression, ir.Table):
+            raise BuildError(
+                f"Model {found.name!r} ({found.defined_in}) returned a "
+                f"{type(expression).__name__}, not a table; return an ibis table expression."
+            )
+        return expression
+
+    def _compute(
+        self,
+        con: Any,
+        scratch: Path,
+        found: Model,
+        expression: Any,
+        cache_info: str,
+        published: bool,
+    ) -> dict[str, Any]:
+        """Run the model into a new cache file, typed exactly as the expression says; published
+        models get zstd and a content hash. The entry's .json, written last, points at it, so an
+        existing cache file is never overwritten and an interrupted run leaves no entry."""
+        local = scratch / f"{found.name}.parquet"
+        codec = "zstd" if published else "lz4_raw"  # an intermediate is written once, read once
+        schema = dict(expression.schema().items())
+        try:
+            rows = con.write_parquet(expression, local, codec)
+            content = _content_hash(local) if published else None
+        except Exception as exc:
+            raise BuildError(self._engine_failure(found, exc)) from exc
+        cache_file = cache_info.removesuffix(".json") + f".{uuid.uuid4().hex[:8]}.parquet"
+        self.store.put_file(local, cache_file, move=True)
+        info = {
+            "model": found.name,
+            "file": cache_file,
+            "rows": rows,
+            "content_sha256": content,
+            "schema": {name: str(dtype) for name, dtype in schema.items()},
+        }
+        self.store.write_bytes(cache_info, json.dumps(info).encode())
+        return info
+
+    def _engine_failure(self, found: Model, exc: Exception) -> str:
+        first_line = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        upstream = [name for name in self.views if name in _ancestors(self.models, found.name)]
+        within = f" or a view it reads ({', '.join(upstream)})" if upstream else ""
+        return (
+            f"Model {found.name!r} ({found.defined_in}){within} failed in the engine: {first_line}"
+        )
+
+    def _output_contracts(self) -> list[Contract]:
+        """The product layer's contracts: each output's dictionary entry, then any hand-written
+        contract on it."""
+        found = []
+        for name in self.recipe.outputs:
+            if self.dictionary is not None:
+                found.append(dictionary_contract(name, self.dictionary.tables[name]))
+            if name in self.contracts:
+                found.append(self.contracts[name])
+        return found
+
+    def _check(
+        self, contract: Contract, t: Any, run: ModelRun, result: BuildResult, full_refresh: bool
+    ) -> None:
+        """Check one model's contract on the engine; an unchanged model checked against an
+        unchanged contract reuses the earlier results."""
+        started = time.perf_counter()
+        layer = "product" if run.name in self.recipe.outputs else run.layer
+        cached = f"{CACHE_AREA}/{self.recipe.name}/{run.name}/{run.fingerprint}"
+        cached += f".contract-{contract.digest}.json"
+        if not full_refresh and self.store.exists(cached):
+            rows = json.loads(self.store.read_bytes(cached))
+            results = [RuleResult(**row) for row in rows]
+        else:
+            results = check_schema(t, run.name, contract.schema, layer).results
+            rows = [dataclasses.asdict(r) for r in results]
+            self.store.write_bytes(cached, json.dumps(rows, default=str).encode())
+        result.contracts.results.extend(results)
+        result.contract_seconds += time.perf_counter() - started
+
+    def _check_dictionary(self, result: BuildResult) -> None:
+        """Every output must be what the product's data dictionary describes."""
+        if self.dictionary is None:
+            return
+        where = self.dictionary_file or "the data dictionary"
+        for name in self.recipe.outputs:
+            table = self.dictionary.tables.get(name)
+            if table is None:
+                raise BuildError(
+                    f"{where} does not describe the output {name!r}; add it under tables:."
+                )
+            run = next(run for run in result.models if run.name == name)
+            problems = schema_differences(table, run.schema or {})
+            if problems:
+                raise BuildError(
+                    f"Output {name!r} disagrees with {where}: {'; '.join(problems)}; fix the "
+                    "transform or the dictionary."
+                )
+
+    def _workspace_database(self, database: Path, result: BuildResult) -> None:
+        """For a build on another engine: a DuckDB database with a view of each table model's
+        result, so `lake sql` works the same."""
+        import duckdb
+
+        with duckdb.connect(str(database)) as con:
+            self.store.register_in_duckdb(con)
+            for run in result.models:
+                if run.cache_file:
+                    con.execute(
+                        f"CREATE OR REPLACE VIEW {sql_identifier(run.name)} AS SELECT * FROM "
+                        f"read_parquet({sql_string(self.store.url(run.cache_file))})"
+                    )
+
+    # -- the build folder -----------------------------------------------------------------------
+
+    def _write_build_folder(self, result: BuildResult, order: list[str], started: datetime) -> None:
+        runs = {run.name: run for run in result.models}
+        for group, names in (("outputs", self.recipe.outputs), ("models", self.recipe.keep)):
+            for name in names:
+                if name not in runs:  # a contract stopped the build before this model
+                    continue
+                run = runs[name]
+                assert run.cache_file is not None
+                target = f"{result.folder}/{group}/{name}.parquet"
+                self.store.copy(run.cache_file, target)
+                sha, size = self.store.sha256(target)
+                result.outputs[f"{group}/{name}"] = {
+                    "path": f"{group}/{name}.parquet",
+                    "rows": run.rows,
+                    "bytes": size,
+                    "sha256": sha,
+                    "content_sha256": run.content_sha256,
+                }
+        self.store.write_bytes(
+            f"{result.folder}/{self.recipe.name}.lock", self.lock.to_yaml().encode()
+        )
+        if result.contracts.results:
+            store_report(self.store, f"{result.folder}/contracts", result.contracts)
+        metadata_document = {
+            "build_id": result.build_id,
+            "status": "passed" if result.contracts.passed else "failed",
+            "contracts": {
+                "summary": result.contracts.summary(),
+                "seconds": round(result.contract_seconds, 4),
+                "failed": [f"{r.table}.{r.rule}" for r in result.contracts.results if not r.passed],
+                "stopped_at": result.stopped_at,
+            },
+            "product": self.recipe.name,
+            "engine": self.engine_name,
+            "recipe": self.recipe.model_dump(mode="json"),
+            "lock": self.lock.model_dump(mode="json"),
+            "git": self.git,
+            "packages": package_versions(self.engine_name),
+            "started_at": started.isoformat(),
+            "finished_at": datetime.now(UTC).isoformat(),
+            "order": order,
+            "models": {
+                run.name: {
+                    "layer": run.layer,
+                    "fingerprint": run.fingerprint,
+                    "status": run.status,
+                    "seconds": round(run.seconds, 4),
+                    "rows": run.rows,
+                }
+                for run in result.models
+            },
+            "outputs": result.outputs,
+            "database": str(result.database),
+        }
+        self.store.create_exclusive(
+            f"{result.folder}/{BUILD_FILE}", json.dumps(metadata_document, indent=2).encode()
+        )
+
+
+def _content_hash(local: Path) -> str:
+    """The content hash of a written Parquet file, by DuckDB whatever engine wrote it."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        return content_sha256(con, local)
+
+
+def _ancestors(models: dict[str, Model], name: str) -> set[str]:
+    """Every model `name` reads, directly or through other models."""
+    found: set[str] = set()
+    pending = [name]
+    while pending:
+        for dependency in models[pending.pop()].inputs:
+            if dependency in models and dependency not in found:
+                found.add(dependency)
+                pending.append(dependency)
+    return found
+
+
+def evaluate(models: dict[str, Model], inputs: dict[str, Any], target: str) -> Any:
+    """Run the models needed for `target` on in-memory inputs (Arrow tables or pandas frames)
+    with DuckDB, and return the result as an Arrow table: for tests and notebooks."""
+    import ibis
+
+    con = ibis.duckdb.connect()
+    tables: dict[str, Any] = {name: ibis.memtable(data) for name, data in inputs.items()}
+    for name in plan(models, inputs, [target]):
+        found = models[name]
+        tables[name] = found(**{param: tables[param] for param in found.inputs})
+    return con.to_pyarrow(tables[target])

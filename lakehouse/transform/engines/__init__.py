@@ -1,0 +1,1 @@
+"""Engines that run a build's ibis expressions: DuckDB (default) and Spark."""

@@ -1,0 +1,134 @@
+"""Where builds live, how to find them (`builds/<product>/<build id>/build.json`), and
+reading a finished build back: SQL on its database, its contract re-run.
+
+Kept apart from the build engine so that recipes can pin another product's build output as an
+input without importing the engine.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from lakehouse.contracts.contract import check_table
+from lakehouse.contracts.dictionary import Dictionary
+from lakehouse.contracts.report import ContractReport
+from lakehouse.errors import BuildError, NotFoundError
+from lakehouse.names import LATEST, check_dataset_name
+from lakehouse.store.storage import Store
+from lakehouse.transform.engines.duckdb import parquet_table
+
+BUILDS_AREA = "builds"
+BUILD_FILE = "build.json"
+
+
+def build_folder(product: str, build_id: str) -> str:
+    return f"{BUILDS_AREA}/{check_dataset_name(product)}/{build_id}"
+
+
+def output_path(product: str, build_id: str, output: str) -> str:
+    """A build's output file, relative to the store root."""
+    return f"{build_folder(product, build_id)}/outputs/{output}.parquet"
+
+
+def list_builds(store: Store, product: str) -> list[dict[str, Any]]:
+    """Committed builds of a product (those with a build.json), oldest first."""
+    builds = []
+    base = f"{BUILDS_AREA}/{check_dataset_name(product)}"
+    for build_id in store.list_folders(base):
+        path = f"{base}/{build_id}/{BUILD_FILE}"
+        if store.exists(path):
+            builds.append(json.loads(store.read_bytes(path)))
+    return sorted(builds, key=lambda b: b["started_at"])
+
+
+def find_build(
+    store: Store, product: str, build_id: str | None, *, passed_only: bool = False
+) -> dict[str, Any]:
+    """A build's metadata: the given build id, or the latest build (None or 'latest');
+    `passed_only` skips builds that failed their contract."""
+    found = list_builds(store, product)
+    if passed_only:
+        found = [entry for entry in found if entry.get("status", "passed") == "passed"]
+    if not found:
+        raise NotFoundError(f"{product!r} has no builds yet; run `lake build {product}`.")
+    if build_id in (None, LATEST):
+        return found[-1]
+
+    for entry in found:
+        if entry["build_id"] == build_id:
+            return entry
+    recent = ", ".join(entry["build_id"] for entry in found[-5:])
+    raise NotFoundError(
+        f"{product!r} has no build {build_id!r}; its latest builds: {recent} "
+        f"(`lake builds {product}` lists all)."
+    )
+
+
+def query_build(
+    store: Store, product: str, query: str, *, build_id: str | None, limit: int | None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    import duckdb
+
+    if not query.strip():
+        raise BuildError('Give a SQL query, e.g. "SELECT count(*) FROM <model>".')
+    entry = find_build(store, product, build_id)
+    database = Path(entry["database"])
+    if not database.is_file():
+        raise NotFoundError(
+            f"The DuckDB database of build {entry['build_id']} ({database}) is not in this "
+            "workspace; it lives where the build ran."
+        )
+    with duckdb.connect(str(database), read_only=True) as con:
+        store.register_in_duckdb(con)
+        try:
+            result = con.execute(query)
+        except duckdb.Error as exc:
+            raise BuildError(f"The query failed: {str(exc).splitlines()[0]}") from exc
+        columns = [d[0] for d in result.description or []]
+        records = result.fetchmany(limit) if limit else result.fetchall()
+    return columns, records
+
+
+def check_build(
+    store: Store, product: str, dictionary: Dictionary, build_id: str | None
+) -> tuple[dict[str, Any], ContractReport]:
+    """Re-run the product's contracts (from its current dictionary) on a build's outputs."""
+    import ibis
+
+    entry = find_build(store, product, build_id)
+    con = ibis.duckdb.connect()
+    store.register_in_duckdb(con.con)
+    report = ContractReport("product")
+    for name, path in output_files(product, entry).items():
+        table = dictionary.tables.get(name)
+        if table is None:
+            continue
+        output = parquet_table(con, f"output_{name}", [store.url(path)])
+        report.results.extend(check_table(output, name, table).results)
+    return entry, report
+
+
+def contract_results(store: Store, product: str, build_id: str) -> list[dict[str, Any]]:
+    """The rows of a build's contract report (none if the build checked no contract)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    path = f"{build_folder(product, build_id)}/contracts/report.parquet"
+    if not store.exists(path):
+        return []
+    rows: list[dict[str, Any]] = pq.read_table(io.BytesIO(store.read_bytes(path))).to_pylist()
+    return rows
+
+
+def output_files(product: str, entry: dict[str, Any]) -> dict[str, str]:
+    """Output name -> its Parquet file (relative to the store root), for a build's metadata
+    (build.json)."""
+    files = {}
+    for key in entry["outputs"]:
+        group, name = key.split("/", 1)
+        if group == "outputs":
+            files[name] = output_path(product, entry["build_id"], name)
+    return files

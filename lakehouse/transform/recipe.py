@@ -1,0 +1,219 @@
+"""Recipes (`recipes/<product>.yml`) and their lock files (`recipes/<product>.lock`).
+
+A recipe names a product's owner, the inputs its transforms read (archived datasets, pinned to a
+version or `latest`, or another product's build output, `{product: p, output: o}`) and the
+models it publishes. A lock
+pins every input to an exact version and its sha256, so a build from a lock is reproducible.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, field_validator
+
+from lakehouse.archive.archive import Archive
+from lakehouse.errors import ConfigError, LakehouseError, NotFoundError
+from lakehouse.names import LATEST, DatasetName, VersionOrLatest, check_dataset_name
+from lakehouse.records import Strict, load_yaml_model
+from lakehouse.transform.index import find_build
+
+LOCK_SUFFIX = ".lock"
+
+
+class LockError(LakehouseError):
+    """A lock no longer matches the archive (or is missing where one is required)."""
+
+
+class DatasetInput(Strict):
+    """An archived raw dataset, at a version (`latest` resolves when locking)."""
+
+    dataset: DatasetName
+    version: VersionOrLatest = LATEST
+
+
+class ProductInput(Strict):
+    """Another product's built output (`build: latest` resolves when locking)."""
+
+    product: DatasetName
+    output: str
+    build: str = LATEST
+
+
+class Recipe(Strict):
+    name: DatasetName
+    description: str = ""
+    owner: str = Field(min_length=1, description="the product's primary data engineer")
+    inputs: dict[str, DatasetInput | ProductInput] = Field(min_length=1)
+    outputs: list[str] = Field(min_length=1)
+    keep: list[str] = Field(default_factory=list, description="intermediate models to write out")
+
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _short_form(cls, inputs: Any) -> Any:
+        """`dof_pts: latest` is short for `dof_pts: {dataset: dof_pts, version: latest}`."""
+        if not isinstance(inputs, dict):
+            return inputs
+        return {
+            alias: {"dataset": alias, "version": str(spec)} if isinstance(spec, str | int) else spec
+            for alias, spec in inputs.items()
+        }
+
+
+class LockedInput(Strict):
+    """An exact input: a dataset version (sha256 of its source bytes), or a product's build
+    output (`version` is the build id, sha256 the output's content hash)."""
+
+    dataset: str | None = None
+    product: str | None = None
+    output: str | None = None
+    version: str
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.dataset or f"{self.product}.{self.output}"
+
+
+class Lock(Strict):
+    product: str
+    locked_at: datetime
+    inputs: dict[str, LockedInput]
+
+    def to_yaml(self) -> str:
+        data = self.model_dump(mode="json", exclude_none=True)
+        header = f"# Written by `lake lock {self.product}`: exact input versions for builds.\n"
+        return header + yaml.safe_dump(data, sort_keys=False)
+
+
+def recipe_path(recipes_dir: Path, product: str) -> Path:
+    return recipes_dir / f"{check_dataset_name(product)}.yml"
+
+
+def load_recipe(recipes_dir: Path, product: str) -> Recipe:
+    """Read and validate `recipes/<product>.yml`; errors name the file and the field."""
+    path = recipe_path(recipes_dir, product)
+    if not path.is_file():
+        raise NotFoundError(f"No recipe {path}; write one (see recipes/pluto_lite.yml).")
+    recipe = load_yaml_model(path, Recipe, "name, owner, inputs and outputs")
+    if recipe.name != product:
+        raise ConfigError(f"{path}: field 'name' is {recipe.name!r}; make it {product!r}.")
+    return recipe
+
+
+def list_recipes(recipes_dir: Path) -> list[str]:
+    return sorted(p.stem for p in recipes_dir.glob("*.yml")) if recipes_dir.is_dir() else []
+
+
+def resolve_lock(recipe: Recipe, archive: Archive, recipes_dir: Path) -> Lock:
+    """Pin every input of `recipe` to an exact archived version (resolving `latest`)."""
+    inputs = {}
+    for alias, wanted in recipe.inputs.items():
+        try:
+            inputs[alias] = _resolve_input(wanted, archive)
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"{recipe_path(recipes_dir, recipe.name)}: input {alias!r}: {exc}"
+            ) from exc
+    return Lock(product=recipe.name, locked_at=datetime.now(UTC), inputs=inputs)
+
+
+def _resolve_input(wanted: DatasetInput | ProductInput, archive: Archive) -> LockedInput:
+    if isinstance(wanted, DatasetInput):
+        manifest = archive.manifest(wanted.dataset, wanted.version)
+        return LockedInput(
+            dataset=wanted.dataset, version=manifest.version, sha256=manifest.source_sha256
+        )
+    build = find_build(archive.store, wanted.product, wanted.build, passed_only=True)
+    output = build["outputs"].get(f"outputs/{wanted.output}")
+    if output is None:
+        raise NotFoundError(
+            f"build {build['build_id']} of {wanted.product!r} has no output {wanted.output!r}"
+        )
+    return LockedInput(
+        product=wanted.product,
+        output=wanted.output,
+        version=build["build_id"],
+        sha256=output["content_sha256"],
+    )
+
+
+def lock_path(recipes_dir: Path, product: str) -> Path:
+    return recipes_dir / f"{check_dataset_name(product)}{LOCK_SUFFIX}"
+
+
+def write_lock(recipes_dir: Path, lock: Lock) -> Path:
+    path = lock_path(recipes_dir, lock.product)
+    temp = path.with_name(path.name + ".tmp")
+    temp.write_text(lock.to_yaml(), encoding="utf-8")
+    temp.replace(path)
+    return path
+
+
+def read_lock(recipes_dir: Path, product: str) -> Lock | None:
+    path = lock_path(recipes_dir, product)
+    if not path.is_file():
+        return None
+    return load_yaml_model(path, Lock, "product, locked_at and inputs")
+
+
+def check_lock(lock: Lock, recipe: Recipe, archive: Archive, recipes_dir: Path) -> None:
+    """The lock must cover the recipe's inputs, and each pinned version must still hash the same."""
+    path = lock_path(recipes_dir, lock.product)
+    if lock.product != recipe.name:
+        raise LockError(f"{path} is the lock of {lock.product!r}; run `lake lock {recipe.name}`.")
+    if set(lock.inputs) != set(recipe.inputs):
+        raise LockError(
+            f"{path} pins {sorted(lock.inputs)} but the recipe reads {sorted(recipe.inputs)}; "
+            f"run `lake lock {recipe.name}` again."
+        )
+    for alias, pinned in lock.inputs.items():
+        wanted = recipe.inputs[alias]
+        if not _lock_satisfies(wanted, pinned):
+            raise LockError(
+                f"{path}: input {alias!r} pins {pinned.name} {pinned.version}, but the recipe now "
+                f"asks for {_describe(wanted)}; run `lake lock {recipe.name}` again."
+            )
+        try:
+            exact = _resolve_input(_pinned_request(wanted, pinned), archive)
+        except NotFoundError as exc:
+            raise LockError(f"{path}: input {alias!r}: {exc}") from exc
+        if exact.sha256 != pinned.sha256 or exact.name != pinned.name:
+            raise LockError(
+                f"{path}: input {alias!r} pins {pinned.name} {pinned.version} with sha256 "
+                f"{pinned.sha256[:12]}, but the store holds {exact.name} {exact.version} with "
+                f"{exact.sha256[:12]}; the store or the lock was altered: run `lake verify`, "
+                f"then `lake lock {recipe.name}`."
+            )
+
+
+def _lock_satisfies(wanted: DatasetInput | ProductInput, pinned: LockedInput) -> bool:
+    """Whether a pinned input is what the recipe asks for (same source; same version if fixed)."""
+    if isinstance(wanted, DatasetInput):
+        return pinned.dataset == wanted.dataset and wanted.version in (LATEST, pinned.version)
+    return (pinned.product, pinned.output) == (wanted.product, wanted.output) and wanted.build in (
+        LATEST,
+        pinned.version,
+    )
+
+
+def _describe(wanted: DatasetInput | ProductInput) -> str:
+    if isinstance(wanted, DatasetInput):
+        return f"{wanted.dataset} {wanted.version}"
+    return f"{wanted.product}.{wanted.output} build {wanted.build}"
+
+
+def _pinned_request(
+    wanted: DatasetInput | ProductInput, pinned: LockedInput
+) -> DatasetInput | ProductInput:
+    """The recipe's input, at the version the lock pinned."""
+    if isinstance(wanted, DatasetInput):
+        return DatasetInput(dataset=pinned.dataset or wanted.dataset, version=pinned.version)
+    return ProductInput(
+        product=pinned.product or wanted.product,
+        output=pinned.output or wanted.output,
+        build=pinned.version,
+    )

@@ -9,8 +9,7 @@ import pytest
 from nbclient import NotebookClient
 
 from lakehouse.project import Lakehouse
-from tests.test_build import make_project
-from tests.test_diff import change_lots
+from tests.projects import change_lots, make_project
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 

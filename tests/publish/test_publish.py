@@ -15,7 +15,7 @@ from lakehouse.errors import ContractError, InvalidNameError, NotFoundError, Ver
 from lakehouse.project import Lakehouse
 from lakehouse.publish.package import PackageError, shapefile_names
 from lakehouse.publish.publish import PublishError, published_output
-from tests.test_build import make_project
+from tests.projects import make_project
 
 
 @pytest.fixture(scope="module")

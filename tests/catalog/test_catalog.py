@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from lakehouse.catalog.catalog import DatasetEntry, ProductEntry
 from lakehouse.cli import app
 from lakehouse.errors import NotFoundError
-from tests.test_build import make_project
+from tests.projects import make_project
 
 
 def test_the_catalog_lists_products_and_datasets(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import lakehouse as lh
 from lakehouse.cli import app
 from lakehouse.errors import NotFoundError
 from lakehouse.project import Lakehouse
-from tests.test_build import make_project
+from tests.projects import make_project
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from lakehouse.contracts.dictionary import load_dictionary, schema_differences
 from lakehouse.errors import ConfigError
 from lakehouse.transform.builder import BuildError
-from tests.test_build import REPO, make_project
+from tests.projects import REPO, make_project
 
 GOOD = """
 product: p

@@ -15,7 +15,7 @@ from lakehouse.contracts.contract import check_table, dictionary_schema
 from lakehouse.contracts.dictionary import TableEntry
 from lakehouse.project import Lakehouse
 from lakehouse.transform.builder import ContractError
-from tests.test_build import make_project
+from tests.projects import make_project
 
 TABLE = TableEntry(
     description="things",

@@ -4,36 +4,14 @@ QA, publish, package, explore, promote, a second version's source QA, the docs s
 from __future__ import annotations
 
 import hashlib
-import shutil
 import zipfile
 from pathlib import Path
 
 import boto3
 
-from lakehouse.config import init_project, load_config
-from lakehouse.demo import generate_pluto_lite, write_demo_templates
 from lakehouse.explore.explorer import Explorer
 from lakehouse.project import Lakehouse
-from tests.test_build import DATASETS, REPO
-from tests.test_diff import change_lots
-
-
-def s3_project(folder: Path, endpoint: str, bucket: str, lots: int) -> Lakehouse:
-    init_project(folder)
-    config = folder / "lakehouse.toml"
-    config.write_text(
-        config.read_text().replace(
-            'root = ".lakehouse"',
-            f'root = "s3://{bucket}/lake"\n\n[store.s3]\nendpoint_url = "{endpoint}"',
-        )
-    )
-    for part in ("transforms", "contracts"):
-        shutil.copytree(REPO / part / "pluto_lite", folder / part / "pluto_lite")
-    (folder / "recipes").mkdir(exist_ok=True)
-    shutil.copy(REPO / "recipes" / "pluto_lite.yml", folder / "recipes" / "pluto_lite.yml")
-    generate_pluto_lite(folder / "data" / "pluto_lite", lots=lots, seed=11)
-    write_demo_templates(folder / "recipes" / "sources", folder / "data" / "pluto_lite", folder)
-    return Lakehouse(load_config(config))
+from tests.projects import DATASETS, change_lots, s3_project
 
 
 def test_the_whole_path_runs_on_s3(tmp_path: Path, s3_endpoint: str, s3_bucket: str) -> None:

@@ -4,38 +4,19 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from lakehouse.config import init_project, load_config
-from lakehouse.demo import SOURCE_FILES, generate_pluto_lite, write_demo_templates
+from lakehouse.demo import generate_pluto_lite
 from lakehouse.errors import NotFoundError
 from lakehouse.project import Lakehouse
 from lakehouse.transform.builder import BuildError
 from lakehouse.transform.models import TransformError
 from lakehouse.transform.recipe import LockError, lock_path
-
-REPO = Path(__file__).resolve().parents[1]
-DATASETS = [name.removesuffix(".csv") for name in SOURCE_FILES]
-
-
-def make_project(folder: Path, lots: int = 1500, seed: int = 7) -> Lakehouse:
-    """A project with the repo's PLUTO-lite recipe and transforms, its sources archived."""
-    init_project(folder)
-    shutil.copytree(REPO / "transforms" / "pluto_lite", folder / "transforms" / "pluto_lite")
-    shutil.copytree(REPO / "contracts" / "pluto_lite", folder / "contracts" / "pluto_lite")
-    (folder / "recipes").mkdir(exist_ok=True)
-    shutil.copy(REPO / "recipes" / "pluto_lite.yml", folder / "recipes" / "pluto_lite.yml")
-    generate_pluto_lite(folder / "data" / "pluto_lite", lots=lots, seed=seed)
-    write_demo_templates(folder / "recipes" / "sources", folder / "data" / "pluto_lite", folder)
-    lake = Lakehouse(load_config(folder / "lakehouse.toml"))
-    for dataset in DATASETS:
-        lake.ingest(dataset)
-    return lake
+from tests.projects import DATASETS, REPO, make_project
 
 
 @pytest.fixture(scope="module")
@@ -233,7 +214,7 @@ def test_a_cycle_and_an_unknown_input_are_named(tmp_path: Path) -> None:
 
 
 TOY = """
-from lakehouse.transform.models import model
+from lakehouse.transform import model
 
 SCALE = 10
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections import Counter
 from pathlib import Path
 
 import duckdb
@@ -16,7 +13,7 @@ from typer.testing import CliRunner
 from lakehouse.cli import app
 from lakehouse.contracts.dictionary import Dictionary
 from lakehouse.qa.diff import DiffError, Side, diff_builds, diff_table
-from tests.test_build import make_project
+from tests.projects import change_lots, make_project
 
 
 def write(path: Path, rows: list[dict]) -> str:
@@ -83,27 +80,6 @@ def test_builds_of_different_products_or_without_a_key_cannot_be_compared(tmp_pa
 
 
 # -- two PLUTO-lite builds --------------------------------------------------------------------
-
-
-def change_lots(source: Path) -> tuple[set[str], set[str]]:
-    """Remove every 50th lot and double assessed_land of every 40th (among lots listed once);
-    returns the BBLs removed and doubled."""
-    rows = list(csv.DictReader(io.StringIO(source.read_text())))
-    once = {bbl for bbl, n in Counter(r["bbl"] for r in rows).items() if n == 1}
-    removed = {r["bbl"] for i, r in enumerate(rows) if r["bbl"] in once and i % 50 == 0}
-    doubled = set()
-    for i, row in enumerate(rows):
-        land = row["assessed_land"].strip()
-        if row["bbl"] in once - removed and i % 40 == 1 and land.isdigit() and int(land):
-            row["assessed_land"] = str(2 * int(land))
-            doubled.add(row["bbl"])
-    kept = [r for r in rows if r["bbl"] not in removed]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(kept)
-    source.write_text(out.getvalue())
-    return removed, doubled
 
 
 def test_a_rebuild_after_a_source_change_reports_exactly_the_changed_rows(tmp_path: Path) -> None:

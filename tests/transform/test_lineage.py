@@ -15,7 +15,7 @@ from lakehouse.errors import NotFoundError
 from lakehouse.project import Lakehouse
 from lakehouse.transform.lineage import column_lineage, compile_models, lineage_svg, table_lineage
 from lakehouse.transform.models import MODEL_ATTRIBUTE, Model, model
-from tests.test_build import make_project
+from tests.projects import make_project
 
 
 @model(layer="staging")

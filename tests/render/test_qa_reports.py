@@ -13,11 +13,8 @@ from lakehouse.cli import app
 from lakehouse.project import Lakehouse
 from lakehouse.render.charts import CHANGED_COLOUR, NEW_COLOUR, OLD_COLOUR, REMOVED_COLOUR
 from tests.browser import pixels_of, render
-from tests.test_build import make_project
-from tests.test_diff import change_lots
-from tests.test_docs import EXTERNAL
-from tests.test_drift import change_dof_pts
-from tests.test_drift import lake as drift_lake  # noqa: F401 - a fixture
+from tests.projects import EXTERNAL, change_dof_pts, change_lots, make_project
+from tests.qa.test_drift import lake as drift_lake  # noqa: F401 - a fixture
 
 
 def rgb(colour: str) -> tuple[int, int, int]:

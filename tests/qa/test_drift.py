@@ -18,6 +18,7 @@ from lakehouse.errors import NotFoundError
 from lakehouse.project import Lakehouse
 from lakehouse.qa.drift import QaSettings, Thresholds, source_drift
 from lakehouse.qa.profile import profile_table
+from tests.projects import change_dof_pts
 
 
 def drift_of(old_sql: str, new_sql: str, key: list[str] | None = None):  # type: ignore[no-untyped-def]
@@ -108,23 +109,6 @@ def lake(tmp_path: Path) -> Lakehouse:
     lake = Lakehouse(load_config(tmp_path / "lakehouse.toml"))
     lake.ingest("dof_pts")
     return lake
-
-
-def change_dof_pts(path: Path) -> tuple[list[tuple[str, str]], list[dict[str, str]]]:
-    """Drop exempt_total, double assessed_land on every fifth row, remove every 100th row."""
-    rows = list(csv.DictReader(io.StringIO(path.read_text())))
-    removed = [row for i, row in enumerate(rows) if i % 100 == 0]
-    kept = [row for i, row in enumerate(rows) if i % 100 != 0]
-    for i, row in enumerate(kept):
-        if i % 5 == 0 and row["assessed_land"].strip().isdigit():
-            row["assessed_land"] = str(2 * int(row["assessed_land"]))
-        del row["exempt_total"]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(kept[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(kept)
-    path.write_text(out.getvalue())
-    return sorted((r["bbl"], r["updated_at"]) for r in removed), removed
 
 
 def test_source_qa_after_an_ingest_reports_exactly_what_was_changed(lake: Lakehouse) -> None:

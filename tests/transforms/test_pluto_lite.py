@@ -16,7 +16,7 @@ import pytest
 from lakehouse.transform.builder import evaluate
 from lakehouse.transform.models import load_models
 
-TRANSFORMS = Path(__file__).resolve().parents[1] / "transforms"
+TRANSFORMS = Path(__file__).resolve().parents[2] / "transforms"
 DOF_COLUMNS = [
     "bbl",
     "boro",

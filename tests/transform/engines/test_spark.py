@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lakehouse.cli import app
-from tests.test_build import make_project
+from tests.projects import make_project
 
 pytestmark = pytest.mark.spark
 
@@ -47,7 +47,7 @@ def test_pluto_lite_on_spark_equals_duckdb(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_spark_builds_from_an_s3_store(tmp_path: Path, s3_endpoint: str, s3_bucket: str) -> None:
-    from tests.integration.test_s3_end_to_end import DATASETS, s3_project
+    from tests.projects import DATASETS, s3_project
 
     lake = s3_project(tmp_path / "p", s3_endpoint, s3_bucket, lots=200)
     for dataset in DATASETS:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,10 @@ from typer.testing import CliRunner
 from lakehouse.cli import app
 from lakehouse.project import Lakehouse
 from tests.browser import pixels_of, render
-from tests.test_build import make_project
+from tests.projects import EXTERNAL, make_project
 
 PRODUCT_BOX = (0xFC, 0xE8, 0xE6)  # lineage.LAYER_COLOURS["product"]
 STAGING_BOX = (0xE6, 0xF4, 0xEA)
-EXTERNAL = re.compile(r"(https?:)?//|<script|@import|url\((?!#)|\bsrc=", re.IGNORECASE)
 
 
 @pytest.fixture(scope="module")

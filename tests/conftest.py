@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +9,8 @@ import pytest
 
 from lakehouse.config import init_project, load_config
 from lakehouse.project import Lakehouse
-from tests.servers import require_realdata
+from tests.fakes.realdata import require_realdata
+from tests.fakes.s3 import create_bucket, s3_server
 
 
 def realdata(name: str) -> Path:
@@ -51,38 +51,11 @@ def csv_file(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """moto's S3 server on 127.0.0.1, with test credentials in the environment."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    saved = {key: os.environ.get(key) for key in _S3_ENV}
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION="us-east-1",
-        AWS_DEFAULT_REGION="us-east-1",
-    )
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-_S3_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION")
+    with s3_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
 def s3_bucket(s3_endpoint: str, request: pytest.FixtureRequest) -> str:
     """A new, empty bucket for one test."""
-    import boto3
-
-    name = "lake-" + request.node.name.lower().replace("_", "-")[:40].strip("-[]")
-    name = "".join(ch for ch in name if ch.isalnum() or ch == "-").strip("-")
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
-    return name
+    return create_bucket(s3_endpoint, "lake-" + request.node.name)

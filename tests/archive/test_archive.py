@@ -293,3 +293,52 @@ def test_a_version_folder_without_manifest_is_not_a_version(
     report = lake.verify()
     assert report.ok
     assert [f for f in report.leftovers if f.startswith("raw/")] == ["raw/lots/20990101/abc123"]
+
+
+def test_latest_in_any_case_is_not_a_version_name(lake: Lakehouse, csv_file: Path) -> None:
+    with pytest.raises(InvalidNameError):
+        lake.ingest("lots", file=csv_file, version="LATEST")
+
+
+def test_a_source_updated_twice_the_same_day_gets_a_suffix(
+    lake: Lakehouse, project_dir: Path
+) -> None:
+    from tests import fakes
+
+    with fakes.SocrataServer() as portal:
+        portal.add_sample_dataset("abcd-1234", n=20, seed=1)
+        write_template(
+            project_dir,
+            "lic",
+            f"name: lic\nsource: {{type: socrata, domain: '{portal.base_url}', "
+            "dataset_id: abcd-1234, backoff_seconds: 0}\n",
+        )
+        first = lake.ingest("lic").version
+        portal.set_rows("abcd-1234", fakes.sample_socrata_rows(5, seed=2))
+        second = lake.ingest("lic").version
+    assert (first, second) == ("20240412", "20240412-2")
+
+
+def test_the_unchanged_result_tells_when_the_template_changed(
+    lake: Lakehouse, project_dir: Path, csv_file: Path
+) -> None:
+    text = f"name: lots\nsource: {{type: file, path: {csv_file}}}\nformat: {{type: csv}}\n"
+    write_template(project_dir, "lots", text)
+    lake.ingest("lots")
+    assert lake.ingest("lots").template_changed is False
+    write_template(project_dir, "lots", text + "steps: [clean_column_names]\n")
+    again = lake.ingest("lots")
+    assert (again.status, again.template_changed) == ("unchanged", True)
+
+
+def test_stray_folders_in_raw_are_not_datasets(lake: Lakehouse, csv_file: Path) -> None:
+    lake.ingest("lots", file=csv_file)
+    lake.store.write_bytes("raw/Bad Name/stray.txt", b"not a dataset")
+    assert lake.datasets() == ["lots"]
+    assert lake.verify().ok
+
+
+def test_manifest_is_plain_json(lake: Lakehouse, csv_file: Path) -> None:
+    manifest = lake.ingest("lots", file=csv_file).manifest
+    recorded = json.loads(manifest.to_json())
+    assert recorded["source_sha256"] == manifest.source_sha256

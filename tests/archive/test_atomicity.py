@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from lakehouse.project import Lakehouse
-from tests import servers as srv
+from tests import fakes
 from tests.conftest import write_template
 
 CSV = b"bbl,owner\n" + b"".join(b"%d,OWNER %d\n" % (1000010000 + i, i) for i in range(20000))
@@ -37,9 +37,11 @@ def _assert_no_version_and_recovers(lake: Lakehouse, project_dir: Path) -> None:
 
 
 def test_killing_the_cli_mid_download_archives_nothing(lake: Lakehouse, project_dir: Path) -> None:
-    with srv.FileServer() as files:
+    with fakes.FileServer() as files:
         url = files.add("/lots.csv", CSV, content_type="text/csv")
-        files.set_fault("/lots.csv", srv.slow_body(first_bytes=len(CSV) // 2, then_hang_seconds=30))
+        files.set_fault(
+            "/lots.csv", fakes.slow_body(first_bytes=len(CSV) // 2, then_hang_seconds=30)
+        )
         write_template(
             project_dir,
             "lots",

@@ -9,7 +9,11 @@ from lakehouse.archive.template import (
     load_template,
     template_for_local_file,
 )
-from lakehouse.errors import ConfigError
+from lakehouse.errors import (
+    ConfigError,
+)
+from lakehouse.project import Lakehouse
+from tests.conftest import write_template
 
 GOOD = """
 name: lots
@@ -97,3 +101,54 @@ def test_a_local_file_without_template_gets_its_format_from_the_suffix(tmp_path:
     assert template_for_local_file("x", tmp_path / "a.zip").format.type == "shapefile"
     with pytest.raises(ConfigError, match="Cannot tell the format"):
         template_for_local_file("x", tmp_path / "a.dat")
+
+
+def test_s3_source_must_name_one_object(project_dir: Path) -> None:
+    from lakehouse.archive.template import load_template
+
+    path = write_template(
+        project_dir,
+        "s",
+        "name: s\nsource: {type: s3, url: 's3://bucket/folder/'}\nformat: {type: csv}\n",
+    )
+    with pytest.raises(ConfigError, match="must name one object"):
+        load_template(path)
+
+
+def test_a_numeric_filter_value_is_taken_as_text(project_dir: Path) -> None:
+    from lakehouse.archive.template import FilterRows, load_template
+
+    path = write_template(
+        project_dir,
+        "f",
+        "name: f\nsource: {type: file, path: x.csv}\nformat: {type: csv}\n"
+        "steps:\n  - filter_rows: {column: zip, equals: 10001}\n",
+    )
+    step = load_template(path).steps[0]
+    assert isinstance(step, FilterRows) and step.equals == "10001"
+
+
+def test_socrata_and_arcgis_templates_need_no_format(project_dir: Path) -> None:
+    from lakehouse.archive.template import load_template
+
+    path = write_template(
+        project_dir,
+        "s",
+        "name: s\nsource: {type: socrata, domain: 'https://data.example.org', "
+        "dataset_id: abcd-1234}\n",
+    )
+    assert load_template(path).format is None
+    path = write_template(project_dir, "f", "name: f\nsource: {type: file, path: x.csv}\n")
+    with pytest.raises(ConfigError, match="'format' is required"):
+        load_template(path)
+
+
+def test_a_home_relative_template_path_is_expanded(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "h.csv").write_text("a\n1\n")
+    write_template(
+        project_dir, "h", "name: h\nsource: {type: file, path: '~/h.csv'}\nformat: {type: csv}\n"
+    )
+    assert lake.ingest("h").manifest.source.location == str(tmp_path / "h.csv")

@@ -12,33 +12,30 @@ from typing import Any
 import httpx
 import pytest
 
-try:
-    from tests import servers as srv
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    import servers as srv  # type: ignore[no-redef]
+from tests import fakes
 
 TIMEOUT = 5.0
 CSV_BODY = b"id,name\n" + b"".join(f"{i},name {i}\n".encode() for i in range(200))
 
 
 @pytest.fixture
-def files() -> Iterator[srv.FileServer]:
-    with srv.FileServer() as server:
+def files() -> Iterator[fakes.FileServer]:
+    with fakes.FileServer() as server:
         server.add("/data/x.csv", CSV_BODY, content_type="text/csv", last_modified=1712954195)
         yield server
 
 
 @pytest.fixture
-def socrata() -> Iterator[srv.SocrataServer]:
-    with srv.SocrataServer() as server:
+def socrata() -> Iterator[fakes.SocrataServer]:
+    with fakes.SocrataServer() as server:
         server.add_sample_dataset("abcd-1234", n=2500, seed=1)
         yield server
 
 
 @pytest.fixture
-def arcgis() -> Iterator[srv.ArcGISServer]:
-    with srv.ArcGISServer() as server:
-        server.add_layer("Test_Service", 0, srv.sample_features(25, seed=2), max_record_count=10)
+def arcgis() -> Iterator[fakes.ArcGISServer]:
+    with fakes.ArcGISServer() as server:
+        server.add_layer("Test_Service", 0, fakes.sample_features(25, seed=2), max_record_count=10)
         yield server
 
 
@@ -52,7 +49,7 @@ def client() -> Iterator[httpx.Client]:
 # -- FileServer ------------------------------------------------------------------------------
 
 
-def test_file_get_head_and_request_log(files: srv.FileServer, client: httpx.Client) -> None:
+def test_file_get_head_and_request_log(files: fakes.FileServer, client: httpx.Client) -> None:
     assert files.base_url.startswith("http://127.0.0.1:")
     response = client.get(files.url("/data/x.csv"), params={"v": "1"})
     assert response.status_code == 200
@@ -73,7 +70,7 @@ def test_file_get_head_and_request_log(files: srv.FileServer, client: httpx.Clie
     assert files.errors == []
 
 
-def test_conditional_range_and_redirect(files: srv.FileServer, client: httpx.Client) -> None:
+def test_conditional_range_and_redirect(files: fakes.FileServer, client: httpx.Client) -> None:
     etag = client.get(files.url("/data/x.csv")).headers["etag"]
     assert client.get(files.url("/data/x.csv"), headers={"If-None-Match": etag}).status_code == 304
     part = client.get(files.url("/data/x.csv"), headers={"Range": "bytes=3-6"})
@@ -85,32 +82,32 @@ def test_conditional_range_and_redirect(files: srv.FileServer, client: httpx.Cli
     assert followed.content == CSV_BODY
 
 
-def test_status500_n_times_then_success(files: srv.FileServer, client: httpx.Client) -> None:
-    files.set_fault("/data/x.csv", srv.status500(times=2))
+def test_status500_n_times_then_success(files: fakes.FileServer, client: httpx.Client) -> None:
+    files.set_fault("/data/x.csv", fakes.status500(times=2))
     statuses = [client.get(files.url("/data/x.csv")).status_code for _ in range(3)]
     assert statuses == [500, 500, 200]
     assert files.fault_hits("/data/x.csv") == 2
     assert [r.fault for r in files.requests] == ["http_error", "http_error", None]
 
 
-def test_fault_after_and_retry_after(files: srv.FileServer, client: httpx.Client) -> None:
-    files.set_fault("/data/x.csv", srv.http_error(503, times=1, after=1, retry_after=2))
+def test_fault_after_and_retry_after(files: fakes.FileServer, client: httpx.Client) -> None:
+    files.set_fault("/data/x.csv", fakes.http_error(503, times=1, after=1, retry_after=2))
     first, second, third = (client.get(files.url("/data/x.csv")) for _ in range(3))
     assert (first.status_code, second.status_code, third.status_code) == (200, 503, 200)
     assert second.headers["retry-after"] == "2"
 
 
-def test_faults_skip_head_unless_asked(files: srv.FileServer, client: httpx.Client) -> None:
-    files.set_fault("/data/x.csv", srv.status500())
+def test_faults_skip_head_unless_asked(files: fakes.FileServer, client: httpx.Client) -> None:
+    files.set_fault("/data/x.csv", fakes.status500())
     assert client.head(files.url("/data/x.csv")).status_code == 200
-    files.set_fault("/data/x.csv", srv.status500(methods=("HEAD",)))
+    files.set_fault("/data/x.csv", fakes.status500(methods=("HEAD",)))
     assert client.head(files.url("/data/x.csv")).status_code == 500
     assert client.get(files.url("/data/x.csv")).status_code == 200
 
 
 def test_hang_exceeds_client_timeout_and_stop_is_fast(client: httpx.Client) -> None:
-    server = srv.FileServer().start()
-    server.add("/slow.csv", CSV_BODY, fault=srv.hang(30))
+    server = fakes.FileServer().start()
+    server.add("/slow.csv", CSV_BODY, fault=fakes.hang(30))
     with pytest.raises(httpx.ReadTimeout):
         client.get(server.url("/slow.csv"), timeout=0.5)
     started = time.monotonic()
@@ -118,8 +115,8 @@ def test_hang_exceeds_client_timeout_and_stop_is_fast(client: httpx.Client) -> N
     assert time.monotonic() - started < 2.0
 
 
-def test_hang_once_then_serves(files: srv.FileServer, client: httpx.Client) -> None:
-    files.set_fault("/data/x.csv", srv.hang(30, times=1))
+def test_hang_once_then_serves(files: fakes.FileServer, client: httpx.Client) -> None:
+    files.set_fault("/data/x.csv", fakes.hang(30, times=1))
     with pytest.raises(httpx.ReadTimeout):
         client.get(files.url("/data/x.csv"), timeout=0.3)
     assert client.get(files.url("/data/x.csv")).content == CSV_BODY
@@ -127,15 +124,15 @@ def test_hang_once_then_serves(files: srv.FileServer, client: httpx.Client) -> N
 
 @pytest.mark.parametrize("chunked", [False, True])
 def test_truncated_body_makes_httpx_raise(
-    files: srv.FileServer, chunked: bool, client: httpx.Client
+    files: fakes.FileServer, chunked: bool, client: httpx.Client
 ) -> None:
-    files.add("/cut.csv", CSV_BODY, "text/csv", fault=srv.truncate(), chunked=chunked)
+    files.add("/cut.csv", CSV_BODY, "text/csv", fault=fakes.truncate(), chunked=chunked)
     with pytest.raises(httpx.RemoteProtocolError):
         client.get(files.url("/cut.csv"))
 
 
-def test_wrong_content_type_is_an_html_page(files: srv.FileServer, client: httpx.Client) -> None:
-    files.set_fault("/data/x.csv", srv.wrong_content_type(times=1))
+def test_wrong_content_type_is_an_html_page(files: fakes.FileServer, client: httpx.Client) -> None:
+    files.set_fault("/data/x.csv", fakes.wrong_content_type(times=1))
     response = client.get(files.url("/data/x.csv"))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
@@ -144,9 +141,9 @@ def test_wrong_content_type_is_an_html_page(files: srv.FileServer, client: httpx
 
 
 def test_slow_body_sends_first_bytes_then_stalls(
-    files: srv.FileServer, client: httpx.Client
+    files: fakes.FileServer, client: httpx.Client
 ) -> None:
-    files.set_fault("/data/x.csv", srv.slow_body(first_bytes=100))
+    files.set_fault("/data/x.csv", fakes.slow_body(first_bytes=100))
     received = bytearray()
     with (
         pytest.raises(httpx.ReadTimeout),
@@ -158,8 +155,8 @@ def test_slow_body_sends_first_bytes_then_stalls(
     assert bytes(received) == CSV_BODY[:100]
 
 
-def test_disconnect_without_response(files: srv.FileServer, client: httpx.Client) -> None:
-    files.set_fault("*", srv.disconnect(times=1))
+def test_disconnect_without_response(files: fakes.FileServer, client: httpx.Client) -> None:
+    files.set_fault("*", fakes.disconnect(times=1))
     with pytest.raises(httpx.RemoteProtocolError):
         client.get(files.url("/data/x.csv"))
     assert client.get(files.url("/data/x.csv")).status_code == 200
@@ -168,10 +165,10 @@ def test_disconnect_without_response(files: srv.FileServer, client: httpx.Client
 # -- SocrataServer ---------------------------------------------------------------------------
 
 
-def test_socrata_view_metadata(socrata: srv.SocrataServer, client: httpx.Client) -> None:
+def test_socrata_view_metadata(socrata: fakes.SocrataServer, client: httpx.Client) -> None:
     view = client.get(socrata.view_url("abcd-1234")).json()
     assert view["id"] == "abcd-1234"
-    assert view["rowsUpdatedAt"] == srv.DEFAULT_ROWS_UPDATED_AT
+    assert view["rowsUpdatedAt"] == fakes.DEFAULT_ROWS_UPDATED_AT
     assert isinstance(view["viewLastModified"], int)
     first = view["columns"][0]
     assert {"id", "name", "fieldName", "dataTypeName", "position"} <= first.keys()
@@ -183,7 +180,7 @@ def test_socrata_view_metadata(socrata: srv.SocrataServer, client: httpx.Client)
 
 
 def test_socrata_pages_by_limit_and_offset(
-    socrata: srv.SocrataServer, client: httpx.Client
+    socrata: fakes.SocrataServer, client: httpx.Client
 ) -> None:
     records: list[dict[str, Any]] = []
     sizes = []
@@ -199,7 +196,7 @@ def test_socrata_pages_by_limit_and_offset(
 
 
 def test_socrata_values_are_strings_and_nulls_omitted(
-    socrata: srv.SocrataServer, client: httpx.Client
+    socrata: fakes.SocrataServer, client: httpx.Client
 ) -> None:
     page = client.get(socrata.resource_url("abcd-1234"), params={"$limit": "200"}).json()
     assert all(isinstance(v, str) for r in page for k, v in r.items() if k != "location")
@@ -208,9 +205,9 @@ def test_socrata_values_are_strings_and_nulls_omitted(
     assert located["location"]["type"] == "Point"
 
 
-def test_socrata_default_limit_and_cap(socrata: srv.SocrataServer, client: httpx.Client) -> None:
+def test_socrata_default_limit_and_cap(socrata: fakes.SocrataServer, client: httpx.Client) -> None:
     response = client.get(socrata.resource_url("abcd-1234"))
-    assert len(response.json()) == srv.SODA_DEFAULT_LIMIT
+    assert len(response.json()) == fakes.SODA_DEFAULT_LIMIT
     assert response.headers["x-soda2-fields"].startswith('["license_nbr"')
     too_big = client.get(socrata.resource_url("abcd-1234"), params={"$limit": "50001"})
     assert too_big.status_code == 400
@@ -218,7 +215,7 @@ def test_socrata_default_limit_and_cap(socrata: srv.SocrataServer, client: httpx
     assert "50000" in too_big.json()["message"]
 
 
-def test_socrata_csv_pages_and_count(socrata: srv.SocrataServer, client: httpx.Client) -> None:
+def test_socrata_csv_pages_and_count(socrata: fakes.SocrataServer, client: httpx.Client) -> None:
     params = {"$limit": "10", "$offset": "5", "$order": ":id"}
     text = client.get(socrata.resource_url("abcd-1234", "csv"), params=params).text
     rows = list(csv.reader(io.StringIO(text)))
@@ -229,7 +226,7 @@ def test_socrata_csv_pages_and_count(socrata: srv.SocrataServer, client: httpx.C
 
 
 def test_socrata_bulk_export_uses_display_names(
-    socrata: srv.SocrataServer, client: httpx.Client
+    socrata: fakes.SocrataServer, client: httpx.Client
 ) -> None:
     response = client.get(socrata.export_url("abcd-1234"))
     assert response.headers["content-type"].startswith("text/csv")
@@ -240,7 +237,7 @@ def test_socrata_bulk_export_uses_display_names(
     assert socrata.requests[-1].query == {"accessType": "DOWNLOAD"}
 
 
-def test_socrata_unknown_dataset_is_404(socrata: srv.SocrataServer, client: httpx.Client) -> None:
+def test_socrata_unknown_dataset_is_404(socrata: fakes.SocrataServer, client: httpx.Client) -> None:
     view = client.get(socrata.view_url("zzzz-9999"))
     assert view.status_code == 404
     assert view.json()["error"] is True
@@ -249,12 +246,12 @@ def test_socrata_unknown_dataset_is_404(socrata: srv.SocrataServer, client: http
     assert rows.json()["code"] == "dataset.missing"
 
 
-def test_socrata_faults_per_endpoint(socrata: srv.SocrataServer, client: httpx.Client) -> None:
-    socrata.set_fault(socrata.resource_path("abcd-1234"), srv.wrong_content_type())
+def test_socrata_faults_per_endpoint(socrata: fakes.SocrataServer, client: httpx.Client) -> None:
+    socrata.set_fault(socrata.resource_path("abcd-1234"), fakes.wrong_content_type())
     assert client.get(socrata.view_url("abcd-1234")).status_code == 200
     page = client.get(socrata.resource_url("abcd-1234"))
     assert page.headers["content-type"].startswith("text/html")
-    socrata.set_fault(socrata.export_path("abcd-1234"), srv.truncate())
+    socrata.set_fault(socrata.export_path("abcd-1234"), fakes.truncate())
     with pytest.raises(httpx.RemoteProtocolError):
         client.get(socrata.export_url("abcd-1234"))
 
@@ -262,12 +259,14 @@ def test_socrata_faults_per_endpoint(socrata: srv.SocrataServer, client: httpx.C
 # -- ArcGISServer ----------------------------------------------------------------------------
 
 
-def test_arcgis_service_and_layer_metadata(arcgis: srv.ArcGISServer, client: httpx.Client) -> None:
+def test_arcgis_service_and_layer_metadata(
+    arcgis: fakes.ArcGISServer, client: httpx.Client
+) -> None:
     service = client.get(arcgis.service_url("Test_Service"), params={"f": "json"}).json()
     assert service["layers"][0]["id"] == 0
     assert service["maxRecordCount"] == 10
     layer = client.get(arcgis.layer_url("Test_Service", 0), params={"f": "json"}).json()
-    assert layer["editingInfo"]["dataLastEditDate"] == srv.DEFAULT_EDIT_MS
+    assert layer["editingInfo"]["dataLastEditDate"] == fakes.DEFAULT_EDIT_MS
     assert layer["maxRecordCount"] == 10
     assert layer["objectIdField"] == "OBJECTID"
     assert layer["geometryType"] == "esriGeometryPoint"
@@ -280,7 +279,7 @@ def test_arcgis_service_and_layer_metadata(arcgis: srv.ArcGISServer, client: htt
     assert html_page.headers["content-type"].startswith("text/html")
 
 
-def query(client: httpx.Client, server: srv.ArcGISServer, **params: str) -> dict[str, Any]:
+def query(client: httpx.Client, server: fakes.ArcGISServer, **params: str) -> dict[str, Any]:
     base = {"where": "1=1", "outFields": "*", "f": "geojson", "orderByFields": "OBJECTID"}
     response = client.get(server.query_url("Test_Service", 0), params={**base, **params})
     assert response.status_code == 200
@@ -289,7 +288,7 @@ def query(client: httpx.Client, server: srv.ArcGISServer, **params: str) -> dict
 
 
 def test_arcgis_pages_with_exceeded_transfer_limit(
-    arcgis: srv.ArcGISServer, client: httpx.Client
+    arcgis: fakes.ArcGISServer, client: httpx.Client
 ) -> None:
     pages = [
         query(client, arcgis, resultOffset=str(o), resultRecordCount="10") for o in (0, 10, 20)
@@ -307,7 +306,7 @@ def test_arcgis_pages_with_exceeded_transfer_limit(
     assert len(query(client, arcgis, where="OBJECTID > 20")["features"]) == 5
 
 
-def test_arcgis_esri_json_query(arcgis: srv.ArcGISServer, client: httpx.Client) -> None:
+def test_arcgis_esri_json_query(arcgis: fakes.ArcGISServer, client: httpx.Client) -> None:
     document = query(client, arcgis, f="json", outFields="OBJECTID,name", resultRecordCount="3")
     assert document["exceededTransferLimit"] is True
     feature = document["features"][0]
@@ -315,7 +314,7 @@ def test_arcgis_esri_json_query(arcgis: srv.ArcGISServer, client: httpx.Client) 
     assert {"x", "y"} == feature["geometry"].keys()
 
 
-def test_arcgis_errors_are_http_200(arcgis: srv.ArcGISServer, client: httpx.Client) -> None:
+def test_arcgis_errors_are_http_200(arcgis: fakes.ArcGISServer, client: httpx.Client) -> None:
     for url in (arcgis.layer_url("Test_Service", 7), arcgis.service_url("Nope")):
         response = client.get(url, params={"f": "json"})
         assert response.status_code == 200
@@ -326,14 +325,14 @@ def test_arcgis_errors_are_http_200(arcgis: srv.ArcGISServer, client: httpx.Clie
     assert bad.json()["error"]["details"] == ["'where' parameter is invalid"]
 
 
-def test_arcgis_faults_on_query(arcgis: srv.ArcGISServer, client: httpx.Client) -> None:
+def test_arcgis_faults_on_query(arcgis: fakes.ArcGISServer, client: httpx.Client) -> None:
     path = arcgis.query_path("Test_Service", 0)
-    arcgis.set_fault(path, srv.status500(times=1, after=1))
+    arcgis.set_fault(path, fakes.status500(times=1, after=1))
     assert len(query(client, arcgis)["features"]) == 10
     assert (
         client.get(arcgis.query_url("Test_Service", 0), params={"f": "geojson"}).status_code == 500
     )
-    arcgis.set_fault(path, srv.arcgis_error(times=1))
+    arcgis.set_fault(path, fakes.arcgis_error(times=1))
     assert query(client, arcgis)["error"]["code"] == 500
     assert query(client, arcgis)["type"] == "FeatureCollection"
 
@@ -342,8 +341,8 @@ def test_arcgis_faults_on_query(arcgis: srv.ArcGISServer, client: httpx.Client) 
 
 
 def test_samples_are_deterministic() -> None:
-    assert srv.sample_socrata_rows(50, seed=3) == srv.sample_socrata_rows(50, seed=3)
-    features = srv.sample_features(40, seed=4, geometry="mixed")
+    assert fakes.sample_socrata_rows(50, seed=3) == fakes.sample_socrata_rows(50, seed=3)
+    features = fakes.sample_features(40, seed=4, geometry="mixed")
     assert {f["geometry"]["type"] for f in features} == {"Point", "Polygon"}
     ring = next(f for f in features if f["geometry"]["type"] == "Polygon")["geometry"]
     assert ring["coordinates"][0][0] == ring["coordinates"][0][-1]
@@ -354,36 +353,36 @@ def test_samples_are_deterministic() -> None:
 def test_missing_realdata_gives_a_reason_and_none(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(srv, "REALDATA", tmp_path / "absent")
-    reason = srv.realdata_missing(srv.DCA_CSV)
+    monkeypatch.setattr(fakes.realdata, "REALDATA", tmp_path / "absent")
+    reason = fakes.realdata_missing(fakes.DCA_CSV)
     assert reason is not None and "absent" in reason
-    with srv.SocrataServer() as server:
-        assert srv.load_dca_dataset(server) is None
-    assert srv.load_arcgis_metadata() is None
+    with fakes.SocrataServer() as server:
+        assert fakes.load_dca_dataset(server) is None
+    assert fakes.load_arcgis_metadata() is None
 
 
 def test_real_dca_dataset_round_trips(client: httpx.Client) -> None:
-    realdata = srv.require_realdata(srv.DCA_CSV, srv.DCA_METADATA)
-    with srv.SocrataServer() as server:
-        dataset = srv.load_dca_dataset(server)
+    realdata = fakes.require_realdata(fakes.DCA_CSV, fakes.DCA_METADATA)
+    with fakes.SocrataServer() as server:
+        dataset = fakes.load_dca_dataset(server)
         assert dataset is not None
         view = client.get(server.view_url(dataset.dataset_id)).json()
         assert view["rowsUpdatedAt"] == 1712954195
         assert view["name"] == "Legally Operating Businesses"
         export = client.get(server.export_url(dataset.dataset_id)).content
-        assert export == (realdata / srv.DCA_CSV).read_bytes()
+        assert export == (realdata / fakes.DCA_CSV).read_bytes()
         records = client.get(server.resource_url(dataset.dataset_id)).json()
         assert records[0]["business_name"] == "BARBARINO, JOHN JR."
         assert "bin" not in records[0]
 
 
 def test_real_arcgis_metadata_shape(client: httpx.Client) -> None:
-    srv.require_realdata(srv.ARCFS_SERVICE, srv.ARCFS_LAYER)
-    real = srv.load_arcgis_metadata()
+    fakes.require_realdata(fakes.ARCFS_SERVICE, fakes.ARCFS_LAYER)
+    real = fakes.load_arcgis_metadata()
     assert real is not None
     real_service, real_layer = real
-    with srv.ArcGISServer() as server:
-        layer = srv.add_realdata_layer(server, n=5)
+    with fakes.ArcGISServer() as server:
+        layer = fakes.add_realdata_layer(server, n=5)
         assert layer is not None
         served = client.get(server.layer_url(layer.service, 13), params={"f": "json"}).json()
         assert served.keys() == real_layer.keys()
@@ -397,8 +396,8 @@ def test_real_arcgis_metadata_shape(client: httpx.Client) -> None:
         assert len(page["features"]) == 5
         assert "HistoricName" in page["features"][0]["properties"]
     # and synthesized metadata carries the real layer's essential keys
-    with srv.ArcGISServer() as server:
-        server.add_layer(features=srv.sample_features(3))
+    with fakes.ArcGISServer() as server:
+        server.add_layer(features=fakes.sample_features(3))
         synthetic = client.get(server.layer_url("Test_Service", 0), params={"f": "json"}).json()
         essential = {"editingInfo", "maxRecordCount", "fields", "objectIdField", "extent"}
         assert essential <= synthetic.keys() <= real_layer.keys()

@@ -12,7 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 from shapely.geometry import Point, Polygon
 
-from lakehouse.errors import FormatError
+from lakehouse.errors import (
+    ConfigError,
+    FormatError,
+)
 from lakehouse.project import Lakehouse
 from tests.conftest import realdata, write_template
 
@@ -185,3 +188,69 @@ def test_repeated_excel_headers_are_refused_like_csv(lake: Lakehouse, tmp_path: 
     workbook.save(path)
     with pytest.raises(FormatError, match="repeats column"):
         lake.ingest("d", file=path)
+
+
+def test_a_geojson_attribute_named_geom_keeps_its_name(lake: Lakehouse, tmp_path: Path) -> None:
+    path = tmp_path / "g.geojson"
+    gpd.GeoDataFrame({"geom": ["attribute"]}, geometry=[Point(1, 2)], crs="EPSG:4326").to_file(path)
+    manifest = lake.ingest("g", file=path).manifest
+    assert manifest.geometry_column == "geometry"
+    assert lake.read("g").column("geom").to_pylist() == ["attribute"]
+
+
+def test_json_without_records_is_a_clear_error(lake: Lakehouse, tmp_path: Path) -> None:
+    path = tmp_path / "e.json"
+    for content in ("[]", "[{}]"):
+        path.write_text(content)
+        with pytest.raises(FormatError, match="holds no records"):
+            lake.ingest("e", file=path)
+
+
+def test_utf16_without_bom_and_cr_only_lines_are_clear_errors(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "u.csv"
+    path.write_bytes(b"a,b\r1,2\r")
+    write_template(
+        project_dir, "u", f"name: u\nsource: {{type: file, path: {path}}}\nformat: {{type: csv}}\n"
+    )
+    with pytest.raises(FormatError):
+        lake.ingest("u")
+    path.write_bytes(b"\xff")
+    write_template(
+        project_dir,
+        "u",
+        f"name: u\nsource: {{type: file, path: {path}}}\nformat: {{type: csv, encoding: utf-16}}\n",
+    )
+    with pytest.raises(FormatError, match="not valid utf-16"):
+        lake.ingest("u")
+
+
+def test_a_quoted_empty_string_is_kept_apart_from_an_empty_field(
+    lake: Lakehouse, tmp_path: Path
+) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text('a,b\n"",\n')
+    lake.ingest("q", file=path)
+    assert lake.read("q").to_pydict() == {"a": [""], "b": [None]}
+
+
+def test_a_bare_shp_is_refused_with_advice_to_zip(lake: Lakehouse, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="zip a Shapefile"):
+        lake.ingest("s", file=tmp_path / "s.shp")
+
+
+def test_very_long_lines_need_max_line_bytes(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "wkt.csv"
+    polygon = "POLYGON((" + ", ".join(f"{i} {i}" for i in range(300_000)) + "))"
+    path.write_text(f'name,wkt\nbig,"{polygon}"\n')
+    text = f"name: wkt\nsource: {{type: file, path: {path}}}\nformat: {{type: csv"
+    write_template(project_dir, "wkt", text + "}\n")
+    with pytest.raises(FormatError, match=r"raise format\.max_line_bytes"):
+        lake.ingest("wkt")
+    write_template(project_dir, "wkt", text + ", max_line_bytes: 10000000}\n")
+    lake.ingest("wkt")
+    assert lake.read("wkt").column("wkt").to_pylist() == [polygon]
+    assert lake.versions("wkt")[0].row_count == 1

@@ -11,17 +11,17 @@ import pytest
 
 from lakehouse.errors import SourceError
 from lakehouse.project import Lakehouse
-from tests import servers as srv
+from tests import fakes
 from tests.conftest import write_template
 
 SERVICE = "Test_Service"
 
 
 @pytest.fixture
-def arcgis() -> Iterator[srv.ArcGISServer]:
-    with srv.ArcGISServer() as server:
+def arcgis() -> Iterator[fakes.ArcGISServer]:
+    with fakes.ArcGISServer() as server:
         server.add_layer(
-            SERVICE, 0, srv.sample_features(250, seed=2, geometry="mixed"), max_record_count=100
+            SERVICE, 0, fakes.sample_features(250, seed=2, geometry="mixed"), max_record_count=100
         )
         yield server
 
@@ -41,7 +41,7 @@ def _data(lake: Lakehouse, dataset: str) -> gpd.GeoDataFrame:
 
 
 def test_pages_with_result_offset_until_the_transfer_limit_clears(
-    lake: Lakehouse, project_dir: Path, arcgis: srv.ArcGISServer
+    lake: Lakehouse, project_dir: Path, arcgis: fakes.ArcGISServer
 ) -> None:
     _template(project_dir, arcgis.layer_url(SERVICE, 0))
     manifest = lake.ingest("layer").manifest
@@ -62,7 +62,7 @@ def test_pages_with_result_offset_until_the_transfer_limit_clears(
 
 
 def test_a_page_size_below_the_server_maximum_is_used(
-    lake: Lakehouse, project_dir: Path, arcgis: srv.ArcGISServer
+    lake: Lakehouse, project_dir: Path, arcgis: fakes.ArcGISServer
 ) -> None:
     _template(project_dir, arcgis.layer_url(SERVICE, 0), page_size=60)
     assert lake.ingest("layer").manifest.row_count == 250
@@ -70,17 +70,17 @@ def test_a_page_size_below_the_server_maximum_is_used(
 
 
 def test_a_failing_page_is_retried(
-    lake: Lakehouse, project_dir: Path, arcgis: srv.ArcGISServer
+    lake: Lakehouse, project_dir: Path, arcgis: fakes.ArcGISServer
 ) -> None:
-    arcgis.set_fault(arcgis.query_path(SERVICE, 0), srv.status500(times=1, after=1))
+    arcgis.set_fault(arcgis.query_path(SERVICE, 0), fakes.status500(times=1, after=1))
     _template(project_dir, arcgis.layer_url(SERVICE, 0))
     assert lake.ingest("layer").manifest.row_count == 250
 
 
 def test_an_arcgis_error_body_with_http_200_is_an_error(
-    lake: Lakehouse, project_dir: Path, arcgis: srv.ArcGISServer
+    lake: Lakehouse, project_dir: Path, arcgis: fakes.ArcGISServer
 ) -> None:
-    arcgis.set_fault(arcgis.query_path(SERVICE, 0), srv.arcgis_error(message="Invalid query"))
+    arcgis.set_fault(arcgis.query_path(SERVICE, 0), fakes.arcgis_error(message="Invalid query"))
     _template(project_dir, arcgis.layer_url(SERVICE, 0))
     with pytest.raises(SourceError, match="reported error 500: Invalid query"):
         lake.ingest("layer")
@@ -88,7 +88,7 @@ def test_an_arcgis_error_body_with_http_200_is_an_error(
 
 
 def test_an_unknown_layer_is_an_error(
-    lake: Lakehouse, project_dir: Path, arcgis: srv.ArcGISServer
+    lake: Lakehouse, project_dir: Path, arcgis: fakes.ArcGISServer
 ) -> None:
     _template(project_dir, arcgis.layer_url(SERVICE, 7))
     with pytest.raises(SourceError, match="reported error 400"):
@@ -96,13 +96,13 @@ def test_an_unknown_layer_is_an_error(
 
 
 def test_a_truncated_page_and_a_hang_fail_cleanly(
-    lake: Lakehouse, project_dir: Path, arcgis: srv.ArcGISServer
+    lake: Lakehouse, project_dir: Path, arcgis: fakes.ArcGISServer
 ) -> None:
-    arcgis.set_fault(arcgis.query_path(SERVICE, 0), srv.truncate(after=1))
+    arcgis.set_fault(arcgis.query_path(SERVICE, 0), fakes.truncate(after=1))
     _template(project_dir, arcgis.layer_url(SERVICE, 0), retries=1)
     with pytest.raises(SourceError, match="cut off"):
         lake.ingest("layer")
-    arcgis.set_fault(arcgis.query_path(SERVICE, 0), srv.hang(seconds=10))
+    arcgis.set_fault(arcgis.query_path(SERVICE, 0), fakes.hang(seconds=10))
     _template(project_dir, arcgis.layer_url(SERVICE, 0), retries=0, timeout_seconds=0.3)
     with pytest.raises(SourceError, match=r"did not answer within 0\.3 s"):
         lake.ingest("layer")
@@ -110,7 +110,7 @@ def test_a_truncated_page_and_a_hang_fail_cleanly(
 
 
 def test_a_layer_url_is_required(
-    lake: Lakehouse, project_dir: Path, arcgis: srv.ArcGISServer
+    lake: Lakehouse, project_dir: Path, arcgis: fakes.ArcGISServer
 ) -> None:
     from lakehouse.errors import ConfigError
 
@@ -121,9 +121,9 @@ def test_a_layer_url_is_required(
 
 @pytest.mark.realdata
 def test_real_layer_metadata(lake: Lakehouse, project_dir: Path) -> None:
-    srv.require_realdata(srv.ARCFS_SERVICE, srv.ARCFS_LAYER)
-    with srv.ArcGISServer() as server:
-        layer = srv.add_realdata_layer(server, n=30)
+    fakes.require_realdata(fakes.ARCFS_SERVICE, fakes.ARCFS_LAYER)
+    with fakes.ArcGISServer() as server:
+        layer = fakes.add_realdata_layer(server, n=30)
         assert layer is not None
         _template(project_dir, server.layer_url(layer.service, layer.layer_id))
         manifest = lake.ingest("layer").manifest

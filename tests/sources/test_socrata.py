@@ -9,20 +9,20 @@ import pytest
 
 from lakehouse.errors import SourceError
 from lakehouse.project import Lakehouse
-from tests import servers as srv
+from tests import fakes
 from tests.conftest import write_template
 
 DATASET = "abcd-1234"
 
 
 @pytest.fixture
-def portal() -> Iterator[srv.SocrataServer]:
-    with srv.SocrataServer() as server:
+def portal() -> Iterator[fakes.SocrataServer]:
+    with fakes.SocrataServer() as server:
         server.add_sample_dataset(DATASET, n=2500, seed=3)
         yield server
 
 
-def _template(project_dir: Path, portal: srv.SocrataServer, mode: str, **extra: object) -> None:
+def _template(project_dir: Path, portal: fakes.SocrataServer, mode: str, **extra: object) -> None:
     options = ", ".join(f"{k}: {v}" for k, v in {"backoff_seconds": 0, **extra}.items())
     write_template(
         project_dir,
@@ -33,7 +33,7 @@ def _template(project_dir: Path, portal: srv.SocrataServer, mode: str, **extra: 
 
 
 def test_api_mode_pages_with_limit_and_offset(
-    lake: Lakehouse, project_dir: Path, portal: srv.SocrataServer
+    lake: Lakehouse, project_dir: Path, portal: fakes.SocrataServer
 ) -> None:
     _template(project_dir, portal, "api", page_size=1000)
     manifest = lake.ingest("licenses").manifest
@@ -55,7 +55,7 @@ def test_api_mode_pages_with_limit_and_offset(
 
 
 def test_an_exact_multiple_of_the_page_size_ends_on_an_empty_page(
-    lake: Lakehouse, project_dir: Path, portal: srv.SocrataServer
+    lake: Lakehouse, project_dir: Path, portal: fakes.SocrataServer
 ) -> None:
     _template(project_dir, portal, "api", page_size=500)
     assert lake.ingest("licenses").manifest.row_count == 2500
@@ -63,7 +63,7 @@ def test_an_exact_multiple_of_the_page_size_ends_on_an_empty_page(
 
 
 def test_export_mode_archives_the_bulk_csv(
-    lake: Lakehouse, project_dir: Path, portal: srv.SocrataServer
+    lake: Lakehouse, project_dir: Path, portal: fakes.SocrataServer
 ) -> None:
     _template(project_dir, portal, "export")
     manifest = lake.ingest("licenses").manifest
@@ -74,29 +74,29 @@ def test_export_mode_archives_the_bulk_csv(
 
 
 def test_same_data_again_is_unchanged_and_an_update_is_a_new_version(
-    lake: Lakehouse, project_dir: Path, portal: srv.SocrataServer
+    lake: Lakehouse, project_dir: Path, portal: fakes.SocrataServer
 ) -> None:
     _template(project_dir, portal, "api")
     first = lake.ingest("licenses")
     assert lake.ingest("licenses").status == "unchanged"
-    portal.set_rows(DATASET, srv.sample_socrata_rows(10, seed=9), rows_updated_at=1735700000)
+    portal.set_rows(DATASET, fakes.sample_socrata_rows(10, seed=9), rows_updated_at=1735700000)
     second = lake.ingest("licenses").manifest
     assert (first.version, second.version) == ("20240412", "20250101")
     assert second.row_count == 10
 
 
 def test_a_page_failing_then_recovering_is_retried(
-    lake: Lakehouse, project_dir: Path, portal: srv.SocrataServer
+    lake: Lakehouse, project_dir: Path, portal: fakes.SocrataServer
 ) -> None:
-    portal.set_fault(portal.resource_path(DATASET), srv.status500(times=1, after=1))
+    portal.set_fault(portal.resource_path(DATASET), fakes.status500(times=1, after=1))
     _template(project_dir, portal, "api", page_size=1000)
     assert lake.ingest("licenses").manifest.row_count == 2500
 
 
 def test_a_hanging_page_fails_the_whole_ingest(
-    lake: Lakehouse, project_dir: Path, portal: srv.SocrataServer
+    lake: Lakehouse, project_dir: Path, portal: fakes.SocrataServer
 ) -> None:
-    portal.set_fault(portal.resource_path(DATASET), srv.hang(seconds=10, after=1))
+    portal.set_fault(portal.resource_path(DATASET), fakes.hang(seconds=10, after=1))
     _template(project_dir, portal, "api", page_size=1000, timeout_seconds=0.3, retries=0)
     with pytest.raises(SourceError, match="did not answer"):
         lake.ingest("licenses")
@@ -104,18 +104,18 @@ def test_a_hanging_page_fails_the_whole_ingest(
 
 
 def test_an_html_page_instead_of_metadata_is_refused(
-    lake: Lakehouse, project_dir: Path, portal: srv.SocrataServer
+    lake: Lakehouse, project_dir: Path, portal: fakes.SocrataServer
 ) -> None:
-    portal.set_fault(portal.view_path(DATASET), srv.wrong_content_type())
+    portal.set_fault(portal.view_path(DATASET), fakes.wrong_content_type())
     _template(project_dir, portal, "api")
     with pytest.raises(SourceError, match="HTML page"):
         lake.ingest("licenses")
 
 
 def test_a_truncated_export_is_refused(
-    lake: Lakehouse, project_dir: Path, portal: srv.SocrataServer
+    lake: Lakehouse, project_dir: Path, portal: fakes.SocrataServer
 ) -> None:
-    portal.set_fault(portal.export_path(DATASET), srv.truncate())
+    portal.set_fault(portal.export_path(DATASET), fakes.truncate())
     _template(project_dir, portal, "export", retries=1)
     with pytest.raises(SourceError, match="cut off"):
         lake.ingest("licenses")
@@ -123,7 +123,7 @@ def test_a_truncated_export_is_refused(
 
 
 def test_an_unknown_dataset_is_a_clear_error(
-    lake: Lakehouse, project_dir: Path, portal: srv.SocrataServer
+    lake: Lakehouse, project_dir: Path, portal: fakes.SocrataServer
 ) -> None:
     write_template(
         project_dir,
@@ -137,9 +137,9 @@ def test_an_unknown_dataset_is_a_clear_error(
 
 @pytest.mark.realdata
 def test_the_real_dcwp_dataset(lake: Lakehouse, project_dir: Path) -> None:
-    srv.require_realdata(srv.DCA_CSV, srv.DCA_METADATA)
-    with srv.SocrataServer() as server:
-        dataset = srv.load_dca_dataset(server)
+    fakes.require_realdata(fakes.DCA_CSV, fakes.DCA_METADATA)
+    with fakes.SocrataServer() as server:
+        dataset = fakes.load_dca_dataset(server)
         assert dataset is not None
         write_template(
             project_dir,
@@ -148,6 +148,6 @@ def test_the_real_dcwp_dataset(lake: Lakehouse, project_dir: Path) -> None:
             f"dataset_id: {dataset.dataset_id}, mode: export}}\nformat: {{type: csv}}\n",
         )
         manifest = lake.ingest("dcwp").manifest
-    real = (srv.REALDATA / srv.DCA_CSV).read_bytes()
+    real = (fakes.REALDATA / fakes.DCA_CSV).read_bytes()
     assert (Path(lake.store.root) / manifest.source_files[0].path).read_bytes() == real
     assert manifest.row_count == real.count(b"\n") - 1

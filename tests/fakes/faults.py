@@ -1,0 +1,174 @@
+"""Faults a fake server injects per path: HTTP errors, hangs, truncated or slow bodies,
+disconnects, replaced bodies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+HOST = "127.0.0.1"
+MAX_HANG_SECONDS = 30.0
+STOP_JOIN_SECONDS = 5.0
+JSON_TYPE = "application/json; charset=utf-8"
+HTML_ERROR_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head>"
+    b"<body><h1>Something went wrong</h1><p>The portal is down for maintenance. "
+    b"Please try again later.</p></body></html>\n"
+)
+
+FaultKind = Literal[
+    "http_error",
+    "hang",
+    "truncate",
+    "wrong_content_type",
+    "slow_body",
+    "disconnect",
+    "replace_body",
+]
+BODY_METHODS: tuple[str, ...] = ("GET", "POST")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What goes wrong on a path. Build one with the constructors below."""
+
+    kind: FaultKind
+    times: int | None = None  # fire on this many matching requests; None = always
+    after: int = 0  # let this many matching requests through before firing
+    methods: tuple[str, ...] = BODY_METHODS
+    status: int = 500
+    seconds: float = MAX_HANG_SECONDS
+    first_bytes: int = 0
+    fraction: float = 0.5
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def fires_on(self, index: int) -> bool:
+        """Whether the `index`-th (0-based) matching request gets this fault."""
+        if index < self.after:
+            return False
+        return self.times is None or index < self.after + self.times
+
+
+def http_error(
+    status: int = 500,
+    times: int | None = None,
+    *,
+    after: int = 0,
+    retry_after: int | None = None,
+    body: bytes | None = None,
+    content_type: str = "text/plain; charset=utf-8",
+    methods: tuple[str, ...] = BODY_METHODS,
+) -> Fault:
+    """Answer HTTP `status` (e.g. 500, 503, 429 with Retry-After) instead of the real body."""
+    headers = (("Retry-After", str(retry_after)),) if retry_after is not None else ()
+    text = body if body is not None else f"HTTP {status} injected by the test server\n".encode()
+    return Fault(
+        "http_error",
+        times,
+        after,
+        methods,
+        status=status,
+        body=text,
+        content_type=content_type,
+        headers=headers,
+    )
+
+
+def status500(
+    times: int | None = None, *, after: int = 0, methods: tuple[str, ...] = BODY_METHODS
+) -> Fault:
+    """HTTP 500 for the first `times` matching requests (then the real body), or always."""
+    return http_error(500, times, after=after, methods=methods)
+
+
+def hang(
+    seconds: float = MAX_HANG_SECONDS,
+    times: int | None = None,
+    *,
+    after: int = 0,
+    methods: tuple[str, ...] = BODY_METHODS,
+) -> Fault:
+    """Send nothing for `seconds` (capped at 30, released by stop()), then the real response."""
+    return Fault("hang", times, after, methods, seconds=min(seconds, MAX_HANG_SECONDS))
+
+
+def truncate(
+    times: int | None = None,
+    *,
+    after: int = 0,
+    fraction: float = 0.5,
+    methods: tuple[str, ...] = BODY_METHODS,
+) -> Fault:
+    """Announce the full Content-Length, send `fraction` of the body, close the connection."""
+    return Fault("truncate", times, after, methods, fraction=fraction)
+
+
+def wrong_content_type(
+    times: int | None = None, *, after: int = 0, methods: tuple[str, ...] = BODY_METHODS
+) -> Fault:
+    """HTTP 200 with an HTML error page as text/html (what portals do when they are down)."""
+    return Fault(
+        "wrong_content_type",
+        times,
+        after,
+        methods,
+        status=200,
+        body=HTML_ERROR_PAGE,
+        content_type="text/html; charset=utf-8",
+    )
+
+
+def slow_body(
+    first_bytes: int,
+    then_hang_seconds: float = MAX_HANG_SECONDS,
+    times: int | None = None,
+    *,
+    after: int = 0,
+    methods: tuple[str, ...] = BODY_METHODS,
+) -> Fault:
+    """Send headers and `first_bytes` of the body, stall, then the rest (nothing if stopped)."""
+    return Fault(
+        "slow_body",
+        times,
+        after,
+        methods,
+        first_bytes=first_bytes,
+        seconds=min(then_hang_seconds, MAX_HANG_SECONDS),
+    )
+
+
+def disconnect(
+    times: int | None = None, *, after: int = 0, methods: tuple[str, ...] = BODY_METHODS
+) -> Fault:
+    """Close the connection without sending any response."""
+    return Fault("disconnect", times, after, methods)
+
+
+def replace_body(
+    body: bytes,
+    content_type: str = JSON_TYPE,
+    *,
+    status: int = 200,
+    times: int | None = None,
+    after: int = 0,
+    methods: tuple[str, ...] = BODY_METHODS,
+) -> Fault:
+    """Serve `body` (e.g. invalid JSON) instead of the real one."""
+    return Fault(
+        "replace_body", times, after, methods, status=status, body=body, content_type=content_type
+    )
+
+
+def arcgis_error(
+    code: int = 500,
+    message: str = "Error performing query operation",
+    times: int | None = None,
+    *,
+    after: int = 0,
+) -> Fault:
+    """HTTP 200 with an ArcGIS `{"error": ...}` body (how ArcGIS reports transient failures)."""
+    error = {"error": {"code": code, "message": message, "details": []}}
+    return replace_body(json.dumps(error).encode(), times=times, after=after)

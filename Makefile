@@ -32,9 +32,11 @@ demo: setup
 
 SUMMARY := SELECT borough, count(*) AS lots, sum(unitsres) AS residential_units, round(avg(far), 2) AS avg_far, sum(landmark::INT) AS landmarks, sum(dob_job_count) AS dob_jobs FROM pluto_lite GROUP BY borough ORDER BY borough
 
-## test: set up (with Chromium for the browser tests), lint, type-check, run the whole suite
+## test: set up (with Chromium for the browser tests), lint, check the import layers, type-check,
+## run the whole suite
 test: setup browser
 	$(BIN)/ruff check lakehouse transforms contracts tests bench
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	LAKEHOUSE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
 
@@ -50,6 +52,7 @@ browser:
 lint: setup
 	$(BIN)/ruff check lakehouse transforms contracts tests bench
 	$(BIN)/ruff format --check lakehouse transforms contracts tests bench
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 
 ## bench: ingest vs DuckDB COPY, and build vs hand-written SQL (figures go in the README)

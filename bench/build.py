@@ -33,7 +33,12 @@ def prepare(project: Path, lots: int, seed: int) -> None:
 
     # always the current transforms and recipe; the archived sources are reused when present
     shutil.rmtree(project / "transforms", ignore_errors=True)
-    shutil.copytree(REPO / "transforms" / "pluto_lite", project / "transforms" / "pluto_lite")
+    shutil.copytree(
+        REPO / "transforms",
+        project / "transforms",
+        ignore=shutil.ignore_patterns("__pycache__"),
+        dirs_exist_ok=True,
+    )
     (project / "recipes").mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "recipes" / "pluto_lite.yml", project / "recipes" / "pluto_lite.yml")
     shutil.rmtree(project / "contracts", ignore_errors=True)

@@ -40,6 +40,11 @@ class IntegrityError(LakehouseError):
     """Stored bytes no longer match their recorded checksums, or a manifest is unreadable."""
 
 
+class NewerRecordError(IntegrityError):
+    """A stored record (build.json, publish.json...) was written by a newer lakehouse, in a
+    schema version this one cannot read."""
+
+
 class ContractFailed(LakehouseError):
     """Data broke a blocking rule of its contract; the layer did not move on."""
 
@@ -54,6 +59,26 @@ class ContractError(BuildError):
 
 class StorageError(LakehouseError):
     """The store cannot be reached or used (missing bucket, unreachable endpoint)."""
+
+
+class LockError(LakehouseError):
+    """A lock no longer matches the archive (or is missing where one is required)."""
+
+
+class TransformError(LakehouseError):
+    """A transform package is missing, malformed, cyclic or has unknown inputs."""
+
+
+class DiffError(LakehouseError):
+    """Two things cannot be compared (different products, no primary key)."""
+
+
+class PublishError(LakehouseError):
+    """A build cannot be published (failed contracts, no QA report)."""
+
+
+class PackageError(LakehouseError):
+    """The data cannot be packaged in the asked format."""
 
 
 def describe_validation_error(exc: ValidationError) -> str:

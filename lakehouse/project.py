@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from lakehouse.archive.archive import Archive, IngestResult, qa_settings
 from lakehouse.archive.manifest import Manifest
 from lakehouse.archive.template import (
-    FileSource,
     IngestTemplate,
     list_templates,
     load_template_for,
@@ -30,9 +29,11 @@ from lakehouse.contracts.dictionary import dictionary_path, load_dictionary, req
 from lakehouse.errors import ConfigError, LakehouseError
 from lakehouse.names import LATEST, check_dataset_name
 from lakehouse.progress import Progress, no_progress
+from lakehouse.provenance import git_state
+from lakehouse.sources.file import FileSource
 from lakehouse.sql import sql_string
 from lakehouse.store.storage import Store
-from lakehouse.transform.builder import Builder, BuildResult, git_state
+from lakehouse.transform.builder import Builder, BuildResult, BuildSite, BuildSpec, EngineOptions
 from lakehouse.transform.index import (
     build_folder,
     check_build,
@@ -56,8 +57,10 @@ if TYPE_CHECKING:
 
     from lakehouse.catalog.docs import DocsSite
     from lakehouse.publish.package import Packaged
+    from lakehouse.publish.records import PublishRecord
     from lakehouse.qa.diff import BuildDiff, Side
     from lakehouse.qa.drift import SourceDrift
+    from lakehouse.transform.records import BuildRecord
 
 
 class Lakehouse:
@@ -149,7 +152,8 @@ class Lakehouse:
         engine: str = "duckdb",
     ) -> BuildResult:
         """Build the product from its lock (or from the latest versions, if no lock or `latest`),
-        on DuckDB or, with `engine="spark"`, on Spark (the same transforms)."""
+        on DuckDB or on another engine of `lakehouse.transform.engines.ENGINES` (e.g.
+        `engine="spark"`: the same transforms on Spark)."""
         recipe = self.recipe(product)
         lock = None if latest else read_lock(self.config.recipes_dir, product)
         if lock is None:
@@ -157,23 +161,23 @@ class Lakehouse:
         else:
             check_lock(lock, recipe, self.archive, self.config.recipes_dir)
         models = load_models(self.config.transforms_dir, product)
-        builder = Builder(
-            self.store,
-            self.archive,
-            self.config.workspace_dir,
+        spec = BuildSpec(
             recipe,
             lock,
             models,
+            dictionary=load_dictionary(self.config.contracts_dir, product),
+            dictionary_file=dictionary_path(self.config.contracts_dir, product),
+            contracts=load_contracts(self.config.contracts_dir, product, set(models)),
+        )
+        site = BuildSite(
+            self.store,
+            self.archive,
+            self.config.workspace_dir,
             git_state(self.config.project_dir),
             progress,
-            load_dictionary(self.config.contracts_dir, product),
-            dictionary_path(self.config.contracts_dir, product),
-            load_contracts(self.config.contracts_dir, product, set(models)),
-            engine=engine,
-            memory_limit=self.config.memory_limit,
-            threads=self.config.engine.threads,
         )
-        return builder.run(full_refresh=full_refresh)
+        options = EngineOptions(engine, self.config.memory_limit, self.config.engine.threads)
+        return Builder(spec, site, options).run(full_refresh=full_refresh)
 
     def lineage(self, product: str) -> Lineage:
         """Table and column lineage of a product, from its lock (or the latest versions)."""
@@ -288,7 +292,7 @@ class Lakehouse:
 
     def publish(
         self, product: str, version: str | None = None, build_id: str | None = None
-    ) -> dict[str, Any]:
+    ) -> PublishRecord:
         """Publish a build (default: the latest) as `version` (default: the next free number of
         the year, e.g. 26v3); refused unless its contracts passed and it has a QA report, and
         never over an existing version."""
@@ -301,13 +305,13 @@ class Lakehouse:
             version if version is not None else next_version(self.store, product),
         )
 
-    def published(self, product: str) -> list[dict[str, Any]]:
+    def published(self, product: str) -> list[PublishRecord]:
         """Every published version of a product, oldest first."""
         from lakehouse.publish.publish import list_published
 
         return list_published(self.store, product)
 
-    def promote(self, product: str, version: str, to_env: str) -> dict[str, Any]:
+    def promote(self, product: str, version: str, to_env: str) -> PublishRecord:
         """Copy a published version from this environment to `to_env`, unchanged."""
         from lakehouse.publish.publish import promote
 
@@ -329,8 +333,8 @@ class Lakehouse:
         from lakehouse.publish.sides import entry_output_files
 
         entry = find_published(self.store, product, version)
-        outputs = entry_output_files(product, entry)
-        name = f"{product}-{entry['version']}-{fmt}.zip"
+        outputs = entry_output_files(entry)
+        name = f"{product}-{entry.version}-{fmt}.zip"
         target = out or self.config.workspace_dir / "packages" / name
         description = self.recipe(product).description if self._has_recipe(product) else ""
         with duckdb.connect() as con:
@@ -343,12 +347,12 @@ class Lakehouse:
     def _has_recipe(self, product: str) -> bool:
         return (self.config.recipes_dir / f"{product}.yml").is_file()
 
-    def builds(self, product: str) -> list[dict[str, Any]]:
+    def builds(self, product: str) -> list[BuildRecord]:
         return list_builds(self.store, product)
 
     def check(
         self, product: str, *, build_id: str | None = None
-    ) -> tuple[dict[str, Any], ContractReport]:
+    ) -> tuple[BuildRecord, ContractReport]:
         """Re-run a product's contracts on a build (default: the latest)."""
         dictionary = require_dictionary(self.config.contracts_dir, product)
         return check_build(self.store, product, dictionary, build_id)

@@ -1,15 +1,30 @@
-"""Typed records: the strict base of every config and metadata model, and reading a YAML file
-into one (every error names the file and the field)."""
+"""Typed records: the strict base of every config and metadata model, reading a YAML file into
+one (every error names the file and the field), and the versioned base of every JSON record the
+lakehouse writes and reads back (build.json, publish.json, cache entries)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
 
-from lakehouse.errors import ConfigError, describe_validation_error
+from lakehouse.errors import (
+    ConfigError,
+    IntegrityError,
+    NewerRecordError,
+    describe_validation_error,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -34,3 +49,92 @@ def load_yaml_model(path: Path, model: type[M], expected: str) -> M:
         return model(**raw)
     except ValidationError as exc:
         raise ConfigError(f"{path}: {describe_validation_error(exc)}") from exc
+
+
+Timestamp = Annotated[
+    AwareDatetime, PlainSerializer(lambda moment: moment.isoformat(), return_type=str)
+]
+"""A time with its zone, written as `datetime.isoformat()` writes it (2026-11-24T09:07:01+00:00)."""
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class VersionedRecord(Strict):
+    """A JSON record the lakehouse writes and later reads back, with the `schema_version` of its
+    shape. Any change to the shape (a field added, removed, renamed or retyped) bumps
+    `SCHEMA_VERSION` and adds to `MIGRATIONS` the step that turns a record of the version
+    before into the new shape, so that every record ever written still reads. A record of a
+    newer version than this code knows, or one that is not a valid record, is refused with a
+    sentence that names its file. A file without `schema_version` is of version 1 (written
+    before records were versioned)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+    # version n -> the function turning a version-n record (a dict) into version n + 1
+    MIGRATIONS: ClassVar[dict[int, Migration]] = {}
+    DESCRIPTION: ClassVar[str] = "record"
+
+    schema_version: int = 1  # set to the class's SCHEMA_VERSION when not given
+
+    @model_validator(mode="before")
+    @classmethod
+    def _current_version(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "schema_version" not in data:
+            return {"schema_version": cls.SCHEMA_VERSION, **data}
+        return data
+
+    @model_validator(mode="after")
+    def _known_version(self) -> Self:
+        if self.schema_version != self.SCHEMA_VERSION:
+            raise ValueError(
+                f"schema_version is {self.schema_version}; a {self.DESCRIPTION} is read with "
+                f"from_json(), which upgrades it to {self.SCHEMA_VERSION}"
+            )
+        return self
+
+    @classmethod
+    def from_json(cls, data: bytes, where: str) -> Self:
+        """The record in `data`, read from the file `where` (named in every error), upgraded
+        to this code's version."""
+        try:
+            raw = json.loads(data)
+        except ValueError as exc:
+            raise IntegrityError(
+                f"{where} is not valid JSON ({exc}); it is damaged: restore it or remove it."
+            ) from exc
+        if not isinstance(raw, dict):
+            raise IntegrityError(
+                f"{where} is not a {cls.DESCRIPTION} (not a JSON object); it is damaged: restore "
+                "it or remove it."
+            )
+        version = raw.get("schema_version", 1)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise IntegrityError(
+                f"{where} has schema_version {version!r}, not a whole number from 1; it is "
+                "damaged: restore it or remove it."
+            )
+        if version > cls.SCHEMA_VERSION:
+            raise NewerRecordError(
+                f"{where} was written by a newer lakehouse (schema {version}, this one reads up "
+                f"to {cls.SCHEMA_VERSION}); upgrade lakehouse."
+            )
+        for step in range(version, cls.SCHEMA_VERSION):
+            raw = {**cls.MIGRATIONS[step](raw), "schema_version": step + 1}
+        try:
+            return cls.model_validate({**raw, "schema_version": cls.SCHEMA_VERSION})
+        except ValidationError as exc:
+            raise IntegrityError(
+                f"{where} is not a valid {cls.DESCRIPTION} ({describe_validation_error(exc)}); "
+                "it is damaged: restore it or remove it."
+            ) from exc
+
+    def to_json(self, indent: int | None = 2) -> bytes:
+        """The record as JSON (its fields in their declared order)."""
+        return json.dumps(self.model_dump(mode="json"), indent=indent).encode()

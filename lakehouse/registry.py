@@ -3,22 +3,27 @@ engines; destinations later), each member a module that owns its typed spec and 
 
 Built-in members are named here by module and imported on first use (some pull in heavy
 clients); members from other packages arrive the same way, through the entry point group of
-the kind, e.g. in the plugin's pyproject.toml:
+the kind (`lakehouse.<kind>s`, spaces as underscores), e.g. in the plugin's pyproject.toml:
 
-    [project.entry-points."lakehouse.sources"]
+    [project.entry-points."lakehouse.source_types"]
     ftp = "lakehouse_ftp:SOURCE"          # the member object; its `name` must be "ftp"
 
-or by `SOURCES.register(member)` at run time (tests, notebooks). A member is any object with a
-`name`; what else it must have is the kind's own Protocol (see `sources.SourceType`,
+or by `SOURCE_TYPES.register(member)` at run time (tests, notebooks). A member is any object
+with a `name`; what else it must have is the kind's own (see `sources.SourceType`,
 `formats.Format`, `transform.engines.EngineType`).
+
+An entry point is imported only when its name is asked for (or when every member is listed),
+so a broken plugin breaks only its own name, with an error that says which package to fix.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 from lakehouse.errors import ConfigError, LakehouseError
 
@@ -49,7 +54,8 @@ class Registry(Generic[M]):
         self._builtins = dict(builtins)
         self._members: dict[str, M] = {}
         self._unknown_error = unknown_error
-        self._entry_points_loaded = False
+        self._entry_points: dict[str, metadata.EntryPoint] | None = None  # found on first need
+        self._from_entry_points: set[str] = set()
 
     def register(self, member: M) -> M:
         """Add a member; a second, different member of the same name is refused."""
@@ -64,11 +70,24 @@ class Registry(Generic[M]):
     def unregister(self, name: str) -> None:
         """Remove a member registered at run time (built-ins and entry points come back)."""
         self._members.pop(name, None)
+        self._from_entry_points.discard(name)
+
+    def reload_entry_points(self) -> None:
+        """Look for the entry points of the group again on next need, forgetting the members
+        loaded from them (after installing a plugin in a running process, and in tests)."""
+        for name in self._from_entry_points:
+            self._members.pop(name, None)
+        self._from_entry_points.clear()
+        self._entry_points = None
+
+    def builtin_names(self) -> list[str]:
+        """The names of the built-in members, in order."""
+        return list(self._builtins)
 
     def names(self) -> list[str]:
-        """Every member's name: built-ins first, then the others in the order they came."""
-        self._load_entry_points()
-        return list(dict.fromkeys([*self._builtins, *self._members]))
+        """Every member's name: built-ins first, then those of entry points, then the others
+        in the order they came (listing them imports no entry point)."""
+        return list(dict.fromkeys([*self._builtins, *self._found_entry_points(), *self._members]))
 
     def get(self, name: str) -> M:
         """The member called `name`, or an error that lists the names there are."""
@@ -76,9 +95,11 @@ class Registry(Generic[M]):
             return self._members[name]
         if name in self._builtins:
             return self.register(self._import(self._builtins[name], name, "built-in"))
-        self._load_entry_points()
-        if name in self._members:
-            return self._members[name]
+        entry = self._found_entry_points().get(name)
+        if entry is not None:
+            member = self.register(self._import(entry.value, name, f"entry point {self.group}"))
+            self._from_entry_points.add(name)
+            return member
         raise self._unknown_error(
             f"Unknown {self.kind} {name!r}; use one of: {', '.join(self.names())}."
         )
@@ -87,16 +108,18 @@ class Registry(Generic[M]):
         return isinstance(name, str) and name in self.names()
 
     def __iter__(self) -> Iterator[M]:
-        """Every member, loaded."""
-        return iter([self.get(name) for name in self.names()])
+        """Every member in the order of `names()`, each loaded when the iteration reaches it."""
+        return (self.get(name) for name in self.names())
 
-    def _load_entry_points(self) -> None:
-        if self._entry_points_loaded:
-            return
-        self._entry_points_loaded = True
-        for entry in metadata.entry_points(group=self.group):
-            if entry.name not in self._builtins and entry.name not in self._members:
-                self.register(self._import(entry.value, entry.name, f"entry point {self.group}"))
+    def _found_entry_points(self) -> dict[str, metadata.EntryPoint]:
+        """The group's entry points by name, but those a built-in's name shadows."""
+        if self._entry_points is None:
+            self._entry_points = {
+                entry.name: entry
+                for entry in metadata.entry_points(group=self.group)
+                if entry.name not in self._builtins
+            }
+        return self._entry_points
 
     def _import(self, target: str, name: str, origin: str) -> M:
         module_name, _, attribute = target.partition(":")
@@ -113,3 +136,35 @@ class Registry(Generic[M]):
                 f"{name!r}; make the names match."
             )
         return member
+
+
+def spec_validator(registry: Registry[Any], base: type[BaseModel]) -> Callable[[Any, Any], Any]:
+    """A pydantic wrap validator for a field that holds the spec of one of `registry`'s members
+    (a template's `source:` or `format:`): its `type` picks the member, and the member's `spec`
+    (a subclass of `base`) validates it, so its errors keep their places (`source.url`). Use it
+    as `Annotated[SerializeAsAny[Base], WrapValidator(spec_validator(REGISTRY, Base))]`
+    (SerializeAsAny: a dump keeps the fields of the member's spec)."""
+
+    def validate(value: Any, handler: Any) -> Any:
+        if isinstance(value, base):
+            if isinstance(value, _member_of(registry, getattr(value, "type", None)).spec):
+                return value
+            value = value.model_dump()
+        if not isinstance(value, dict):
+            raise ValueError(f"must be a mapping with a type ({_choices(registry)})")
+        return _member_of(registry, value.get("type")).spec.model_validate(value)
+
+    return validate
+
+
+def _member_of(registry: Registry[Any], name: Any) -> Any:
+    if not isinstance(name, str):
+        raise ValueError(f"needs a type ({_choices(registry)})")
+    try:
+        return registry.get(name)
+    except LakehouseError as exc:  # as a ValueError, the message names the file and the field
+        raise ValueError(str(exc)) from exc
+
+
+def _choices(registry: Registry[Any]) -> str:
+    return f"one of: {', '.join(registry.names())}"

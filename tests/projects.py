@@ -23,7 +23,12 @@ DATASETS = [name.removesuffix(".csv") for name in SOURCE_FILES]
 def make_project(folder: Path, lots: int = 1500, seed: int = 7) -> Lakehouse:
     """A project with the repo's PLUTO-lite recipe and transforms, its sources archived."""
     init_project(folder)
-    shutil.copytree(REPO / "transforms" / "pluto_lite", folder / "transforms" / "pluto_lite")
+    shutil.copytree(
+        REPO / "transforms",
+        folder / "transforms",
+        ignore=shutil.ignore_patterns("__pycache__"),
+        dirs_exist_ok=True,
+    )
     shutil.copytree(REPO / "contracts" / "pluto_lite", folder / "contracts" / "pluto_lite")
     (folder / "recipes").mkdir(exist_ok=True)
     shutil.copy(REPO / "recipes" / "pluto_lite.yml", folder / "recipes" / "pluto_lite.yml")
@@ -85,8 +90,13 @@ def s3_project(folder: Path, endpoint: str, bucket: str, lots: int) -> Lakehouse
             f'root = "s3://{bucket}/lake"\n\n[store.s3]\nendpoint_url = "{endpoint}"',
         )
     )
-    for part in ("transforms", "contracts"):
-        shutil.copytree(REPO / part / "pluto_lite", folder / part / "pluto_lite")
+    shutil.copytree(
+        REPO / "transforms",
+        folder / "transforms",
+        ignore=shutil.ignore_patterns("__pycache__"),
+        dirs_exist_ok=True,
+    )
+    shutil.copytree(REPO / "contracts" / "pluto_lite", folder / "contracts" / "pluto_lite")
     (folder / "recipes").mkdir(exist_ok=True)
     shutil.copy(REPO / "recipes" / "pluto_lite.yml", folder / "recipes" / "pluto_lite.yml")
     generate_pluto_lite(folder / "data" / "pluto_lite", lots=lots, seed=11)

@@ -8,14 +8,11 @@ writing the manifest last.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -32,7 +29,7 @@ from lakehouse.archive.manifest import (
     manifest_path,
     version_folder,
 )
-from lakehouse.archive.template import FileSource, FormatSpec, IngestTemplate
+from lakehouse.archive.template import IngestTemplate
 from lakehouse.contracts.check import check_schema
 from lakehouse.contracts.contract import Contract
 from lakehouse.contracts.raw import check_raw
@@ -45,12 +42,14 @@ from lakehouse.errors import (
     SourceError,
     VersionExistsError,
 )
+from lakehouse.formats import FormatSpec
 from lakehouse.names import LATEST, check_dataset_name, check_version_name, is_dataset_name
 from lakehouse.progress import Progress, no_progress
+from lakehouse.provenance import run_details, tool_versions
 from lakehouse.qa.drift import QaSettings, SourceDrift, source_drift
 from lakehouse.qa.profile import TableProfile, profile_table
 from lakehouse.render.qa_reports import drift_bounds, paired_histograms, source_report
-from lakehouse.sources import Fetched, get_extractor
+from lakehouse.sources import Fetched, fetch_source
 from lakehouse.sql import sql_string
 from lakehouse.store.storage import Store, sha256_of_file
 
@@ -225,7 +224,7 @@ class Archive:
         with self.store.scratch_dir() as scratch:
             landing = scratch / "landing"
             landing.mkdir()
-            fetched = get_extractor(template.source)(template.source, landing, progress)
+            fetched = fetch_source(template.source, landing, progress)
             originals = _checksum_originals(fetched.files, scratch, progress)
             source_sha = _content_sha256([(o.path.name, o.sha256) for o in originals])
             existing = self.versions(template.name)
@@ -519,13 +518,8 @@ def _checksum_originals(files: list[Path], scratch: Path, progress: Progress) ->
 
 def _resolve_local_path(template: IngestTemplate, project_dir: Path | None) -> IngestTemplate:
     """Template file paths may start with ~, and relative ones are relative to the project."""
-    source = template.source
-    if not isinstance(source, FileSource):
-        return template
-    path = Path(source.path).expanduser()
-    if project_dir and not path.is_absolute():
-        path = project_dir / path
-    return template.model_copy(update={"source": source.model_copy(update={"path": str(path)})})
+    source = template.source.relative_to_project(project_dir)
+    return template if source is template.source else template.model_copy(update={"source": source})
 
 
 def _content_sha256(named_hashes: list[tuple[str, str]]) -> str:
@@ -534,26 +528,3 @@ def _content_sha256(named_hashes: list[tuple[str, str]]) -> str:
         return named_hashes[0][1]
     lines = "".join(f"{name}\t{sha}\n" for name, sha in named_hashes)
     return hashlib.sha256(lines.encode()).hexdigest()
-
-
-def tool_versions() -> dict[str, str]:
-    """Versions of the tools that shaped the archived bytes."""
-    versions = {}
-    for package in ("lakehouse", "duckdb", "pyarrow", "deltalake", "pyogrio"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "unknown"
-    return versions
-
-
-def run_details() -> dict[str, str]:
-    """Who ran the ingest and how (manual or CI); nothing secret."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    details = {"trigger": "ci" if os.environ.get("CI") else "manual", "user": user}
-    if run_url := os.environ.get("LAKEHOUSE_RUN_URL"):
-        details["run_url"] = run_url
-    return details

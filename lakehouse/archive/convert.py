@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from lakehouse.archive.manifest import ColumnInfo
 from lakehouse.archive.steps import compile_steps
-from lakehouse.archive.template import FormatSpec, IngestTemplate
+from lakehouse.archive.template import IngestTemplate
 from lakehouse.errors import ConfigError, FormatError
-from lakehouse.formats.readers import SOURCE_VIEW, explain_read_error, load_source
+from lakehouse.formats import FormatSpec, load_source
+from lakehouse.formats.view import SOURCE_VIEW, explain_read_error
 from lakehouse.progress import Progress
 from lakehouse.sql import sql_string
 

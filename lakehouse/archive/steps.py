@@ -15,7 +15,7 @@ from lakehouse.archive.template import (
     Step,
 )
 from lakehouse.errors import ConfigError
-from lakehouse.formats.readers import SOURCE_VIEW
+from lakehouse.formats.view import SOURCE_VIEW
 from lakehouse.sql import sql_identifier, sql_string
 
 

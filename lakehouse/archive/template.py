@@ -7,7 +7,7 @@ names the file and the field and says what is allowed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -20,128 +20,14 @@ from pydantic import (
 
 from lakehouse.contracts.raw import RawContract
 from lakehouse.errors import ConfigError, NotFoundError, describe_validation_error
+from lakehouse.formats import FormatField, format_for_suffix
 from lakehouse.names import DatasetName, VersionName, check_dataset_name
 from lakehouse.qa.drift import QaSettings
 from lakehouse.records import Strict, load_yaml_model
+from lakehouse.sources import SOURCE_TYPES, SourceField
 
 TEMPLATE_SUFFIXES = (".yml", ".yaml")
 
-
-# -- where the data comes from ---------------------------------------------------------------
-
-
-class _Fetching(Strict):
-    timeout_seconds: float = Field(default=60.0, gt=0)
-    retries: int = Field(default=3, ge=0, le=10)
-    backoff_seconds: float = Field(default=1.0, ge=0)
-
-
-class FileSource(Strict):
-    type: Literal["file"]
-    path: str
-
-
-class HttpSource(_Fetching):
-    type: Literal["http"]
-    url: str
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return url
-
-
-class SocrataSource(_Fetching):
-    type: Literal["socrata"]
-    domain: str = Field(description="portal base URL, e.g. https://data.cityofnewyork.us")
-    dataset_id: str = Field(pattern=r"^[a-z0-9]{4}-[a-z0-9]{4}$")
-    mode: Literal["export", "api"] = "export"
-    page_size: int = Field(default=50_000, gt=0, le=50_000)
-    app_token_env: str | None = None
-
-    @field_validator("domain")
-    @classmethod
-    def _http_domain(cls, domain: str) -> str:
-        if not domain.startswith(("http://", "https://")):
-            raise ValueError("must start with https:// (e.g. https://data.cityofnewyork.us)")
-        return domain
-
-
-class ArcgisSource(_Fetching):
-    type: Literal["arcgis"]
-    url: str = Field(description="a FeatureServer layer URL ending in /FeatureServer/<n>")
-    where: str = "1=1"
-    page_size: int | None = Field(default=None, gt=0)
-
-    @field_validator("url")
-    @classmethod
-    def _layer_url(cls, url: str) -> str:
-        tail = url.rstrip("/").rsplit("/", 2)
-        if len(tail) < 3 or tail[-2] != "FeatureServer" or not tail[-1].isdigit():
-            raise ValueError("must be a layer URL ending in /FeatureServer/<layer number>")
-        return url.rstrip("/")
-
-
-class S3Source(Strict):
-    type: Literal["s3"]
-    url: str
-    endpoint_url: str | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _s3_url(cls, url: str) -> str:
-        bucket, _, key = url.removeprefix("s3://").partition("/")
-        if not url.startswith("s3://") or not bucket or not key or key.endswith("/"):
-            raise ValueError("must name one object, like s3://bucket/folder/file.csv")
-        return url
-
-
-SourceSpec = Annotated[
-    FileSource | HttpSource | SocrataSource | ArcgisSource | S3Source, Field(discriminator="type")
-]
-
-# -- how to read it --------------------------------------------------------------------------
-
-
-class CsvFormat(Strict):
-    type: Literal["csv"]
-    delimiter: str = Field(default=",", min_length=1, max_length=1)
-    encoding: Literal["utf-8", "latin-1", "utf-16"] = "utf-8"
-    # DuckDB's default; raise it for very long lines (WKT polygons), at some cost in speed
-    max_line_bytes: int = Field(default=2_097_152, ge=1024, le=1_000_000_000)
-
-
-class ExcelFormat(Strict):
-    type: Literal["excel"]
-    sheet: str | int = 0
-
-
-class JsonFormat(Strict):
-    type: Literal["json"]
-    records_path: list[str] = Field(
-        default_factory=list, description="keys leading to the list of records, if nested"
-    )
-
-
-class GeoJsonFormat(Strict):
-    type: Literal["geojson"]
-
-
-class ShapefileFormat(Strict):
-    type: Literal["shapefile"]
-    layer: str | None = None
-
-
-class ParquetFormat(Strict):
-    type: Literal["parquet"]
-
-
-FormatSpec = Annotated[
-    CsvFormat | ExcelFormat | JsonFormat | GeoJsonFormat | ShapefileFormat | ParquetFormat,
-    Field(discriminator="type"),
-]
 
 # -- light preprocessing ---------------------------------------------------------------------
 
@@ -203,9 +89,12 @@ STEP_TYPES: dict[str, type[BaseModel]] = {
 class IngestTemplate(Strict):
     name: DatasetName
     description: str = ""
-    source: SourceSpec
-    format: FormatSpec | None = Field(
-        default=None, description="required, except for socrata and arcgis sources"
+    # where the data comes from and how to read it: each validated by the source type or the
+    # format its `type` names (lakehouse.sources, lakehouse.formats: one module each)
+    source: SourceField
+    format: FormatField | None = Field(
+        default=None,
+        description="required, except for the source types that decide it (socrata, arcgis)",
     )
     storage: Literal["parquet", "delta"] = "parquet"
     version: VersionName | None = Field(
@@ -221,7 +110,7 @@ class IngestTemplate(Strict):
 
     @model_validator(mode="after")
     def _format_given_where_needed(self) -> IngestTemplate:
-        if self.format is None and self.source.type not in {"socrata", "arcgis"}:
+        if self.format is None and not SOURCE_TYPES.get(self.source.type).decides_format:
             raise ValueError(f"field 'format' is required for a {self.source.type} source")
         return self
 
@@ -302,20 +191,9 @@ def list_templates(templates_dir: Path) -> list[str]:
     return sorted({p.stem for p in templates_dir.iterdir() if p.suffix in TEMPLATE_SUFFIXES})
 
 
-FORMAT_BY_SUFFIX: dict[str, dict[str, Any]] = {
-    ".csv": {"type": "csv"},
-    ".txt": {"type": "csv"},
-    ".xlsx": {"type": "excel"},
-    ".json": {"type": "json"},
-    ".geojson": {"type": "geojson"},
-    ".zip": {"type": "shapefile"},
-    ".parquet": {"type": "parquet"},
-}
-
-
 def template_for_local_file(dataset: str, path: Path) -> IngestTemplate:
     """A template for archiving a local file that has none: the format comes from its suffix."""
-    fmt = FORMAT_BY_SUFFIX.get(path.suffix.lower())
+    fmt = format_for_suffix(path.suffix)
     if fmt is None:
         raise ConfigError(
             f"Cannot tell the format of {path.name} from its suffix (zip a Shapefile with its "

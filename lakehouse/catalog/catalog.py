@@ -11,6 +11,7 @@ from lakehouse.archive.archive import Archive
 from lakehouse.contracts.dictionary import Dictionary, load_dictionary
 from lakehouse.errors import NotFoundError
 from lakehouse.publish.publish import list_published
+from lakehouse.publish.records import PublishRecord
 from lakehouse.transform.index import list_builds
 from lakehouse.transform.recipe import Recipe, list_recipes, load_recipe
 
@@ -26,7 +27,7 @@ class ProductEntry:
     latest_build: str | None
     latest_status: str | None
     dictionary: Dictionary | None = None
-    published: list[dict[str, Any]] = field(default_factory=list)  # publish.json, oldest first
+    published: list[PublishRecord] = field(default_factory=list)  # oldest first
 
 
 @dataclass
@@ -54,8 +55,8 @@ def product_entry(recipe: Recipe, archive: Archive, contracts_dir: Path) -> Prod
         inputs={alias: _describe_input(spec) for alias, spec in recipe.inputs.items()},
         outputs=list(recipe.outputs),
         builds=len(builds),
-        latest_build=latest["build_id"] if latest else None,
-        latest_status=latest.get("status", "passed") if latest else None,
+        latest_build=latest.build_id if latest else None,
+        latest_status=latest.status if latest else None,
         dictionary=load_dictionary(contracts_dir, recipe.name),
         published=list_published(archive.store, recipe.name),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -223,11 +224,11 @@ def _published_section(product: ProductEntry) -> str:
         )
     rows = [
         [
-            f"<code>{_e(entry['version'])}</code>",
-            _e(entry["published_at"][:19].replace("T", " ")),
-            f"<code>{_e(entry['build_id'])}</code>",
-            _e(", ".join(entry.get("inputs", {}).values())),
-            _e("; ".join(qa_line(qa) for qa in entry.get("qa", []))),
+            f"<code>{_e(entry.version)}</code>",
+            _e(_when(entry.published_at)),
+            f"<code>{_e(entry.build_id)}</code>",
+            _e(", ".join(entry.inputs.values())),
+            _e("; ".join(qa_line(qa) for qa in entry.qa)),
         ]
         for entry in reversed(product.published)
     ]
@@ -244,7 +245,7 @@ def _builds_section(store: Store, product: str) -> str:
             f"<code>lake build {_e(product)}</code>.</p>"
         )
     latest = builds[-1]
-    results = contract_results(store, product, latest["build_id"])
+    results = contract_results(store, product, latest.build_id)
     rows = []
     for r in results:
         css, word = (
@@ -264,28 +265,29 @@ def _builds_section(store: Store, product: str) -> str:
                 _e(", ".join(json.dumps(s, default=str) for s in samples)),
             ]
         )
-    summary = latest.get("contracts", {}).get("summary", "no contract checked")
+    summary = latest.contracts.summary
     history = [
         [
-            f"<code>{_e(b['build_id'])}</code>",
-            _status(b.get("status", "passed")),
-            _e(b.get("finished_at", "")[:19].replace("T", " ")),
-            _e((b.get("git", {}).get("commit") or "")[:10]),
-            _e(
-                ", ".join(
-                    f"{k.split('/')[-1]}: {v['rows']:,} rows" for k, v in b["outputs"].items()
-                )
-            ),
+            f"<code>{_e(b.build_id)}</code>",
+            _status(b.status),
+            _e(_when(b.finished_at)),
+            _e((b.git.commit or "")[:10]),
+            _e(", ".join(f"{k.split('/')[-1]}: {v.rows:,} rows" for k, v in b.outputs.items())),
         ]
         for b in reversed(builds[-10:])
     ]
     return (
-        f"<h2>Latest contract results</h2><p>Build <code>{_e(latest['build_id'])}</code> "
-        f"({_status(latest.get('status', 'passed'))}): {_e(summary)}.</p>"
+        f"<h2>Latest contract results</h2><p>Build <code>{_e(latest.build_id)}</code> "
+        f"({_status(latest.status)}): {_e(summary)}.</p>"
         + _table(["", "layer", "table", "rule", "detail", "failing rows", "sample keys"], rows)
         + "<h2>Builds</h2>"
         + _table(["build", "status", "finished (UTC)", "commit", "outputs"], history)
     )
+
+
+def _when(moment: datetime) -> str:
+    """A recorded time as the pages show it: UTC, to the second."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _dataset_body(dataset: DatasetEntry, manifests: list[Manifest]) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from lakehouse.archive.archive import Archive
 from lakehouse.archive.manifest import MANIFEST_NAME, Manifest, StoredFile, dataset_folder
-from lakehouse.errors import IntegrityError, NotFoundError
+from lakehouse.errors import IntegrityError, NewerRecordError, NotFoundError
 from lakehouse.progress import Progress, no_progress
 from lakehouse.store.storage import SCRATCH_FOLDER
 
@@ -65,26 +65,34 @@ def verify_archive(
 
 
 def _verify_published(archive: Archive, report: VerifyReport, progress: Progress) -> None:
-    """Every published version's outputs against the checksums its publish.json records."""
-    from lakehouse.publish.publish import PUBLISH_AREA, PUBLISH_FILE, list_published, version_folder
+    """Every published version's outputs against the checksums its publish.json records (a
+    damaged publish.json is reported; one of a newer lakehouse stops the check)."""
+    from lakehouse.publish.publish import PUBLISH_AREA, PUBLISH_FILE
+    from lakehouse.publish.records import PublishRecord
 
     store = archive.store
     for product in store.list_folders(PUBLISH_AREA):
-        published = {entry["version"]: entry for entry in list_published(store, product)}
         for version in store.list_folders(f"{PUBLISH_AREA}/{product}"):
             folder = f"{PUBLISH_AREA}/{product}/{version}"
-            if version not in published:
-                if not store.exists(f"{folder}/{PUBLISH_FILE}"):
-                    report.leftovers.append(folder)
+            record = f"{folder}/{PUBLISH_FILE}"
+            if not store.exists(record):
+                report.leftovers.append(folder)
                 continue
             report.versions_checked += 1
-            for output in published[version]["outputs"].values():
+            try:
+                entry = PublishRecord.from_json(store.read_bytes(record), store.url(record))
+            except NewerRecordError:
+                raise
+            except IntegrityError:
+                report.corrupt.append(Problem(product, version, record, "publish.json is damaged"))
+                continue
+            for output in entry.outputs.values():
                 report.files_checked += 1
-                path = f"{version_folder(product, version)}/{output['path']}"
+                path = f"{folder}/{output.path}"
                 progress(f"verifying {product} {version}", report.files_checked, None)
                 if not store.exists(path):
                     report.corrupt.append(Problem(product, version, path, "missing"))
-                elif store.sha256(path)[0] != output["sha256"]:
+                elif store.sha256(path)[0] != output.sha256:
                     report.corrupt.append(Problem(product, version, path, "checksum differs"))
 
 

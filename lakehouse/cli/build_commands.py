@@ -6,7 +6,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lakehouse.cli.shell import _console, _fail, _open, _preview_cell, _progress, _run, app
+from lakehouse.cli.shell import (
+    _console,
+    _fail,
+    _open,
+    _preview_cell,
+    _progress,
+    _run,
+    _utc,
+    app,
+)
 
 if TYPE_CHECKING:
     from lakehouse.contracts.contract import ContractReport
@@ -62,7 +71,7 @@ def build(
         console.print("every model unchanged: all reused from the cache")
     console.print(f"build [bold]{result.build_id}[/bold] at {lake.store.url(result.folder)}")
     for name, output in result.outputs.items():
-        console.print(f"  {name}.parquet: {output['rows']:,} rows")
+        console.print(f"  {name}.parquet: {output.rows:,} rows")
     if result.contracts.results:
         console.print(f"contracts: {result.contracts.summary()}")
         _print_failed_rules(result.contracts)
@@ -97,7 +106,7 @@ def check(
     lake = _open()
     entry, report = _run(lambda: lake.check(product, build_id=build_id))
     console = _console()
-    console.print(f"build {entry['build_id']}: {report.summary()}")
+    console.print(f"build {entry.build_id}: {report.summary()}")
     _print_failed_rules(report)
     if not report.passed:
         raise typer.Exit(1)
@@ -117,17 +126,14 @@ def builds(product: Annotated[str, typer.Argument(help="Product name.")]) -> Non
     for column in ("build", "started (UTC)", "status", "input versions", "models built", "git"):
         table.add_column(column)
     for entry in found:
-        runs = entry["models"].values()
-        built = sum(1 for run in runs if run["status"] == "built")
-        commit = (entry["git"].get("commit") or "")[:8] + (
-            " dirty" if entry["git"].get("dirty") else ""
-        )
+        built = sum(1 for run in entry.models.values() if run.status == "built")
+        commit = (entry.git.commit or "")[:8] + (" dirty" if entry.git.dirty else "")
         table.add_row(
-            entry["build_id"],
-            entry["started_at"][:19].replace("T", " "),
-            entry.get("status", "passed"),
-            ", ".join(sorted({v["version"] for v in entry["lock"]["inputs"].values()})),
-            f"{built}/{len(entry['models'])}",
+            entry.build_id,
+            _utc(entry.started_at),
+            entry.status,
+            ", ".join(sorted({v.version for v in entry.lock.inputs.values()})),
+            f"{built}/{len(entry.models)}",
             commit,
         )
     _console().print(table)

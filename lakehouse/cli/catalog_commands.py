@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lakehouse.cli.shell import _console, _open, _print_datasets, _run, app
+from lakehouse.cli.shell import _console, _open, _print_datasets, _run, _utc, app
 
 if TYPE_CHECKING:
     from lakehouse.catalog.catalog import DatasetEntry, ProductEntry
@@ -40,7 +40,7 @@ def catalog_command(
             ", ".join(product.inputs.values()),
             product.latest_build or "none",
             product.latest_status or "",
-            ", ".join(entry["version"] for entry in product.published) or "none",
+            ", ".join(entry.version for entry in product.published) or "none",
         )
     console.print(table)
     _print_datasets(lake, title="{} dataset(s)")
@@ -68,8 +68,8 @@ def _print_catalog_entry(entry: ProductEntry | DatasetEntry) -> None:
     )
     for published in entry.published:
         console.print(
-            f"  published {published['version']}: build {published['build_id']}, "
-            f"{published['published_at'][:10]}",
+            f"  published {published.version}: build {published.build_id}, "
+            f"{_utc(published.published_at)[:10]}",
             markup=False,
         )
     if entry.dictionary is None:

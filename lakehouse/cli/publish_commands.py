@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lakehouse.cli.shell import _console, _open, _run, app, state
+from lakehouse.cli.shell import _console, _open, _run, _utc, app, state
+
+if TYPE_CHECKING:
+    from lakehouse.publish.records import PublishRecord
 
 
 @app.command()
@@ -32,18 +35,18 @@ def publish(
     entry = _run(lambda: lake.publish(product, version, build))
     console = _console()
     console.print(
-        f"published {product} [bold]{entry['version']}[/bold] from build {entry['build_id']} "
+        f"published {product} [bold]{entry.version}[/bold] from build {entry.build_id} "
         f"({', '.join(f'{v} rows' for v in _rows(entry))}); it is now the latest.",
     )
     console.print(
         f"open it in a notebook: import lakehouse as lh; "
-        f"lh.published({product!r}, {entry['version']!r}).table().to_pandas()",
+        f"lh.published({product!r}, {entry.version!r}).table().to_pandas()",
         markup=False,
     )
 
 
-def _rows(entry: dict[str, Any]) -> list[str]:
-    return [f"{o['rows']:,}" for o in entry["outputs"].values()]
+def _rows(entry: PublishRecord) -> list[str]:
+    return [f"{o.rows:,}" for o in entry.outputs.values()]
 
 
 @app.command()
@@ -59,16 +62,16 @@ def published(product: Annotated[str, typer.Argument(help="Product name.")]) -> 
     for heading in ("version", "published (UTC)", "build", "commit", "inputs", "QA", "note"):
         table.add_column(heading, overflow="fold")
     for entry in found:
-        qa = "; ".join(qa_line(q) for q in entry.get("qa", []))
-        promoted = entry.get("promoted_from")
+        qa = "; ".join(qa_line(q) for q in entry.qa)
+        promoted = entry.promoted_from
         table.add_row(
-            entry["version"],
-            entry["published_at"][:19].replace("T", " "),
-            entry["build_id"],
-            ((entry.get("git") or {}).get("commit") or "")[:10],
-            ", ".join(entry.get("inputs", {}).values()),
+            entry.version,
+            _utc(entry.published_at),
+            entry.build_id,
+            (entry.git.commit or "")[:10],
+            ", ".join(entry.inputs.values()),
             qa,
-            f"promoted from {promoted['env']}" if promoted else "",
+            f"promoted from {promoted.env}" if promoted else "",
         )
     _console().print(table)
 
@@ -84,7 +87,7 @@ def promote(
     lake = _open()
     entry = _run(lambda: lake.promote(product, version, to))
     _console().print(
-        f"promoted {product} {entry['version']} from {state.env or 'the default environment'} "
+        f"promoted {product} {entry.version} from {state.env or 'the default environment'} "
         f"to {to}; it is now {to}'s latest."
     )
 

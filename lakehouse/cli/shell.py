@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -165,6 +166,11 @@ def _print_datasets(lake: Lakehouse, title: str = "{} archived dataset(s)") -> N
             latest.extracted_at.strftime("%Y-%m-%d %H:%M:%S"),
         )
     _console().print(table)
+
+
+def _utc(moment: datetime) -> str:
+    """A recorded time as the tables show it: UTC, to the second."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _preview_cell(value: Any) -> str:

@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from lakehouse.errors import NotFoundError
 from lakehouse.names import LATEST
-from lakehouse.publish.publish import find_published, list_published
+from lakehouse.publish.publish import find_published, latest_version, list_published
+from lakehouse.publish.records import PublishRecord
 from lakehouse.publish.sides import entry_output_files
 from lakehouse.sql import sql_string
 from lakehouse.transform.engines.duckdb import parquet_table
 from lakehouse.transform.index import find_build, list_builds
+from lakehouse.transform.records import BuildRecord
 
 if TYPE_CHECKING:
     from lakehouse.project import Lakehouse
@@ -53,7 +55,7 @@ class OutputSet:
     product: str
     label: str  # the build id or the published version
     tables: dict[str, Any]
-    metadata: dict[str, Any]
+    metadata: BuildRecord | PublishRecord  # its build.json or publish.json
 
     def table(self, name: str | None = None) -> Any:
         """One output (default: the product's own, or the only one)."""
@@ -97,17 +99,17 @@ class Explorer:
     def build(self, product: str, build_id: str = LATEST) -> OutputSet:
         """A build's outputs (default: the latest build)."""
         entry = find_build(self.lake.store, product, None if build_id == LATEST else build_id)
-        return OutputSet(product, entry["build_id"], self._outputs(product, entry), entry)
+        return OutputSet(product, entry.build_id, self._outputs(entry), entry)
 
     def published(self, product: str, version: str = LATEST) -> OutputSet:
         """A published version's outputs (default: the latest)."""
         entry = find_published(self.lake.store, product, version)
-        return OutputSet(product, entry["version"], self._outputs(product, entry), entry)
+        return OutputSet(product, entry.version, self._outputs(entry), entry)
 
-    def _outputs(self, product: str, entry: dict[str, Any]) -> dict[str, Any]:
+    def _outputs(self, entry: BuildRecord | PublishRecord) -> dict[str, Any]:
         return {
             name: self._parquet([self.lake.store.url(path)])
-            for name, path in entry_output_files(product, entry).items()
+            for name, path in entry_output_files(entry).items()
         }
 
     def versions(self, dataset: str) -> list[str]:
@@ -140,18 +142,20 @@ class Explorer:
                     view("source", view_name(dataset), urls)
         for product in self._products():
             builds = list_builds(store, product)
-            published = list_published(store, product)
-            latest = find_published(store, product)["version"] if published else None
-            for schema, entries, label_of, latest_label in (
-                ("build", builds, "build_id", builds[-1]["build_id"] if builds else None),
-                ("published", published, "version", latest),
-            ):
-                for entry in entries:
-                    for name, path in entry_output_files(product, entry).items():
-                        url, label = store.url(path), output_label(product, name)
-                        view(schema, view_name(label, entry[label_of]), [url])
-                        if entry[label_of] == latest_label:
-                            view(schema, view_name(label), [url])
+            entries: list[tuple[str, BuildRecord | PublishRecord, str, bool]] = [
+                ("build", entry, entry.build_id, entry is builds[-1]) for entry in builds
+            ]
+            latest = latest_version(store, product)
+            entries += [
+                ("published", entry, entry.version, entry.version == latest)
+                for entry in list_published(store, product)
+            ]
+            for schema, entry, entry_label, is_latest in entries:
+                for name, path in entry_output_files(entry).items():
+                    url, label = store.url(path), output_label(product, name)
+                    view(schema, view_name(label, entry_label), [url])
+                    if is_latest:
+                        view(schema, view_name(label), [url])
         return made
 
     def _products(self) -> list[str]:

@@ -20,17 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.contracts.dictionary import Dictionary, TableEntry
-from lakehouse.errors import LakehouseError
+from lakehouse.errors import PackageError
+from lakehouse.publish.records import PublishRecord
 from lakehouse.sql import sql_string
 from lakehouse.store.storage import Store
 
 FORMATS = ("parquet", "csv", "geoparquet", "shapefile", "xlsx")
 EXCEL_MAX_ROWS = 1_048_575  # a sheet's rows, less the header
 SHAPEFILE_NAME_LENGTH = 10
-
-
-class PackageError(LakehouseError):
-    """The data cannot be packaged in the asked format."""
 
 
 @dataclass
@@ -60,7 +57,7 @@ def shapefile_names(columns: list[str]) -> dict[str, str]:
 def build_package(
     con: Any,
     store: Store,
-    entry: dict[str, Any],
+    entry: PublishRecord,
     outputs: dict[str, str],
     dictionary: Dictionary | None,
     fmt: str,
@@ -72,9 +69,8 @@ def build_package(
     if fmt not in FORMATS:
         raise PackageError(f"Unknown package format {fmt!r}; use one of {', '.join(FORMATS)}.")
     # a promoted copy packages like the original: the first publication's time
-    first = (entry.get("promoted_from") or {}).get("published_at", entry["published_at"])
-    stamp = datetime.fromisoformat(first)
-    top = f"{entry['product']}-{entry['version']}"
+    stamp = entry.first_published_at
+    top = f"{entry.product}-{entry.version}"
     files: dict[str, bytes] = {}
     notes: list[str] = []
     with _scratch(out) as scratch:
@@ -97,7 +93,7 @@ def build_package(
         temporary.replace(out)  # a zip is there whole, or not at all
     finally:
         temporary.unlink(missing_ok=True)
-    return Packaged(out, entry["version"], sorted(files), notes)
+    return Packaged(out, entry.version, sorted(files), notes)
 
 
 class _scratch:
@@ -259,8 +255,8 @@ def _write_shapefile(
     return written, notes
 
 
-def dictionary_markdown(dictionary: Dictionary, entry: dict[str, Any]) -> str:
-    lines = [f"# Data dictionary: {entry['product']} {entry['version']}", ""]
+def dictionary_markdown(dictionary: Dictionary, entry: PublishRecord) -> str:
+    lines = [f"# Data dictionary: {entry.product} {entry.version}", ""]
     for name, table in dictionary.tables.items():
         lines += [f"## {name}", "", table.description, ""]
         if table.primary_key:
@@ -276,43 +272,41 @@ def dictionary_markdown(dictionary: Dictionary, entry: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def readme(entry: dict[str, Any], fmt: str, description: str, notes: list[str]) -> str:
-    git = entry.get("git") or {}
+def readme(entry: PublishRecord, fmt: str, description: str, notes: list[str]) -> str:
+    git = entry.git
     lines = [
-        f"# {entry['product']} {entry['version']}",
+        f"# {entry.product} {entry.version}",
         "",
         description,
         "",
-        f"- Published: {entry['published_at']}",
-        f"- Build: {entry['build_id']}",
-        f"- Code commit: {git.get('commit') or 'unknown'}"
-        + (" (with uncommitted changes)" if git.get("dirty") else ""),
+        f"- Published: {entry.published_at.isoformat()}",
+        f"- Build: {entry.build_id}",
+        f"- Code commit: {git.commit or 'unknown'}"
+        + (" (with uncommitted changes)" if git.dirty else ""),
         f"- Format: {fmt}",
-        f"- Contracts: {(entry.get('contracts') or {}).get('summary', 'not checked')}",
+        f"- Contracts: {entry.contracts.summary}",
         "",
         "## Sources",
         "",
-        *[f"- {alias}: {pinned}" for alias, pinned in entry.get("inputs", {}).items()],
+        *[f"- {alias}: {pinned}" for alias, pinned in entry.inputs.items()],
         "",
         "## Data",
         "",
         *[
-            f"- {key.split('/', 1)[1]}: {o['rows']:,} rows (published file sha256 {o['sha256']})"
-            for key, o in entry["outputs"].items()
+            f"- {key.split('/', 1)[1]}: {o.rows:,} rows (published file sha256 {o.sha256})"
+            for key, o in entry.outputs.items()
             if key.startswith("outputs/")
         ],
         "",
     ]
-    for qa in entry.get("qa", []):
-        tables = qa.get("tables", {})
+    for qa in entry.qa:
+        tables = qa.tables or {}
         changes = "; ".join(
-            f"{t}: identical" if c["identical"] else
-            f"{t}: {c['added']:,} added, {c['removed']:,} removed, {c['changed']:,} changed"
+            f"{t}: identical" if c.identical else
+            f"{t}: {c.added:,} added, {c.removed:,} removed, {c.changed:,} changed"
             for t, c in tables.items()
         )  # fmt: skip
-        lines.append(
-            f"QA against {qa.get('against', 'the version before')}: {changes or qa['report']}"
-        )
+        lines.append(f"QA against {qa.against or 'the version before'}: {changes or qa.report}")
     if notes:
         lines += ["", "## Notes on the format", "", *[f"- {note}" for note in notes]]
     lines += [

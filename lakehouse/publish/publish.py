@@ -14,27 +14,30 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 from lakehouse.errors import (
     IntegrityError,
     InvalidNameError,
-    LakehouseError,
     NotFoundError,
+    PublishError,
     VersionExistsError,
 )
 from lakehouse.names import LATEST, check_dataset_name
+from lakehouse.publish.records import (
+    LatestRecord,
+    Promotion,
+    PublishRecord,
+    QASummary,
+    TableChanges,
+)
 from lakehouse.store.storage import Store
 from lakehouse.transform.index import build_folder, find_build
+from lakehouse.transform.records import BuildRecord, OutputRecord
 
 PUBLISH_AREA = "publish"
 PUBLISH_FILE = "publish.json"
 LATEST_FILE = "latest.json"
 VERSION_PATTERN = re.compile(r"\d{2}v\d{1,3}(\.\d{1,3})?|\d{4}-\d{2}-\d{2}|\d{8}")
-
-
-class PublishError(LakehouseError):
-    """A build cannot be published (failed contracts, no QA report)."""
 
 
 def check_publish_version(version: str) -> str:
@@ -53,7 +56,7 @@ def next_version(store: Store, product: str, today: datetime | None = None) -> s
     numbers = [
         int(match.group(1))
         for entry in list_published(store, product)
-        if (match := re.fullmatch(rf"{year}v(\d+)", entry["version"]))
+        if (match := re.fullmatch(rf"{year}v(\d+)", entry.version))
     ]
     return f"{year}v{max(numbers, default=0) + 1}"
 
@@ -66,49 +69,69 @@ def version_folder(product: str, version: str) -> str:
     return f"{product_folder(product)}/{check_publish_version(version)}"
 
 
-def list_published(store: Store, product: str) -> list[dict[str, Any]]:
+def read_published(store: Store, product: str, version: str) -> PublishRecord:
+    """The publish.json of one published version (refused, naming the file, if it is damaged
+    or of a newer lakehouse)."""
+    path = f"{version_folder(product, version)}/{PUBLISH_FILE}"
+    return PublishRecord.from_json(store.read_bytes(path), store.url(path))
+
+
+def list_published(store: Store, product: str) -> list[PublishRecord]:
     """Every published version of a product (its publish.json), oldest first."""
     found = []
     base = product_folder(product)
     for version in store.list_folders(base):
-        path = f"{base}/{version}/{PUBLISH_FILE}"
-        if store.exists(path):
-            found.append(json.loads(store.read_bytes(path)))
-    return sorted(found, key=lambda entry: entry["published_at"])
+        if store.exists(f"{base}/{version}/{PUBLISH_FILE}"):
+            found.append(read_published(store, product, version))
+    return sorted(found, key=lambda entry: entry.published_at)
 
 
-def find_published(store: Store, product: str, version: str = LATEST) -> dict[str, Any]:
-    """A published version's metadata (`latest`: the one latest.json names)."""
-    base = product_folder(product)
+def latest_version(store: Store, product: str) -> str | None:
+    """The version latest.json names (None before the first publish)."""
+    path = f"{product_folder(product)}/{LATEST_FILE}"
+    if not store.exists(path):
+        return None
+    return LatestRecord.from_json(store.read_bytes(path), store.url(path)).version
+
+
+def find_published(store: Store, product: str, version: str = LATEST) -> PublishRecord:
+    """A published version's record (`latest`: the one latest.json names)."""
     if version == LATEST:
-        if not store.exists(f"{base}/{LATEST_FILE}"):
+        latest = latest_version(store, product)
+        if latest is None:
             raise NotFoundError(
                 f"{product!r} has no published version yet; publish a build with "
                 f"`lake publish {product} --build ID --version 25v1`."
             )
-        version = json.loads(store.read_bytes(f"{base}/{LATEST_FILE}"))["version"]
+        version = latest
     path = f"{version_folder(product, version)}/{PUBLISH_FILE}"
     if not store.exists(path):
-        known = [entry["version"] for entry in list_published(store, product)]
+        known = [entry.version for entry in list_published(store, product)]
         listed = ", ".join(known) if known else "none yet"
         raise NotFoundError(
             f"{product!r} has no published version {version!r}; published versions: {listed}."
         )
-    found: dict[str, Any] = json.loads(store.read_bytes(path))
-    return found
+    return read_published(store, product, version)
 
 
 def published_output(product: str, version: str, output: str) -> str:
     return f"{version_folder(product, version)}/outputs/{output}.parquet"
 
 
-def publish_build(store: Store, product: str, build_id: str | None, version: str) -> dict[str, Any]:
+def published_output_files(entry: PublishRecord) -> dict[str, str]:
+    """Output name -> its Parquet file (relative to the store root), for a published version."""
+    return {
+        name: published_output(entry.product, entry.version, name) for name in entry.output_names()
+    }
+
+
+def publish_build(store: Store, product: str, build_id: str | None, version: str) -> PublishRecord:
     """Publish a passed build that has a QA report as `version` (never over an existing one)."""
     check_publish_version(version)
     entry = find_build(store, product, build_id)
-    build_id = entry["build_id"]
-    if entry.get("status", "passed") != "passed":
-        failed = ", ".join(entry.get("contracts", {}).get("failed", [])) or "its contract"
+    build_id = entry.build_id
+    if not entry.passed:
+        failed = ", ".join(entry.contracts.failed) or "its contract"
         raise PublishError(
             f"Build {build_id} of {product!r} failed its contracts ({failed}); a failed build "
             "cannot be published: fix the data or the transform and build again."
@@ -123,9 +146,9 @@ def publish_build(store: Store, product: str, build_id: str | None, version: str
         )
     target = version_folder(product, version)
     if store.exists(f"{target}/{PUBLISH_FILE}"):
-        existing = json.loads(store.read_bytes(f"{target}/{PUBLISH_FILE}"))
+        existing = read_published(store, product, version)
         raise VersionExistsError(
-            f"{product} {version} is already published (build {existing['build_id']}), and "
+            f"{product} {version} is already published (build {existing.build_id}), and "
             "published versions are never changed; publish under a new name (e.g. the next "
             "number)."
         )
@@ -136,25 +159,25 @@ def publish_build(store: Store, product: str, build_id: str | None, version: str
         )
     try:
         outputs = _share_build_files(store, entry, source, target, qa)
-        document = {
-            "product": product,
-            "version": version,
-            "build_id": build_id,
-            "published_at": datetime.now(UTC).isoformat(),
-            "git": entry.get("git"),
-            "lock": entry.get("lock"),
-            "inputs": _inputs(entry),
-            "contracts": entry.get("contracts"),
-            "qa": _qa_summary(store, qa),
-            "outputs": outputs,
-            "packages": entry.get("packages"),
-        }
-        store.create_exclusive(f"{target}/{PUBLISH_FILE}", json.dumps(document, indent=2).encode())
+        record = PublishRecord(
+            product=product,
+            version=version,
+            build_id=build_id,
+            published_at=datetime.now(UTC),
+            git=entry.git,
+            lock=entry.lock,
+            inputs=_inputs(entry),
+            contracts=entry.contracts,
+            qa=_qa_summary(store, qa),
+            outputs=outputs,
+            packages=entry.packages,
+        )
+        store.create_exclusive(f"{target}/{PUBLISH_FILE}", record.to_json())
     except BaseException:
         _remove_unless_committed(store, target)
         raise
     move_latest(store, product, version)
-    return document
+    return record
 
 
 def _remove_unless_committed(store: Store, folder: str) -> None:
@@ -165,46 +188,46 @@ def _remove_unless_committed(store: Store, folder: str) -> None:
 
 def move_latest(store: Store, product: str, version: str) -> None:
     store.write_bytes(
-        f"{product_folder(product)}/{LATEST_FILE}", json.dumps({"version": version}).encode()
+        f"{product_folder(product)}/{LATEST_FILE}", LatestRecord(version=version).to_json(None)
     )
 
 
-def qa_line(qa: dict[str, Any]) -> str:
+def qa_line(qa: QASummary) -> str:
     """One line for a published version's QA summary: what it was compared with, and the
     rows added (+), removed (-) and changed (~) per output."""
-    tables = qa.get("tables", {})
+    tables = qa.tables or {}
     changes = ", ".join(
-        f"{name}: identical" if t["identical"] else
-        f"{name}: +{t['added']:,} -{t['removed']:,} ~{t['changed']:,}"
+        f"{name}: identical" if t.identical else
+        f"{name}: +{t.added:,} -{t.removed:,} ~{t.changed:,}"
         for name, t in tables.items()
     )  # fmt: skip
-    return f"against {qa.get('against', '?')}: {changes}" if tables else str(qa["report"])
+    return f"against {qa.against or '?'}: {changes}" if tables else qa.report
 
 
-def _inputs(entry: dict[str, Any]) -> dict[str, str]:
+def _inputs(entry: BuildRecord) -> dict[str, str]:
     """alias -> "dataset version" of the lock the build used."""
     found = {}
-    for alias, pinned in (entry.get("lock") or {}).get("inputs", {}).items():
-        name = pinned.get("dataset") or f"{pinned.get('product')}.{pinned.get('output')}"
-        found[alias] = f"{name} {pinned['version']}"
+    for alias, pinned in entry.lock.inputs.items():
+        name = pinned.dataset or f"{pinned.product}.{pinned.output}"
+        found[alias] = f"{name} {pinned.version}"
     return found
 
 
 def _share_build_files(
-    store: Store, entry: dict[str, Any], source: str, target: str, qa: list[str]
-) -> dict[str, Any]:
+    store: Store, entry: BuildRecord, source: str, target: str, qa: list[str]
+) -> dict[str, OutputRecord]:
     """Link the outputs (checking their checksums), the lock, the contract and QA reports."""
     outputs = {}
-    for key, output in entry["outputs"].items():
-        store.share(f"{source}/{output['path']}", f"{target}/{output['path']}")
-        sha, size = store.sha256(f"{target}/{output['path']}")
-        if sha != output["sha256"]:
+    for key, output in entry.outputs.items():
+        store.share(f"{source}/{output.path}", f"{target}/{output.path}")
+        sha, size = store.sha256(f"{target}/{output.path}")
+        if sha != output.sha256:
             raise IntegrityError(
-                f"{store.url(source)}/{output['path']} no longer matches the checksum its build "
+                f"{store.url(source)}/{output.path} no longer matches the checksum its build "
                 "recorded; run `lake verify` and build again."
             )
-        outputs[key] = {**output, "bytes": size}
-    extras = [f"{source}/{entry['product']}.lock", *qa]
+        outputs[key] = output.model_copy(update={"bytes": size})
+    extras = [f"{source}/{entry.product}.lock", *qa]
     extras += [f for f in store.list_files(f"{source}/contracts")]
     extras += [f.removesuffix(".html") + ".json" for f in qa]
     for path in extras:
@@ -213,30 +236,33 @@ def _share_build_files(
     return outputs
 
 
-def _qa_summary(store: Store, qa: list[str]) -> list[dict[str, Any]]:
+def _qa_summary(store: Store, qa: list[str]) -> list[QASummary]:
     """Per QA report: what it compared and, for a diff, rows added/removed/changed."""
     found = []
     for report in qa:
-        summary: dict[str, Any] = {"report": report.rsplit("/qa/", 1)[-1]}
+        name = report.rsplit("/qa/", 1)[-1]
         diff_file = report.removesuffix(".html") + ".json"
-        if store.exists(diff_file):
-            diff = json.loads(store.read_bytes(diff_file))
-            summary["against"] = diff["old"]
-            summary["tables"] = {
-                t["table"]: {k: t[k] for k in ("added", "removed", "changed", "identical")}
-                for t in diff["tables"]
-            }
-        found.append(summary)
+        if not store.exists(diff_file):
+            found.append(QASummary(report=name))
+            continue
+        diff = json.loads(store.read_bytes(diff_file))  # the BuildDiff of the report
+        tables = {
+            t["table"]: TableChanges.model_validate(
+                {k: t[k] for k in ("added", "removed", "changed", "identical")}
+            )
+            for t in diff["tables"]
+        }
+        found.append(QASummary(report=name, against=diff["old"], tables=tables))
     return found
 
 
 def promote(
     source: Store, target: Store, product: str, version: str, source_env: str
-) -> dict[str, Any]:
+) -> PublishRecord:
     """Copy a published version from one environment's store to another's, unchanged (the
     same bytes, checked by their checksums), and make it the target's latest."""
     entry = find_published(source, product, version)
-    version = entry["version"]
+    version = entry.version
     folder = version_folder(product, version)
     if target.exists(f"{folder}/{PUBLISH_FILE}"):
         raise VersionExistsError(
@@ -252,21 +278,22 @@ def promote(
         for path in source.list_files(folder):
             if not path.endswith(PUBLISH_FILE):
                 target.receive(source, path, path)
-        for output in entry["outputs"].values():
-            sha, _ = target.sha256(f"{folder}/{output['path']}")
-            if sha != output["sha256"]:
+        for output in entry.outputs.values():
+            sha, _ = target.sha256(f"{folder}/{output.path}")
+            if sha != output.sha256:
                 raise IntegrityError(
-                    f"{target.url(folder)}/{output['path']} differs from the published file "
+                    f"{target.url(folder)}/{output.path} differs from the published file "
                     "after copying; nothing was promoted."
                 )
-        document = {
-            **entry,
-            "promoted_from": {"env": source_env, "published_at": entry["published_at"]},
-            "published_at": datetime.now(UTC).isoformat(),
-        }
-        target.create_exclusive(f"{folder}/{PUBLISH_FILE}", json.dumps(document, indent=2).encode())
+        record = entry.model_copy(
+            update={
+                "promoted_from": Promotion(env=source_env, published_at=entry.published_at),
+                "published_at": datetime.now(UTC),
+            }
+        )
+        target.create_exclusive(f"{folder}/{PUBLISH_FILE}", record.to_json())
     except BaseException:
         _remove_unless_committed(target, folder)
         raise
     move_latest(target, product, version)
-    return document
+    return record

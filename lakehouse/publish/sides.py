@@ -8,12 +8,14 @@ from typing import Any
 from lakehouse.publish.publish import (
     VERSION_PATTERN,
     find_published,
-    list_published,
-    published_output,
+    latest_version,
+    published_output_files,
 )
+from lakehouse.publish.records import PublishRecord
 from lakehouse.qa.diff import Side
 from lakehouse.store.storage import Store
 from lakehouse.transform.index import find_build, list_builds, output_files
+from lakehouse.transform.records import BuildRecord
 
 
 def build_side(
@@ -26,42 +28,39 @@ def build_side(
     if reference and "/" in reference:
         product, reference = reference.split("/", 1)
     if reference is None and before is not None:
-        latest = find_published(store, product) if list_published(store, product) else None
-        if latest is not None and latest["build_id"] != before:
-            reference = latest["version"]
+        latest = find_published(store, product) if latest_version(store, product) else None
+        if latest is not None and latest.build_id != before:
+            reference = latest.version
         else:
-            builds = [b["build_id"] for b in list_builds(store, product)]
+            builds = [b.build_id for b in list_builds(store, product)]
             position = builds.index(before)
             if position == 0:
                 return Side(product, "nothing (the first build)", {})
             reference = builds[position - 1]
     if reference is not None and VERSION_PATTERN.fullmatch(reference):
         published = find_published(store, product, reference)
-        label = f"published {published['version']} (build {published['build_id']})"
-        outputs = _side_outputs(store, published, product)
-        return Side(product, label, outputs, published["version"], published["build_id"])
+        label = f"published {published.version} (build {published.build_id})"
+        outputs = _side_outputs(store, published)
+        return Side(product, label, outputs, published.version, published.build_id)
     entry = find_build(store, product, reference)
-    outputs = _side_outputs(store, entry, product)
-    return Side(product, entry["build_id"], outputs, entry["build_id"], entry["build_id"])
+    outputs = _side_outputs(store, entry)
+    return Side(product, entry.build_id, outputs, entry.build_id, entry.build_id)
 
 
-def entry_output_files(product: str, entry: dict[str, Any]) -> dict[str, str]:
-    """Output name -> its Parquet file (relative to the store root), for a build's metadata
-    (build.json) or a published version's (publish.json, which names its `version`)."""
-    if "version" not in entry:
-        return output_files(product, entry)
-    return {
-        name: published_output(product, entry["version"], name)
-        for name in output_files(product, entry)
-    }
+def entry_output_files(entry: BuildRecord | PublishRecord) -> dict[str, str]:
+    """Output name -> its Parquet file (relative to the store root), for a build or a
+    published version."""
+    if isinstance(entry, PublishRecord):
+        return published_output_files(entry)
+    return output_files(entry)
 
 
-def _side_outputs(store: Store, entry: dict[str, Any], product: str) -> dict[str, dict[str, Any]]:
+def _side_outputs(store: Store, entry: BuildRecord | PublishRecord) -> dict[str, dict[str, Any]]:
     return {
         name: {
             "url": store.url(path),
-            "content_sha256": entry["outputs"][f"outputs/{name}"].get("content_sha256"),
-            "rows": entry["outputs"][f"outputs/{name}"].get("rows"),
+            "content_sha256": entry.outputs[f"outputs/{name}"].content_sha256,
+            "rows": entry.outputs[f"outputs/{name}"].rows,
         }
-        for name, path in entry_output_files(product, entry).items()
+        for name, path in entry_output_files(entry).items()
     }

@@ -12,15 +12,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lakehouse.contracts.dictionary import Dictionary
-from lakehouse.errors import LakehouseError
+from lakehouse.errors import DiffError
 from lakehouse.qa.profile import NUMERIC_TYPES
 from lakehouse.sql import sql_identifier, sql_string
 
 SAMPLE_ROWS = 10
-
-
-class DiffError(LakehouseError):
-    """Two things cannot be compared (different products, no primary key)."""
 
 
 @dataclass(frozen=True)

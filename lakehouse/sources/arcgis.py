@@ -1,18 +1,38 @@
-"""ArcGIS FeatureServer layers: `/query` paged with resultOffset, as GeoJSON."""
+"""ArcGIS FeatureServer layers: `/query` paged with resultOffset, as GeoJSON.
+
+A template's `source: {type: arcgis, url: .../FeatureServer/<n>}`; it needs no `format:`.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from lakehouse.archive.template import ArcgisSource, GeoJsonFormat
+from pydantic import Field, field_validator
+
 from lakehouse.errors import SourceError
+from lakehouse.formats.geojson import GeoJsonFormat
 from lakehouse.progress import Progress
-from lakehouse.sources import Fetched
-from lakehouse.sources.http import get_json, redact_url
+from lakehouse.sources import Fetched, SourceSpec, SourceType
+from lakehouse.sources.http import HttpSettings, get_json, redact_url
 
 DEFAULT_MAX_RECORD_COUNT = 1000
+
+
+class ArcgisSource(SourceSpec, HttpSettings):
+    type: Literal["arcgis"]
+    url: str = Field(description="a FeatureServer layer URL ending in /FeatureServer/<n>")
+    where: str = "1=1"
+    page_size: int | None = Field(default=None, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _layer_url(cls, url: str) -> str:
+        tail = url.rstrip("/").rsplit("/", 2)
+        if len(tail) < 3 or tail[-2] != "FeatureServer" or not tail[-1].isdigit():
+            raise ValueError("must be a layer URL ending in /FeatureServer/<layer number>")
+        return url.rstrip("/")
 
 
 def version_from_epoch_millis(millis: int | float) -> str:
@@ -99,3 +119,6 @@ def fetch(source: ArcgisSource, landing_dir: Path, progress: Progress) -> Fetche
         format_override=GeoJsonFormat(type="geojson"),
         details={"name": metadata.get("name"), "dataLastEditDate": edited, "pages": len(pages)},
     )
+
+
+SOURCE = SourceType(name="arcgis", spec=ArcgisSource, fetch=fetch, decides_format=True)

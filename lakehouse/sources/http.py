@@ -1,4 +1,8 @@
-"""HTTP(S) downloads with timeouts, retries with back-off, and checks on what came back."""
+"""HTTP(S) downloads with timeouts, retries with back-off, and checks on what came back.
+
+A template's `source: {type: http, url: ...}`; the socrata and arcgis source types fetch with
+the same helpers and take the same settings (`HttpSettings`).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,44 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import httpx
+from pydantic import Field, field_validator
 
-from lakehouse.archive.template import HttpSource
 from lakehouse.errors import SourceError
 from lakehouse.progress import Progress
-from lakehouse.sources import Fetched
+from lakehouse.records import Strict
+from lakehouse.sources import Fetched, SourceSpec, SourceType
 
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 USER_AGENT = "lakehouse-ingest/0.1"
 T = TypeVar("T")
+
+
+class HttpSettings(Strict):
+    """How every request of an HTTP-based source type is made (template fields beside `type`).
+
+    A spec mixes it in after `SourceSpec` (`class HttpSource(SourceSpec, HttpSettings)`), which
+    puts these fields first in a dump, as they have always been: the template's hash recorded
+    with every archived version stays the same."""
+
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    retries: int = Field(default=3, ge=0, le=10)
+    backoff_seconds: float = Field(default=1.0, ge=0)
+
+
+class HttpSource(SourceSpec, HttpSettings):
+    type: Literal["http"]
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url
 
 
 class _Transient(Exception):
@@ -190,3 +219,6 @@ def fetch(source: HttpSource, landing_dir: Path, progress: Progress) -> Fetched:
         progress=progress,
     )
     return Fetched(files=[destination], location=redact_url(source.url))
+
+
+SOURCE = SourceType(name="http", spec=HttpSource, fetch=fetch)

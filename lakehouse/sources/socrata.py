@@ -1,17 +1,40 @@
-"""Socrata (NYC Open Data): the bulk CSV export, or the SODA API paged with $limit/$offset."""
+"""Socrata (NYC Open Data): the bulk CSV export, or the SODA API paged with $limit/$offset.
+
+A template's `source: {type: socrata, domain: ..., dataset_id: ...}`; it needs no `format:`
+(the export is CSV, the API's pages are JSON).
+"""
 
 from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from lakehouse.archive.template import CsvFormat, JsonFormat, SocrataSource
+from pydantic import Field, field_validator
+
 from lakehouse.errors import SourceError
+from lakehouse.formats.csv import CsvFormat
+from lakehouse.formats.json import JsonFormat
 from lakehouse.progress import Progress
-from lakehouse.sources import Fetched
-from lakehouse.sources.http import download, get_json, redact_url
+from lakehouse.sources import Fetched, SourceSpec, SourceType
+from lakehouse.sources.http import HttpSettings, download, get_json, redact_url
+
+
+class SocrataSource(SourceSpec, HttpSettings):
+    type: Literal["socrata"]
+    domain: str = Field(description="portal base URL, e.g. https://data.cityofnewyork.us")
+    dataset_id: str = Field(pattern=r"^[a-z0-9]{4}-[a-z0-9]{4}$")
+    mode: Literal["export", "api"] = "export"
+    page_size: int = Field(default=50_000, gt=0, le=50_000)
+    app_token_env: str | None = None
+
+    @field_validator("domain")
+    @classmethod
+    def _http_domain(cls, domain: str) -> str:
+        if not domain.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (e.g. https://data.cityofnewyork.us)")
+        return domain
 
 
 def version_from_epoch_seconds(seconds: int | float) -> str:
@@ -123,3 +146,6 @@ def _download_pages(source: SocrataSource, landing_dir: Path, progress: Progress
         progress(f"socrata {source.dataset_id}: {offset} rows", offset, None)
         if len(records) < source.page_size:
             return pages
+
+
+SOURCE = SourceType(name="socrata", spec=SocrataSource, fetch=fetch, decides_format=True)

@@ -1,11 +1,16 @@
-"""Builds: run a product's models on DuckDB (through ibis), cached by fingerprint.
+"""Builds: run a product's models (ibis expressions) on an engine, DuckDB unless told
+otherwise (see `lakehouse.transform.engines`), cached by fingerprint.
 
 A build reads the locked input versions from the archive, runs each model in dependency order,
 and lands in `builds/<product>/<build id>/` (outputs as Parquet, the lock, build.json written
 last as the commit point). Every model's result is kept in `cache/<product>/<model>/` under its
-fingerprint (its code, its inputs' fingerprints, the engine's versions); a model whose
-fingerprint is cached is reused, not recomputed. The build's DuckDB database file, in the local
-workspace, holds a view of every model for questions after the build.
+fingerprint (its code, its inputs' fingerprints, the engine's name and package versions); a
+model whose fingerprint is cached is reused, not recomputed. The build's DuckDB database file,
+in the local workspace, holds a view of every model (or, after an engine that keeps no such
+database, of every table model) for questions after the build.
+
+`Builder(spec, site, options)`: what is built (`BuildSpec`), where and with what
+(`BuildSite`), on which engine (`EngineOptions`).
 """
 
 from __future__ import annotations
@@ -13,12 +18,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,18 +33,29 @@ from lakehouse.contracts.report import ContractReport, RuleResult, store_report
 from lakehouse.errors import BuildError, ContractError
 from lakehouse.names import check_dataset_name
 from lakehouse.progress import Progress, no_progress
+from lakehouse.provenance import package_versions as installed_versions
 from lakehouse.sql import sql_identifier, sql_string
 from lakehouse.store.storage import Store
-from lakehouse.transform.engines.duckdb import DuckDBEngine, content_sha256, ibis_type
-from lakehouse.transform.index import BUILD_FILE, BUILDS_AREA, output_path
+from lakehouse.transform.engines import ENGINES, Engine, EngineContext
+from lakehouse.transform.engines.duckdb import content_sha256, ibis_type
+from lakehouse.transform.index import BUILD_FILE, build_folder, output_path
 from lakehouse.transform.models import Model, plan
 from lakehouse.transform.recipe import Lock, Recipe
+from lakehouse.transform.records import (
+    BuildRecord,
+    CacheEntry,
+    ContractsSummary,
+    GitState,
+    LockRecord,
+    ModelRunRecord,
+    OutputRecord,
+    RecipeRecord,
+)
 
 if TYPE_CHECKING:
-    pass
+    import ibis.expr.types as ir
 
 CACHE_AREA = "cache"
-ENGINE_PACKAGES = ("lakehouse", "ibis-framework", "duckdb", "sqlglot", "pyarrow")
 
 
 @dataclass
@@ -64,7 +78,7 @@ class BuildResult:
     folder: str  # relative to the store root
     database: Path
     models: list[ModelRun] = field(default_factory=list)
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: dict[str, OutputRecord] = field(default_factory=dict)  # as in build.json
     contracts: ContractReport = field(default_factory=lambda: ContractReport("build"))
     contract_seconds: float = 0.0
     stopped_at: str | None = None  # the model whose contract stopped the build
@@ -74,46 +88,47 @@ class BuildResult:
         return all(run.status != "built" for run in self.models)
 
 
-ENGINES = ("duckdb", "spark")
-
-
-def check_engine(engine: str) -> str:
-    if engine not in ENGINES:
-        raise BuildError(f"Unknown engine {engine!r}; use one of: {', '.join(ENGINES)}.")
-    return engine
-
-
 def package_versions(engine: str = "duckdb") -> dict[str, str]:
-    versions = {}
-    for package in (*ENGINE_PACKAGES, *(("pyspark",) if engine == "spark" else ())):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "unknown"
-    return versions
+    """The package versions a build on `engine` records in build.json and puts in every
+    fingerprint: the engine type's `fingerprinted_packages`."""
+    return installed_versions(ENGINES.get(engine).fingerprinted_packages)
 
 
-def git_state(folder: Path, paths: tuple[str, ...] = ("transforms", "recipes")) -> dict[str, Any]:
-    """The commit the transforms come from, and whether they (or the recipes) had uncommitted
-    changes; other files of the work tree do not make a build dirty."""
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "-C", str(folder), "status", "--porcelain", "--", *paths],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": commit, "dirty": bool(status.strip())}
+@dataclass(frozen=True)
+class BuildSpec:
+    """What a build makes: the product's recipe, its lock, its models, and what its results
+    are checked against (the data dictionary, with the file it came from for messages, and
+    the hand-written contracts by model)."""
+
+    recipe: Recipe
+    lock: Lock
+    models: dict[str, Model]
+    dictionary: Dictionary | None = None
+    dictionary_file: Path | None = None
+    contracts: dict[str, Contract] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BuildSite:
+    """Where a build reads and writes, and what it records and reports: the store, the
+    archive, the local workspace (DuckDB databases, spill), the project's git state
+    (`provenance.git_state`), a progress reporter."""
+
+    store: Store
+    archive: Archive
+    workspace: Path
+    git: dict[str, Any]
+    progress: Progress = no_progress
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """What a build runs on: an engine of `ENGINES` by name, and the resources it may use
+    (engines that cannot limit them ignore them)."""
+
+    engine: str = "duckdb"
+    memory_limit: str | None = None  # e.g. "2GB"
+    threads: int | None = None
 
 
 def _digest(*parts: str) -> str:
@@ -137,45 +152,28 @@ class Builder:
     """Runs one build of one product."""
 
     def __init__(
-        self,
-        store: Store,
-        archive: Archive,
-        workspace: Path,
-        recipe: Recipe,
-        lock: Lock,
-        models: dict[str, Model],
-        git: dict[str, Any],
-        progress: Progress = no_progress,
-        dictionary: Dictionary | None = None,
-        dictionary_file: Path | None = None,
-        contracts: dict[str, Contract] | None = None,
-        engine: str = "duckdb",
-        memory_limit: str | None = None,
-        threads: int | None = None,
+        self, spec: BuildSpec, site: BuildSite, options: EngineOptions = EngineOptions()
     ) -> None:
-        self.store = store
-        self.archive = archive
-        self.workspace = workspace
-        self.recipe = recipe
-        self.lock = lock
-        self.models = models
-        self.git = git
-        self.progress = progress
-        self.engine_name = check_engine(engine)
+        self.spec, self.site, self.options = spec, site, options
+        self.engine_type = ENGINES.get(options.engine)  # an unknown name fails here
+        self.engine_name = self.engine_type.name
         # part of every fingerprint: a result of another engine or version is not reused
-        self.engine = json.dumps({"engine": engine, **package_versions(engine)}, sort_keys=True)
+        self.engine_fingerprint = json.dumps(
+            {"engine": self.engine_name, **package_versions(self.engine_name)}, sort_keys=True
+        )
+        # the parts the methods below use most
+        self.store, self.archive, self.workspace = site.store, site.archive, site.workspace
+        self.git, self.progress = site.git, site.progress
+        self.recipe, self.lock, self.models = spec.recipe, spec.lock, spec.models
+        self.dictionary, self.dictionary_file = spec.dictionary, spec.dictionary_file
+        self.contracts = spec.contracts
         self.views: dict[str, Model] = {}
-        self.dictionary = dictionary
-        self.dictionary_file = dictionary_file
-        self.contracts = contracts or {}
-        self.memory_limit = memory_limit
-        self.threads = threads
 
     def run(self, *, full_refresh: bool = False) -> BuildResult:
         product = check_dataset_name(self.recipe.name)
         started = datetime.now(UTC)
         build_id = new_build_id(started)
-        folder = f"{BUILDS_AREA}/{product}/{build_id}"
+        folder = build_folder(product, build_id)
         database = self.workspace / product / f"{build_id}.duckdb"
         database.parent.mkdir(parents=True, exist_ok=True)
         targets = list(dict.fromkeys([*self.recipe.outputs, *self.recipe.keep]))
@@ -183,7 +181,7 @@ class Builder:
         result = BuildResult(build_id, product, folder, database)
         try:
             with self.store.scratch_dir() as scratch:
-                con = self._connect(database, scratch)
+                con = self._open_engine(database, scratch)
                 try:
                     tables, fingerprints = self._register_inputs(con, scratch)
                     for index, name in enumerate(order):
@@ -206,7 +204,7 @@ class Builder:
                             self._check(contract, tables[contract.model], run, result, full_refresh)
                 finally:
                     con.close()
-                if self.engine_name != "duckdb":
+                if not self.engine_type.provides_database:
                     self._workspace_database(database, result)
                 self._write_build_folder(result, order, started)
             if not result.contracts.passed:
@@ -229,16 +227,22 @@ class Builder:
 
     # -- engine ---------------------------------------------------------------------------------
 
-    def _connect(self, database: Path, scratch: Path) -> Any:
-        if self.engine_name == "spark":
-            from lakehouse.transform.engines.spark import SparkEngine
+    def _open_engine(self, database: Path, scratch: Path) -> Engine:
+        context = EngineContext(
+            store=self.store,
+            database=database,
+            workspace=self.workspace,
+            scratch=scratch,
+            memory_limit=self.options.memory_limit,
+            threads=self.options.threads,
+            progress=self.progress,
+        )
+        return self.engine_type.open(context)
 
-            self.progress("starting Spark", 0, None)
-            return SparkEngine(self.store, scratch)
-        return DuckDBEngine(self.store, database, self.memory_limit, self.threads)
-
-    def _register_inputs(self, con: Any, scratch: Path) -> tuple[dict[str, Any], dict[str, str]]:
-        tables: dict[str, Any] = {}
+    def _register_inputs(
+        self, con: Engine, scratch: Path
+    ) -> tuple[dict[str, ir.Table], dict[str, str]]:
+        tables: dict[str, ir.Table] = {}
         fingerprints: dict[str, str] = {}
         for alias, pinned in self.lock.inputs.items():
             if pinned.dataset is None:  # another product's build output
@@ -266,14 +270,14 @@ class Builder:
 
     def _run_model(
         self,
-        con: Any,
+        con: Engine,
         scratch: Path,
         found: Model,
-        tables: dict[str, Any],
+        tables: dict[str, ir.Table],
         fingerprints: dict[str, str],
         full_refresh: bool,
     ) -> ModelRun:
-        fingerprint = model_fingerprint(found, fingerprints, self.engine)
+        fingerprint = model_fingerprint(found, fingerprints, self.engine_fingerprint)
         fingerprints[found.name] = fingerprint
         start = time.perf_counter()
         published = found.name in self.recipe.outputs or found.name in self.recipe.keep
@@ -291,29 +295,29 @@ class Builder:
             status = "built"
             expression = self._expression(found, tables)
             info = self._compute(con, scratch, found, expression, cache_info, published)
-        url = self.store.url(info["file"])
-        tables[found.name] = con.parquet_table(found.name, [url], info["schema"])
+        url = self.store.url(info.file)
+        tables[found.name] = con.parquet_table(found.name, [url], info.columns)
         return ModelRun(
             found.name,
             found.layer,
             fingerprint,
             status,
             time.perf_counter() - start,
-            info["rows"],
-            info.get("content_sha256"),
-            info["file"],
-            info["schema"],
+            info.rows,
+            info.content_sha256,
+            info.file,
+            info.columns,
         )
 
-    def _cached(self, cache_info: str, published: bool) -> dict[str, Any] | None:
+    def _cached(self, cache_info: str, published: bool) -> CacheEntry | None:
         """The cache entry of a fingerprint, if complete (a published model needs its hash)."""
         if not self.store.exists(cache_info):
             return None
-        info: dict[str, Any] = json.loads(self.store.read_bytes(cache_info))
-        complete = {"schema", "file"} <= set(info) and (info["content_sha256"] or not published)
-        return info if complete and self.store.exists(info["file"]) else None
+        info = CacheEntry.from_json(self.store.read_bytes(cache_info), self.store.url(cache_info))
+        complete = info.content_sha256 is not None or not published
+        return info if complete and self.store.exists(info.file) else None
 
-    def _expression(self, found: Model, tables: dict[str, Any]) -> Any:
+    def _expression(self, found: Model, tables: dict[str, ir.Table]) -> ir.Table:
         import ibis.expr.types as ir
 
         try:
@@ -338,7 +342,7 @@ class Builder:
         expression: Any,
         cache_info: str,
         published: bool,
-    ) -> dict[str, Any]:
+    ) -> CacheEntry:
         """Run the model into a new cache file, typed exactly as the expression says; published
         models get zstd and a content hash. The entry's .json, written last, points at it, so an
         existing cache file is never overwritten and an interrupted run leaves no entry."""
@@ -352,14 +356,14 @@ class Builder:
             raise BuildError(self._engine_failure(found, exc)) from exc
         cache_file = cache_info.removesuffix(".json") + f".{uuid.uuid4().hex[:8]}.parquet"
         self.store.put_file(local, cache_file, move=True)
-        info = {
-            "model": found.name,
-            "file": cache_file,
-            "rows": rows,
-            "content_sha256": content,
-            "schema": {name: str(dtype) for name, dtype in schema.items()},
-        }
-        self.store.write_bytes(cache_info, json.dumps(info).encode())
+        info = CacheEntry(
+            model=found.name,
+            file=cache_file,
+            rows=rows,
+            content_sha256=content,
+            schema={name: str(dtype) for name, dtype in schema.items()},
+        )
+        self.store.write_bytes(cache_info, info.to_json(indent=None))
         return info
 
     def _engine_failure(self, found: Model, exc: Exception) -> str:
@@ -442,56 +446,55 @@ class Builder:
                 if name not in runs:  # a contract stopped the build before this model
                     continue
                 run = runs[name]
-                assert run.cache_file is not None
+                assert run.cache_file is not None and run.rows is not None
+                assert run.content_sha256 is not None  # a written model's result is hashed
                 target = f"{result.folder}/{group}/{name}.parquet"
                 self.store.copy(run.cache_file, target)
                 sha, size = self.store.sha256(target)
-                result.outputs[f"{group}/{name}"] = {
-                    "path": f"{group}/{name}.parquet",
-                    "rows": run.rows,
-                    "bytes": size,
-                    "sha256": sha,
-                    "content_sha256": run.content_sha256,
-                }
+                result.outputs[f"{group}/{name}"] = OutputRecord(
+                    path=f"{group}/{name}.parquet",
+                    rows=run.rows,
+                    bytes=size,
+                    sha256=sha,
+                    content_sha256=run.content_sha256,
+                )
         self.store.write_bytes(
             f"{result.folder}/{self.recipe.name}.lock", self.lock.to_yaml().encode()
         )
         if result.contracts.results:
             store_report(self.store, f"{result.folder}/contracts", result.contracts)
-        metadata_document = {
-            "build_id": result.build_id,
-            "status": "passed" if result.contracts.passed else "failed",
-            "contracts": {
-                "summary": result.contracts.summary(),
-                "seconds": round(result.contract_seconds, 4),
-                "failed": [f"{r.table}.{r.rule}" for r in result.contracts.results if not r.passed],
-                "stopped_at": result.stopped_at,
-            },
-            "product": self.recipe.name,
-            "engine": self.engine_name,
-            "recipe": self.recipe.model_dump(mode="json"),
-            "lock": self.lock.model_dump(mode="json"),
-            "git": self.git,
-            "packages": package_versions(self.engine_name),
-            "started_at": started.isoformat(),
-            "finished_at": datetime.now(UTC).isoformat(),
-            "order": order,
-            "models": {
-                run.name: {
-                    "layer": run.layer,
-                    "fingerprint": run.fingerprint,
-                    "status": run.status,
-                    "seconds": round(run.seconds, 4),
-                    "rows": run.rows,
-                }
+        record = BuildRecord(
+            build_id=result.build_id,
+            status="passed" if result.contracts.passed else "failed",
+            contracts=ContractsSummary(
+                summary=result.contracts.summary(),
+                seconds=round(result.contract_seconds, 4),
+                failed=[f"{r.table}.{r.rule}" for r in result.contracts.results if not r.passed],
+                stopped_at=result.stopped_at,
+            ),
+            product=self.recipe.name,
+            engine=self.engine_name,
+            recipe=RecipeRecord.model_validate(self.recipe.model_dump(mode="json")),
+            lock=LockRecord.model_validate(self.lock.model_dump(mode="json")),
+            git=GitState.model_validate(self.git),
+            packages=package_versions(self.engine_name),
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            order=order,
+            models={
+                run.name: ModelRunRecord(
+                    layer=run.layer,
+                    fingerprint=run.fingerprint,
+                    status=run.status,
+                    seconds=round(run.seconds, 4),
+                    rows=run.rows,
+                )
                 for run in result.models
             },
-            "outputs": result.outputs,
-            "database": str(result.database),
-        }
-        self.store.create_exclusive(
-            f"{result.folder}/{BUILD_FILE}", json.dumps(metadata_document, indent=2).encode()
+            outputs=result.outputs,
+            database=str(result.database),
         )
+        self.store.create_exclusive(f"{result.folder}/{BUILD_FILE}", record.to_json())
 
 
 def _content_hash(local: Path) -> str:

@@ -1,5 +1,5 @@
 """Where builds live, how to find them (`builds/<product>/<build id>/build.json`), and
-reading a finished build back: SQL on its database, its contract re-run.
+reading a finished build back (its `BuildRecord`): SQL on its database, its contract re-run.
 
 Kept apart from the build engine so that recipes can pin another product's build output as an
 input without importing the engine.
@@ -7,7 +7,6 @@ input without importing the engine.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from lakehouse.errors import BuildError, NotFoundError
 from lakehouse.names import LATEST, check_dataset_name
 from lakehouse.store.storage import Store
 from lakehouse.transform.engines.duckdb import parquet_table
+from lakehouse.transform.records import BuildRecord
 
 BUILDS_AREA = "builds"
 BUILD_FILE = "build.json"
@@ -32,34 +32,39 @@ def output_path(product: str, build_id: str, output: str) -> str:
     return f"{build_folder(product, build_id)}/outputs/{output}.parquet"
 
 
-def list_builds(store: Store, product: str) -> list[dict[str, Any]]:
+def read_build(store: Store, product: str, build_id: str) -> BuildRecord:
+    """The build.json of one build (refused, naming the file, if it is damaged or of a newer
+    lakehouse)."""
+    path = f"{build_folder(product, build_id)}/{BUILD_FILE}"
+    return BuildRecord.from_json(store.read_bytes(path), store.url(path))
+
+
+def list_builds(store: Store, product: str) -> list[BuildRecord]:
     """Committed builds of a product (those with a build.json), oldest first."""
     builds = []
-    base = f"{BUILDS_AREA}/{check_dataset_name(product)}"
-    for build_id in store.list_folders(base):
-        path = f"{base}/{build_id}/{BUILD_FILE}"
-        if store.exists(path):
-            builds.append(json.loads(store.read_bytes(path)))
-    return sorted(builds, key=lambda b: b["started_at"])
+    for build_id in store.list_folders(f"{BUILDS_AREA}/{check_dataset_name(product)}"):
+        if store.exists(f"{build_folder(product, build_id)}/{BUILD_FILE}"):
+            builds.append(read_build(store, product, build_id))
+    return sorted(builds, key=lambda b: b.started_at)
 
 
 def find_build(
     store: Store, product: str, build_id: str | None, *, passed_only: bool = False
-) -> dict[str, Any]:
-    """A build's metadata: the given build id, or the latest build (None or 'latest');
+) -> BuildRecord:
+    """A build's record: the given build id, or the latest build (None or 'latest');
     `passed_only` skips builds that failed their contract."""
     found = list_builds(store, product)
     if passed_only:
-        found = [entry for entry in found if entry.get("status", "passed") == "passed"]
+        found = [entry for entry in found if entry.passed]
     if not found:
         raise NotFoundError(f"{product!r} has no builds yet; run `lake build {product}`.")
     if build_id in (None, LATEST):
         return found[-1]
 
     for entry in found:
-        if entry["build_id"] == build_id:
+        if entry.build_id == build_id:
             return entry
-    recent = ", ".join(entry["build_id"] for entry in found[-5:])
+    recent = ", ".join(entry.build_id for entry in found[-5:])
     raise NotFoundError(
         f"{product!r} has no build {build_id!r}; its latest builds: {recent} "
         f"(`lake builds {product}` lists all)."
@@ -74,10 +79,10 @@ def query_build(
     if not query.strip():
         raise BuildError('Give a SQL query, e.g. "SELECT count(*) FROM <model>".')
     entry = find_build(store, product, build_id)
-    database = Path(entry["database"])
+    database = Path(entry.database)
     if not database.is_file():
         raise NotFoundError(
-            f"The DuckDB database of build {entry['build_id']} ({database}) is not in this "
+            f"The DuckDB database of build {entry.build_id} ({database}) is not in this "
             "workspace; it lives where the build ran."
         )
     with duckdb.connect(str(database), read_only=True) as con:
@@ -93,7 +98,7 @@ def query_build(
 
 def check_build(
     store: Store, product: str, dictionary: Dictionary, build_id: str | None
-) -> tuple[dict[str, Any], ContractReport]:
+) -> tuple[BuildRecord, ContractReport]:
     """Re-run the product's contracts (from its current dictionary) on a build's outputs."""
     import ibis
 
@@ -101,7 +106,7 @@ def check_build(
     con = ibis.duckdb.connect()
     store.register_in_duckdb(con.con)
     report = ContractReport("product")
-    for name, path in output_files(product, entry).items():
+    for name, path in output_files(entry).items():
         table = dictionary.tables.get(name)
         if table is None:
             continue
@@ -123,12 +128,6 @@ def contract_results(store: Store, product: str, build_id: str) -> list[dict[str
     return rows
 
 
-def output_files(product: str, entry: dict[str, Any]) -> dict[str, str]:
-    """Output name -> its Parquet file (relative to the store root), for a build's metadata
-    (build.json)."""
-    files = {}
-    for key in entry["outputs"]:
-        group, name = key.split("/", 1)
-        if group == "outputs":
-            files[name] = output_path(product, entry["build_id"], name)
-    return files
+def output_files(entry: BuildRecord) -> dict[str, str]:
+    """Output name -> its Parquet file (relative to the store root), for a build."""
+    return {name: output_path(entry.product, entry.build_id, name) for name in entry.output_names()}

@@ -12,8 +12,34 @@
 
 A model's inputs are its parameter names: recipe inputs or other models. The engine orders the
 models from those names; nobody keeps an order by hand. Staging models are views, computed
-inside the models that read them; the others are tables, kept in the cache by fingerprint. A
-model's code fingerprint covers its own source and the helpers and constants it uses.
+inside the models that read them; the others are tables, kept in the cache by fingerprint.
+
+Sharing code between products. The transforms folder is the package `transforms` (whatever the
+folder is called): each product is `transforms.<product>`, and code that several products use
+lives in `transforms/common/`, imported by its absolute name; a product's own modules import
+each other relatively. Nothing is copied from one product to another, and no product imports
+another product's package (a shared helper moves to common/ instead):
+
+    transforms/
+        __init__.py          (may stay empty)
+        common/              shared helpers; no @model here
+            __init__.py
+            cleaning.py      def ct(value): ...
+        pluto_lite/
+            __init__.py
+            staging.py       from transforms.common.cleaning import ct
+                             from .zoning import DISTRICTS
+
+Loading a product imports `transforms` afresh from source (sys.path is left alone; copies
+imported before are dropped), so an edit, to a product or to common/, is seen in the same
+process. A failed import names the file and line that failed, in common/ too.
+
+A model's code fingerprint covers its own source, its default arguments and closure values,
+and, transitively (each once, so cycles end), the project's functions, classes, modules and
+constants it uses, through helpers and module attributes, in its product or in common/; not
+third-party libraries nor the lakehouse (the build records their versions). Editing a shared
+helper rebuilds exactly the models that use it, directly or through other helpers, and what
+depends on them.
 """
 
 from __future__ import annotations
@@ -26,20 +52,18 @@ import pkgutil
 import sys
 import types
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from lakehouse.errors import LakehouseError
-from lakehouse.project_code import import_file
+from lakehouse.errors import TransformError
+from lakehouse.project_code import import_failure, project_package
 
 Layer = Literal["staging", "intermediate", "product"]
 MODEL_ATTRIBUTE = "__lakehouse_model__"
-PACKAGE_PREFIX = "lakehouse_transforms_"
-
-
-class TransformError(LakehouseError):
-    """A transform package is missing, malformed, cyclic or has unknown inputs."""
+PACKAGE = "transforms"  # the transforms folder's package: transforms.<product>, transforms.common
+COMMON = "common"  # transforms/common/: the code products share
 
 
 @dataclass(frozen=True)
@@ -81,63 +105,74 @@ def model(
 
 
 def load_models(transforms_dir: Path, product: str) -> dict[str, Model]:
-    """Import `transforms/<product>/` and collect its models by name."""
+    """Import `transforms/<product>/` (as `transforms.<product>`, with the rest of the
+    `transforms` package afresh) and collect its models by name."""
     package_dir = transforms_dir / product
     if not (package_dir / "__init__.py").is_file():
         raise TransformError(
             f"No transforms for {product!r}: create {package_dir}/__init__.py and model modules."
         )
-    package = _import_package(transforms_dir, product)
+    if product == COMMON:
+        raise TransformError(
+            f"{package_dir} holds the code products share, not a product; give the product "
+            "another name."
+        )
     models: dict[str, Model] = {}
-    for module in _modules_of(package):
-        for func in vars(module).values():
-            declared = getattr(func, MODEL_ATTRIBUTE, None)
-            if (
-                declared is None
-                or not inspect.isfunction(func)
-                or func.__module__ != module.__name__
-            ):
-                continue
-            found = _as_model(func, declared, package.__name__)
-            if found.name in models:
-                raise TransformError(
-                    f"Model {found.name!r} is defined twice: {models[found.name].defined_in} and "
-                    f"{found.defined_in}; rename one."
-                )
-            models[found.name] = found
+    with project_package(PACKAGE, transforms_dir):
+        for module in _modules_of(transforms_dir, product):
+            for func in vars(module).values():
+                declared = getattr(func, MODEL_ATTRIBUTE, None)
+                if (
+                    declared is None
+                    or not inspect.isfunction(func)
+                    or func.__module__ != module.__name__
+                ):
+                    continue
+                found = _as_model(func, declared)
+                if found.name in models:
+                    raise TransformError(
+                        f"Model {found.name!r} is defined twice: {models[found.name].defined_in} "
+                        f"and {found.defined_in}; rename one."
+                    )
+                models[found.name] = found
     if not models:
         raise TransformError(f"{package_dir} declares no @model functions.")
     return models
 
 
-def _import_package(transforms_dir: Path, product: str) -> types.ModuleType:
-    """Import the product's package fresh, so an edited transform is seen in the same process."""
-    package_name = f"{PACKAGE_PREFIX}{product}"
-    for loaded in [m for m in sys.modules if m == package_name or m.startswith(package_name + ".")]:
-        del sys.modules[loaded]
-    return import_file(
-        package_name,
-        transforms_dir / product / "__init__.py",
-        f"transforms/{product}",
-        TransformError,
-        package_dir=transforms_dir / product,
-    )
-
-
-def _modules_of(package: types.ModuleType) -> Iterable[types.ModuleType]:
+def _modules_of(transforms_dir: Path, product: str) -> Iterable[types.ModuleType]:
+    """The product's package and its modules (not subpackages), imported from source."""
+    package = _import(f"{PACKAGE}.{product}", transforms_dir, f"{product}/__init__.py")
     yield package
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        name = f"{package.__name__}.{info.name}"
-        try:
-            yield importlib.import_module(name)
-        except Exception as exc:
-            raise TransformError(
-                f"Importing transforms/{package.__name__.removeprefix(PACKAGE_PREFIX)}/"
-                f"{info.name}.py failed: {exc.__class__.__name__}: {exc}"
-            ) from exc
+        yield _import(
+            f"{package.__name__}.{info.name}", transforms_dir, f"{product}/{info.name}.py"
+        )
 
 
-def _as_model(func: Callable[..., Any], declared: dict[str, Any], package: str) -> Model:
+def _import(name: str, transforms_dir: Path, file: str) -> types.ModuleType:
+    """Import module `name` (transforms_dir/`file`); a failure names the file that failed."""
+    entry = transforms_dir / file
+    try:
+        return importlib.import_module(name)
+    except Exception as exc:
+        message = import_failure(exc, entry, transforms_dir)
+        missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+        if missing is not None and missing.startswith(PACKAGE + "."):
+            parts = missing.split(".")[1:]
+            message += f" There is no {'/'.join([transforms_dir.name, *parts])}.py nor package"
+            if parts[0] == Path(file).parts[0]:  # one of the product's own modules
+                message += "."
+            else:
+                message += (
+                    f"; code that products share goes in {transforms_dir.name}/{COMMON}/ (with "
+                    f"an __init__.py), imported as `from {PACKAGE}.{COMMON}.<module> import "
+                    "<name>`."
+                )
+        raise TransformError(message) from exc
+
+
+def _as_model(func: Callable[..., Any], declared: dict[str, Any], package: str = PACKAGE) -> Model:
     parameters = inspect.signature(func).parameters.values()
     for parameter in parameters:
         if parameter.kind not in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
@@ -160,53 +195,162 @@ def _as_model(func: Callable[..., Any], declared: dict[str, Any], package: str) 
 SCALAR_TYPES = (str, int, float, bool, bytes, type(None))
 
 
-def code_fingerprint(func: Callable[..., Any], package: str) -> str:
+def code_fingerprint(func: Callable[..., Any], package: str = PACKAGE) -> str:
     """sha256 of what decides a model's result in code: its source, its default arguments and
-    closure values, and, transitively, the package functions and modules it uses and the
-    module constants it reads. A value that has no stable text form (an ibis literal, an
-    object) brings in the whole source of its module instead, to be safe."""
-    digest = hashlib.sha256()
-    seen: set[str] = set()
-    pending: list[Any] = [func]
-    while pending:
-        current = pending.pop()
-        if inspect.ismodule(current):
-            key = current.__name__
-            if key not in seen:
-                seen.add(key)
-                digest.update(key.encode() + b"\n" + inspect.getsource(current).encode())
-            continue
-        key = f"{current.__module__}.{current.__qualname__}"
-        if key in seen:
-            continue
-        seen.add(key)
-        digest.update(key.encode() + b"\n" + inspect.getsource(current).encode())
-        values: list[tuple[str, Any]] = [
-            (name, current.__globals__[name])
-            for name in sorted(_names_used(current.__code__))
-            if name in current.__globals__
-        ]
-        values += [(f"default{i}", v) for i, v in enumerate(current.__defaults__ or ())]
-        values += [(f"keyword {k}", v) for k, v in sorted((current.__kwdefaults__ or {}).items())]
-        cells = zip(current.__code__.co_freevars, current.__closure__ or (), strict=True)
-        values += [(f"closure {name}", cell.cell_contents) for name, cell in cells]
-        for name, value in values:
-            if inspect.isfunction(value) or inspect.ismodule(value):
-                if _in_package(value, package) and not hasattr(value, MODEL_ATTRIBUTE):
-                    pending.append(value)
+    closure values, and, transitively, the functions, classes and modules of `package` (the
+    project's transforms: the products and common/) that it uses, through helpers and module
+    attributes, and the constants they read. Each is taken once, so cycles end. A value that
+    has no stable text form (an ibis literal, an object) brings in the whole source of its
+    module instead, and what that module holds from `package`, to be safe."""
+    return _Fingerprint(package).of(func)
+
+
+class _Fingerprint:
+    def __init__(self, package: str) -> None:
+        self.package = package
+        self.digest = hashlib.sha256()
+        self.seen: set[int] = set()  # ids of the functions, classes and whole modules taken
+        self.pending: list[Any] = []
+
+    def of(self, func: Callable[..., Any]) -> str:
+        self.pending.append(func)
+        while self.pending:
+            current = self.pending.pop()
+            if id(current) in self.seen:
                 continue
-            text = _stable_text(value)
-            if text is None:  # no stable form: depend on the whole module's source
-                pending.append(sys.modules[current.__module__])
+            self.seen.add(id(current))
+            if inspect.ismodule(current):
+                self._module(current)
+            elif inspect.isclass(current):
+                self._class(current)
             else:
-                digest.update(f"{key}:{name}={text}".encode())
-    return digest.hexdigest()
+                self._function(current)
+        return self.digest.hexdigest()
+
+    def _take(self, kind: str, key: str, source: str) -> None:
+        self.digest.update(f"{kind} {key}\n{source}\n".encode())
+
+    def _function(self, func: types.FunctionType) -> None:
+        key = f"{func.__module__}.{func.__qualname__}"
+        holder = func.__globals__.get("__name__", "")
+        wrapped = getattr(func, "__wrapped__", None)
+        if not _in_package(holder, self.package):
+            # a library's wrapper around a function of the package (functools.wraps, an ibis
+            # UDF): the function it wraps, and the plain values the wrapper was made with
+            if wrapped is not None:
+                self._use(key, "wrapped", wrapped, holder)
+            for index, value in enumerate(_closure_values(func)):
+                if _stable_text(value) is not None:
+                    self._use(key, f"closure{index}", value, holder)
+            return
+        self._take("function", key, _source(func.__code__))
+        names = _names_used(func.__code__)
+        values = [(name, func.__globals__[name]) for name in sorted(names & set(func.__globals__))]
+        values += [(f"default{i}", v) for i, v in enumerate(func.__defaults__ or ())]
+        values += [(f"keyword {k}", v) for k, v in sorted((func.__kwdefaults__ or {}).items())]
+        values += [
+            (f"closure {name}", value)
+            for name, value in zip(func.__code__.co_freevars, _closure_values(func), strict=True)
+            if value is not _EMPTY_CELL
+        ]
+        if wrapped is not None:
+            values.append(("wrapped", wrapped))
+        for name, value in values:
+            self._use(key, name, value, holder, names)
+
+    def _class(self, cls: type) -> None:
+        key = f"{cls.__module__}.{cls.__qualname__}"
+        self._take("class", key, _source(cls))
+        for index, base in enumerate(cls.__bases__):
+            self._use(key, f"base{index}", base, cls.__module__)
+        for name, value in sorted(vars(cls).items()):
+            inner = getattr(value, "__func__", getattr(value, "fget", value))  # static, property
+            if inspect.isfunction(inner):
+                self._use(key, name, inner, cls.__module__)
+
+    def _module(self, module: types.ModuleType) -> None:
+        """The whole module, for a value of it that has no stable text form: its source, and
+        what it holds from the package (which that value may have been made with)."""
+        key = module.__name__
+        self._take("module", key, _source(module))
+        for name, value in sorted(vars(module).items()):
+            if name.startswith("__"):
+                continue
+            if inspect.ismodule(value) and _in_package(value.__name__, self.package):
+                self.pending.append(value)
+            else:
+                self._use(key, name, value, key)
+
+    def _use(
+        self,
+        key: str,
+        name: str,
+        value: Any,
+        holder: str,
+        names: AbstractSet[str] = frozenset(),
+        modules: frozenset[str] = frozenset(),
+    ) -> None:
+        """`key` reads `value` as `name`; `holder` is the module whose source defines the
+        value, `names` the names `key`'s code reads: the attributes it may take from a module
+        (`modules`: those already followed on the way, so a cycle of imports ends)."""
+        if inspect.ismodule(value):
+            if _in_package(value.__name__, self.package) and value.__name__ not in modules:
+                for attribute in sorted(names & set(vars(value))):
+                    self._use(
+                        key,
+                        f"{value.__name__}.{attribute}",
+                        getattr(value, attribute),
+                        value.__name__,
+                        names,
+                        modules | {value.__name__},
+                    )
+            return  # a library's module: its version is the build's, not the model's
+        if inspect.isfunction(value) or inspect.isclass(value):
+            if _in_package(value.__module__, self.package):
+                if not hasattr(value, MODEL_ATTRIBUTE):
+                    self.pending.append(value)
+                return
+            if inspect.isfunction(value):
+                return  # a library's function: as for its module
+        text = _stable_text(value)
+        if text is not None:
+            self.digest.update(f"{key}:{name}={text}\n".encode())
+        elif holder in sys.modules:  # no stable form: depend on the whole module's source
+            self.pending.append(sys.modules[holder])
 
 
-def _in_package(value: Any, package: str) -> bool:
-    """Whether a function or module belongs to the product's transforms package."""
-    name = value.__name__ if inspect.ismodule(value) else value.__module__
-    return bool(name == package or name.startswith(package + "."))
+_EMPTY_CELL = object()
+
+
+def _closure_values(func: types.FunctionType) -> list[Any]:
+    values = []
+    for cell in func.__closure__ or ():
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:  # a name not bound yet
+            values.append(_EMPTY_CELL)
+    return values
+
+
+def _in_package(module: str, package: str) -> bool:
+    """Whether a module (by name) belongs to `package`, the project's transforms."""
+    return module == package or module.startswith(package + ".")
+
+
+def _source(value: Any) -> str:
+    """The source text of a module (its file; '' for a folder without __init__.py), class or
+    code object. Code without readable source (made by exec, as dataclasses do) gives its
+    bytecode and names instead, which are the same in every process."""
+    if inspect.ismodule(value):
+        file = getattr(value, "__file__", None)
+        return Path(file).read_text(encoding="utf-8") if file else ""
+    try:
+        return inspect.getsource(value)
+    except (OSError, TypeError):
+        if not isinstance(value, types.CodeType):
+            return ""
+        constants = [c for c in value.co_consts if not isinstance(c, types.CodeType)]
+        return f"bytecode {value.co_code.hex()} {value.co_names} {_stable_text(constants)}"
 
 
 def _stable_text(value: Any) -> str | None:

@@ -16,16 +16,12 @@ import yaml
 from pydantic import Field, field_validator
 
 from lakehouse.archive.archive import Archive
-from lakehouse.errors import ConfigError, LakehouseError, NotFoundError
+from lakehouse.errors import ConfigError, LockError, NotFoundError
 from lakehouse.names import LATEST, DatasetName, VersionOrLatest, check_dataset_name
 from lakehouse.records import Strict, load_yaml_model
 from lakehouse.transform.index import find_build
 
 LOCK_SUFFIX = ".lock"
-
-
-class LockError(LakehouseError):
-    """A lock no longer matches the archive (or is missing where one is required)."""
 
 
 class DatasetInput(Strict):
@@ -128,16 +124,16 @@ def _resolve_input(wanted: DatasetInput | ProductInput, archive: Archive) -> Loc
             dataset=wanted.dataset, version=manifest.version, sha256=manifest.source_sha256
         )
     build = find_build(archive.store, wanted.product, wanted.build, passed_only=True)
-    output = build["outputs"].get(f"outputs/{wanted.output}")
+    output = build.outputs.get(f"outputs/{wanted.output}")
     if output is None:
         raise NotFoundError(
-            f"build {build['build_id']} of {wanted.product!r} has no output {wanted.output!r}"
+            f"build {build.build_id} of {wanted.product!r} has no output {wanted.output!r}"
         )
     return LockedInput(
         product=wanted.product,
         output=wanted.output,
-        version=build["build_id"],
-        sha256=output["content_sha256"],
+        version=build.build_id,
+        sha256=output.content_sha256,
     )
 
 

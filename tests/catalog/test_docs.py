@@ -61,7 +61,7 @@ def test_the_product_page_opens_in_headless_chromium_with_nothing_fetched(
         assert node in dom
     assert "dof_pts.bldg_area, dof_pts.land_area" in dom  # far's sources
     # the latest build's contract results
-    build_id = lake.builds("pluto_lite")[-1]["build_id"]
+    build_id = lake.builds("pluto_lite")[-1].build_id
     assert build_id in dom
     assert "pluto_lite: primary key" in dom and "stg_dof_pts: unique" in dom
     # the drawing rendered: its product and staging boxes are on the screenshot

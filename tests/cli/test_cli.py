@@ -176,7 +176,12 @@ def test_lock_build_builds_and_sql_commands(in_project: Path, tmp_path: Path) ->
     from lakehouse.demo import generate_pluto_lite, write_demo_templates
 
     repo = Path(__file__).resolve().parents[2]
-    shutil.copytree(repo / "transforms" / "pluto_lite", in_project / "transforms" / "pluto_lite")
+    shutil.copytree(
+        repo / "transforms",
+        in_project / "transforms",
+        ignore=shutil.ignore_patterns("__pycache__"),
+        dirs_exist_ok=True,
+    )
     shutil.copy(repo / "recipes" / "pluto_lite.yml", in_project / "recipes" / "pluto_lite.yml")
     generate_pluto_lite(in_project / "data" / "pluto_lite", lots=300, seed=1)
     write_demo_templates(

@@ -15,6 +15,7 @@ from lakehouse.contracts.contract import check_table, dictionary_schema
 from lakehouse.contracts.dictionary import TableEntry
 from lakehouse.project import Lakehouse
 from lakehouse.transform.builder import ContractError
+from lakehouse.transform.records import BuildRecord
 from tests.projects import make_project
 
 TABLE = TableEntry(
@@ -106,8 +107,8 @@ def append_lot(lake: Lakehouse, project: Path, **changes: str) -> None:
     lake.ingest("dof_pts")
 
 
-def build_report(lake: Lakehouse, entry: dict) -> tuple[dict[str, dict], str]:
-    folder = Path(lake.store.root) / "builds" / "pluto_lite" / entry["build_id"]
+def build_report(lake: Lakehouse, entry: BuildRecord) -> tuple[dict[str, dict], str]:
+    folder = Path(lake.store.root) / "builds" / "pluto_lite" / entry.build_id
     rows = pq.read_table(folder / "contracts" / "report.parquet").to_pylist()
     by_rule = {f"{row['table']}.{row['rule']}": row for row in rows}
     return by_rule, (folder / "contracts" / "report.txt").read_text()
@@ -123,15 +124,15 @@ def test_a_bad_key_in_a_source_stops_the_build_at_staging(tmp_path: Path) -> Non
     assert "stopped after stg_dof_pts" in str(error.value)
     assert "cannot be published" in str(error.value)
     failed = lake.builds("pluto_lite")[-1]
-    assert failed["status"] == "failed"
-    assert failed["contracts"]["stopped_at"] == "stg_dof_pts"
-    assert set(failed["contracts"]["failed"]) == {
+    assert failed.status == "failed"
+    assert failed.contracts.stopped_at == "stg_dof_pts"
+    assert set(failed.contracts.failed) == {
         "stg_dof_pts.bbl: range",
         "stg_dof_pts.borough: not null",
         "stg_dof_pts.stg_dof_pts: check bbl agrees with block and lot",
     }
-    assert failed["outputs"] == {}  # the product was never computed
-    assert "pluto_lite" not in failed["models"]
+    assert failed.outputs == {}  # the product was never computed
+    assert "pluto_lite" not in failed.models
     by_rule, text = build_report(lake, failed)
     assert by_rule["stg_dof_pts.bbl: range"]["failing_rows"] == 1
     assert by_rule["stg_dof_pts.bbl: range"]["layer"] == "staging"
@@ -142,7 +143,7 @@ def test_a_bad_key_in_a_source_stops_the_build_at_staging(tmp_path: Path) -> Non
     assert "FAIL  stg_dof_pts.bbl: range (between 1000010001 and 5999999999): 1 row(s)" in text
     assert text.index("\nstaging\n") < text.index("FAIL  stg_dof_pts.bbl")
     assert "\nproduct\n" not in text
-    assert lake.builds("pluto_lite")[0]["status"] == "passed"
+    assert lake.builds("pluto_lite")[0].status == "passed"
 
 
 def test_a_bad_value_that_staging_allows_fails_the_product_contract(tmp_path: Path) -> None:
@@ -151,9 +152,9 @@ def test_a_bad_value_that_staging_allows_fails_the_product_contract(tmp_path: Pa
     with pytest.raises(ContractError, match=r"failed its product contract \(.*yearbuilt: range"):
         lake.build("pluto_lite", latest=True)
     failed = lake.builds("pluto_lite")[-1]
-    assert failed["status"] == "failed"
-    assert failed["contracts"]["stopped_at"] is None
-    assert set(failed["contracts"]["failed"]) == {
+    assert failed.status == "failed"
+    assert failed.contracts.stopped_at is None
+    assert set(failed.contracts.failed) == {
         "pluto_lite.yearbuilt: range",
         "pluto_lite.bldg_age: range",
     }

@@ -114,4 +114,4 @@ def test_a_build_whose_output_disagrees_with_its_dictionary_fails(tmp_path: Path
     with pytest.raises(BuildError, match=r"missing column.*bldg_ages"):
         lake.build("pluto_lite")
     shutil.copy(REPO / "contracts" / "pluto_lite" / "dictionary.yml", path)
-    assert lake.build("pluto_lite").outputs["outputs/pluto_lite"]["rows"] == 100
+    assert lake.build("pluto_lite").outputs["outputs/pluto_lite"].rows == 100

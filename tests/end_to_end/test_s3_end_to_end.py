@@ -41,7 +41,7 @@ def test_the_whole_path_runs_on_s3(tmp_path: Path, s3_endpoint: str, s3_bucket: 
     assert package.path.read_bytes() == again.path.read_bytes()
     with zipfile.ZipFile(package.path) as archive:
         data = archive.read("pluto_lite-25v1/data/pluto_lite.parquet")
-    assert hashlib.sha256(data).hexdigest() == entry["outputs"]["outputs/pluto_lite"]["sha256"]
+    assert hashlib.sha256(data).hexdigest() == entry.outputs["outputs/pluto_lite"].sha256
 
     explorer = Explorer(lake)
     assert explorer.published("pluto_lite", "25v1").table().count().execute() == 300
@@ -51,10 +51,11 @@ def test_the_whole_path_runs_on_s3(tmp_path: Path, s3_endpoint: str, s3_bucket: 
     assert explorer.sql("SELECT count(*) AS n FROM build.pluto_lite").execute()["n"][0] == 300
 
     prod = lake.promote("pluto_lite", "25v1", "prod")
-    assert prod["outputs"] == entry["outputs"]
+    assert prod.outputs == entry.outputs
+    assert prod.promoted_from is not None and prod.promoted_from.env == "default"
     prod_lake = Lakehouse(lake.config.for_env("prod"))
     assert prod_lake.store.root == f"s3://{s3_bucket}/lake/prod"
-    assert [e["version"] for e in prod_lake.published("pluto_lite")] == ["25v1"]
+    assert [e.version for e in prod_lake.published("pluto_lite")] == ["25v1"]
 
     removed, doubled = change_lots(tmp_path / "p" / "data" / "pluto_lite" / "dof_pts.csv")
     manifest = lake.ingest("dof_pts").manifest

@@ -30,14 +30,15 @@ def test_sources_builds_and_published_versions_are_ibis_tables(lake: Lakehouse) 
     assert dof.count().execute() == lake.versions("dof_pts")[0].row_count
     assert "owner_name" in dof.columns
     built = lh.build("pluto_lite")
-    assert built.label == lake.builds("pluto_lite")[-1]["build_id"]
+    assert built.label == lake.builds("pluto_lite")[-1].build_id
     assert built.table().count().execute() == 200
     published = lh.published("pluto_lite", "25v1")
     frame = published.table("pluto_lite").to_pandas()
     assert len(frame) == 200 and list(frame.columns)[:2] == ["bbl", "borough"]
     polars_frame = lh.published("pluto_lite").table().to_polars()  # latest
     assert polars_frame.height == 200
-    assert published.metadata["build_id"] == built.label
+    assert published.metadata.build_id == built.label
+    assert built.metadata == lake.builds("pluto_lite")[-1]  # its build.json, as a record
 
 
 def test_a_version_that_does_not_exist_lists_the_ones_that_do(lake: Lakehouse) -> None:

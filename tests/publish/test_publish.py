@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -11,10 +12,17 @@ import pytest
 from typer.testing import CliRunner
 
 from lakehouse.cli import app
-from lakehouse.errors import ContractError, InvalidNameError, NotFoundError, VersionExistsError
+from lakehouse.errors import (
+    ContractError,
+    InvalidNameError,
+    NotFoundError,
+    PackageError,
+    PublishError,
+    VersionExistsError,
+)
 from lakehouse.project import Lakehouse
-from lakehouse.publish.package import PackageError, shapefile_names
-from lakehouse.publish.publish import PublishError, published_output
+from lakehouse.publish.package import shapefile_names
+from lakehouse.publish.publish import published_output
 from tests.projects import make_project
 
 
@@ -34,22 +42,24 @@ def stored(lake: Lakehouse, rel: str) -> Path:
 def test_a_published_version_shares_the_build_files_with_its_metadata(lake: Lakehouse) -> None:
     (entry,) = lake.published("pluto_lite")
     build = lake.builds("pluto_lite")[0]
-    assert (entry["version"], entry["build_id"]) == ("25v1", build["build_id"])
-    assert entry["inputs"] == {
-        alias: f"{pinned['dataset']} {pinned['version']}"
-        for alias, pinned in build["lock"]["inputs"].items()
+    assert (entry.version, entry.build_id) == ("25v1", build.build_id)
+    assert entry.inputs == {
+        alias: f"{pinned.dataset} {pinned.version}" for alias, pinned in build.lock.inputs.items()
     }
-    assert entry["contracts"]["summary"] == build["contracts"]["summary"]
-    assert entry["qa"][0]["against"] == "nothing (the first build)"
-    assert entry["qa"][0]["tables"]["pluto_lite"]["added"] == 300
-    assert set(entry["git"]) == {"commit", "dirty"}
+    assert entry.contracts == build.contracts
+    assert entry.qa[0].against == "nothing (the first build)"
+    assert entry.qa[0].tables is not None and entry.qa[0].tables["pluto_lite"].added == 300
+    assert set(entry.git.model_dump()) == {"commit", "dirty"}
+    assert entry.promoted_from is None
     output = stored(lake, published_output("pluto_lite", "25v1", "pluto_lite"))
-    built = stored(lake, f"{build['database'] and ''}builds/pluto_lite/{build['build_id']}")
+    built = stored(lake, f"builds/pluto_lite/{build.build_id}")
     assert output.stat().st_ino == (built / "outputs" / "pluto_lite.parquet").stat().st_ino
     assert (
         hashlib.sha256(output.read_bytes()).hexdigest()
-        == entry["outputs"]["outputs/pluto_lite"]["sha256"]
+        == entry.outputs["outputs/pluto_lite"].sha256
     )
+    written = json.loads(stored(lake, "publish/pluto_lite/25v1/publish.json").read_text())
+    assert written["schema_version"] == 1 and "promoted_from" not in written
     folder = output.parents[1]
     assert (folder / "pluto_lite.lock").is_file() and (
         folder / "contracts" / "report.txt"
@@ -104,8 +114,8 @@ def test_the_latest_pointer_moves_and_versions_can_be_diffed(tmp_path: Path) -> 
     lake.build("pluto_lite", full_refresh=True)
     lake.diff_report("pluto_lite")  # against the latest published version
     second = lake.publish("pluto_lite", "25v2")
-    assert second["qa"][0]["against"].startswith("published 25v1")
-    assert [e["version"] for e in lake.published("pluto_lite")] == ["25v1", "25v2"]
+    assert (second.qa[0].against or "").startswith("published 25v1")
+    assert [e.version for e in lake.published("pluto_lite")] == ["25v1", "25v2"]
     from datetime import datetime
 
     from lakehouse.publish.publish import next_version
@@ -186,9 +196,10 @@ def test_packages_are_complete_and_the_same_every_time(
             assert sums[name.removeprefix(top)] == hashlib.sha256(data).hexdigest()
     readme = files[f"{top}README.md"].decode()
     entry = lake.published("pluto_lite")[0]
-    for pinned in entry["inputs"].values():
+    for pinned in entry.inputs.values():
         assert pinned in readme
-    assert entry["build_id"] in readme and "300 rows" in readme
+    assert entry.build_id in readme and "300 rows" in readme
+    assert f"- Published: {entry.published_at.isoformat()}" in readme
     assert "| bbl | int64 | no | Borough-block-lot" in files[f"{top}DICTIONARY.md"].decode()
     data = files[f"{top}data/pluto_lite{suffix}"]
     if fmt == "parquet":
@@ -229,6 +240,7 @@ def test_a_shapefile_package_says_how_names_were_shortened(tmp_path: Path) -> No
 
     from lakehouse.contracts.dictionary import Dictionary
     from lakehouse.publish.package import build_package
+    from lakehouse.publish.records import PublishRecord
     from lakehouse.store.storage import Store
 
     store = Store(str(tmp_path / "store"))
@@ -243,11 +255,15 @@ def test_a_shapefile_package_says_how_names_were_shortened(tmp_path: Path) -> No
             {"name": "bbl", "type": "bbl", "description": "key"},
             {"name": "assessed_total", "type": "integer", "description": "value"},
             {"name": "geom", "type": "geometry", "description": "where"}]}})  # fmt: skip
-    entry = {
+    entry = PublishRecord.model_validate({
         "product": "lots", "version": "25v1", "build_id": "b",
-        "published_at": "2026-11-24T10:00:00+00:00",
-        "outputs": {"outputs/lots": {"rows": 3, "sha256": "x"}},
-    }  # fmt: skip
+        "published_at": "2026-11-24T10:00:00+00:00", "git": {"commit": None, "dirty": None},
+        "lock": {"product": "lots", "locked_at": "2026-11-24T09:00:00Z", "inputs": {}},
+        "inputs": {}, "qa": [], "packages": {},
+        "contracts": {"summary": "none", "seconds": 0, "failed": [], "stopped_at": None},
+        "outputs": {"outputs/lots": {"path": "outputs/lots.parquet", "rows": 3, "bytes": 1,
+                                     "sha256": "x", "content_sha256": "y"}},
+    })  # fmt: skip
     made = [
         build_package(
             duckdb.connect(),

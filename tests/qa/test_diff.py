@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from lakehouse.cli import app
 from lakehouse.contracts.dictionary import Dictionary
-from lakehouse.qa.diff import DiffError, Side, diff_builds, diff_table
+from lakehouse.errors import DiffError
+from lakehouse.qa.diff import Side, diff_builds, diff_table
 from tests.projects import change_lots, make_project
 
 
@@ -119,7 +120,7 @@ def test_lake_diff_on_identical_builds_says_so_in_one_line(
     assert against_nothing.old == "nothing (the first build)"
     (table,) = against_nothing.tables
     assert (table.old_rows, table.added, table.removed, table.changed) == (0, table.new_rows, 0, 0)
-    assert table.new_rows == lake.builds("pluto_lite")[0]["outputs"]["outputs/pluto_lite"]["rows"]
+    assert table.new_rows == lake.builds("pluto_lite")[0].outputs["outputs/pluto_lite"].rows
     report = Path(lake.diff_report("pluto_lite")[0])
     assert report.parent.parent.name == second  # into the later build's folder
     assert f"pluto_lite: {second} is identical to {first}." in report.read_text()

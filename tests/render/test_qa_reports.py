@@ -78,7 +78,7 @@ def test_the_diff_report_is_written_into_the_build_and_renders(
     monkeypatch.chdir(tmp_path / "p")
     result = CliRunner().invoke(app, ["qa", "report", "diff", "pluto_lite"])
     assert result.exit_code == 0, result.output
-    first = lake.builds("pluto_lite")[0]["build_id"]
+    first = lake.builds("pluto_lite")[0].build_id
     report = Path(lake.store.root) / second.folder / "qa" / f"diff-{first}.html"
     assert f"wrote {report}" in result.output
     assert (report.parent / f"diff-{first}.json").is_file()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import duckdb
@@ -14,9 +16,13 @@ from lakehouse.demo import generate_pluto_lite
 from lakehouse.errors import NotFoundError
 from lakehouse.project import Lakehouse
 from lakehouse.transform.builder import BuildError
+from lakehouse.transform.engines import ENGINES
 from lakehouse.transform.models import TransformError
 from lakehouse.transform.recipe import LockError, lock_path
+from lakehouse.transform.records import BuildRecord
 from tests.projects import DATASETS, REPO, make_project
+from tests.transform.engines.toy import TOY as TOY_ENGINE
+from tests.transform.engines.toy import ToyEngine
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +33,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Lakehouse:
     return lake
 
 
-def output_path(lake: Lakehouse, build: dict) -> Path:
+def output_path(lake: Lakehouse, build: BuildRecord) -> Path:
     return (
         Path(lake.store.root)
         / "builds"
         / "pluto_lite"
-        / build["build_id"]
+        / build.build_id
         / "outputs"
         / ("pluto_lite.parquet")
     )
@@ -47,19 +53,19 @@ def test_a_build_lands_in_the_standard_folder_with_its_metadata(built: Lakehouse
         "outputs",
         "pluto_lite.lock",
     ]
-    assert first["status"] == "passed"
+    assert first.status == "passed"
     report = (folder / "contracts" / "report.txt").read_text()
     assert report.startswith("contract report (build): ")
     assert "\nproduct\n" in report
     assert "pass  pluto_lite.bbl: primary key" not in report  # the key rule is the table's
     assert "pass  pluto_lite.pluto_lite: primary key ((bbl) unique and not null)" in report
-    assert first["product"] == "pluto_lite"
-    assert first["recipe"]["owner"]
-    assert set(first["packages"]) >= {"ibis-framework", "duckdb", "lakehouse"}
-    assert set(first["git"]) == {"commit", "dirty"}
-    assert first["order"].index("stg_dof_pts") < first["order"].index("lots")
-    assert first["order"][-1] == "pluto_lite"
-    statuses = {name: m["status"] for name, m in first["models"].items()}
+    assert first.product == "pluto_lite"
+    assert first.recipe.owner
+    assert set(first.packages) >= {"ibis-framework", "duckdb", "lakehouse"}
+    assert set(first.git.model_dump()) == {"commit", "dirty"}
+    assert first.order.index("stg_dof_pts") < first.order.index("lots")
+    assert first.order[-1] == "pluto_lite"
+    statuses = {name: m.status for name, m in first.models.items()}
     assert {name for name, status in statuses.items() if status == "view"} == {
         "stg_dof_pts",
         "stg_zoning_lots",
@@ -70,11 +76,13 @@ def test_a_build_lands_in_the_standard_folder_with_its_metadata(built: Lakehouse
         "dob_by_lot",
     }  # staging models are views, computed inside the tables that read them
     assert {name for name, status in statuses.items() if status == "built"} == {"pluto_lite"}
-    output = first["outputs"]["outputs/pluto_lite"]
+    output = first.outputs["outputs/pluto_lite"]
     table = pq.read_table(output_path(built, first))
-    assert output["rows"] == table.num_rows == 1500
-    assert len(output["content_sha256"]) == 64
-    assert {v["dataset"] for v in first["lock"]["inputs"].values()} == set(DATASETS)
+    assert output.rows == table.num_rows == 1500
+    assert len(output.content_sha256) == 64
+    assert {v.dataset for v in first.lock.inputs.values()} == set(DATASETS)
+    written = json.loads((folder / "build.json").read_text())
+    assert written["schema_version"] == 1 and written["build_id"] == first.build_id
 
 
 def test_the_build_equals_the_hand_written_sql(built: Lakehouse) -> None:
@@ -94,10 +102,10 @@ def test_a_second_build_reuses_every_model(built: Lakehouse) -> None:
     assert again.all_cached
     builds = built.builds("pluto_lite")
     first, last = builds[0], builds[-1]
-    assert last["build_id"] == again.build_id
+    assert last.build_id == again.build_id
     assert (
-        last["outputs"]["outputs/pluto_lite"]["content_sha256"]
-        == (first["outputs"]["outputs/pluto_lite"]["content_sha256"])
+        last.outputs["outputs/pluto_lite"].content_sha256
+        == first.outputs["outputs/pluto_lite"].content_sha256
     )
 
 
@@ -136,7 +144,7 @@ def test_builds_from_two_fresh_roots_have_the_same_content(tmp_path: Path) -> No
         lake = make_project(tmp_path / name, lots=400, seed=3)
         lake.lock("pluto_lite")
         result = lake.build("pluto_lite")
-        hashes.append(result.outputs["outputs/pluto_lite"]["content_sha256"])
+        hashes.append(result.outputs["outputs/pluto_lite"].content_sha256)
     assert hashes[0] == hashes[1]
 
 
@@ -156,8 +164,8 @@ def test_the_lock_pins_versions_until_relocked(tmp_path: Path) -> None:
         == lock.inputs["dof_pts"].version
     )
     latest = lake.build("pluto_lite", latest=True)
-    assert latest.outputs["outputs/pluto_lite"]["rows"] == 250
-    assert locked.outputs["outputs/pluto_lite"]["rows"] == 200
+    assert latest.outputs["outputs/pluto_lite"].rows == 250
+    assert locked.outputs["outputs/pluto_lite"].rows == 200
 
 
 def test_a_lock_that_no_longer_matches_the_archive_is_refused(tmp_path: Path) -> None:
@@ -373,7 +381,7 @@ def test_a_delta_stored_input_builds_and_answers_sql(tmp_path: Path) -> None:
     lake.ingest("landmarks")
     assert lake.manifest("landmarks").storage == "delta"
     result = lake.build("pluto_lite", latest=True)
-    assert result.outputs["outputs/pluto_lite"]["rows"] == 200
+    assert result.outputs["outputs/pluto_lite"].rows == 200
     _, rows = lake.sql("pluto_lite", "SELECT count(*) FROM landmarks")
     assert rows == [(lake.manifest("landmarks").row_count,)]
 
@@ -396,3 +404,62 @@ def test_an_unknown_engine_is_a_clear_error(tmp_path: Path) -> None:
     lake = make_project(tmp_path / "p", lots=300)
     with pytest.raises(BuildError, match="Unknown engine 'flink'; use one of: duckdb, spark"):
         lake.build("pluto_lite", engine="flink")
+
+
+@pytest.fixture
+def toy_engine() -> Iterator[type[ToyEngine]]:
+    """The toy engine of tests/transform/engines/toy.py, registered as a plugin's would be."""
+    ENGINES.register(TOY_ENGINE)
+    ToyEngine.calls.clear()
+    try:
+        yield ToyEngine
+    finally:
+        ENGINES.unregister(TOY_ENGINE.name)
+
+
+def test_an_engine_registered_from_outside_builds_the_product(
+    tmp_path: Path, toy_engine: type[ToyEngine]
+) -> None:
+    lake = make_project(tmp_path / "p", lots=200)
+    lake.lock("pluto_lite")
+    duck = lake.build("pluto_lite")
+    toy = lake.build("pluto_lite", engine="toy")
+    # the builder asked the toy engine for every model: nothing reused from the DuckDB build
+    assert {run.name: run.status for run in toy.models} == {
+        run.name: run.status for run in duck.models
+    }
+    assert toy_engine.ran("write") == ["pluto_lite"]
+    assert toy_engine.ran("view") == [run.name for run in toy.models if run.status == "view"]
+    assert set(toy_engine.ran("read")) == {*DATASETS, "pluto_lite"}  # its inputs, its output
+    assert [kind for kind, _ in toy_engine.calls if kind in ("open", "close")] == ["open", "close"]
+    on_duck, on_toy = (
+        json.loads((Path(lake.store.root) / result.folder / "build.json").read_text())
+        for result in (duck, toy)
+    )
+    assert (on_duck["engine"], on_toy["engine"]) == ("duckdb", "toy")
+    assert on_toy["packages"]["pytest"] == metadata.version("pytest")  # its packages
+    assert "pytest" not in on_duck["packages"]
+    for name, model in on_toy["models"].items():  # the engine is part of every fingerprint
+        assert model["fingerprint"] != on_duck["models"][name]["fingerprint"]
+    key = "outputs/pluto_lite"
+    assert on_toy["outputs"][key]["content_sha256"] == on_duck["outputs"][key]["content_sha256"]
+    assert on_toy["status"] == "passed" and toy.contracts.passed  # checked on the toy's tables
+    assert len(toy.contracts.results) == len(duck.contracts.results)
+    # no database of its own (provides_database=False): the builder wrote one for `lake sql`
+    query = "SELECT count(*), count(DISTINCT bbl) FROM pluto_lite"
+    assert lake.sql("pluto_lite", query, build_id=toy.build_id)[1] == [(200, 200)]
+    with pytest.raises(BuildError, match="query failed"):  # views live only in the engine
+        lake.sql("pluto_lite", "SELECT * FROM lots", build_id=toy.build_id)
+    assert lake.sql("pluto_lite", "SELECT count(*) FROM lots", build_id=duck.build_id)[1] == [
+        (200,)
+    ]
+    # a second build on the toy engine reuses its own results, and the DuckDB build its own
+    toy_engine.calls.clear()
+    assert lake.build("pluto_lite", engine="toy").all_cached
+    assert toy_engine.ran("write") == [] and toy_engine.ran("open") == [""]
+    toy_engine.calls.clear()
+    assert lake.build("pluto_lite").all_cached
+    assert toy_engine.calls == []  # the DuckDB build did not open the toy engine
+    ENGINES.unregister(TOY_ENGINE.name)
+    with pytest.raises(BuildError, match="Unknown engine 'toy'; use one of: duckdb, spark"):
+        lake.build("pluto_lite", engine="toy")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.transform.models import TransformError, load_models, plan
+from lakehouse.errors import TransformError
+from lakehouse.transform.models import load_models, plan
 
 HELPERS = """
 WIDTH = 5

@@ -6,8 +6,7 @@ import ibis
 import ibis.expr.types as ir
 
 from lakehouse.transform import model
-
-from .cleaning import c, c_int, c_upper, ct
+from transforms.common.cleaning import c, c_int, c_upper, ct
 
 BOROUGHS = {1: "MN", 2: "BX", 3: "BK", 4: "QN", 5: "SI"}
 

@@ -1,4 +1,6 @@
-"""Running ibis expressions on DuckDB: the few engine-specific pieces the builder needs."""
+"""The default engine, DuckDB in-process, and the DuckDB helpers every build uses whatever
+its engine: the content hash of an output, the ibis type of a manifest's column type, a view
+over Parquet files."""
 
 from __future__ import annotations
 
@@ -7,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.sql import sql_identifier, sql_string
+from lakehouse.transform.engines import EngineContext, EngineType
+
+SPILL_FOLDER = "duckdb-tmp"  # in the workspace
 
 
 def content_sha256(con: Any, parquet: Path) -> str:
@@ -56,29 +61,24 @@ def parquet_table(con: Any, name: str, urls: list[str]) -> Any:
 
 class DuckDBEngine:
     """The default engine: one DuckDB database file per build (every model a view in it, for
-    `lake sql`), reading the store through its registered filesystem."""
+    `lake sql`), reading the store through its registered filesystem; beyond `memory_limit`
+    it spills to <workspace>/duckdb-tmp."""
 
     name = "duckdb"
 
-    def __init__(
-        self,
-        store: Any,
-        database: Path,
-        memory_limit: str | None = None,
-        threads: int | None = None,
-    ) -> None:
+    def __init__(self, context: EngineContext) -> None:
         import ibis
 
-        self.con = ibis.duckdb.connect(str(database))
-        store.register_in_duckdb(self.con.con)
+        self.con = ibis.duckdb.connect(str(context.database))
+        context.store.register_in_duckdb(self.con.con)
         # spilling, when the data outgrows memory, goes to the local workspace
-        spill = database.parent.parent / "duckdb-tmp"
+        spill = context.workspace / SPILL_FOLDER
         spill.mkdir(parents=True, exist_ok=True)
         self.con.con.execute(f"SET temp_directory = {sql_string(str(spill))}")
-        if memory_limit:
-            self.con.con.execute(f"SET memory_limit = {sql_string(memory_limit)}")
-        if threads:
-            self.con.con.execute(f"SET threads = {int(threads)}")
+        if context.memory_limit:
+            self.con.con.execute(f"SET memory_limit = {sql_string(context.memory_limit)}")
+        if context.threads:
+            self.con.con.execute(f"SET threads = {int(context.threads)}")
 
     def parquet_table(self, name: str, urls: list[str], schema: dict[str, Any] | None) -> Any:
         """A view over Parquet files (its schema given, or read from the files)."""
@@ -95,7 +95,7 @@ class DuckDBEngine:
         )
         return bound_table(self.con, name, dict(expression.schema().items()))
 
-    def write_parquet(self, expression: Any, local: Path, codec: str) -> int:
+    def write_parquet(self, expression: Any, local_path: Path, codec: str) -> int:
         """Run the expression into one Parquet file, typed exactly as its ibis schema says."""
         typed = ", ".join(
             f"CAST({sql_identifier(name)} AS {duckdb_type(dtype)}) AS {sql_identifier(name)}"
@@ -103,10 +103,13 @@ class DuckDBEngine:
         )
         written = self.con.con.execute(
             f"COPY (SELECT {typed} FROM ({self.con.compile(expression)})) "
-            f"TO {sql_string(str(local))} "
+            f"TO {sql_string(str(local_path))} "
             f"(FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 122880)"
         ).fetchone()
         return int(written[0])
 
     def close(self) -> None:
         self.con.disconnect()
+
+
+ENGINE = EngineType(name="duckdb", open=DuckDBEngine, provides_database=True)

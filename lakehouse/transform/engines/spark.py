@@ -18,15 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.errors import BuildError
+from lakehouse.transform.engines import EngineContext, EngineType
 
 MASTER_ENV_VAR = "LAKEHOUSE_SPARK_MASTER"
 SPARK_CODECS = {"zstd": "zstd", "lz4_raw": "lz4"}
 
 
 class SparkEngine:
+    """A local Spark session (or LAKEHOUSE_SPARK_MASTER's) for one build; `lake sql` reads the
+    DuckDB database the builder writes after it (`provides_database` is False)."""
+
     name = "spark"
 
-    def __init__(self, store: Any, scratch: Path) -> None:
+    def __init__(self, context: EngineContext) -> None:
+        context.progress("starting Spark", 0, None)
+        store, scratch = context.store, context.scratch
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         try:
             import ibis
@@ -84,7 +90,7 @@ class SparkEngine:
         """Spark plans the whole query anyway: later models read the expression itself."""
         return expression
 
-    def write_parquet(self, expression: Any, local: Path, codec: str) -> int:
+    def write_parquet(self, expression: Any, local_path: Path, codec: str) -> int:
         """Run the expression with Spark into one Parquet file typed as its ibis schema."""
         import pyarrow.parquet as pq
         from ibis.backends.pyspark.datatypes import PySparkType
@@ -95,7 +101,7 @@ class SparkEngine:
             *[F.col(f"`{name}`").cast(PySparkType.from_ibis(dtype)).alias(name)
               for name, dtype in expression.schema().items()]
         )  # fmt: skip
-        folder = local.with_suffix(".spark")
+        folder = local_path.with_suffix(".spark")
         shutil.rmtree(folder, ignore_errors=True)
         (
             typed.coalesce(1)  # one file, in the model's order (coalesce does not shuffle)
@@ -104,9 +110,12 @@ class SparkEngine:
             .parquet(str(folder))
         )
         (part,) = sorted(folder.glob("part-*.parquet"))
-        part.replace(local)
+        part.replace(local_path)
         shutil.rmtree(folder, ignore_errors=True)
-        return int(pq.ParquetFile(local).metadata.num_rows)
+        return int(pq.ParquetFile(local_path).metadata.num_rows)
 
     def close(self) -> None:
         self.session.catalog.clearCache()
+
+
+ENGINE = EngineType(name="spark", open=SparkEngine, packages=("pyspark",))

@@ -24,14 +24,14 @@ def test_pluto_lite_on_spark_equals_duckdb(tmp_path: Path, monkeypatch: pytest.M
     assert duck.contracts.passed and spark.contracts.passed
     assert len(spark.contracts.results) == len(duck.contracts.results)  # staging + product
     assert not spark.all_cached  # another engine: nothing reused from the DuckDB build
-    built = {b["build_id"]: b for b in lake.builds("pluto_lite")}
+    built = {b.build_id: b for b in lake.builds("pluto_lite")}
     on_duck, on_spark = built[duck.build_id], built[spark.build_id]
-    assert (on_duck["engine"], on_spark["engine"]) == ("duckdb", "spark")
-    assert on_duck["lock"] == on_spark["lock"]
+    assert (on_duck.engine, on_spark.engine) == ("duckdb", "spark")
+    assert on_duck.lock == on_spark.lock
     key = "outputs/pluto_lite"
-    assert on_spark["outputs"][key]["content_sha256"] == on_duck["outputs"][key]["content_sha256"]
-    assert on_spark["outputs"][key]["rows"] == 400
-    assert "pyspark" in on_spark["packages"]
+    assert on_spark.outputs[key].content_sha256 == on_duck.outputs[key].content_sha256
+    assert on_spark.outputs[key].rows == 400
+    assert "pyspark" in on_spark.packages
     # the same layout: a DuckDB database for `lake sql`, the contract report, the lock
     folder = Path(lake.store.root) / spark.folder
     assert sorted(p.name for p in folder.iterdir()) == [
@@ -56,8 +56,7 @@ def test_spark_builds_from_an_s3_store(tmp_path: Path, s3_endpoint: str, s3_buck
     duck = lake.build("pluto_lite")
     spark = lake.build("pluto_lite", engine="spark")  # inputs copied from S3 to scratch
     hashes = {
-        b["engine"]: b["outputs"]["outputs/pluto_lite"]["content_sha256"]
-        for b in lake.builds("pluto_lite")
+        b.engine: b.outputs["outputs/pluto_lite"].content_sha256 for b in lake.builds("pluto_lite")
     }
     assert hashes["spark"] == hashes["duckdb"]
     assert spark.folder != duck.folder and lake.store.exists(f"{spark.folder}/build.json")

@@ -1,0 +1,88 @@
+"""CSV (and other delimited text): every value kept as text, the header checked, read by DuckDB.
+
+A template's `format: {type: csv, delimiter: ",", encoding: utf-8}`; claims .csv and .txt.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from lakehouse.errors import FormatError
+from lakehouse.formats import Format, FormatSpec
+from lakehouse.formats.view import SOURCE_VIEW, checked_column_names
+from lakehouse.sql import sql_string
+
+if TYPE_CHECKING:
+    import duckdb
+
+MAX_HEADER_LINES = 100
+
+
+class CsvFormat(FormatSpec):
+    type: Literal["csv"]
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    encoding: Literal["utf-8", "latin-1", "utf-16"] = "utf-8"
+    # DuckDB's default; raise it for very long lines (WKT polygons), at some cost in speed
+    max_line_bytes: int = Field(default=2_097_152, ge=1024, le=1_000_000_000)
+
+
+def read_csv_header(path: Path, fmt: CsvFormat) -> list[str]:
+    """Column names from the header row; blanks get DuckDB-style names, duplicates are refused."""
+    try:
+        header_text = _first_line(path, fmt.encoding)
+    except UnicodeError as exc:
+        raise FormatError(
+            f"The header of {path.name} is not valid {fmt.encoding} text; set format.encoding "
+            "in the template (utf-8, latin-1 or utf-16)."
+        ) from exc
+    try:
+        header = next(csv.reader([header_text], delimiter=fmt.delimiter), None)
+    except csv.Error as exc:
+        raise FormatError(
+            f"The header of {path.name} cannot be parsed as CSV ({exc}); check the file's "
+            "line endings and quoting."
+        ) from exc
+    if not header:
+        raise FormatError(f"Source file {path.name} has no header row; check the file.")
+    return checked_column_names(header, path.name)
+
+
+def _first_line(path: Path, encoding: str) -> str:
+    """The header record only (decoding more would blame the body's encoding errors on it);
+    a quoted header name may span lines."""
+    if encoding == "utf-16":
+        with open(path, encoding="utf-16", newline="") as handle:
+            return handle.readline().rstrip("\r\n")
+    text = ""
+    with open(path, "rb") as handle:
+        for _ in range(MAX_HEADER_LINES):
+            line = handle.readline()
+            text += line.decode("utf-8-sig" if encoding == "utf-8" and not text else encoding)
+            if not line or text.count('"') % 2 == 0:
+                break
+    return text.rstrip("\r\n")
+
+
+def load(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: CsvFormat) -> None:
+    """A view that reads the files strictly (every file with the first one's header); DuckDB
+    reads them only when the view is queried (its errors: `view.explain_read_error`)."""
+    names = read_csv_header(files[0], fmt)
+    for other in files[1:]:
+        if read_csv_header(other, fmt) != names:
+            raise FormatError(f"{other.name} has a different header from {files[0].name}.")
+    columns = "{" + ", ".join(f"{sql_string(n)}: 'VARCHAR'" for n in names) + "}"
+    paths = "[" + ", ".join(sql_string(str(p)) for p in files) + "]"
+    con.execute(
+        f"CREATE OR REPLACE VIEW {SOURCE_VIEW} AS SELECT * FROM read_csv({paths}, "
+        f"columns={columns}, header=true, auto_detect=false, delim={sql_string(fmt.delimiter)}, "
+        "quote='\"', escape='\"', strict_mode=true, null_padding=false, "
+        f"allow_quoted_nulls=false, max_line_size={fmt.max_line_bytes}, "
+        f"encoding={sql_string(fmt.encoding)})"
+    )
+
+
+FORMAT = Format(name="csv", spec=CsvFormat, load=load, suffixes=(".csv", ".txt"))

@@ -1,0 +1,54 @@
+"""Excel workbooks (.xlsx): one sheet, every value kept as text.
+
+A template's `format: {type: excel, sheet: <name or number>}` (default: the first sheet);
+claims .xlsx.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from lakehouse.errors import FormatError
+from lakehouse.formats import Format, FormatSpec
+from lakehouse.formats.view import checked_column_names, register_tables
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+
+class ExcelFormat(FormatSpec):
+    type: Literal["excel"]
+    sheet: str | int = 0
+
+
+def load(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: ExcelFormat) -> None:
+    register_tables(con, [_read_excel(path, fmt) for path in files])
+
+
+def _read_excel(path: Path, fmt: ExcelFormat) -> pa.Table:
+    import pandas as pd
+    import pyarrow as pa
+
+    try:
+        sheet = pd.read_excel(path, sheet_name=fmt.sheet, dtype=str, header=None, engine="openpyxl")
+    except ValueError as exc:
+        raise FormatError(f"{path.name}: {exc}; set format.sheet to an existing sheet.") from exc
+    except Exception as exc:
+        raise FormatError(f"{path.name} is not a readable .xlsx workbook ({exc}).") from exc
+    if sheet.empty:
+        raise FormatError(f"The sheet {fmt.sheet!r} of {path.name} is empty; check format.sheet.")
+    header = [None if pd.isna(value) else value for value in sheet.iloc[0]]
+    names = checked_column_names(header, f"{path.name} (sheet {fmt.sheet!r})")
+    rows = sheet.iloc[1:].astype(object)
+    rows = rows.where(rows.notna(), None)
+    return pa.table(
+        {
+            name: pa.array(rows[column].tolist(), pa.string())
+            for name, column in zip(names, rows, strict=True)
+        }
+    )
+
+
+FORMAT = Format(name="excel", spec=ExcelFormat, load=load, suffixes=(".xlsx",))

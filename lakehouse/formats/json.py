@@ -1,0 +1,80 @@
+"""JSON documents holding a list of records (an API's pages): every value kept as text
+(nested values as compact JSON), the columns the union of the records' keys.
+
+A template's `format: {type: json, records_path: [data, rows]}` (the keys leading to the list,
+if nested); claims .json.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from lakehouse.errors import FormatError
+from lakehouse.formats import Format, FormatSpec
+from lakehouse.formats.view import register_tables
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+
+class JsonFormat(FormatSpec):
+    type: Literal["json"]
+    records_path: list[str] = Field(
+        default_factory=list, description="keys leading to the list of records, if nested"
+    )
+
+
+def load(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: JsonFormat) -> None:
+    tables = [t for path in files if (t := _read_json_records(path, fmt)) is not None]
+    if not tables:
+        raise FormatError(
+            f"{files[0].name if len(files) == 1 else 'The source'} holds no records; "
+            "nothing was archived."
+        )
+    register_tables(con, tables)
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return str(value)
+
+
+def _read_json_records(path: Path, fmt: JsonFormat) -> pa.Table | None:
+    import pyarrow as pa
+
+    try:
+        document = json.loads(path.read_bytes())
+    except ValueError as exc:
+        raise FormatError(f"{path.name} is not valid JSON ({exc}); check the file.") from exc
+    for key in fmt.records_path:
+        if not isinstance(document, dict) or key not in document:
+            raise FormatError(
+                f"{path.name} has no key {key!r} on the records_path {fmt.records_path}."
+            )
+        document = document[key]
+    if not isinstance(document, list) or not all(isinstance(r, dict) for r in document):
+        raise FormatError(
+            f"{path.name} is not a list of records; set format.records_path to where the list is."
+        )
+    names: dict[str, None] = {}
+    for record in document:
+        names.update(dict.fromkeys(record))
+    if not names:  # an empty page, e.g. the last page of an API listing
+        return None
+    columns = {name: [_as_text(r.get(name)) for r in document] for name in names}
+    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+
+
+FORMAT = Format(name="json", spec=JsonFormat, load=load, suffixes=(".json",))

@@ -1,0 +1,29 @@
+"""Shapefiles, zipped with their .dbf, .shx and .prj: features with their geometry and CRS
+(see `geo`).
+
+A template's `format: {type: shapefile, layer: <name>}` (default: the only layer); claims .zip.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from lakehouse.formats import Format, FormatSpec
+from lakehouse.formats.geo import read_geo
+from lakehouse.formats.view import register_tables
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+class ShapefileFormat(FormatSpec):
+    type: Literal["shapefile"]
+    layer: str | None = None
+
+
+def load(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: ShapefileFormat) -> None:
+    register_tables(con, [read_geo(path, fmt.layer) for path in files])
+
+
+FORMAT = Format(name="shapefile", spec=ShapefileFormat, load=load, suffixes=(".zip",))

@@ -1,0 +1,72 @@
+"""The view every format creates, `source_data`, and what the formats share in making it:
+header names checked the same way, Arrow tables registered as the view, and DuckDB's read
+errors explained in one sentence."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lakehouse.errors import FormatError
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+SOURCE_VIEW = "source_data"
+
+
+def register_tables(con: duckdb.DuckDBPyConnection, tables: list[pa.Table]) -> None:
+    """Make `source_data` the rows of `tables` (one per file, in order; their columns united)."""
+    import pyarrow as pa
+
+    table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+    con.register(SOURCE_VIEW, table)
+
+
+def checked_column_names(header: list[Any], file_name: str) -> list[str]:
+    """Header names as text, blanks named `column<N>`; a repeated name is refused."""
+    names = [
+        str(name).strip() if name is not None and str(name).strip() else f"column{index}"
+        for index, name in enumerate(header)
+    ]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise FormatError(
+            f"The header of {file_name} repeats column(s) {', '.join(duplicates)}; "
+            "fix the header so every column has its own name."
+        )
+    return names
+
+
+_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_COLUMNS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+
+
+def explain_read_error(exc: Exception, files: list[Path]) -> FormatError:
+    """Turn a DuckDB read error into one sentence a person can act on."""
+    message = str(exc)
+    name = files[0].name if len(files) == 1 else f"{len(files)} files"
+    line = _LINE.search(message)
+    where = f" on line {line.group(1)}" if line else ""
+    if "Invalid unicode" in message or "byte sequence" in message:
+        return FormatError(
+            f"{name} is not valid text in the declared encoding{where}; set format.encoding "
+            "in the template (utf-8, latin-1 or utf-16) or fix the file."
+        )
+    if counts := _COLUMNS.search(message):
+        return FormatError(
+            f"{name} has a row with {counts.group(2)} fields where the header has "
+            f"{counts.group(1)}{where}; the file is ragged or truncated, fix it or re-download it."
+        )
+    if "unterminated quote" in message.lower():
+        return FormatError(f"{name} has an unterminated quoted value{where}; fix the file.")
+    if "maximum line size" in message.lower():
+        return FormatError(
+            f"{name} has a line longer than the maximum{where}; if such lines are real (large "
+            "WKT geometries), raise format.max_line_bytes in the template, else check the "
+            "file's line endings and quoting."
+        )
+    first_line = message.splitlines()[0] if message else exc.__class__.__name__
+    return FormatError(f"Cannot read {name}{where}: {first_line}.")

@@ -1,0 +1,53 @@
+"""Zipped Shapefiles: geometry and CRS kept; a zip without one, or a bare .shp, is refused. Each
+through a real ingest."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+
+from lakehouse.errors import ConfigError, FormatError
+from lakehouse.project import Lakehouse
+from tests.conftest import realdata
+from tests.formats.samples import data_path, features
+
+
+def test_zipped_shapefile_keeps_geometry_and_crs(lake: Lakehouse, tmp_path: Path) -> None:
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    features().iloc[[0]].to_crs("EPSG:2263").to_file(folder / "pts.shp")
+    archive = tmp_path / "pts.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for part in folder.iterdir():
+            zipped.write(part, part.name)
+    lake.ingest("pts", file=archive)
+    frame = gpd.read_parquet(data_path(lake, "pts"))
+    assert frame.crs.to_epsg() == 2263
+    assert frame.geometry.iloc[0].x == pytest.approx(986_000, rel=0.01)
+    assert list(frame["floors"]) == [3]
+
+
+def test_a_zip_that_is_not_a_shapefile_is_refused(lake: Lakehouse, tmp_path: Path) -> None:
+    archive = tmp_path / "junk.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("readme.txt", "hello")
+    with pytest.raises(FormatError, match="not a readable geo file"):
+        lake.ingest("junk", file=archive)
+    assert lake.versions("junk") == []
+
+
+@pytest.mark.realdata
+def test_real_open_streets_shapefile(lake: Lakehouse) -> None:
+    manifest = lake.ingest("open_streets", file=realdata("Open_Streets_Locations.zip")).manifest
+    assert manifest.row_count == 325
+    assert manifest.geometry_column == "geom"
+    frame = gpd.read_parquet(data_path(lake, "open_streets"))
+    assert set(frame.geometry.geom_type) <= {"LineString", "MultiLineString"}
+
+
+def test_a_bare_shp_is_refused_with_advice_to_zip(lake: Lakehouse, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="zip a Shapefile"):
+        lake.ingest("s", file=tmp_path / "s.shp")

@@ -1,0 +1,49 @@
+"""A toy engine, written as another package would write one (see `lakehouse.transform.engines`):
+DuckDB underneath, in a database of its own in the build's scratch folder (so it leaves no
+database for `lake sql`: `provides_database` is False), recording what the builder asked of it.
+
+Register it with `ENGINES.register(TOY)` and remove it after with `ENGINES.unregister("toy")`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, ClassVar
+
+from lakehouse.transform.engines import EngineContext, EngineType
+from lakehouse.transform.engines.duckdb import DuckDBEngine
+
+
+class ToyEngine:
+    name = "toy"
+    calls: ClassVar[list[tuple[str, str]]] = []  # (what, model) for every engine opened
+
+    def __init__(self, context: EngineContext) -> None:
+        self.calls.append(("open", ""))
+        own = dataclasses.replace(context, database=context.scratch / "toy.duckdb")
+        self.duckdb = DuckDBEngine(own)
+
+    def parquet_table(self, name: str, urls: list[str], schema: dict[str, Any] | None) -> Any:
+        self.calls.append(("read", name))
+        return self.duckdb.parquet_table(name, urls, schema)
+
+    def view(self, name: str, expression: Any) -> Any:
+        self.calls.append(("view", name))
+        return self.duckdb.view(name, expression)
+
+    def write_parquet(self, expression: Any, local_path: Path, codec: str) -> int:
+        self.calls.append(("write", local_path.stem))  # the builder names it after the model
+        return self.duckdb.write_parquet(expression, local_path, codec)
+
+    def close(self) -> None:
+        self.calls.append(("close", ""))
+        self.duckdb.close()
+
+    @classmethod
+    def ran(cls, what: str) -> list[str]:
+        """The models it was asked to `what` ("view", "write", "read"), in order."""
+        return [model for kind, model in cls.calls if kind == what]
+
+
+TOY = EngineType(name="toy", open=ToyEngine, packages=("pytest",), provides_database=False)

@@ -8,12 +8,12 @@ lake.versions("dof_pts")
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.archive.archive import Archive, IngestResult, qa_settings
+from lakehouse.archive.archive import Archive, IngestResult
 from lakehouse.archive.manifest import Manifest
+from lakehouse.archive.source_qa import qa_settings, write_source_report
 from lakehouse.archive.template import (
     IngestTemplate,
     list_templates,
@@ -24,30 +24,26 @@ from lakehouse.archive.template import (
 from lakehouse.catalog.catalog import DatasetEntry, ProductEntry, catalog, lookup, products
 from lakehouse.catalog.verify import VerifyReport, verify_archive
 from lakehouse.config import LakehouseConfig, load_config
-from lakehouse.contracts.contract import ContractReport, load_contracts, load_source_contract
-from lakehouse.contracts.dictionary import dictionary_path, load_dictionary, require_dictionary
+from lakehouse.contracts.contract import ContractReport, load_source_contract
+from lakehouse.contracts.dictionary import load_dictionary, require_dictionary
 from lakehouse.errors import ConfigError, LakehouseError
 from lakehouse.names import LATEST, check_dataset_name
 from lakehouse.progress import Progress, no_progress
-from lakehouse.provenance import git_state
+from lakehouse.qa.drift import QaSettings, SourceDrift
 from lakehouse.sources.file import FileSource
-from lakehouse.sql import sql_string
 from lakehouse.store.storage import Store
-from lakehouse.transform.builder import Builder, BuildResult, BuildSite, BuildSpec, EngineOptions
+from lakehouse.transform.builder import BuildResult
 from lakehouse.transform.index import (
-    build_folder,
     check_build,
     list_builds,
     query_build,
 )
-from lakehouse.transform.lineage import Lineage, input_schemas, product_lineage
-from lakehouse.transform.models import load_models
+from lakehouse.transform.lineage import Lineage
+from lakehouse.transform.products import build_product, lineage_of
 from lakehouse.transform.recipe import (
     Lock,
     Recipe,
-    check_lock,
     load_recipe,
-    read_lock,
     resolve_lock,
     write_lock,
 )
@@ -59,7 +55,6 @@ if TYPE_CHECKING:
     from lakehouse.publish.package import Packaged
     from lakehouse.publish.records import PublishRecord
     from lakehouse.qa.diff import BuildDiff, Side
-    from lakehouse.qa.drift import SourceDrift
     from lakehouse.transform.records import BuildRecord
 
 
@@ -124,10 +119,13 @@ class Lakehouse:
     ) -> SourceDrift:
         """What changed in a dataset version against another (default: the version before):
         schema, rows, per-column statistics and top values, keys added and removed."""
-        settings = None
-        if template_path(self.config.templates_dir, dataset) is not None:
-            settings = qa_settings(self.template(dataset))
-        return self.archive.compare_versions(dataset, version, against, settings)
+        return self.archive.compare_versions(dataset, version, against, self._qa_settings(dataset))
+
+    def _qa_settings(self, dataset: str) -> QaSettings | None:
+        """The dataset's template's QA settings (None without a template)."""
+        if template_path(self.config.templates_dir, dataset) is None:
+            return None
+        return qa_settings(self.template(dataset))
 
     def read(self, dataset: str, version: str = LATEST, limit: int | None = None) -> pa.Table:
         return self.archive.read(dataset, version, limit)
@@ -154,40 +152,14 @@ class Lakehouse:
         """Build the product from its lock (or from the latest versions, if no lock or `latest`),
         on DuckDB or on another engine of `lakehouse.transform.engines.ENGINES` (e.g.
         `engine="spark"`: the same transforms on Spark)."""
-        recipe = self.recipe(product)
-        lock = None if latest else read_lock(self.config.recipes_dir, product)
-        if lock is None:
-            lock = resolve_lock(recipe, self.archive, self.config.recipes_dir)
-        else:
-            check_lock(lock, recipe, self.archive, self.config.recipes_dir)
-        models = load_models(self.config.transforms_dir, product)
-        spec = BuildSpec(
-            recipe,
-            lock,
-            models,
-            dictionary=load_dictionary(self.config.contracts_dir, product),
-            dictionary_file=dictionary_path(self.config.contracts_dir, product),
-            contracts=load_contracts(self.config.contracts_dir, product, set(models)),
-        )
-        site = BuildSite(
-            self.store,
-            self.archive,
-            self.config.workspace_dir,
-            git_state(self.config.project_dir),
-            progress,
-        )
-        options = EngineOptions(engine, self.config.memory_limit, self.config.engine.threads)
-        return Builder(spec, site, options).run(full_refresh=full_refresh)
+        return build_product(
+            self.config, self.store, self.archive, product,
+            latest=latest, full_refresh=full_refresh, progress=progress, engine=engine,
+        )  # fmt: skip
 
     def lineage(self, product: str) -> Lineage:
         """Table and column lineage of a product, from its lock (or the latest versions)."""
-        recipe = self.recipe(product)
-        lock = read_lock(self.config.recipes_dir, product) or resolve_lock(
-            recipe, self.archive, self.config.recipes_dir
-        )
-        models = load_models(self.config.transforms_dir, product)
-        schemas = input_schemas(self.archive, self.store, lock)
-        return product_lineage(product, models, lock, recipe.outputs, schemas)
+        return lineage_of(self.config, self.store, self.archive, product)
 
     def docs(self, folder: Path | None = None) -> DocsSite:
         """Write the static documentation site (default: <workspace>/docs)."""
@@ -218,17 +190,9 @@ class Lakehouse:
         return self._diff(product, old, new)[0]
 
     def _diff(self, product: str, old: str | None, new: str | None) -> tuple[BuildDiff, Side, Side]:
-        import duckdb
+        from lakehouse.publish.diffs import compare
 
-        from lakehouse.publish.sides import build_side
-        from lakehouse.qa.diff import diff_builds
-
-        new_side = build_side(self.store, new, product)
-        old_side = build_side(self.store, old, new_side.product, before=new_side.build_id)
-        dictionary = load_dictionary(self.config.contracts_dir, new_side.product)
-        with duckdb.connect() as con:
-            self.store.register_in_duckdb(con)
-            return diff_builds(dictionary, old_side, new_side, con), old_side, new_side
+        return compare(self.store, self.config.contracts_dir, product, old, new)
 
     def source_report(
         self,
@@ -239,24 +203,11 @@ class Lakehouse:
     ) -> Path:
         """Write the source QA of a version as an HTML report (default: into the workspace,
         `qa/<dataset>/<version>-against-<other>.html`; archived versions are never touched)."""
-        import duckdb
-
-        from lakehouse.render.qa_reports import drift_bounds, paired_histograms, source_report
-
-        drift = self.source_qa(dataset, version, against)
-        with duckdb.connect() as con:
-            self.store.register_in_duckdb(con)
-            found = paired_histograms(
-                con,
-                self.archive.parquet_source(self.manifest(dataset, drift.old_version)),
-                self.archive.parquet_source(self.manifest(dataset, drift.new_version)),
-                drift_bounds(drift),
-            )
-        name = f"{drift.new_version}-against-{drift.old_version}.html"
+        old, new = self.archive.version_pair(dataset, version, against)
+        name = f"{new.version}-against-{old.version}.html"
         path = out or self.config.workspace_dir / "qa" / dataset / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(source_report(drift, found), encoding="utf-8")
-        return path
+        settings = self._qa_settings(dataset) or QaSettings()
+        return write_source_report(self.store, old, new, settings, path)
 
     def diff_report(
         self, product: str, old: str | None = None, new: str | None = None
@@ -264,29 +215,10 @@ class Lakehouse:
         """Write a build diff as an HTML report into the newer build's folder
         (`qa/diff-<older build>.html`, with the diff as JSON beside it); returns its URL and
         the diff."""
-        import duckdb
-
-        from lakehouse.render.qa_reports import diff_bounds, diff_report, paired_histograms
+        from lakehouse.publish.diffs import write_diff_report
 
         found, old_side, new_side = self._diff(product, old, new)
-        charts = {}
-        with duckdb.connect() as con:
-            self.store.register_in_duckdb(con)
-            for table in found.tables:
-                if not table.identical and table.table in old_side.outputs:
-                    charts[table.table] = paired_histograms(
-                        con,
-                        f"read_parquet({sql_string(old_side.outputs[table.table]['url'])})",
-                        f"read_parquet({sql_string(new_side.outputs[table.table]['url'])})",
-                        diff_bounds(table),
-                    )
-        assert new_side.build_id is not None
-        folder = f"{build_folder(new_side.product, new_side.build_id)}/qa"
-        data = json.dumps(found.to_dict(), default=str).encode()
-        self.store.write_bytes(f"{folder}/diff-{old_side.key}.json", data)
-        report = f"{folder}/diff-{old_side.key}.html"
-        self.store.write_bytes(report, diff_report(found, charts).encode())
-        return self.store.url(report), found
+        return write_diff_report(self.store, found, old_side, new_side), found
 
     # -- publishing --------------------------------------------------------------------------
 
@@ -326,23 +258,14 @@ class Lakehouse:
         """Write a handoff zip of a published version (default: into the workspace,
         `packages/<product>-<version>-<format>.zip`); the same version and format always give
         the same bytes."""
-        import duckdb
+        from lakehouse.publish.package import package_published
 
-        from lakehouse.publish.package import build_package
-        from lakehouse.publish.publish import find_published
-        from lakehouse.publish.sides import entry_output_files
-
-        entry = find_published(self.store, product, version)
-        outputs = entry_output_files(entry)
-        name = f"{product}-{entry.version}-{fmt}.zip"
-        target = out or self.config.workspace_dir / "packages" / name
         description = self.recipe(product).description if self._has_recipe(product) else ""
-        with duckdb.connect() as con:
-            self.store.register_in_duckdb(con)
-            return build_package(
-                con, self.store, entry, outputs,
-                load_dictionary(self.config.contracts_dir, product), fmt, target, description,
-            )  # fmt: skip
+        dictionary = load_dictionary(self.config.contracts_dir, product)
+        folder = self.config.workspace_dir / "packages"
+        return package_published(
+            self.store, product, version, fmt, out, folder, dictionary, description
+        )
 
     def _has_recipe(self, product: str) -> bool:
         return (self.config.recipes_dir / f"{product}.yml").is_file()

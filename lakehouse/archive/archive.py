@@ -9,7 +9,6 @@ writing the manifest last.
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +28,13 @@ from lakehouse.archive.manifest import (
     manifest_path,
     version_folder,
 )
+from lakehouse.archive.source_qa import (
+    QA_FOLDER,
+    SourceQa,
+    compare_manifests,
+    ingest_qa,
+    parquet_source,
+)
 from lakehouse.archive.template import IngestTemplate
 from lakehouse.contracts.check import check_schema
 from lakehouse.contracts.contract import Contract
@@ -46,11 +52,8 @@ from lakehouse.formats import FormatSpec
 from lakehouse.names import LATEST, check_dataset_name, check_version_name, is_dataset_name
 from lakehouse.progress import Progress, no_progress
 from lakehouse.provenance import run_details, tool_versions
-from lakehouse.qa.drift import QaSettings, SourceDrift, source_drift
-from lakehouse.qa.profile import TableProfile, profile_table
-from lakehouse.render.qa_reports import drift_bounds, paired_histograms, source_report
+from lakehouse.qa.drift import QaSettings, SourceDrift
 from lakehouse.sources import Fetched, fetch_source
-from lakehouse.sql import sql_string
 from lakehouse.store.storage import Store, sha256_of_file
 
 if TYPE_CHECKING:
@@ -59,39 +62,7 @@ if TYPE_CHECKING:
 
 DATA_FILE_NAME = "data.parquet"
 CONTRACT_FOLDER = "contract"  # a version's raw contract report, beside its data
-QA_FOLDER = "qa"  # a version's profile and its drift from the version before
 REJECTED_AREA = "rejected"  # reports of ingests their raw contract stopped (no version)
-
-
-@dataclass
-class SourceQa:
-    """What the source QA of one ingest found: the new version's profile and, when there was a
-    version before, the drift from it."""
-
-    profile: TableProfile | None
-    drift: SourceDrift | None
-    html: str | None = None
-
-    def summary(self, folder: str) -> dict[str, Any]:
-        if self.drift is None:
-            return {"against": None, "flags": [], "report": None, "html": None}
-        return {
-            "against": self.drift.old_version,
-            "flags": self.drift.flags,
-            "report": f"{folder}/drift.txt",
-            "html": f"{folder}/report.html",
-        }
-
-    def store(self, store: Store, folder: str) -> None:
-        if self.profile is not None:
-            profile = json.dumps(self.profile.to_dict()).encode()
-            store.write_bytes(f"{folder}/profile.json", profile)
-        if self.drift is not None:
-            drift = json.dumps(self.drift.to_dict(), default=str).encode()
-            store.write_bytes(f"{folder}/drift.json", drift)
-            store.write_bytes(f"{folder}/drift.txt", self.drift.to_text().encode())
-        if self.html is not None:
-            store.write_bytes(f"{folder}/report.html", self.html.encode())
 
 
 @dataclass(frozen=True)
@@ -246,7 +217,8 @@ class Archive:
             if report is not None and not report.passed:
                 self._reject(template.name, report, extracted_at)
             progress("source QA against the version before", 0, None)
-            qa = self._source_qa(template, name, data_file, existing[-1] if existing else None)
+            before = existing[-1] if existing else None
+            qa = ingest_qa(self.store, template, name, data_file, before)
             manifest = Manifest(
                 dataset=template.name,
                 version=name,
@@ -281,39 +253,8 @@ class Archive:
 
     def parquet_source(self, manifest: Manifest) -> str:
         """A version's data as a DuckDB `read_parquet(...)` expression (the store must be
-        registered on the connection). A Delta version written here is plain Parquet files."""
-        urls = [self.store.url(f.path) for f in manifest.data_files if f.path.endswith(".parquet")]
-        return "read_parquet([" + ", ".join(sql_string(url) for url in urls) + "])"
-
-    def profile(self, manifest: Manifest) -> TableProfile:
-        """A version's column profile: the one stored at ingest, or computed now."""
-        stored = f"{manifest.run_folder}/{QA_FOLDER}/profile.json"
-        if self.store.exists(stored):
-            return TableProfile.from_dict(json.loads(self.store.read_bytes(stored)))
-        import duckdb
-
-        with duckdb.connect() as con:
-            self.store.register_in_duckdb(con)
-            return profile_table(con, self.parquet_source(manifest))
-
-    def _source_qa(
-        self, template: IngestTemplate, version: str, data_file: Path, before: Manifest | None
-    ) -> SourceQa:
-        """Profile the new data and compare it with the latest archived version (a first
-        version has nothing to compare with: it is profiled when the next one comes)."""
-        import duckdb
-
-        if before is None:
-            return SourceQa(None, None)
-        new_source = f"read_parquet({sql_string(str(data_file))})"
-        with duckdb.connect() as con:
-            new_profile = profile_table(con, new_source)
-            self.store.register_in_duckdb(con)
-            old = (self.parquet_source(before), self.profile(before))
-            drift = source_drift(con, template.name, before.version, version, old,
-                                 (new_source, new_profile), qa_settings(template))  # fmt: skip
-            found = paired_histograms(con, old[0], new_source, drift_bounds(drift))
-        return SourceQa(new_profile, drift, source_report(drift, found))
+        registered on the connection)."""
+        return parquet_source(self.store, manifest)
 
     def compare_versions(
         self,
@@ -323,8 +264,13 @@ class Archive:
         settings: QaSettings | None = None,
     ) -> SourceDrift:
         """Source QA of one archived version against another (default: the one before it)."""
-        import duckdb
+        old, new = self.version_pair(dataset, version, against)
+        return compare_manifests(self.store, old, new, settings or QaSettings())
 
+    def version_pair(
+        self, dataset: str, version: str = LATEST, against: str | None = None
+    ) -> tuple[Manifest, Manifest]:
+        """The manifests of `version` and of `against` (default: the version before it)."""
         new = self.manifest(dataset, version)
         if against is None:
             names = [m.version for m in self.versions(dataset)]
@@ -335,15 +281,7 @@ class Archive:
                     "compare with; pass --against VERSION."
                 )
             against = names[position - 1]
-        old = self.manifest(dataset, against)
-        with duckdb.connect() as con:
-            self.store.register_in_duckdb(con)
-            return source_drift(
-                con, dataset, old.version, new.version,
-                (self.parquet_source(old), self.profile(old)),
-                (self.parquet_source(new), self.profile(new)),
-                settings or QaSettings(),
-            )  # fmt: skip
+        return self.manifest(dataset, against), new
 
     def _reject(self, dataset: str, report: ContractReport, extracted_at: datetime) -> None:
         """Keep the failed contract's report beside the archive (not as a version), and stop."""
@@ -444,13 +382,6 @@ class Archive:
             raise
         progress("archived", 1, 1)
         return committed
-
-
-def qa_settings(template: IngestTemplate) -> QaSettings:
-    """The template's `qa:` settings; without them, its raw contract's unique key as the key."""
-    if template.qa is not None:
-        return template.qa
-    return QaSettings(key=list(template.contract.unique) if template.contract else [])
 
 
 def _check_raw_contract(

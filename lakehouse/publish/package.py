@@ -21,6 +21,7 @@ from typing import Any
 
 from lakehouse.contracts.dictionary import Dictionary, TableEntry
 from lakehouse.errors import PackageError
+from lakehouse.publish.publish import find_published, published_output_files
 from lakehouse.publish.records import PublishRecord
 from lakehouse.sql import sql_string
 from lakehouse.store.storage import Store
@@ -54,6 +55,28 @@ def shapefile_names(columns: list[str]) -> dict[str, str]:
     return found
 
 
+def package_published(
+    store: Store,
+    product: str,
+    version: str,
+    fmt: str,
+    target: Path | None,
+    default_folder: Path,
+    dictionary: Dictionary | None,
+    description: str = "",
+) -> Packaged:
+    """Write the handoff zip of a published version (`latest` allowed) to `target`, by default
+    `<default_folder>/<product>-<version>-<format>.zip`."""
+    import duckdb
+
+    entry = find_published(store, product, version)
+    out = target or default_folder / f"{product}-{entry.version}-{fmt}.zip"
+    with duckdb.connect() as con:
+        store.register_in_duckdb(con)
+        outputs = published_output_files(entry)
+        return build_package(con, store, entry, outputs, dictionary, fmt, out, description)
+
+
 def build_package(
     con: Any,
     store: Store,
@@ -73,7 +96,7 @@ def build_package(
     top = f"{entry.product}-{entry.version}"
     files: dict[str, bytes] = {}
     notes: list[str] = []
-    with _scratch(out) as scratch:
+    with store.scratch_dir() as scratch:
         for name, rel in outputs.items():
             table = dictionary.tables.get(name) if dictionary else None
             written, note = _write_data(con, store, name, rel, table, fmt, scratch, stamp)
@@ -94,24 +117,6 @@ def build_package(
     finally:
         temporary.unlink(missing_ok=True)
     return Packaged(out, entry.version, sorted(files), notes)
-
-
-class _scratch:
-    """A temporary folder beside the package (removed afterwards)."""
-
-    def __init__(self, out: Path) -> None:
-        import tempfile
-
-        out.parent.mkdir(parents=True, exist_ok=True)
-        self.path = Path(tempfile.mkdtemp(prefix=".package-", dir=out.parent))
-
-    def __enter__(self) -> Path:
-        return self.path
-
-    def __exit__(self, *exc: object) -> None:
-        import shutil
-
-        shutil.rmtree(self.path, ignore_errors=True)
 
 
 def _zip_time(stamp: datetime) -> tuple[int, int, int, int, int, int]:

@@ -1,0 +1,131 @@
+"""Source QA of archived versions: the profile of a new version and its drift from the version
+before, computed at ingest (before the commit, stored with the version in its `qa/` folder) or
+on demand between any two versions, and the HTML report of a drift."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lakehouse.archive.manifest import Manifest
+from lakehouse.archive.template import IngestTemplate
+from lakehouse.qa.drift import QaSettings, SourceDrift, source_drift
+from lakehouse.qa.profile import TableProfile, profile_table
+from lakehouse.render.qa_reports import drift_bounds, paired_histograms, source_report
+from lakehouse.sql import sql_string
+from lakehouse.store.storage import Store
+
+QA_FOLDER = "qa"  # a version's profile and its drift from the version before
+
+
+@dataclass
+class SourceQa:
+    """What the source QA of one ingest found: the new version's profile and, when there was a
+    version before, the drift from it."""
+
+    profile: TableProfile | None
+    drift: SourceDrift | None
+    html: str | None = None
+
+    def summary(self, folder: str) -> dict[str, Any]:
+        if self.drift is None:
+            return {"against": None, "flags": [], "report": None, "html": None}
+        return {
+            "against": self.drift.old_version,
+            "flags": self.drift.flags,
+            "report": f"{folder}/drift.txt",
+            "html": f"{folder}/report.html",
+        }
+
+    def store(self, store: Store, folder: str) -> None:
+        if self.profile is not None:
+            profile = json.dumps(self.profile.to_dict()).encode()
+            store.write_bytes(f"{folder}/profile.json", profile)
+        if self.drift is not None:
+            drift = json.dumps(self.drift.to_dict(), default=str).encode()
+            store.write_bytes(f"{folder}/drift.json", drift)
+            store.write_bytes(f"{folder}/drift.txt", self.drift.to_text().encode())
+        if self.html is not None:
+            store.write_bytes(f"{folder}/report.html", self.html.encode())
+
+
+def qa_settings(template: IngestTemplate) -> QaSettings:
+    """The template's `qa:` settings; without them, its raw contract's unique key as the key."""
+    if template.qa is not None:
+        return template.qa
+    return QaSettings(key=list(template.contract.unique) if template.contract else [])
+
+
+def parquet_source(store: Store, manifest: Manifest) -> str:
+    """A version's data as a DuckDB `read_parquet(...)` expression (the store must be
+    registered on the connection). A Delta version written here is plain Parquet files."""
+    urls = [store.url(f.path) for f in manifest.data_files if f.path.endswith(".parquet")]
+    return "read_parquet([" + ", ".join(sql_string(url) for url in urls) + "])"
+
+
+def version_profile(store: Store, manifest: Manifest) -> TableProfile:
+    """A version's column profile: the one stored at ingest, or computed now."""
+    stored = f"{manifest.run_folder}/{QA_FOLDER}/profile.json"
+    if store.exists(stored):
+        return TableProfile.from_dict(json.loads(store.read_bytes(stored)))
+    import duckdb
+
+    with duckdb.connect() as con:
+        store.register_in_duckdb(con)
+        return profile_table(con, parquet_source(store, manifest))
+
+
+def ingest_qa(
+    store: Store, template: IngestTemplate, version: str, data_file: Path, before: Manifest | None
+) -> SourceQa:
+    """Profile the new data and compare it with the latest archived version (a first version
+    has nothing to compare with: it is profiled when the next one comes)."""
+    import duckdb
+
+    if before is None:
+        return SourceQa(None, None)
+    new_source = f"read_parquet({sql_string(str(data_file))})"
+    with duckdb.connect() as con:
+        new_profile = profile_table(con, new_source)
+        store.register_in_duckdb(con)
+        old = (parquet_source(store, before), version_profile(store, before))
+        drift = source_drift(con, template.name, before.version, version, old,
+                             (new_source, new_profile), qa_settings(template))  # fmt: skip
+        found = paired_histograms(con, old[0], new_source, drift_bounds(drift))
+    return SourceQa(new_profile, drift, source_report(drift, found))
+
+
+def compare_manifests(
+    store: Store, old: Manifest, new: Manifest, settings: QaSettings
+) -> SourceDrift:
+    """The drift of one archived version from another."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        store.register_in_duckdb(con)
+        return source_drift(
+            con, new.dataset, old.version, new.version,
+            (parquet_source(store, old), version_profile(store, old)),
+            (parquet_source(store, new), version_profile(store, new)),
+            settings,
+        )  # fmt: skip
+
+
+def write_source_report(
+    store: Store, old: Manifest, new: Manifest, settings: QaSettings, path: Path
+) -> Path:
+    """The drift of `new` from `old` as a self-contained HTML report at `path` (a local file:
+    archived versions are never touched)."""
+    import duckdb
+
+    drift = compare_manifests(store, old, new, settings)
+    with duckdb.connect() as con:
+        store.register_in_duckdb(con)
+        histograms = paired_histograms(
+            con, parquet_source(store, old), parquet_source(store, new), drift_bounds(drift)
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source_report(drift, histograms), encoding="utf-8")
+    return path

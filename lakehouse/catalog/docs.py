@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.publish.publish import qa_line
+from lakehouse.render.dag import dag_svg
 from lakehouse.render.html import escape as _e
 from lakehouse.render.html import page
 from lakehouse.render.html import table as _table
 from lakehouse.transform.index import contract_results, list_builds
-from lakehouse.transform.lineage import Lineage, lineage_svg
+from lakehouse.transform.lineage import Lineage
 
 if TYPE_CHECKING:
     from lakehouse.archive.manifest import Manifest
@@ -145,7 +146,11 @@ def _lineage_section(lineage: Lineage | None, problem: str, product: ProductEntr
     """The drawing; and column lineage for outputs the dictionary (which shows it) lacks."""
     if lineage is None:
         return f"<h2>Lineage</h2><p>Lineage is not available: {_e(problem)}</p>"
-    parts = ["<h2>Lineage</h2><div class='figure'>", lineage_svg(lineage), "</div>"]
+    parts = [
+        "<h2>Lineage</h2><div class='figure'>",
+        dag_svg(f"lineage of {lineage.product}", lineage.nodes, lineage.edges),
+        "</div>",
+    ]
     described = set(product.dictionary.tables) if product.dictionary else set()
     for output, columns in lineage.columns.items():
         if output in described:

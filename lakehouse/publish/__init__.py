@@ -1,1 +1,19 @@
-"""Publishing: immutable published versions, promotion between environments, handoff packages."""
+"""Publishing: immutable published versions, promotion between environments, diffs of builds
+and published versions, handoff packages."""
+
+from lakehouse.publish.diffs import compare, write_diff_report
+from lakehouse.publish.package import Packaged, package_published
+from lakehouse.publish.publish import find_published, list_published, promote, publish_build
+from lakehouse.publish.records import PublishRecord
+
+__all__ = [
+    "Packaged",
+    "PublishRecord",
+    "compare",
+    "find_published",
+    "list_published",
+    "package_published",
+    "promote",
+    "publish_build",
+    "write_diff_report",
+]

@@ -1,1 +1,8 @@
-"""Rendering for people: HTML pages, inline SVG charts and the QA reports."""
+"""Rendering for people: HTML pages, inline SVG charts and DAG drawings, the QA reports.
+Renderers get data (drifts, diffs, nodes), never the facade."""
+
+from lakehouse.render.dag import dag_svg
+from lakehouse.render.html import page
+from lakehouse.render.qa_reports import diff_report, source_report
+
+__all__ = ["dag_svg", "diff_report", "page", "source_report"]

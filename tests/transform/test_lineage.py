@@ -13,7 +13,8 @@ from lakehouse.cli import app
 from lakehouse.contracts.dictionary import load_dictionary
 from lakehouse.errors import NotFoundError
 from lakehouse.project import Lakehouse
-from lakehouse.transform.lineage import column_lineage, compile_models, lineage_svg, table_lineage
+from lakehouse.render.dag import dag_svg
+from lakehouse.transform.lineage import column_lineage, compile_models, table_lineage
 from lakehouse.transform.models import MODEL_ATTRIBUTE, Model, model
 from tests.projects import make_project
 
@@ -77,7 +78,7 @@ def test_table_lineage_runs_from_the_pinned_sources_through_the_models() -> None
         ("orders", "stg_orders"), ("shops", "shop_sales"), ("stg_orders", "shop_sales")
     ]  # fmt: skip
     assert found.nodes[0].detail == "orders 20260101"
-    svg = lineage_svg(found)
+    svg = dag_svg("lineage of shop", found.nodes, found.edges)
     assert svg.count('class="node"') == 4 and svg.count("marker-end") == 3
     assert "http" not in svg  # nothing to fetch
 

@@ -48,8 +48,8 @@ def prepare(project: Path, lots: int, seed: int) -> None:
     init_project(project)
     print(f"generating and archiving {lots:,} lots ...", flush=True)
     generate_pluto_lite(project / "data", lots=lots, seed=seed)
-    write_demo_templates(project / "recipes" / "sources", project / "data", project)
     lake = Lakehouse(load_config(project / "lakehouse.toml"))
+    write_demo_templates(lake.config.templates_dir, project / "data", project)
     for dataset in DATASETS:
         lake.ingest(dataset)
     lake.lock("pluto_lite")

@@ -19,6 +19,8 @@ CONFIG_ENV_VAR = "LAKEHOUSE_CONFIG"
 ROOT_ENV_VAR = "LAKEHOUSE_ROOT"
 ENV_ENV_VAR = "LAKEHOUSE_ENV"  # an environment (dev, prod, ...): a prefix of the store
 MEMORY_ENV_VAR = "LAKEHOUSE_MEMORY_LIMIT"  # e.g. 2GB: DuckDB spills to the workspace beyond it
+TEMPLATES_FOLDER = "templates"  # the default folder of the ingest templates
+OLD_TEMPLATES_FOLDER = "recipes/sources"  # the default before templates/ (named in their toml)
 
 DEFAULT_CONFIG_TEXT = """\
 # lakehouse configuration. Paths are relative to this file.
@@ -35,7 +37,7 @@ root = ".lakehouse"
 # region = "us-east-1"
 
 [paths]
-templates = "recipes/sources"     # one YAML ingest template per source dataset
+templates = "templates"           # <dataset>.yml: one ingest template per source dataset
 recipes = "recipes"               # <product>.yml recipes and their .lock files
 transforms = "transforms"         # transforms/<product>/: the @model functions
 contracts = "contracts"           # contracts/<product>/dictionary.yml: the data dictionary
@@ -87,7 +89,7 @@ class StoreSettings(Strict):
 
 
 class PathSettings(Strict):
-    templates: str = "recipes/sources"
+    templates: str = TEMPLATES_FOLDER
     recipes: str = "recipes"
     transforms: str = "transforms"
     contracts: str = "contracts"
@@ -126,7 +128,21 @@ class LakehouseConfig(Strict):
 
     @property
     def templates_dir(self) -> Path:
+        """The folder of the ingest templates, `[paths] templates` (default templates/). A
+        project whose lakehouse.toml does not set it and whose templates are still in the old
+        default folder, recipes/sources/, gets an error rather than no templates."""
+        if "templates" not in self.paths.model_fields_set:
+            self._check_templates_not_left_behind()
         return (self.project_dir / self.paths.templates).resolve()
+
+    def _check_templates_not_left_behind(self) -> None:
+        old = self.project_dir / OLD_TEMPLATES_FOLDER
+        if _has_templates(old) and not _has_templates(self.project_dir / TEMPLATES_FOLDER):
+            raise ConfigError(
+                f"This project's ingest templates are in {old}/, which is no longer the default "
+                f"templates folder: move that folder to {TEMPLATES_FOLDER}/ or set `[paths] "
+                f'templates = "{OLD_TEMPLATES_FOLDER}"` in {self.project_dir / CONFIG_FILE_NAME}.'
+            )
 
     @property
     def recipes_dir(self) -> Path:
@@ -147,6 +163,11 @@ class LakehouseConfig(Strict):
     @property
     def memory_limit(self) -> str | None:
         return os.environ.get(MEMORY_ENV_VAR) or self.engine.memory_limit
+
+
+def _has_templates(folder: Path) -> bool:
+    """Whether `folder` holds a template file (<dataset>.yml or .yaml)."""
+    return folder.is_dir() and any(p.suffix in (".yml", ".yaml") for p in folder.iterdir())
 
 
 def find_config_file(start: Path | None = None) -> Path | None:

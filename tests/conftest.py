@@ -22,7 +22,9 @@ def realdata(name: str) -> Path:
 def project_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "project"
     init_project(folder)
-    (folder / "recipes" / "sources").mkdir(parents=True)
+    config = load_config(folder / "lakehouse.toml")
+    config.templates_dir.mkdir(parents=True)
+    config.recipes_dir.mkdir(parents=True)
     return folder
 
 
@@ -32,7 +34,8 @@ def lake(project_dir: Path) -> Lakehouse:
 
 
 def write_template(project_dir: Path, name: str, text: str) -> Path:
-    path = project_dir / "recipes" / "sources" / f"{name}.yml"
+    """Write `<name>.yml` into the project's templates folder (as its lakehouse.toml says)."""
+    path = load_config(project_dir / "lakehouse.toml").templates_dir / f"{name}.yml"
     path.write_text(text, encoding="utf-8")
     return path
 

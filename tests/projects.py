@@ -33,8 +33,8 @@ def make_project(folder: Path, lots: int = 1500, seed: int = 7) -> Lakehouse:
     (folder / "recipes").mkdir(exist_ok=True)
     shutil.copy(REPO / "recipes" / "pluto_lite.yml", folder / "recipes" / "pluto_lite.yml")
     generate_pluto_lite(folder / "data" / "pluto_lite", lots=lots, seed=seed)
-    write_demo_templates(folder / "recipes" / "sources", folder / "data" / "pluto_lite", folder)
     lake = Lakehouse(load_config(folder / "lakehouse.toml"))
+    write_demo_templates(lake.config.templates_dir, folder / "data" / "pluto_lite", folder)
     for dataset in DATASETS:
         lake.ingest(dataset)
     return lake
@@ -100,5 +100,6 @@ def s3_project(folder: Path, endpoint: str, bucket: str, lots: int) -> Lakehouse
     (folder / "recipes").mkdir(exist_ok=True)
     shutil.copy(REPO / "recipes" / "pluto_lite.yml", folder / "recipes" / "pluto_lite.yml")
     generate_pluto_lite(folder / "data" / "pluto_lite", lots=lots, seed=11)
-    write_demo_templates(folder / "recipes" / "sources", folder / "data" / "pluto_lite", folder)
-    return Lakehouse(load_config(config))
+    lake = Lakehouse(load_config(config))
+    write_demo_templates(lake.config.templates_dir, folder / "data" / "pluto_lite", folder)
+    return lake

@@ -191,13 +191,17 @@ def list_templates(templates_dir: Path) -> list[str]:
     return sorted({p.stem for p in templates_dir.iterdir() if p.suffix in TEMPLATE_SUFFIXES})
 
 
-def template_for_local_file(dataset: str, path: Path) -> IngestTemplate:
-    """A template for archiving a local file that has none: the format comes from its suffix."""
+def template_for_local_file(
+    dataset: str, path: Path, templates_dir: Path | None = None
+) -> IngestTemplate:
+    """A template for archiving a local file that has none: the format comes from its suffix
+    (`templates_dir`, the project's templates folder, is named in the error when it cannot)."""
     fmt = format_for_suffix(path.suffix)
     if fmt is None:
+        folder = templates_dir or "the templates folder"
         raise ConfigError(
             f"Cannot tell the format of {path.name} from its suffix (zip a Shapefile with its "
-            f".dbf, .shx and .prj); or write a template recipes/sources/{dataset}.yml that "
+            f".dbf, .shx and .prj); or write a template {dataset}.yml in {folder} that "
             "names the format."
         )
     return IngestTemplate.model_validate(

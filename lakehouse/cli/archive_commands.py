@@ -15,6 +15,7 @@ from lakehouse.cli.shell import (
     _print_datasets,
     _progress,
     _run,
+    _text,
     app,
     state,
 )
@@ -42,9 +43,12 @@ def init(
     lake = Lakehouse(config)
     if lake.store.is_local:
         Path(lake.store.root).mkdir(parents=True, exist_ok=True)
-    config.templates_dir.mkdir(parents=True, exist_ok=True)
+    templates_dir = _run(lambda: config.templates_dir)
+    templates_dir.mkdir(parents=True, exist_ok=True)
     verb = "Created" if created else "Found existing"
-    _console().print(f"{verb} {config_path}; store at {lake.store.root}")
+    _console().print(
+        f"{verb} {config_path}; store at {lake.store.root}; templates in {templates_dir}"
+    )
 
 
 @app.command()
@@ -68,9 +72,10 @@ def ingest(
 ) -> None:
     """Fetch datasets' sources and archive each as a new immutable version."""
     lake = _open()
-    names = datasets or lake.templates()
+    templates_dir = _run(lambda: lake.config.templates_dir)
+    names = datasets or _run(lake.templates)
     if not names:
-        _fail(f"No templates in {lake.config.templates_dir}; name a dataset and pass --file.")
+        _fail(f"No templates in {templates_dir}; name a dataset and pass --file.")
     if (file or version) and len(names) != 1:
         _fail("--file and --version apply to one dataset; name exactly one.")
     failed = []
@@ -81,7 +86,7 @@ def ingest(
             except LakehouseError as exc:
                 if state.debug:
                     raise
-                _console(stderr=True).print(f"[red]Error:[/red] {dataset}: {exc}")
+                _console(stderr=True).print(f"[red]Error:[/red] {dataset}: {_text(exc)}")
                 failed.append(dataset)
                 continue
         _print_ingest_result(dataset, result)
@@ -242,14 +247,15 @@ def demo(
     and their ingest templates when the project has none yet."""
     from lakehouse.demo import generate_pluto_lite, write_demo_templates
 
+    lake = _open()
+    templates_dir = _run(lambda: lake.config.templates_dir)
     with _progress("demo") as report:
         report(f"generating {lots:,} lots", 0, None)
         written = _run(lambda: generate_pluto_lite(out, lots=lots, seed=seed))
     console = _console()
     for path in written.values():
         console.print(f"wrote {path} ({path.stat().st_size:,} bytes)")
-    lake = _open()
-    templates = write_demo_templates(lake.config.templates_dir, out, lake.config.project_dir)
+    templates = write_demo_templates(templates_dir, out, lake.config.project_dir)
     for template in templates:
         console.print(f"wrote template {template}")
     console.print(f"next: `lake ingest {' '.join(p.removesuffix('.csv') for p in written)}`")

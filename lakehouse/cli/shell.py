@@ -60,7 +60,7 @@ def _run(action: Callable[[], T]) -> T:
     except LakehouseError as exc:
         if state.debug:
             raise
-        _console(stderr=True).print(f"[red]Error:[/red] {exc}")
+        _console(stderr=True).print(f"[red]Error:[/red] {_text(exc)}")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         _console(stderr=True).print("[red]Interrupted[/red]: nothing was committed.")
@@ -69,10 +69,17 @@ def _run(action: Callable[[], T]) -> T:
         if state.debug:
             raise
         _console(stderr=True).print(
-            f"[red]Unexpected error:[/red] {exc.__class__.__name__}: {exc} "
+            f"[red]Unexpected error:[/red] {exc.__class__.__name__}: {_text(exc)} "
             "(run again with --debug for the traceback, and report it)."
         )
         raise typer.Exit(2) from None
+
+
+def _text(exc: BaseException) -> str:
+    """An error's message as rich prints it verbatim (`[paths]` in it is not a style tag)."""
+    from rich.markup import escape
+
+    return escape(str(exc))
 
 
 def _open() -> Lakehouse:

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lakehouse.cli import app
+from lakehouse.config import load_config
 
 runner = CliRunner()
 
@@ -30,7 +31,8 @@ def test_init_creates_config_and_store(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "p" / "lakehouse.toml").is_file()
     assert (tmp_path / "p" / ".lakehouse").is_dir()
-    assert (tmp_path / "p" / "recipes" / "sources").is_dir()
+    assert (tmp_path / "p" / "templates").is_dir()
+    assert not (tmp_path / "p" / "recipes").exists()
     again = runner.invoke(app, ["init", str(tmp_path / "p")])
     assert "Found existing" in again.output
 
@@ -144,6 +146,25 @@ def test_ingest_without_names_takes_every_template_and_versions_lists_datasets(
     assert "alpha" in overview.output and "beta" in overview.output
 
 
+def test_templates_left_in_recipes_sources_are_one_sentence_not_ignored(
+    tmp_path: Path, csv_file: Path
+) -> None:
+    old = tmp_path / "p" / "recipes" / "sources"  # the old default; lakehouse.toml says nothing
+    old.mkdir(parents=True)
+    (old / "lots.yml").write_text(
+        f"name: lots\nsource: {{type: file, path: {csv_file}}}\nformat: {{type: csv}}\n"
+    )
+    config = tmp_path / "p" / "lakehouse.toml"
+    config.write_text('[store]\nroot = ".lakehouse"\n')
+    for command in (["ingest"], ["ingest", "lots"], ["demo", "--out", str(tmp_path / "d")]):
+        result = runner.invoke(app, ["--config", str(config), *command])
+        assert result.exit_code == 1, result.output
+        assert f"Error: This project's ingest templates are in {old}/" in result.output
+        assert 'set `[paths] templates = "recipes/sources"`' in result.output
+    assert not (tmp_path / "d").exists() and not (tmp_path / "p" / "templates").exists()
+    assert runner.invoke(app, ["--config", str(config), "versions"]).exit_code == 0
+
+
 def test_file_option_needs_exactly_one_dataset(in_project: Path, csv_file: Path) -> None:
     result = runner.invoke(app, ["ingest", "a", "b", "--file", str(csv_file)])
     assert result.exit_code == 1
@@ -184,9 +205,8 @@ def test_lock_build_builds_and_sql_commands(in_project: Path, tmp_path: Path) ->
     )
     shutil.copy(repo / "recipes" / "pluto_lite.yml", in_project / "recipes" / "pluto_lite.yml")
     generate_pluto_lite(in_project / "data" / "pluto_lite", lots=300, seed=1)
-    write_demo_templates(
-        in_project / "recipes" / "sources", in_project / "data" / "pluto_lite", in_project
-    )
+    templates_dir = load_config(in_project / "lakehouse.toml").templates_dir
+    write_demo_templates(templates_dir, in_project / "data" / "pluto_lite", in_project)
     assert runner.invoke(app, ["ingest"]).exit_code == 0
     locked = runner.invoke(app, ["lock", "pluto_lite"])
     assert locked.exit_code == 0, locked.output

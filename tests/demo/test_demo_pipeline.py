@@ -16,7 +16,7 @@ from lakehouse.demo import SOURCE_FILES
 from lakehouse.project import Lakehouse
 
 REPO = Path(__file__).resolve().parents[2]
-TEMPLATES = REPO / "recipes" / "sources"
+TEMPLATES = load_config(REPO / "lakehouse.toml").templates_dir  # the repo's own project
 
 
 @pytest.mark.parametrize("path", sorted(TEMPLATES.glob("*.yml")), ids=lambda p: p.stem)
@@ -28,7 +28,8 @@ def test_demo_sources_are_archived_with_the_repo_templates(tmp_path: Path) -> No
     runner = CliRunner()
     project = tmp_path / "project"
     assert runner.invoke(app, ["init", str(project)]).exit_code == 0
-    shutil.copytree(TEMPLATES, project / "recipes" / "sources", dirs_exist_ok=True)
+    templates_dir = load_config(project / "lakehouse.toml").templates_dir
+    shutil.copytree(TEMPLATES, templates_dir, dirs_exist_ok=True)
     cwd = os.getcwd()
     os.chdir(project)
     try:
@@ -76,5 +77,6 @@ def test_lake_demo_in_a_fresh_project_writes_the_templates_it_needs(tmp_path: Pa
     assert generated.output.count("wrote template") == 4
     assert "archived version" in ingested.output
     assert "wrote template" not in again.output  # never overwritten
-    text = (project / "recipes" / "sources" / "dof_pts.yml").read_text()
+    assert (project / "templates").is_dir() and not (project / "recipes" / "sources").exists()
+    text = (project / "templates" / "dof_pts.yml").read_text()
     assert "path: data/pluto_lite/dof_pts.csv" in text

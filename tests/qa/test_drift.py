@@ -105,8 +105,8 @@ def test_thresholds_decide_what_is_flagged() -> None:
 def lake(tmp_path: Path) -> Lakehouse:
     init_project(tmp_path)
     generate_pluto_lite(tmp_path / "data", lots=2000, seed=3)
-    write_demo_templates(tmp_path / "recipes" / "sources", tmp_path / "data", tmp_path)
     lake = Lakehouse(load_config(tmp_path / "lakehouse.toml"))
+    write_demo_templates(lake.config.templates_dir, tmp_path / "data", tmp_path)
     lake.ingest("dof_pts")
     return lake
 
@@ -188,7 +188,7 @@ def test_infinite_and_missing_numbers_do_not_swamp_the_statistics() -> None:
 
 
 def test_a_template_sets_the_key_and_the_thresholds(lake: Lakehouse) -> None:
-    template = Path(lake.config.project_dir) / "recipes" / "sources" / "dof_pts.yml"
+    template = lake.config.templates_dir / "dof_pts.yml"
     template.write_text(
         template.read_text()
         + "qa:\n  key: [bbl]\n  thresholds: {row_count: 0.001, mean: 10.0, keys: 0.5}\n"
@@ -207,7 +207,7 @@ def test_a_template_sets_the_key_and_the_thresholds(lake: Lakehouse) -> None:
 def test_a_template_with_a_mistyped_threshold_names_the_field(lake: Lakehouse) -> None:
     from lakehouse.errors import ConfigError
 
-    template = Path(lake.config.project_dir) / "recipes" / "sources" / "dof_pts.yml"
+    template = lake.config.templates_dir / "dof_pts.yml"
     template.write_text(template.read_text() + "qa:\n  thresholds: {row_cuont: 0.1}\n")
     with pytest.raises(ConfigError, match=r"qa\.thresholds\.row_cuont"):
         lake.ingest("dof_pts")

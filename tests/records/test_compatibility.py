@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from lakehouse.cli import app
 from lakehouse.config import load_config
+from lakehouse.demo import generate_pluto_lite
 from lakehouse.explore.explorer import Explorer, view_name
 from lakehouse.project import Lakehouse
 from lakehouse.publish.records import LatestRecord, PublishRecord
@@ -181,6 +182,20 @@ def test_it_verifies_clean_and_checks_its_contracts(old: Lakehouse) -> None:
     assert "OK: checked 11 files in 6 versions, all checksums match." in lake_cli(old, "verify")
     entry, contracts = old.check("pluto_lite", build_id=FIRST)
     assert entry.build_id == FIRST and contracts.passed
+
+
+def test_it_ingests_from_its_templates_in_recipes_sources(writable: Lakehouse) -> None:
+    """Its lakehouse.toml says `templates = "recipes/sources"`, the old default: still honoured."""
+    lake = writable
+    folder = lake.config.project_dir
+    assert lake.config.templates_dir == folder / "recipes" / "sources"
+    assert lake.templates() == sorted(SOURCES)
+    # new sources where its templates point (the fixture's were made with seed 42)
+    generate_pluto_lite(folder / "data" / "pluto_lite", lots=100, seed=1)
+    shown = lake_cli(lake, "ingest")
+    for dataset in SOURCES:
+        assert f"{dataset}: archived version" in shown
+        assert lake.manifest(dataset).contract  # the template's raw contract was checked
 
 
 def test_it_publishes_a_new_version_beside_the_old(writable: Lakehouse) -> None:

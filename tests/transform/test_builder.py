@@ -375,7 +375,7 @@ def test_an_empty_query_is_refused(built: Lakehouse) -> None:
 
 def test_a_delta_stored_input_builds_and_answers_sql(tmp_path: Path) -> None:
     lake = make_project(tmp_path / "p", lots=200)
-    template = tmp_path / "p" / "recipes" / "sources" / "landmarks.yml"
+    template = lake.config.templates_dir / "landmarks.yml"
     template.write_text(template.read_text() + "storage: delta\n")
     generate_pluto_lite(tmp_path / "p" / "data" / "pluto_lite", lots=220, seed=5)
     lake.ingest("landmarks")

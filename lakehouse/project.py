@@ -18,7 +18,7 @@ from lakehouse.archive.template import (
     IngestTemplate,
     list_templates,
     load_template_for,
-    template_for_local_file,
+    template_for_file,
     template_path,
 )
 from lakehouse.catalog.catalog import DatasetEntry, ProductEntry, catalog, lookup, products
@@ -30,7 +30,6 @@ from lakehouse.errors import ConfigError, LakehouseError
 from lakehouse.names import LATEST, check_dataset_name
 from lakehouse.progress import Progress, no_progress
 from lakehouse.qa.drift import QaSettings, SourceDrift
-from lakehouse.sources.file import FileSource
 from lakehouse.store.storage import Store
 from lakehouse.transform.builder import BuildResult
 from lakehouse.transform.index import (
@@ -86,7 +85,7 @@ class Lakehouse:
         """Archive the dataset's source (or `file`, a local copy of it) as a new version."""
         check_dataset_name(dataset)
         if file is not None:
-            template = self._template_for_file(dataset, Path(file))
+            template = template_for_file(self.config.templates_dir, dataset, Path(file))
         else:
             template = self.template(dataset)
         return self.archive.ingest(
@@ -96,14 +95,6 @@ class Lakehouse:
             progress=progress,
             source_contract=load_source_contract(self.config.contracts_dir, dataset),
         )
-
-    def _template_for_file(self, dataset: str, file: Path) -> IngestTemplate:
-        """The dataset's template with its source replaced by a local file (format kept)."""
-        if template_path(self.config.templates_dir, dataset) is None:
-            return template_for_local_file(dataset, file.resolve())
-        template = self.template(dataset)
-        source = FileSource(type="file", path=str(file.resolve()))
-        return template.model_copy(update={"source": source})
 
     def datasets(self) -> list[str]:
         return self.archive.datasets()

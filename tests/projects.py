@@ -20,9 +20,16 @@ REPO = Path(__file__).resolve().parents[1]
 DATASETS = [name.removesuffix(".csv") for name in SOURCE_FILES]
 
 
-def make_project(folder: Path, lots: int = 1500, seed: int = 7) -> Lakehouse:
-    """A project with the repo's PLUTO-lite recipe and transforms, its sources archived."""
+def pluto_lite_project(
+    folder: Path, lots: int, seed: int, store_root: str | None = None
+) -> Lakehouse:
+    """A new project with the repo's PLUTO-lite recipe, transforms, contracts and generated
+    sources with their templates (nothing archived yet); `store_root` replaces the local store
+    (e.g. an s3:// root, whose `[store.s3]` settings the caller adds)."""
     init_project(folder)
+    config = folder / "lakehouse.toml"
+    if store_root is not None:
+        config.write_text(config.read_text().replace('root = ".lakehouse"', store_root))
     shutil.copytree(
         REPO / "transforms",
         folder / "transforms",
@@ -33,8 +40,14 @@ def make_project(folder: Path, lots: int = 1500, seed: int = 7) -> Lakehouse:
     (folder / "recipes").mkdir(exist_ok=True)
     shutil.copy(REPO / "recipes" / "pluto_lite.yml", folder / "recipes" / "pluto_lite.yml")
     generate_pluto_lite(folder / "data" / "pluto_lite", lots=lots, seed=seed)
-    lake = Lakehouse(load_config(folder / "lakehouse.toml"))
+    lake = Lakehouse(load_config(config))
     write_demo_templates(lake.config.templates_dir, folder / "data" / "pluto_lite", folder)
+    return lake
+
+
+def make_project(folder: Path, lots: int = 1500, seed: int = 7) -> Lakehouse:
+    """A project with the repo's PLUTO-lite recipe and transforms, its sources archived."""
+    lake = pluto_lite_project(folder, lots, seed)
     for dataset in DATASETS:
         lake.ingest(dataset)
     return lake
@@ -82,24 +95,6 @@ EXTERNAL = re.compile(r"(https?:)?//|<script|@import|url\((?!#)|\bsrc=", re.IGNO
 
 
 def s3_project(folder: Path, endpoint: str, bucket: str, lots: int) -> Lakehouse:
-    init_project(folder)
-    config = folder / "lakehouse.toml"
-    config.write_text(
-        config.read_text().replace(
-            'root = ".lakehouse"',
-            f'root = "s3://{bucket}/lake"\n\n[store.s3]\nendpoint_url = "{endpoint}"',
-        )
-    )
-    shutil.copytree(
-        REPO / "transforms",
-        folder / "transforms",
-        ignore=shutil.ignore_patterns("__pycache__"),
-        dirs_exist_ok=True,
-    )
-    shutil.copytree(REPO / "contracts" / "pluto_lite", folder / "contracts" / "pluto_lite")
-    (folder / "recipes").mkdir(exist_ok=True)
-    shutil.copy(REPO / "recipes" / "pluto_lite.yml", folder / "recipes" / "pluto_lite.yml")
-    generate_pluto_lite(folder / "data" / "pluto_lite", lots=lots, seed=11)
-    lake = Lakehouse(load_config(config))
-    write_demo_templates(lake.config.templates_dir, folder / "data" / "pluto_lite", folder)
-    return lake
+    """The PLUTO-lite project on an S3 store (nothing archived yet)."""
+    root = f'root = "s3://{bucket}/lake"\n\n[store.s3]\nendpoint_url = "{endpoint}"'
+    return pluto_lite_project(folder, lots, seed=11, store_root=root)

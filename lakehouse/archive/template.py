@@ -25,6 +25,7 @@ from lakehouse.names import DatasetName, VersionName, check_dataset_name
 from lakehouse.qa.drift import QaSettings
 from lakehouse.records import Strict, load_yaml_model
 from lakehouse.sources import SOURCE_TYPES, SourceField
+from lakehouse.sources.file import FileSource
 
 TEMPLATE_SUFFIXES = (".yml", ".yaml")
 
@@ -207,3 +208,13 @@ def template_for_local_file(
     return IngestTemplate.model_validate(
         {"name": dataset, "source": {"type": "file", "path": str(path)}, "format": fmt}
     )
+
+
+def template_for_file(templates_dir: Path, dataset: str, file: Path) -> IngestTemplate:
+    """The dataset's template with its source replaced by a local file (its format and steps
+    kept); without a template, one whose format comes from the file's suffix."""
+    path = template_path(templates_dir, dataset)
+    if path is None:
+        return template_for_local_file(dataset, file.resolve(), templates_dir)
+    source = FileSource(type="file", path=str(file.resolve()))
+    return load_template(path).model_copy(update={"source": source})

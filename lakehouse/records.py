@@ -40,7 +40,9 @@ def load_yaml_model(path: Path, model: type[M], expected: str) -> M:
     """Parse `path` as a YAML mapping and validate it as `model`; `expected` names the fields a
     reader should at least write (for the message when the file is not a mapping)."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's safe loader when the wheel has it (5x faster; same documents, same errors)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML ({exc}); fix the file.") from exc
     if not isinstance(raw, dict):

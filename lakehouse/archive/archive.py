@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import ValidationError
-
 from lakehouse.archive import delta
 from lakehouse.archive.convert import convert_to_parquet
 from lakehouse.archive.manifest import (
@@ -44,6 +42,7 @@ from lakehouse.errors import (
     ConfigError,
     ContractFailed,
     IntegrityError,
+    NewerRecordError,
     NotFoundError,
     SourceError,
     VersionExistsError,
@@ -123,8 +122,10 @@ class Archive:
         """One committed version's manifest; an unreadable one is an IntegrityError."""
         path = manifest_path(dataset, version)
         try:
-            return Manifest.from_json(self.store.read_bytes(path))
-        except (ValidationError, ValueError) as exc:
+            return Manifest.from_json(self.store.read_bytes(path), self.store.url(path))
+        except NewerRecordError:
+            raise
+        except IntegrityError as exc:
             raise IntegrityError(
                 f"The manifest {self.store.url(path)} is unreadable or damaged; run `lake verify` "
                 "and restore it from a backup."

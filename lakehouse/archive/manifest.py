@@ -6,50 +6,50 @@ A version folder without one is an interrupted ingest, never a version.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
+
+from lakehouse.records import Migration, Strict, VersionedRecord
 
 RAW_AREA = "raw"
 MANIFEST_NAME = "manifest.json"
-MANIFEST_FORMAT = 1
 
 
-class StoredFile(BaseModel):
+class StoredFile(Strict):
     """One stored file: path relative to the store root, size and sha256."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str
     bytes: int
     sha256: str
 
 
-class ColumnInfo(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class ColumnInfo(Strict):
     name: str
     type: str
 
 
-class SourceInfo(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class SourceInfo(Strict):
     type: str
     location: str  # URL or path, never credentials
     format: str
-    details: dict[str, Any] = {}
+    details: dict[str, Any] = Field(default_factory=dict)
 
 
 VersionOrigin = Literal["option", "template", "source metadata", "run date"]
 
 
-class Manifest(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _without_manifest_format(record: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 named its shape `manifest_format: 1`; `schema_version` says it now."""
+    return {key: value for key, value in record.items() if key != "manifest_format"}
 
-    manifest_format: int = MANIFEST_FORMAT
+
+class Manifest(VersionedRecord):
+    SCHEMA_VERSION: ClassVar[int] = 2
+    MIGRATIONS: ClassVar[dict[int, Migration]] = {1: _without_manifest_format}
+    DESCRIPTION: ClassVar[str] = "manifest"
+
     dataset: str
     version: str
     version_origin: VersionOrigin
@@ -66,19 +66,15 @@ class Manifest(BaseModel):
     columns: list[ColumnInfo]
     geometry_column: str | None = None
     geometry_crs: str | None = None  # e.g. EPSG:2263, as the source declared it
-    steps: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = Field(default_factory=list)
     template_sha256: str | None = None
     contract: dict[str, Any] | None = None  # the raw contract's summary, when the template has one
     qa: dict[str, Any] | None = None  # source QA against the version before: summary and flags
     tool: dict[str, str]
     run: dict[str, str]
 
-    def to_json(self) -> bytes:
-        return json.dumps(self.model_dump(mode="json"), indent=2).encode() + b"\n"
-
-    @classmethod
-    def from_json(cls, data: bytes) -> Manifest:
-        return cls.model_validate_json(data)
+    def to_json(self, indent: int | None = 2) -> bytes:
+        return super().to_json(indent) + b"\n"
 
 
 def dataset_folder(dataset: str) -> str:

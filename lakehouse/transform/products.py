@@ -14,16 +14,22 @@ from lakehouse.store.storage import Store
 from lakehouse.transform.builder import Builder, BuildResult, BuildSite, BuildSpec, EngineOptions
 from lakehouse.transform.lineage import Lineage, input_schemas, product_lineage
 from lakehouse.transform.models import load_models
-from lakehouse.transform.recipe import Lock, check_lock, load_recipe, read_lock, resolve_lock
+from lakehouse.transform.recipe import (
+    Lock,
+    Recipe,
+    check_lock,
+    load_recipe,
+    read_lock,
+    resolve_lock,
+)
 
 
 def product_lock(
-    config: LakehouseConfig, archive: Archive, product: str, *, latest: bool = False
+    config: LakehouseConfig, archive: Archive, recipe: Recipe, *, latest: bool = False
 ) -> Lock:
-    """The product's lock file, checked against the recipe and the archive; without one (or
+    """The recipe's lock file, checked against the recipe and the archive; without one (or
     with `latest`), the recipe resolved to the latest versions."""
-    recipe = load_recipe(config.recipes_dir, product)
-    lock = None if latest else read_lock(config.recipes_dir, product)
+    lock = None if latest else read_lock(config.recipes_dir, recipe.name)
     if lock is None:
         return resolve_lock(recipe, archive, config.recipes_dir)
     check_lock(lock, recipe, archive, config.recipes_dir)
@@ -35,7 +41,7 @@ def build_spec(
 ) -> BuildSpec:
     """Everything a build of `product` makes and checks, from the project's folders."""
     recipe = load_recipe(config.recipes_dir, product)
-    lock = product_lock(config, archive, product, latest=latest)
+    lock = product_lock(config, archive, recipe, latest=latest)
     models = load_models(config.transforms_dir, product)
     return BuildSpec(
         recipe,

@@ -24,6 +24,11 @@ class SourceError(LakehouseError):
     """A source could not be fetched: unreachable, timed out, truncated or not what was expected."""
 
 
+class TransientSourceError(SourceError):
+    """A source failure worth retrying (a server error, a timeout, a body cut off): a source
+    type retries it with back-off, and reports it as a SourceError once the retries are spent."""
+
+
 class FormatError(LakehouseError):
     """The fetched bytes could not be read as the declared format."""
 

@@ -47,8 +47,9 @@ def build(
         str,
         typer.Option(
             "--engine",
-            help="duckdb (in-process, the default) or spark (the same transforms on ibis's "
-            "PySpark backend; LAKEHOUSE_SPARK_MASTER picks the master, default local[2]).",
+            help="duckdb (in-process, the default), spark (the same transforms on ibis's "
+            "PySpark backend; LAKEHOUSE_SPARK_MASTER picks the master, default local[2]), or an "
+            "engine a plugin registers (entry point group lakehouse.engines).",
         ),
     ] = "duckdb",
 ) -> None:

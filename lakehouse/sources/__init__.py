@@ -51,6 +51,9 @@ built-in source type has its own test module there). What else `SourceType` says
 - `decides_format`: True if `fetch` always knows the format of what it landed (an API's own
   pages) and says so in `Fetched.format_override`; the template's `format:` is then optional.
   Otherwise (the default) a template of this type must name its format.
+- A failure worth retrying (a server error, a timeout, a cut-off body) is a
+  `TransientSourceError`; `lakehouse.sources.http.with_retries(action, retries=...,
+  backoff_seconds=...)` retries it with back-off and then reports it as a `SourceError`.
 - `Fetched.source_version`: the source's own version (e.g. YYYYMMDD of its last edit), when it
   has one; `Fetched.location` is where the data came from, for the manifest: never credentials.
 - A spec holding a local path overrides `SourceSpec.relative_to_project` (see `file`).

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 import httpx
 from pydantic import Field, field_validator
 
-from lakehouse.errors import SourceError
+from lakehouse.errors import SourceError, TransientSourceError
 from lakehouse.progress import Progress
 from lakehouse.records import Strict
 from lakehouse.sources import Fetched, SourceSpec, SourceType
@@ -51,10 +51,6 @@ class HttpSource(SourceSpec, HttpSettings):
         return url
 
 
-class _Transient(Exception):
-    """A failure worth retrying; its message is the user-facing reason."""
-
-
 SECRET_PARAMETER = re.compile(
     r"(token|key|secret|password|passwd|signature|credential|auth|sig)", re.IGNORECASE
 )
@@ -83,7 +79,7 @@ def with_retries(action: Callable[[], T], *, retries: int, backoff_seconds: floa
     for attempt in range(1, attempts + 1):
         try:
             return action()
-        except _Transient as exc:
+        except TransientSourceError as exc:
             if attempt == attempts:
                 tried = f" (tried {attempts} times)" if attempts > 1 else ""
                 raise SourceError(f"{exc}{tried}; check the source or try again later.") from exc
@@ -98,7 +94,7 @@ def _client(timeout_seconds: float) -> httpx.Client:
 
 def _raise_for_status(response: httpx.Response, shown_url: str) -> None:
     if response.status_code >= 500 or response.status_code == 429:
-        raise _Transient(f"{shown_url} answered HTTP {response.status_code}")
+        raise TransientSourceError(f"{shown_url} answered HTTP {response.status_code}")
     if response.status_code >= 400:
         raise SourceError(
             f"{shown_url} answered HTTP {response.status_code}; check the URL and access rights."
@@ -114,12 +110,12 @@ def _reject_html(response: httpx.Response, shown_url: str, expected: str) -> Non
         )
 
 
-def _transport_error(exc: httpx.HTTPError, shown_url: str, timeout: float) -> _Transient:
+def _transport_error(exc: httpx.HTTPError, shown_url: str, timeout: float) -> TransientSourceError:
     if isinstance(exc, httpx.TimeoutException):
-        return _Transient(f"{shown_url} did not answer within {timeout:g} s")
+        return TransientSourceError(f"{shown_url} did not answer within {timeout:g} s")
     if isinstance(exc, httpx.RemoteProtocolError):
-        return _Transient(f"the download from {shown_url} was cut off before the end")
-    return _Transient(f"cannot reach {shown_url} ({exc.__class__.__name__}: {exc})")
+        return TransientSourceError(f"the download from {shown_url} was cut off before the end")
+    return TransientSourceError(f"cannot reach {shown_url} ({exc.__class__.__name__}: {exc})")
 
 
 def download(
@@ -157,7 +153,7 @@ def download(
                             total,
                         )
                 if total is not None and received != total:
-                    raise _Transient(
+                    raise TransientSourceError(
                         f"the download from {shown} was cut off after {received} of {total} bytes"
                     )
         except httpx.HTTPError as exc:
@@ -195,7 +191,7 @@ def get_json(
         try:
             return json.loads(body), body
         except ValueError as exc:
-            raise _Transient(f"{shown} returned a body that is not valid JSON") from exc
+            raise TransientSourceError(f"{shown} returned a body that is not valid JSON") from exc
 
     return with_retries(attempt, retries=retries, backoff_seconds=backoff_seconds)
 

@@ -55,10 +55,14 @@ class Registry(Generic[M]):
         self._members: dict[str, M] = {}
         self._unknown_error = unknown_error
         self._entry_points: dict[str, metadata.EntryPoint] | None = None  # found on first need
+        self._clashes: dict[str, metadata.EntryPoint] = {}  # entry points named as a built-in
         self._from_entry_points: set[str] = set()
 
     def register(self, member: M) -> M:
-        """Add a member; a second, different member of the same name is refused."""
+        """Add a member; a second, different member of the same name (a built-in's included)
+        is refused."""
+        if member.name in self._builtins and member.name not in self._members:
+            self._members[member.name] = self._builtin(member.name)
         existing = self._members.get(member.name)
         if existing is not None and existing is not member:
             raise ConfigError(
@@ -79,6 +83,7 @@ class Registry(Generic[M]):
             self._members.pop(name, None)
         self._from_entry_points.clear()
         self._entry_points = None
+        self._clashes = {}
 
     def builtin_names(self) -> list[str]:
         """The names of the built-in members, in order."""
@@ -91,13 +96,19 @@ class Registry(Generic[M]):
 
     def get(self, name: str) -> M:
         """The member called `name`, or an error that lists the names there are."""
+        clash = self._found_clashes().get(name)
+        if clash is not None:
+            raise ConfigError(
+                f"Two {self.kind}s are named {name!r}: the built-in one and the entry point "
+                f"{clash.value} ({self.group}); uninstall or rename the plugin's."
+            )
         if name in self._members:
             return self._members[name]
         if name in self._builtins:
-            return self.register(self._import(self._builtins[name], name, "built-in"))
+            return self.register(self._builtin(name))
         entry = self._found_entry_points().get(name)
         if entry is not None:
-            member = self.register(self._import(entry.value, name, f"entry point {self.group}"))
+            member = self.register(self._import(entry, name))
             self._from_entry_points.add(name)
             return member
         raise self._unknown_error(
@@ -112,28 +123,42 @@ class Registry(Generic[M]):
         return (self.get(name) for name in self.names())
 
     def _found_entry_points(self) -> dict[str, metadata.EntryPoint]:
-        """The group's entry points by name, but those a built-in's name shadows."""
+        """The group's entry points by name, but those named as a built-in (see `_clashes`)."""
         if self._entry_points is None:
-            self._entry_points = {
-                entry.name: entry
-                for entry in metadata.entry_points(group=self.group)
-                if entry.name not in self._builtins
-            }
+            found = {entry.name: entry for entry in metadata.entry_points(group=self.group)}
+            self._clashes = {name: e for name, e in found.items() if name in self._builtins}
+            self._entry_points = {n: e for n, e in found.items() if n not in self._builtins}
         return self._entry_points
 
-    def _import(self, target: str, name: str, origin: str) -> M:
+    def _found_clashes(self) -> dict[str, metadata.EntryPoint]:
+        self._found_entry_points()
+        return self._clashes
+
+    def _builtin(self, name: str) -> M:
+        target = self._builtins[name]
         module_name, _, attribute = target.partition(":")
+        return self._checked(
+            lambda: getattr(importlib.import_module(module_name), attribute),
+            name,
+            f"built-in: {target}",
+        )
+
+    def _import(self, entry: metadata.EntryPoint, name: str) -> M:
+        return self._checked(entry.load, name, f"entry point {self.group}: {entry.value}")
+
+    def _checked(self, load: Callable[[], Any], name: str, origin: str) -> M:
+        """The member `load` gives, which must call itself `name`."""
         try:
-            member: M = getattr(importlib.import_module(module_name), attribute)
+            member: M = load()
         except (ImportError, AttributeError) as exc:
             raise ConfigError(
-                f"The {self.kind} {name!r} ({origin}: {target}) cannot be loaded "
+                f"The {self.kind} {name!r} ({origin}) cannot be loaded "
                 f"({exc.__class__.__name__}: {exc}); reinstall the package that provides it."
             ) from exc
         if member.name != name:
             raise ConfigError(
-                f"The {self.kind} {target} ({origin}) calls itself {member.name!r}, not "
-                f"{name!r}; make the names match."
+                f"The {self.kind} of {origin} calls itself {member.name!r}, not {name!r}; make "
+                "the names match."
             )
         return member
 

@@ -262,3 +262,45 @@ def test_every_built_in_member_has_its_own_test_module(kind: str, name: str) -> 
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
     ]
     assert tests, f"{module.relative_to(TESTS)} holds no test function"
+
+
+@dataclass(frozen=True)
+class _Holder:
+    member: Any
+
+
+HOLDER = _Holder(CSV)  # an entry point may name an attribute of an attribute
+
+
+def test_entry_points_load_as_python_loads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_registries: None
+) -> None:
+    # `module:object.attribute` is valid entry-point syntax; so is a name a built-in has
+    groups = {"lakehouse.formats": {"csv": "tests.test_registry:HOLDER.member"}}
+    monkeypatch.syspath_prepend(str(make_visible(tmp_path / "site", "twin", "1.0", groups)))
+    with pytest.raises(ConfigError, match=r"Two formats are named 'csv': the built-in one and"):
+        FORMATS.get("csv")
+    FORMATS.reload_entry_points()
+    groups = {"lakehouse.formats": {"csv2": "tests.test_registry:HOLDER.member"}}
+    monkeypatch.syspath_prepend(str(make_visible(tmp_path / "site2", "dotted", "1.0", groups)))
+    with pytest.raises(ConfigError, match="calls itself 'csv', not 'csv2'"):
+        FORMATS.get("csv2")  # loaded through the dotted target, then checked by name
+
+
+def test_a_built_in_name_cannot_be_taken_at_run_time(fresh_registries: None) -> None:
+    impostor = Format(name="csv", spec=FormatSpec, load=CSV.load, suffixes=(".csv",))
+    with pytest.raises(ConfigError, match="Two formats are named 'csv'"):
+        FORMATS.register(impostor)
+    assert FORMATS.get("csv") is CSV
+
+
+def test_a_broken_format_plugin_does_not_hide_the_formats_that_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_registries: None
+) -> None:
+    groups = {"lakehouse.formats": {"broken": "lakehouse_missing_plugin:FORMAT"}}
+    monkeypatch.syspath_prepend(str(make_visible(tmp_path / "site", "broken", "1.0", groups)))
+    spec = format_for_suffix(".csv")
+    assert spec is not None and spec.type == "csv"
+    # a suffix no working format claims: the broken plugin may have, so its error is shown
+    with pytest.raises(ConfigError, match=r"The format 'broken' .* cannot be loaded"):
+        format_for_suffix(".dat")

@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import SerializeAsAny, WrapValidator
 
-from lakehouse.errors import FormatError
+from lakehouse.errors import ConfigError, FormatError
 from lakehouse.records import Strict
 from lakehouse.registry import Registry, spec_validator
 
@@ -124,7 +124,15 @@ def load_source(con: duckdb.DuckDBPyConnection, files: list[Path], spec: FormatS
 def format_for_suffix(suffix: str) -> FormatSpec | None:
     """The default spec of the first format that claims the file suffix (".csv"), if any (the
     formats are loaded in order until one claims it)."""
-    for member in FORMATS:
+    unloadable: list[ConfigError] = []
+    for name in FORMATS.names():
+        try:
+            member = FORMATS.get(name)
+        except ConfigError as exc:  # a broken plugin must not hide the formats that work
+            unloadable.append(exc)
+            continue
         if suffix.lower() in member.suffixes:
             return member.spec.model_validate({"type": member.name})
+    if unloadable:  # it may have been the one that claims the suffix
+        raise unloadable[0]
     return None

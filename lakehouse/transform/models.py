@@ -316,8 +316,19 @@ class _Fingerprint:
         text = _stable_text(value)
         if text is not None:
             self.digest.update(f"{key}:{name}={text}\n".encode())
-        elif holder in sys.modules:  # no stable form: depend on the whole module's source
-            self.pending.append(sys.modules[holder])
+        else:  # no stable form: depend on the whole source of the modules that hold it
+            self.pending.extend(self._modules_holding(value, holder))
+
+    def _modules_holding(self, value: Any, holder: str) -> list[types.ModuleType]:
+        """The module whose code reads `value`, and every module of the package that holds the
+        same object (where it was defined, e.g. `transforms.common.dates.CUTOFF` imported by
+        name): editing it there must change the fingerprint too."""
+        found = [sys.modules[holder]] if holder in sys.modules else []
+        for name, module in list(sys.modules.items()):
+            shared = _in_package(name, self.package) and name != holder
+            if shared and any(held is value for held in vars(module).values()):
+                found.append(module)
+        return found
 
 
 _EMPTY_CELL = object()

@@ -31,6 +31,9 @@ class ContractsSummary(Strict):
     stopped_at: str | None
 
 
+UNCHECKED = ContractsSummary(summary="no contract checked", seconds=0.0, failed=[], stopped_at=None)
+
+
 class GitState(Strict):
     """The commit the transforms came from and whether they had uncommitted changes (both None
     outside a git work tree)."""
@@ -111,10 +114,11 @@ class BuildRecord(VersionedRecord):
     DESCRIPTION = "build record (build.json)"
 
     build_id: str
-    status: Literal["passed", "failed"]
-    contracts: ContractsSummary
+    # builds from before contracts (and engines) were recorded: passed, unchecked, on DuckDB
+    status: Literal["passed", "failed"] = "passed"
+    contracts: ContractsSummary = Field(default_factory=lambda: UNCHECKED)
     product: DatasetName
-    engine: str
+    engine: str = "duckdb"
     recipe: RecipeRecord
     lock: LockRecord
     git: GitState

@@ -385,3 +385,49 @@ def test_shared_code_is_followed_through_cycles_decorators_and_classes(tmp_path:
         write(transforms, {**files, name: files[name].replace(old, new)})
         now = fingerprints(transforms)
         assert {model for model in now if now[model] != first[model]} == {changed}
+
+
+CUTOFFS = """
+import datetime
+
+CUTOFF = datetime.date(2020, 1, 1)
+"""
+
+DATED = """
+from lakehouse.transform import model
+from transforms.common.cutoffs import CUTOFF
+
+
+@model(layer="product")
+def dated(numbers):
+    return numbers.select(n=numbers.n.cast("int64"), cutoff=CUTOFF)
+"""
+
+
+def test_a_shared_constant_without_a_plain_text_form_is_followed_to_its_module(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    # a date has no stable text form: the fingerprint takes the whole module that holds it,
+    # which must include common/cutoffs.py where it is defined, not only the reader's module
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("n\n1\n")
+    lake.ingest("numbers", file=numbers)
+    write(
+        project_dir / "transforms",
+        {"common/__init__.py": "", "common/cutoffs.py": CUTOFFS, "dated/__init__.py": ""},
+    )
+    write(project_dir / "transforms", {"dated/models.py": DATED})
+    (project_dir / "recipes" / "dated.yml").write_text(
+        "name: dated\nowner: me\ninputs: {numbers: latest}\noutputs: [dated]\n"
+    )
+    assert build_cutoff(lake) == ("built", "2020-01-01")
+    assert build_cutoff(lake) == ("cached", "2020-01-01")
+    cutoffs = project_dir / "transforms" / "common" / "cutoffs.py"
+    cutoffs.write_text(CUTOFFS.replace("2020, 1, 1", "2021, 6, 30"))
+    assert build_cutoff(lake) == ("built", "2021-06-30")
+
+
+def build_cutoff(lake: Lakehouse) -> tuple[str, str]:
+    (run,) = lake.build("dated").models
+    (row,) = lake.sql("dated", "SELECT CAST(cutoff AS VARCHAR) FROM dated")[1]
+    return run.status, row[0]

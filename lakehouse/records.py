@@ -5,6 +5,7 @@ lakehouse writes and reads back (build.json, publish.json, cache entries)."""
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Self, TypeVar
@@ -34,6 +35,18 @@ class Strict(BaseModel):
     not changed after it is read."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __getitem__(self, field: str) -> Any:
+        """`record["version"]`, as when build and publish records were dicts (notebooks written
+        then keep working); deprecated: use `record.version`."""
+        if field not in type(self).model_fields:
+            raise KeyError(field)
+        warnings.warn(
+            f"{type(self).__name__} is a typed record: use .{field} instead of [{field!r}]",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(self, field)
 
 
 def load_yaml_model(path: Path, model: type[M], expected: str) -> M:

@@ -8,28 +8,26 @@ lake.versions("dof_pts")
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.archive.archive import Archive, IngestResult
-from lakehouse.archive.manifest import Manifest
-from lakehouse.archive.source_qa import qa_settings, write_source_report
-from lakehouse.archive.template import (
-    IngestTemplate,
-    list_templates,
-    load_template_for,
-    template_for_file,
-    template_path,
+from lakehouse.archive.archive import (
+    Archive,
+    IngestResult,
+    compare_dataset_versions,
+    ingest_dataset,
+    write_dataset_report,
 )
+from lakehouse.archive.manifest import Manifest
+from lakehouse.archive.template import IngestTemplate, list_templates, load_template_for
 from lakehouse.catalog.catalog import DatasetEntry, ProductEntry, catalog, lookup, products
 from lakehouse.catalog.verify import VerifyReport, verify_archive
-from lakehouse.config import LakehouseConfig, load_config
-from lakehouse.contracts.contract import ContractReport, load_source_contract
-from lakehouse.contracts.dictionary import load_dictionary, require_dictionary
-from lakehouse.errors import ConfigError, LakehouseError
-from lakehouse.names import LATEST, check_dataset_name
+from lakehouse.config import LakehouseConfig, init_project, load_config
+from lakehouse.contracts.contract import ContractReport
+from lakehouse.names import LATEST
 from lakehouse.progress import Progress, no_progress
-from lakehouse.qa.drift import QaSettings, SourceDrift
+from lakehouse.qa.drift import SourceDrift
 from lakehouse.store.storage import Store
 from lakehouse.transform.builder import BuildResult
 from lakehouse.transform.index import (
@@ -38,14 +36,8 @@ from lakehouse.transform.index import (
     query_build,
 )
 from lakehouse.transform.lineage import Lineage
-from lakehouse.transform.products import build_product, lineage_of
-from lakehouse.transform.recipe import (
-    Lock,
-    Recipe,
-    load_recipe,
-    resolve_lock,
-    write_lock,
-)
+from lakehouse.transform.products import build_product, lineage_of, lock_product
+from lakehouse.transform.recipe import Lock, Recipe, load_recipe
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -53,7 +45,7 @@ if TYPE_CHECKING:
     from lakehouse.catalog.docs import DocsSite
     from lakehouse.publish.package import Packaged
     from lakehouse.publish.records import PublishRecord
-    from lakehouse.qa.diff import BuildDiff, Side
+    from lakehouse.qa.diff import BuildDiff
     from lakehouse.transform.records import BuildRecord
 
 
@@ -83,17 +75,8 @@ class Lakehouse:
         progress: Progress = no_progress,
     ) -> IngestResult:
         """Archive the dataset's source (or `file`, a local copy of it) as a new version."""
-        check_dataset_name(dataset)
-        if file is not None:
-            template = template_for_file(self.config.templates_dir, dataset, Path(file))
-        else:
-            template = self.template(dataset)
-        return self.archive.ingest(
-            template,
-            version=version,
-            project_dir=self.config.project_dir,
-            progress=progress,
-            source_contract=load_source_contract(self.config.contracts_dir, dataset),
+        return ingest_dataset(
+            self.config, self.archive, dataset, file=file, version=version, progress=progress
         )
 
     def datasets(self) -> list[str]:
@@ -110,13 +93,7 @@ class Lakehouse:
     ) -> SourceDrift:
         """What changed in a dataset version against another (default: the version before):
         schema, rows, per-column statistics and top values, keys added and removed."""
-        return self.archive.compare_versions(dataset, version, against, self._qa_settings(dataset))
-
-    def _qa_settings(self, dataset: str) -> QaSettings | None:
-        """The dataset's template's QA settings (None without a template)."""
-        if template_path(self.config.templates_dir, dataset) is None:
-            return None
-        return qa_settings(self.template(dataset))
+        return compare_dataset_versions(self.config, self.archive, dataset, version, against)
 
     def read(self, dataset: str, version: str = LATEST, limit: int | None = None) -> pa.Table:
         return self.archive.read(dataset, version, limit)
@@ -128,8 +105,7 @@ class Lakehouse:
 
     def lock(self, product: str) -> tuple[Lock, Path]:
         """Resolve every input of the recipe to an exact version and write the lock file."""
-        lock = resolve_lock(self.recipe(product), self.archive, self.config.recipes_dir)
-        return lock, write_lock(self.config.recipes_dir, lock)
+        return lock_product(self.config, self.archive, product)
 
     def build(
         self,
@@ -154,36 +130,17 @@ class Lakehouse:
 
     def docs(self, folder: Path | None = None) -> DocsSite:
         """Write the static documentation site (default: <workspace>/docs)."""
-        from lakehouse.catalog.docs import SiteContent, write_docs
+        from lakehouse.catalog.docs import write_project_docs
 
-        products, datasets = self.catalog()
-        site = SiteContent(
-            products,
-            datasets,
-            {dataset.name: self.versions(dataset.name) for dataset in datasets},
-            {product.name: self._lineage_or_problem(product.name) for product in products},
-            self.store,
-        )
-        return write_docs(site, folder or self.config.workspace_dir / "docs")
-
-    def _lineage_or_problem(self, product: str) -> tuple[Lineage | None, str]:
-        try:
-            return self.lineage(product), ""
-        except LakehouseError as exc:
-            return None, str(exc)
-        except Exception as exc:  # one product's lineage must not stop the whole site
-            return None, f"{exc.__class__.__name__}: {exc}"
+        return write_project_docs(self.config, self.store, self.archive, folder)
 
     def diff(self, product: str, old: str | None = None, new: str | None = None) -> BuildDiff:
         """What changed between two builds or published versions, by the dictionary's primary
         key. `new` defaults to the latest build; `old` to the latest published version (if it
         is another build), else the build before. See `build_side` for the names."""
-        return self._diff(product, old, new)[0]
-
-    def _diff(self, product: str, old: str | None, new: str | None) -> tuple[BuildDiff, Side, Side]:
         from lakehouse.publish.diffs import compare
 
-        return compare(self.store, self.config.contracts_dir, product, old, new)
+        return compare(self.store, self.config.contracts_dir, product, old, new)[0]
 
     def source_report(
         self,
@@ -194,11 +151,7 @@ class Lakehouse:
     ) -> Path:
         """Write the source QA of a version as an HTML report (default: into the workspace,
         `qa/<dataset>/<version>-against-<other>.html`; archived versions are never touched)."""
-        old, new = self.archive.version_pair(dataset, version, against)
-        name = f"{new.version}-against-{old.version}.html"
-        path = out or self.config.workspace_dir / "qa" / dataset / name
-        settings = self._qa_settings(dataset) or QaSettings()
-        return write_source_report(self.store, old, new, settings, path)
+        return write_dataset_report(self.config, self.archive, dataset, version, against, out)
 
     def diff_report(
         self, product: str, old: str | None = None, new: str | None = None
@@ -206,10 +159,9 @@ class Lakehouse:
         """Write a build diff as an HTML report into the newer build's folder
         (`qa/diff-<older build>.html`, with the diff as JSON beside it); returns its URL and
         the diff."""
-        from lakehouse.publish.diffs import write_diff_report
+        from lakehouse.publish.diffs import report_diff
 
-        found, old_side, new_side = self._diff(product, old, new)
-        return write_diff_report(self.store, found, old_side, new_side), found
+        return report_diff(self.store, self.config.contracts_dir, product, old, new)
 
     # -- publishing --------------------------------------------------------------------------
 
@@ -219,14 +171,9 @@ class Lakehouse:
         """Publish a build (default: the latest) as `version` (default: the next free number of
         the year, e.g. 26v3); refused unless its contracts passed and it has a QA report, and
         never over an existing version."""
-        from lakehouse.publish.publish import next_version, publish_build
+        from lakehouse.publish.publish import publish_build
 
-        return publish_build(
-            self.store,
-            product,
-            build_id,
-            version if version is not None else next_version(self.store, product),
-        )
+        return publish_build(self.store, product, build_id, version)
 
     def published(self, product: str) -> list[PublishRecord]:
         """Every published version of a product, oldest first."""
@@ -236,12 +183,9 @@ class Lakehouse:
 
     def promote(self, product: str, version: str, to_env: str) -> PublishRecord:
         """Copy a published version from this environment to `to_env`, unchanged."""
-        from lakehouse.publish.publish import promote
+        from lakehouse.publish.publish import promote_to_env
 
-        if to_env == (self.config.env or None):
-            raise ConfigError(f"{product} {version} is already in {to_env!r}; promote to another.")
-        target = Lakehouse(self.config.for_env(to_env))
-        return promote(self.store, target.store, product, version, self.config.env or "default")
+        return promote_to_env(self.config, self.store, product, version, to_env)
 
     def package(
         self, product: str, version: str, fmt: str = "parquet", out: Path | None = None
@@ -251,15 +195,7 @@ class Lakehouse:
         the same bytes."""
         from lakehouse.publish.package import package_published
 
-        description = self.recipe(product).description if self._has_recipe(product) else ""
-        dictionary = load_dictionary(self.config.contracts_dir, product)
-        folder = self.config.workspace_dir / "packages"
-        return package_published(
-            self.store, product, version, fmt, out, folder, dictionary, description
-        )
-
-    def _has_recipe(self, product: str) -> bool:
-        return (self.config.recipes_dir / f"{product}.yml").is_file()
+        return package_published(self.config, self.store, product, version, fmt, out)
 
     def builds(self, product: str) -> list[BuildRecord]:
         return list_builds(self.store, product)
@@ -268,8 +204,7 @@ class Lakehouse:
         self, product: str, *, build_id: str | None = None
     ) -> tuple[BuildRecord, ContractReport]:
         """Re-run a product's contracts on a build (default: the latest)."""
-        dictionary = require_dictionary(self.config.contracts_dir, product)
-        return check_build(self.store, product, dictionary, build_id)
+        return check_build(self.store, self.config.contracts_dir, product, build_id)
 
     def catalog(self) -> tuple[list[ProductEntry], list[DatasetEntry]]:
         """Every product (recipes) and dataset (archive), with their latest state."""
@@ -301,3 +236,27 @@ def open_lakehouse(path: Path | None = None, env: str | None = None) -> Lakehous
     lake = Lakehouse(config.for_env(env) if env else config)
     lake.store.check_reachable()
     return lake
+
+
+@dataclass(frozen=True)
+class NewProject:
+    """What `init_lakehouse` made, or found already there."""
+
+    config_path: Path
+    created: bool  # False: the folder had a lakehouse.toml already (it is left as it is)
+    store_root: str
+    templates_dir: Path
+
+
+def init_lakehouse(project_dir: Path, root: str | None = None) -> NewProject:
+    """Write a default lakehouse.toml in `project_dir` unless one exists (with `root`, a folder
+    or s3://bucket/prefix, as the store root), and make the store root (if local) and the
+    templates folder."""
+    config_path, created = init_project(project_dir, root)
+    config = load_config(config_path)
+    store = Lakehouse(config).store
+    if store.is_local:
+        Path(store.root).mkdir(parents=True, exist_ok=True)
+    templates_dir = config.templates_dir
+    templates_dir.mkdir(parents=True, exist_ok=True)
+    return NewProject(config_path, created, store.root, templates_dir)

@@ -153,3 +153,15 @@ class VersionedRecord(Strict):
     def to_json(self, indent: int | None = 2) -> bytes:
         """The record as JSON (its fields in their declared order)."""
         return json.dumps(self.model_dump(mode="json"), indent=indent).encode()
+
+
+WRITES_NON_FINITE = ConfigDict(ser_json_inf_nan="constants")
+"""The config of a record holding values of any type (sample rows): NaN and Infinity among them
+are written as `json.dumps` writes them, not as null (set on the record, not on its parts:
+pydantic takes it from the model it dumps)."""
+
+
+def as_written(value: Any) -> Any:
+    """`value` as `json.dumps(value, default=str)` writes it, read back: the values a query
+    returned (dates, decimals, bytes) become their text, as every such record has written them."""
+    return json.loads(json.dumps(value, default=str))

@@ -13,12 +13,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from lakehouse.archive import delta
 from lakehouse.archive.convert import convert_to_parquet
 from lakehouse.archive.manifest import (
+    ContractWarning,
     Manifest,
+    RawContractSummary,
     SourceInfo,
     StoredFile,
     VersionOrigin,
@@ -30,12 +32,15 @@ from lakehouse.archive.source_qa import (
     QA_FOLDER,
     SourceQa,
     compare_manifests,
+    dataset_qa_settings,
     ingest_qa,
     parquet_source,
+    write_source_report,
 )
-from lakehouse.archive.template import IngestTemplate
+from lakehouse.archive.template import IngestTemplate, load_template_for, template_for_file
+from lakehouse.config import LakehouseConfig
 from lakehouse.contracts.check import check_schema
-from lakehouse.contracts.contract import Contract
+from lakehouse.contracts.contract import Contract, load_source_contract
 from lakehouse.contracts.raw import check_raw
 from lakehouse.contracts.report import ContractReport, store_report
 from lakehouse.errors import (
@@ -413,17 +418,17 @@ def _check_raw_contract(
     return report
 
 
-def _contract_summary(report: ContractReport | None, folder: str) -> dict[str, Any] | None:
+def _contract_summary(report: ContractReport | None, folder: str) -> RawContractSummary | None:
     if report is None:
         return None
-    return {
-        "summary": report.summary(),
-        "report": f"{folder}/report.txt",
-        "warnings": [
-            {"rule": r.rule, "failing_rows": r.failing_rows, "sample_keys": r.sample_keys}
+    return RawContractSummary(
+        summary=report.summary(),
+        report=f"{folder}/report.txt",
+        warnings=[
+            ContractWarning(rule=r.rule, failing_rows=r.failing_rows, sample_keys=r.sample_keys)
             for r in report.warnings
         ],
-    }
+    )
 
 
 def _format_of(template: IngestTemplate, fetched: Fetched) -> FormatSpec:
@@ -460,3 +465,63 @@ def _content_sha256(named_hashes: list[tuple[str, str]]) -> str:
         return named_hashes[0][1]
     lines = "".join(f"{name}\t{sha}\n" for name, sha in named_hashes)
     return hashlib.sha256(lines.encode()).hexdigest()
+
+
+# -- a project's datasets: its templates and source contracts, read from its folders ------------
+
+
+def ingest_dataset(
+    config: LakehouseConfig,
+    archive: Archive,
+    dataset: str,
+    *,
+    file: Path | None = None,
+    version: str | None = None,
+    progress: Progress = no_progress,
+) -> IngestResult:
+    """Archive the dataset's source (or `file`, a local copy of it) as a new version, with the
+    project's template (or, for a file without one, a template from its suffix) and its
+    pandera source contract, if any."""
+    check_dataset_name(dataset)
+    if file is not None:
+        template = template_for_file(config.templates_dir, dataset, Path(file))
+    else:
+        template = load_template_for(config.templates_dir, dataset)
+    return archive.ingest(
+        template,
+        version=version,
+        project_dir=config.project_dir,
+        progress=progress,
+        source_contract=load_source_contract(config.contracts_dir, dataset),
+    )
+
+
+def compare_dataset_versions(
+    config: LakehouseConfig,
+    archive: Archive,
+    dataset: str,
+    version: str = LATEST,
+    against: str | None = None,
+) -> SourceDrift:
+    """Source QA of a dataset version against another (default: the version before), with
+    its template's QA settings (the defaults without a template)."""
+    settings = dataset_qa_settings(config.templates_dir, dataset)
+    return archive.compare_versions(dataset, version, against, settings)
+
+
+def write_dataset_report(
+    config: LakehouseConfig,
+    archive: Archive,
+    dataset: str,
+    version: str = LATEST,
+    against: str | None = None,
+    out: Path | None = None,
+) -> Path:
+    """Write the source QA of a version as an HTML report at `out` (default: into the
+    workspace, `qa/<dataset>/<version>-against-<other>.html`; archived versions are never
+    touched)."""
+    old, new = archive.version_pair(dataset, version, against)
+    name = f"{new.version}-against-{old.version}.html"
+    path = out or config.workspace_dir / "qa" / dataset / name
+    settings = dataset_qa_settings(config.templates_dir, dataset) or QaSettings()
+    return write_source_report(archive.store, old, new, settings, path)

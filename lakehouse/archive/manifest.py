@@ -40,6 +40,34 @@ class SourceInfo(Strict):
 VersionOrigin = Literal["option", "template", "source metadata", "run date"]
 
 
+class ContractWarning(Strict):
+    """A rule of the raw contract that failed without stopping the ingest (severity warn)."""
+
+    rule: str
+    failing_rows: int
+    sample_keys: list[dict[str, Any]]
+
+
+class RawContractSummary(Strict):
+    """The raw contract's check of the version: one line of counts, its report (`report.txt`
+    in the run folder's `contract/`) and the warnings."""
+
+    summary: str
+    report: str | None = None  # absent from the manifests written before reports were kept
+    warnings: list[ContractWarning]
+
+
+class SourceQaSummary(Strict):
+    """The source QA of the version: the version it was compared with and what was flagged, its
+    drift as text and HTML (in the run folder's `qa/`); all None for a first version, and `html`
+    absent from the manifests written before the HTML report."""
+
+    against: str | None
+    flags: list[str]
+    report: str | None
+    html: str | None = None
+
+
 def _without_manifest_format(record: dict[str, Any]) -> dict[str, Any]:
     """Version 1 named its shape `manifest_format: 1`; `schema_version` says it now."""
     return {key: value for key, value in record.items() if key != "manifest_format"}
@@ -68,8 +96,8 @@ class Manifest(VersionedRecord):
     geometry_crs: str | None = None  # e.g. EPSG:2263, as the source declared it
     steps: list[dict[str, Any]] = Field(default_factory=list)
     template_sha256: str | None = None
-    contract: dict[str, Any] | None = None  # the raw contract's summary, when the template has one
-    qa: dict[str, Any] | None = None  # source QA against the version before: summary and flags
+    contract: RawContractSummary | None = None  # when the template has a raw contract
+    qa: SourceQaSummary | None = None  # source QA against the version before
     tool: dict[str, str]
     run: dict[str, str]
 

@@ -4,15 +4,14 @@ on demand between any two versions, and the HTML report of a drift."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from lakehouse.archive.manifest import Manifest
-from lakehouse.archive.template import IngestTemplate
+from lakehouse.archive.manifest import Manifest, SourceQaSummary
+from lakehouse.archive.template import IngestTemplate, load_template_for, template_path
 from lakehouse.qa.drift import QaSettings, SourceDrift, source_drift
 from lakehouse.qa.profile import TableProfile, profile_table
+from lakehouse.qa.records import DriftRecord, ProfileRecord
 from lakehouse.render.qa_reports import drift_bounds, paired_histograms, source_report
 from lakehouse.sql import sql_string
 from lakehouse.store.storage import Store
@@ -29,22 +28,22 @@ class SourceQa:
     drift: SourceDrift | None
     html: str | None = None
 
-    def summary(self, folder: str) -> dict[str, Any]:
+    def summary(self, folder: str) -> SourceQaSummary:
         if self.drift is None:
-            return {"against": None, "flags": [], "report": None, "html": None}
-        return {
-            "against": self.drift.old_version,
-            "flags": self.drift.flags,
-            "report": f"{folder}/drift.txt",
-            "html": f"{folder}/report.html",
-        }
+            return SourceQaSummary(against=None, flags=[], report=None, html=None)
+        return SourceQaSummary(
+            against=self.drift.old_version,
+            flags=self.drift.flags,
+            report=f"{folder}/drift.txt",
+            html=f"{folder}/report.html",
+        )
 
     def store(self, store: Store, folder: str) -> None:
         if self.profile is not None:
-            profile = json.dumps(self.profile.to_dict()).encode()
+            profile = ProfileRecord.of(self.profile).to_json(None)
             store.write_bytes(f"{folder}/profile.json", profile)
         if self.drift is not None:
-            drift = json.dumps(self.drift.to_dict(), default=str).encode()
+            drift = DriftRecord.of(self.drift).to_json(None)
             store.write_bytes(f"{folder}/drift.json", drift)
             store.write_bytes(f"{folder}/drift.txt", self.drift.to_text().encode())
         if self.html is not None:
@@ -69,7 +68,7 @@ def version_profile(store: Store, manifest: Manifest) -> TableProfile:
     """A version's column profile: the one stored at ingest, or computed now."""
     stored = f"{manifest.run_folder}/{QA_FOLDER}/profile.json"
     if store.exists(stored):
-        return TableProfile.from_dict(json.loads(store.read_bytes(stored)))
+        return ProfileRecord.from_json(store.read_bytes(stored), store.url(stored)).table_profile()
     import duckdb
 
     with duckdb.connect() as con:
@@ -129,3 +128,11 @@ def write_source_report(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(source_report(drift, histograms), encoding="utf-8")
     return path
+
+
+def dataset_qa_settings(templates_dir: Path, dataset: str) -> QaSettings | None:
+    """The QA settings of the dataset's template in `templates_dir` (None without a
+    template)."""
+    if template_path(templates_dir, dataset) is None:
+        return None
+    return qa_settings(load_template_for(templates_dir, dataset))

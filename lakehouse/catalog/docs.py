@@ -5,24 +5,44 @@ column lineage, the latest contract results, its builds) and a page per dataset 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lakehouse.archive.archive import Archive
+from lakehouse.catalog.catalog import DatasetEntry, ProductEntry, catalog
+from lakehouse.config import LakehouseConfig
+from lakehouse.errors import LakehouseError
 from lakehouse.publish.publish import qa_line
 from lakehouse.render.dag import dag_svg
 from lakehouse.render.html import escape as _e
 from lakehouse.render.html import page
 from lakehouse.render.html import table as _table
+from lakehouse.store.storage import Store
 from lakehouse.transform.index import contract_results, list_builds
 from lakehouse.transform.lineage import Lineage
+from lakehouse.transform.products import lineage_of
 
 if TYPE_CHECKING:
     from lakehouse.archive.manifest import Manifest
-    from lakehouse.catalog.catalog import DatasetEntry, ProductEntry
     from lakehouse.contracts.dictionary import TableEntry
-    from lakehouse.store.storage import Store
+    from lakehouse.transform.records import BuildRecord
+
+BUILDS_SHOWN = 10  # a product page lists its latest builds, newest first
+
+
+@dataclass
+class ProductBuilds:
+    """A product's builds as its page shows them: the latest ones, and the rows of the latest
+    one's contract report."""
+
+    recent: list[BuildRecord] = field(default_factory=list)  # the latest, oldest first
+    contract_rows: list[dict[str, Any]] = field(default_factory=list)  # of recent[-1]
+
+    @property
+    def latest(self) -> BuildRecord | None:
+        return self.recent[-1] if self.recent else None
 
 
 @dataclass
@@ -33,7 +53,7 @@ class SiteContent:
     datasets: list[DatasetEntry]
     manifests: dict[str, list[Manifest]]  # dataset -> its versions, oldest first
     lineages: dict[str, tuple[Lineage | None, str]]  # product -> its lineage, or the problem
-    store: Store  # the latest build's contract results are read from it
+    builds: dict[str, ProductBuilds]  # product -> its latest builds and contract results
 
 
 @dataclass
@@ -44,6 +64,41 @@ class DocsSite:
     @property
     def index(self) -> Path:
         return self.folder / "index.html"
+
+
+def write_project_docs(
+    config: LakehouseConfig, store: Store, archive: Archive, folder: Path | None = None
+) -> DocsSite:
+    """Gather what the project's site shows and write it into `folder` (default:
+    <workspace>/docs)."""
+    products, datasets = catalog(archive, config.recipes_dir, config.contracts_dir)
+    site = SiteContent(
+        products,
+        datasets,
+        {dataset.name: archive.versions(dataset.name) for dataset in datasets},
+        {p.name: _lineage_or_problem(config, store, archive, p.name) for p in products},
+        {product.name: product_builds(store, product.name) for product in products},
+    )
+    return write_docs(site, folder or config.workspace_dir / "docs")
+
+
+def _lineage_or_problem(
+    config: LakehouseConfig, store: Store, archive: Archive, product: str
+) -> tuple[Lineage | None, str]:
+    try:
+        return lineage_of(config, store, archive, product), ""
+    except LakehouseError as exc:
+        return None, str(exc)
+    except Exception as exc:  # one product's lineage must not stop the whole site
+        return None, f"{exc.__class__.__name__}: {exc}"
+
+
+def product_builds(store: Store, product: str) -> ProductBuilds:
+    """The latest builds of a product and the rows of the latest one's contract report."""
+    recent = list_builds(store, product)[-BUILDS_SHOWN:]
+    if not recent:
+        return ProductBuilds()
+    return ProductBuilds(recent, contract_results(store, product, recent[-1].build_id))
 
 
 def write_docs(site: SiteContent, folder: Path) -> DocsSite:
@@ -117,7 +172,7 @@ def _product_body(site: SiteContent, product: ProductEntry) -> str:
     parts.append(_dictionary_section(product, lineage))
     parts.append(_lineage_section(lineage, problem, product))
     parts.append(_published_section(product))
-    parts.append(_builds_section(site.store, product.name))
+    parts.append(_builds_section(product.name, site.builds.get(product.name, ProductBuilds())))
     return "".join(parts)
 
 
@@ -242,17 +297,15 @@ def _published_section(product: ProductEntry) -> str:
     )
 
 
-def _builds_section(store: Store, product: str) -> str:
-    builds = list_builds(store, product)
-    if not builds:
+def _builds_section(product: str, builds: ProductBuilds) -> str:
+    latest = builds.latest
+    if latest is None:
         return (
             "<h2>Latest contract results</h2><p>Not built yet: run "
             f"<code>lake build {_e(product)}</code>.</p>"
         )
-    latest = builds[-1]
-    results = contract_results(store, product, latest.build_id)
     rows = []
-    for r in results:
+    for r in builds.contract_rows:
         css, word = (
             ("pass", "pass")
             if r["passed"]
@@ -279,7 +332,7 @@ def _builds_section(store: Store, product: str) -> str:
             _e((b.git.commit or "")[:10]),
             _e(", ".join(f"{k.split('/')[-1]}: {v.rows:,} rows" for k, v in b.outputs.items())),
         ]
-        for b in reversed(builds[-10:])
+        for b in reversed(builds.recent)
     ]
     return (
         f"<h2>Latest contract results</h2><p>Build <code>{_e(latest.build_id)}</code> "
@@ -304,7 +357,7 @@ def _dataset_body(dataset: DatasetEntry, manifests: list[Manifest]) -> str:
             _e(f"{m.row_count:,}"),
             _e(len(m.columns)),
             _e(m.storage),
-            _e((m.contract or {}).get("summary", "no raw contract")),
+            _e(m.contract.summary if m.contract else "no raw contract"),
         ]
         for m in reversed(manifests)
     ]

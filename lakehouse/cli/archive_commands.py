@@ -34,20 +34,12 @@ def init(
     ] = None,
 ) -> None:
     """Create lakehouse.toml (unless it exists), the store root and the templates folder."""
-    from lakehouse.config import init_project as create_config
-    from lakehouse.config import load_config
-    from lakehouse.project import Lakehouse
+    from lakehouse.project import init_lakehouse
 
-    config_path, created = _run(lambda: create_config(folder, root))
-    config = _run(lambda: load_config(config_path))
-    lake = Lakehouse(config)
-    if lake.store.is_local:
-        Path(lake.store.root).mkdir(parents=True, exist_ok=True)
-    templates_dir = _run(lambda: config.templates_dir)
-    templates_dir.mkdir(parents=True, exist_ok=True)
-    verb = "Created" if created else "Found existing"
+    made = _run(lambda: init_lakehouse(folder, root))
+    verb = "Created" if made.created else "Found existing"
     _console().print(
-        f"{verb} {config_path}; store at {lake.store.root}; templates in {templates_dir}"
+        f"{verb} {made.config_path}; store at {made.store_root}; templates in {made.templates_dir}"
     )
 
 
@@ -112,16 +104,16 @@ def _print_ingest_result(dataset: str, result: IngestResult) -> None:
             f"({manifest.row_count:,} rows, {len(manifest.columns)} columns, {manifest.storage})."
         )
         if manifest.contract:
-            warned = manifest.contract["warnings"]
-            shown = "; ".join(f"{w['rule']}: {w['failing_rows']:,} row(s)" for w in warned)
+            warned = manifest.contract.warnings
+            shown = "; ".join(f"{w.rule}: {w.failing_rows:,} row(s)" for w in warned)
             _console().print(
-                f"  raw contract: {manifest.contract['summary']}" + (f" ({shown})" if shown else "")
+                f"  raw contract: {manifest.contract.summary}" + (f" ({shown})" if shown else "")
             )
-        if manifest.qa and manifest.qa.get("against"):
-            flags = manifest.qa["flags"]
+        if manifest.qa and manifest.qa.against:
+            flags = manifest.qa.flags
             found = f"{len(flags)} flag(s): {'; '.join(flags[:5])}" if flags else "nothing flagged"
             _console().print(
-                f"  source QA against {manifest.qa['against']}: {found} "
+                f"  source QA against {manifest.qa.against}: {found} "
                 f"(`lake qa source {dataset}` for details)",
                 markup=False,
             )
@@ -245,17 +237,14 @@ def demo(
 ) -> None:
     """Write the four PLUTO-lite sample sources (deterministic for a given size and seed),
     and their ingest templates when the project has none yet."""
-    from lakehouse.demo import generate_pluto_lite, write_demo_templates
+    from lakehouse.demo import write_demo
 
     lake = _open()
-    templates_dir = _run(lambda: lake.config.templates_dir)
     with _progress("demo") as report:
-        report(f"generating {lots:,} lots", 0, None)
-        written = _run(lambda: generate_pluto_lite(out, lots=lots, seed=seed))
+        written = _run(lambda: write_demo(lake.config, out, lots=lots, seed=seed, progress=report))
     console = _console()
-    for path in written.values():
-        console.print(f"wrote {path} ({path.stat().st_size:,} bytes)")
-    templates = write_demo_templates(templates_dir, out, lake.config.project_dir)
-    for template in templates:
+    for path, size in written.sources:
+        console.print(f"wrote {path} ({size:,} bytes)")
+    for template in written.templates:
         console.print(f"wrote template {template}")
-    console.print(f"next: `lake ingest {' '.join(p.removesuffix('.csv') for p in written)}`")
+    console.print(f"next: `lake ingest {' '.join(written.datasets)}`")

@@ -5,7 +5,7 @@ models' (staging, intermediate) are written by hand in `contracts/<product>/*.py
 `CONTRACTS = {"stg_lots": DataFrameSchema(...)}`, and a source's raw contract may be written
 in `contracts/sources/<dataset>.py` as `CONTRACT = DataFrameSchema(...)`. A module that fails
 to import, or names a model the product lacks, is an error naming the file. Checking them is
-lakehouse/contract_check.py; a failed rule of severity `error` stops the layer.
+lakehouse/contracts/check.py; a failed rule of severity `error` stops the layer.
 """
 
 from __future__ import annotations

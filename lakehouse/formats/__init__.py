@@ -136,3 +136,14 @@ def format_for_suffix(suffix: str) -> FormatSpec | None:
     if unloadable:  # it may have been the one that claims the suffix
         raise unloadable[0]
     return None
+
+
+__all__ = [
+    "FORMATS",
+    "Format",
+    "FormatField",
+    "FormatSpec",
+    "Load",
+    "format_for_suffix",
+    "load_source",
+]

@@ -4,12 +4,12 @@ looks for a QA report)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from lakehouse.contracts.dictionary import load_dictionary
 from lakehouse.publish.sides import build_side
 from lakehouse.qa.diff import BuildDiff, Side, diff_builds
+from lakehouse.qa.records import DiffRecord
 from lakehouse.render.qa_reports import diff_bounds, diff_report, paired_histograms
 from lakehouse.sql import sql_string
 from lakehouse.store.storage import Store
@@ -49,8 +49,16 @@ def write_diff_report(store: Store, found: BuildDiff, old: Side, new: Side) -> s
                 )
     assert new.build_id is not None
     folder = f"{build_folder(new.product, new.build_id)}/qa"
-    data = json.dumps(found.to_dict(), default=str).encode()
-    store.write_bytes(f"{folder}/diff-{old.key}.json", data)
+    store.write_bytes(f"{folder}/diff-{old.key}.json", DiffRecord.of(found).to_json(None))
     report = f"{folder}/diff-{old.key}.html"
     store.write_bytes(report, diff_report(found, charts).encode())
     return store.url(report)
+
+
+def report_diff(
+    store: Store, contracts_dir: Path, product: str, old: str | None, new: str | None
+) -> tuple[str, BuildDiff]:
+    """Compare two sides (see `compare` for the defaults) and write the diff's report into the
+    newer build's `qa/` folder (see `write_diff_report`); returns its URL and the diff."""
+    found, old_side, new_side = compare(store, contracts_dir, product, old, new)
+    return write_diff_report(store, found, old_side, new_side), found

@@ -19,13 +19,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lakehouse.contracts.dictionary import Dictionary, TableEntry
+from lakehouse.config import LakehouseConfig
+from lakehouse.contracts.dictionary import Dictionary, TableEntry, load_dictionary
 from lakehouse.errors import PackageError
 from lakehouse.publish.publish import find_published, published_output_files
 from lakehouse.publish.records import PublishRecord
 from lakehouse.sql import sql_string
 from lakehouse.store.storage import Store
+from lakehouse.transform.recipe import load_recipe, recipe_path
 
+PACKAGES_FOLDER = "packages"  # in the workspace, where packages go by default
 FORMATS = ("parquet", "csv", "geoparquet", "shapefile", "xlsx")
 EXCEL_MAX_ROWS = 1_048_575  # a sheet's rows, less the header
 SHAPEFILE_NAME_LENGTH = 10
@@ -56,21 +59,24 @@ def shapefile_names(columns: list[str]) -> dict[str, str]:
 
 
 def package_published(
+    config: LakehouseConfig,
     store: Store,
     product: str,
     version: str,
-    fmt: str,
-    target: Path | None,
-    default_folder: Path,
-    dictionary: Dictionary | None,
-    description: str = "",
+    fmt: str = "parquet",
+    target: Path | None = None,
 ) -> Packaged:
     """Write the handoff zip of a published version (`latest` allowed) to `target`, by default
-    `<default_folder>/<product>-<version>-<format>.zip`."""
+    `<workspace>/packages/<product>-<version>-<format>.zip`, with the product's description
+    (from its recipe, if it has one) and its data dictionary (if any) from the project."""
     import duckdb
 
+    recipe = recipe_path(config.recipes_dir, product)
+    description = load_recipe(config.recipes_dir, product).description if recipe.is_file() else ""
+    dictionary = load_dictionary(config.contracts_dir, product)
     entry = find_published(store, product, version)
-    out = target or default_folder / f"{product}-{entry.version}-{fmt}.zip"
+    folder = config.workspace_dir / PACKAGES_FOLDER
+    out = target or folder / f"{product}-{entry.version}-{fmt}.zip"
     with duckdb.connect() as con:
         store.register_in_duckdb(con)
         outputs = published_output_files(entry)

@@ -11,11 +11,12 @@ kept.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 
+from lakehouse.config import LakehouseConfig
 from lakehouse.errors import (
+    ConfigError,
     IntegrityError,
     InvalidNameError,
     NotFoundError,
@@ -30,6 +31,7 @@ from lakehouse.publish.records import (
     QASummary,
     TableChanges,
 )
+from lakehouse.qa.records import DiffRecord
 from lakehouse.store.storage import Store
 from lakehouse.transform.index import build_folder, find_build
 from lakehouse.transform.records import BuildRecord, OutputRecord
@@ -125,8 +127,13 @@ def published_output_files(entry: PublishRecord) -> dict[str, str]:
     }
 
 
-def publish_build(store: Store, product: str, build_id: str | None, version: str) -> PublishRecord:
-    """Publish a passed build that has a QA report as `version` (never over an existing one)."""
+def publish_build(
+    store: Store, product: str, build_id: str | None, version: str | None = None
+) -> PublishRecord:
+    """Publish a passed build that has a QA report as `version` (default: the next free number
+    of the year, `next_version`), never over an existing one."""
+    if version is None:
+        version = next_version(store, product)
     check_publish_version(version)
     entry = find_build(store, product, build_id)
     build_id = entry.build_id
@@ -245,14 +252,14 @@ def _qa_summary(store: Store, qa: list[str]) -> list[QASummary]:
         if not store.exists(diff_file):
             found.append(QASummary(report=name))
             continue
-        diff = json.loads(store.read_bytes(diff_file))  # the BuildDiff of the report
+        diff = DiffRecord.from_json(store.read_bytes(diff_file), store.url(diff_file))
         tables = {
-            t["table"]: TableChanges.model_validate(
-                {k: t[k] for k in ("added", "removed", "changed", "identical")}
+            t.table: TableChanges(
+                added=t.added, removed=t.removed, changed=t.changed, identical=t.identical
             )
-            for t in diff["tables"]
+            for t in diff.tables
         }
-        found.append(QASummary(report=name, against=diff["old"], tables=tables))
+        found.append(QASummary(report=name, against=diff.old, tables=tables))
     return found
 
 
@@ -297,3 +304,15 @@ def promote(
         raise
     move_latest(target, product, version)
     return record
+
+
+def promote_to_env(
+    config: LakehouseConfig, store: Store, product: str, version: str, to_env: str
+) -> PublishRecord:
+    """Copy a published version from `store` (the store of `config`'s environment) to the
+    store of the environment `to_env`, unchanged (see `promote`)."""
+    if to_env == (config.env or None):
+        raise ConfigError(f"{product} {version} is already in {to_env!r}; promote to another.")
+    target_config = config.for_env(to_env)
+    target = Store(target_config.store_root, target_config.store.s3)
+    return promote(store, target, product, version, config.env or "default")

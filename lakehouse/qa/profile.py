@@ -49,14 +49,6 @@ class TableProfile:
     def to_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "columns": [asdict(c) for c in self.columns.values()]}
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TableProfile:
-        columns = {}
-        for entry in data["columns"]:
-            entry = {**entry, "top": [tuple(pair) for pair in entry.get("top", [])]}
-            columns[entry["name"]] = ColumnProfile(**entry)
-        return cls(data["rows"], columns)
-
 
 def _kind(duckdb_type: str) -> str:
     base = duckdb_type.split("(")[0].upper()

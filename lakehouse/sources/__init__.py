@@ -133,3 +133,14 @@ SourceField = Annotated[
 def fetch_source(source: SourceSpec, landing_dir: Path, progress: Progress) -> Fetched:
     """Land `source` in `landing_dir` with the fetch function of its source type."""
     return SOURCE_TYPES.get(source.type).fetch(source, landing_dir, progress)
+
+
+__all__ = [
+    "SOURCE_TYPES",
+    "Fetch",
+    "Fetched",
+    "SourceField",
+    "SourceSpec",
+    "SourceType",
+    "fetch_source",
+]

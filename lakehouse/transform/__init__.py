@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from lakehouse.transform.builder import Builder, BuildResult
     from lakehouse.transform.index import find_build, list_builds
     from lakehouse.transform.lineage import Lineage
-    from lakehouse.transform.products import build_product, lineage_of
+    from lakehouse.transform.products import build_product, lineage_of, lock_product
     from lakehouse.transform.recipe import Lock, Recipe, load_recipe, resolve_lock
     from lakehouse.transform.records import BuildRecord
 
@@ -31,6 +31,7 @@ _LAZY = {
     "build_product": "lakehouse.transform.products",
     "find_build": "lakehouse.transform.index",
     "lineage_of": "lakehouse.transform.products",
+    "lock_product": "lakehouse.transform.products",
     "list_builds": "lakehouse.transform.index",
     "load_recipe": "lakehouse.transform.recipe",
     "resolve_lock": "lakehouse.transform.recipe",
@@ -50,6 +51,7 @@ __all__ = [
     "list_builds",
     "load_models",
     "load_recipe",
+    "lock_product",
     "model",
     "resolve_lock",
 ]

@@ -15,7 +15,6 @@ database, of every table model) for questions after the build.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import time
@@ -29,7 +28,8 @@ from lakehouse.archive.archive import Archive
 from lakehouse.contracts.check import check_schema
 from lakehouse.contracts.contract import Contract, dictionary_contract
 from lakehouse.contracts.dictionary import Dictionary, schema_differences
-from lakehouse.contracts.report import ContractReport, RuleResult, store_report
+from lakehouse.contracts.records import ContractResults
+from lakehouse.contracts.report import ContractReport, store_report
 from lakehouse.errors import BuildError, ContractError
 from lakehouse.names import check_dataset_name
 from lakehouse.progress import Progress, no_progress
@@ -395,12 +395,11 @@ class Builder:
         cached = f"{CACHE_AREA}/{self.recipe.name}/{run.name}/{run.fingerprint}"
         cached += f".contract-{contract.digest}.json"
         if not full_refresh and self.store.exists(cached):
-            rows = json.loads(self.store.read_bytes(cached))
-            results = [RuleResult(**row) for row in rows]
+            data = self.store.read_bytes(cached)
+            results = ContractResults.from_json(data, self.store.url(cached)).rule_results()
         else:
             results = check_schema(t, run.name, contract.schema, layer).results
-            rows = [dataclasses.asdict(r) for r in results]
-            self.store.write_bytes(cached, json.dumps(rows, default=str).encode())
+            self.store.write_bytes(cached, ContractResults.of(results).to_json(None))
         result.contracts.results.extend(results)
         result.contract_seconds += time.perf_counter() - started
 

@@ -1,8 +1,9 @@
 """Where builds live, how to find them (`builds/<product>/<build id>/build.json`), and
 reading a finished build back (its `BuildRecord`): SQL on its database, its contract re-run.
 
-Kept apart from the build engine so that recipes can pin another product's build output as an
-input without importing the engine.
+Kept apart from the builder (transform/builder.py) so that recipes can pin another product's
+build output as an input without importing it; reading outputs back goes through the DuckDB
+engine's `parquet_table` (transform/engines/duckdb.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.contracts.contract import check_table
-from lakehouse.contracts.dictionary import Dictionary
+from lakehouse.contracts.dictionary import require_dictionary
 from lakehouse.contracts.report import ContractReport
 from lakehouse.errors import BuildError, NotFoundError
 from lakehouse.names import LATEST, check_dataset_name
@@ -97,11 +98,13 @@ def query_build(
 
 
 def check_build(
-    store: Store, product: str, dictionary: Dictionary, build_id: str | None
+    store: Store, contracts_dir: Path, product: str, build_id: str | None
 ) -> tuple[BuildRecord, ContractReport]:
-    """Re-run the product's contracts (from its current dictionary) on a build's outputs."""
+    """Re-run the product's contracts (from its current dictionary in `contracts_dir`, which
+    it must have) on a build's outputs."""
     import ibis
 
+    dictionary = require_dictionary(contracts_dir, product)
     entry = find_build(store, product, build_id)
     con = ibis.duckdb.connect()
     store.register_in_duckdb(con.con)

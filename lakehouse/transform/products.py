@@ -4,6 +4,8 @@ from the project's folders; building it, and tracing its lineage."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lakehouse.archive.archive import Archive
 from lakehouse.config import LakehouseConfig
 from lakehouse.contracts.contract import load_contracts
@@ -21,6 +23,7 @@ from lakehouse.transform.recipe import (
     load_recipe,
     read_lock,
     resolve_lock,
+    write_lock,
 )
 
 
@@ -34,6 +37,13 @@ def product_lock(
         return resolve_lock(recipe, archive, config.recipes_dir)
     check_lock(lock, recipe, archive, config.recipes_dir)
     return lock
+
+
+def lock_product(config: LakehouseConfig, archive: Archive, product: str) -> tuple[Lock, Path]:
+    """Resolve every input of the product's recipe to an exact version and write its lock
+    file; returns the lock and the file."""
+    lock = resolve_lock(load_recipe(config.recipes_dir, product), archive, config.recipes_dir)
+    return lock, write_lock(config.recipes_dir, lock)
 
 
 def build_spec(

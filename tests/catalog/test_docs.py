@@ -87,3 +87,26 @@ def test_lake_docs_writes_the_site_and_says_where(
     product = (index.parent / "product-pluto_lite.html").read_text()
     assert "Not built yet: run <code>lake build pluto_lite</code>" in product
     assert "stg_dof_pts" in product  # lineage from the latest versions, without a build
+
+
+def test_the_site_gets_the_builds_and_contract_rows_as_data(
+    site: tuple[Lakehouse, Path], tmp_path: Path
+) -> None:
+    from lakehouse.catalog.docs import ProductBuilds, SiteContent, product_builds, write_docs
+
+    lake, _ = site
+    gathered = product_builds(lake.store, "pluto_lite")
+    latest = lake.builds("pluto_lite")[-1]
+    assert gathered.latest is not None and gathered.latest.build_id == latest.build_id
+    assert "pluto_lite: primary key" in [row["rule"] for row in gathered.contract_rows]
+    assert product_builds(lake.store, "never_built") == ProductBuilds()
+    # the page writer reads nothing from the store: what it is given is what it shows
+    products, datasets = lake.catalog()
+    row = {
+        "passed": False, "severity": "error", "layer": "product", "table": "pluto_lite",
+        "rule": "a rule made up here", "detail": "", "failing_rows": 3, "sample_keys": None,
+    }  # fmt: skip
+    given = SiteContent(products, datasets, {}, {}, {"pluto_lite": ProductBuilds([latest], [row])})
+    page = (write_docs(given, tmp_path / "site").folder / "product-pluto_lite.html").read_text()
+    assert "a rule made up here" in page and "FAIL" in page
+    assert "pluto_lite: primary key" not in page.split("Latest contract results")[1]

@@ -44,7 +44,12 @@ def test_a_clean_source_is_archived_with_the_contract_summary(
 ) -> None:
     manifest = ingest(lake, project_dir, tmp_path, GOOD).manifest
     report = f"{manifest.run_folder}/contract/report.txt"
-    assert manifest.contract == {"summary": "8/8 checks passed", "report": report, "warnings": []}
+    assert manifest.contract is not None
+    assert manifest.contract.model_dump() == {
+        "summary": "8/8 checks passed",
+        "report": report,
+        "warnings": [],
+    }
     text = (Path(lake.store.root) / report).read_text()
     assert text.startswith("contract report (raw): 8/8 checks passed")
     assert "pass  lots.bbl: parses as integer (integer)" in text
@@ -88,8 +93,8 @@ def test_a_warning_contract_archives_and_records_the_warning(
     contract = CONTRACT + "  severity: warn\n"
     manifest = ingest(lake, project_dir, tmp_path, GOOD.replace(",3,", ",2.5,"), contract).manifest
     assert manifest.contract is not None
-    assert manifest.contract["summary"] == "7/8 checks passed, 1 warning(s)"
-    assert manifest.contract["warnings"] == [
+    assert manifest.contract.summary == "7/8 checks passed, 1 warning(s)"
+    assert [w.model_dump() for w in manifest.contract.warnings] == [
         {"rule": "units: parses as integer", "failing_rows": 1, "sample_keys": [{"units": "2.5"}]}
     ]
 
@@ -137,7 +142,7 @@ def test_a_pandera_source_contract_gates_the_ingest_too(
     assert manifest.contract is not None
     # the template's 8 rules and the pandera contract's 6 (columns, types, bbl not null, regex,
     # length, unique)
-    assert manifest.contract["summary"] == "14/14 checks passed"
+    assert manifest.contract.summary == "14/14 checks passed"
 
 
 def test_a_broken_source_contract_module_is_named(

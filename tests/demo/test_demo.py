@@ -290,3 +290,17 @@ def test_dob_jobs_unique_numbers_types_and_hot_lots(tables: dict[str, Rows]) -> 
 def test_landmarks_list_some_lots_twice(tables: dict[str, Rows], lot_bbls: set[str]) -> None:
     per_lot = Counter(row["bbl"] for row in tables["landmarks.csv"] if row["bbl"] in lot_bbls)
     assert len(per_lot) == N // 200 and Counter(per_lot.values()) == {1: 90, 2: 10}
+
+
+def test_write_demo_writes_the_sources_and_only_missing_templates(tmp_path: Path) -> None:
+    from lakehouse.config import init_project, load_config
+    from lakehouse.demo import write_demo
+
+    config = load_config(init_project(tmp_path / "p")[0])
+    first = write_demo(config, tmp_path / "p" / "data", lots=20, seed=1)
+    assert [path.name for path, _ in first.sources] == list(SOURCE_FILES)
+    assert all(path.stat().st_size == size for path, size in first.sources)
+    assert first.datasets == [name.removesuffix(".csv") for name in SOURCE_FILES]
+    assert sorted(t.name for t in first.templates) == sorted(f"{d}.yml" for d in first.datasets)
+    again = write_demo(config, tmp_path / "p" / "data", lots=20, seed=1)
+    assert again.templates == [] and again.sources == first.sources

@@ -59,8 +59,8 @@ def test_the_whole_path_runs_on_s3(tmp_path: Path, s3_endpoint: str, s3_bucket: 
 
     removed, doubled = change_lots(tmp_path / "p" / "data" / "pluto_lite" / "dof_pts.csv")
     manifest = lake.ingest("dof_pts").manifest
-    assert manifest.qa is not None and manifest.qa["against"] == lake.versions("dof_pts")[0].version
-    assert f"keys removed: {len(removed)}" in " ".join(manifest.qa["flags"])
+    assert manifest.qa is not None and manifest.qa.against == lake.versions("dof_pts")[0].version
+    assert f"keys removed: {len(removed)}" in " ".join(manifest.qa.flags)
     lake.build("pluto_lite", latest=True)
     diff = lake.diff("pluto_lite")  # against the published 25v1
     (table,) = diff.tables

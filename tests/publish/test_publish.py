@@ -302,3 +302,17 @@ def test_verify_checks_published_versions_and_lists_leftovers(tmp_path: Path) ->
         ("pluto_lite", "25v1", "checksum differs")
     ]
     assert "builds/pluto_lite/20260101T000000Z-dead00" in report.leftovers
+
+
+def test_without_a_version_a_build_is_published_as_the_next_number_of_the_year(
+    tmp_path: Path,
+) -> None:
+    from lakehouse.publish.publish import next_version, publish_build
+
+    lake = make_project(tmp_path / "p", lots=100)
+    lake.build("pluto_lite")
+    lake.diff_report("pluto_lite")
+    expected = next_version(lake.store, "pluto_lite")
+    assert publish_build(lake.store, "pluto_lite", None).version == expected
+    assert [e.version for e in lake.published("pluto_lite")] == [expected]
+    assert next_version(lake.store, "pluto_lite") != expected

@@ -118,8 +118,9 @@ def test_source_qa_after_an_ingest_reports_exactly_what_was_changed(lake: Lakeho
     manifest = lake.ingest("dof_pts").manifest
     first = lake.versions("dof_pts")[0]
     # run at ingest, stored with the version
-    assert manifest.qa is not None and manifest.qa["against"] == first.version
-    report = Path(lake.store.root) / manifest.qa["report"]
+    assert manifest.qa is not None and manifest.qa.against == first.version
+    assert manifest.qa.report is not None
+    report = Path(lake.store.root) / manifest.qa.report
     assert "column removed: exempt_total" in report.read_text()
 
     drift = lake.source_qa("dof_pts")
@@ -129,7 +130,7 @@ def test_source_qa_after_an_ingest_reports_exactly_what_was_changed(lake: Lakeho
     assert drift.keys is not None and drift.keys.key == ["bbl", "updated_at"]
     assert (drift.keys.added, drift.keys.removed) == (0, len(removed_keys))
     assert [tuple(k.values()) for k in drift.keys.removed_sample] == removed_keys[:5]
-    assert manifest.qa["flags"] == drift.flags
+    assert manifest.qa.flags == drift.flags
     flagged = {flag.split(":")[0] for flag in drift.flags}
     assert flagged == {"column removed", "assessed_land", "keys removed"}, drift.flags
     assert f"keys removed: {len(removed_keys)} (1.0%)" in drift.flags
@@ -196,7 +197,7 @@ def test_a_template_sets_the_key_and_the_thresholds(lake: Lakehouse) -> None:
     change_dof_pts(Path(lake.config.project_dir) / "data" / "dof_pts.csv")
     manifest = lake.ingest("dof_pts").manifest
     assert manifest.qa is not None
-    flags = manifest.qa["flags"]
+    flags = manifest.qa.flags
     assert any(flag.startswith("row count 2,002 -> 1,981") for flag in flags)  # 1% > 0.1%
     assert not any(flag.startswith("assessed_land: mean") for flag in flags)  # +22% < 1000%
     assert not any(flag.startswith("keys removed") for flag in flags)  # 1% < 50%

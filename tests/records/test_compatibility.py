@@ -1,6 +1,7 @@
 """A store written before records were versioned (tests/fixtures/store_v1, by commit 37884ee)
 still works with today's code: it loads, lists, diffs, verifies clean and publishes again, and
-every record in it reads as schema version 1 and writes back the same bytes."""
+every record in it reads as schema version 1 and writes back the same bytes (the contract
+results, once a bare list, inside the record)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from typer.testing import CliRunner
 
 from lakehouse.cli import app
 from lakehouse.config import load_config
+from lakehouse.contracts.records import ContractResults
 from lakehouse.demo import generate_pluto_lite
 from lakehouse.explore.explorer import Explorer, view_name
 from lakehouse.project import Lakehouse
 from lakehouse.publish.records import LatestRecord, PublishRecord
+from lakehouse.qa.records import DiffRecord, DriftRecord, ProfileRecord
 from lakehouse.records import VersionedRecord
 from lakehouse.transform.records import BuildRecord, CacheEntry
 
@@ -35,6 +38,10 @@ RECORDS: list[tuple[str, type[VersionedRecord], int | None]] = [
     ("**/publish/*/*/publish.json", PublishRecord, 2),
     ("**/publish/*/latest.json", LatestRecord, None),
     ("cache/*/*/*.json", CacheEntry, None),  # the model cache entries (not the contract ones)
+    ("cache/*/*/*.contract-*.json", ContractResults, None),  # a model's contract results
+    ("**/qa/diff-*.json", DiffRecord, None),  # in the builds and their published copies
+    ("raw/*/*/*/qa/profile.json", ProfileRecord, None),
+    ("raw/*/*/*/qa/drift.json", DriftRecord, None),
 ]
 
 
@@ -70,7 +77,7 @@ def record_files(root: Path) -> list[tuple[Path, type[VersionedRecord], int | No
     found = []
     for pattern, model, indent in RECORDS:
         for path in sorted(root.glob(pattern)):
-            if ".contract-" not in path.name:
+            if (".contract-" in path.name) == (model is ContractResults):
                 found.append((path, model, indent))
     return found
 
@@ -80,10 +87,17 @@ def test_the_fixture_predates_versioned_records() -> None:
     assert sorted({model.__name__ for _, model, _ in files}) == [
         "BuildRecord",
         "CacheEntry",
+        "ContractResults",
+        "DiffRecord",
+        "DriftRecord",
         "LatestRecord",
+        "ProfileRecord",
         "PublishRecord",
     ]
-    assert len(files) == 2 + 2 + 2 + 2  # builds, publish.json (default and prod), latest, cache
+    # builds, publish.json (default and prod), latest, cache, contract results of 5 models in
+    # 2 builds (3 staging ones unchanged), diffs (2 builds, 25v1 and its copy in prod), dof_pts
+    # 20261128's profile and drift
+    assert len(files) == 2 + 2 + 2 + 2 + 7 + 4 + 1 + 1
     for path, _, _ in files:
         assert "schema_version" not in json.loads(path.read_text()), path
 
@@ -96,7 +110,8 @@ def test_every_record_reads_as_version_1_and_writes_back_the_same_bytes() -> Non
         written = record.to_json(indent)
         # today's file is yesterday's with schema_version first, nothing else changed
         version_line = b'  "schema_version": 1,\n' if indent else b'"schema_version": 1, '
-        assert written.replace(version_line, b"", 1) == data, path
+        before = b'{"results": ' + data + b"}" if model is ContractResults else data
+        assert written.replace(version_line, b"", 1) == before, path
         assert model.from_json(written, str(path)) == record
 
 
@@ -130,11 +145,69 @@ def test_the_old_records_read_with_their_values(old: Lakehouse) -> None:
     assert in_prod.first_published_at == published.published_at
     assert in_prod.published_at > published.published_at
 
-    for path, model, _ in record_files(Path(old.store.root) / "cache"):
-        entry = model.from_json(path.read_bytes(), str(path))
-        assert isinstance(entry, CacheEntry) and entry.model == "pluto_lite"
+    entries = [path for path, model, _ in record_files(Path(old.store.root)) if model is CacheEntry]
+    assert len(entries) == 2  # the output of each build (the staging models are views)
+    for path in entries:
+        entry = CacheEntry.from_json(path.read_bytes(), str(path))
+        assert entry.model == "pluto_lite"
         assert entry.rows in (100, 98) and entry.columns["bbl"] == "int64"
         assert old.store.exists(entry.file) and entry.content_sha256 is not None
+
+
+def test_the_old_qa_records_and_contract_results_read_with_their_values(old: Lakehouse) -> None:
+    root = Path(old.store.root)
+    path = root / "builds" / "pluto_lite" / SECOND / "qa" / "diff-25v1.json"
+    diff = DiffRecord.from_json(path.read_bytes(), str(path))
+    assert (diff.product, diff.old, diff.new) == (
+        "pluto_lite",
+        f"published 25v1 (build {FIRST})",
+        SECOND,
+    )
+    (table,) = diff.tables
+    assert (table.table, table.key, table.old_rows, table.new_rows) == (
+        "pluto_lite",
+        ["bbl"],
+        100,
+        98,
+    )
+    assert (table.added, table.removed, table.changed, table.identical) == (0, 2, 2, False)
+    assert {column: n for column, n in table.columns.items() if n} == {"assessland": 2}
+    assert table.removed_sample == [{"bbl": 5014700035}, {"bbl": 5014700043}]
+    assert table.changed_sample[0] == {"bbl": 4020950008, "assessland": [43904, 87808]}
+    assert table.numeric[0].column == "block" and table.numeric[0].new_mean is not None
+    assert diff.removed_outputs == []
+
+    (qa,) = root.glob("raw/dof_pts/20261128/*/qa")
+    path = qa / "profile.json"
+    profile = ProfileRecord.from_json(path.read_bytes(), str(path)).table_profile()
+    assert profile.rows == 98 and profile.columns["bbl"].non_null == 98
+    assert profile.columns["boro"].top[0] == ("4", 38)
+    path = qa / "drift.json"
+    drift = DriftRecord.from_json(path.read_bytes(), str(path))
+    assert (drift.old_version, drift.new_version, drift.old_rows, drift.new_rows) == (
+        "20261127",
+        "20261128",
+        100,
+        98,
+    )
+    assert drift.flags == ["keys removed: 2 (2.0%)"] and drift.keys is not None
+    assert drift.keys.removed_sample[0] == {
+        "bbl": "5014700035",
+        "updated_at": "2023-06-19 19:52:22",
+    }
+    assert drift.columns[0].top[0] == ("1016180036", 1, 1)
+    # today's source QA reads the version's stored profile and finds what was found then
+    found = old.source_qa("dof_pts")
+    assert (found.flags, found.new_rows) == (drift.flags, profile.rows)
+    assert found.keys is not None and found.keys.removed == drift.keys.removed == 2
+
+    cached = [path for path, model, _ in record_files(root) if model is ContractResults]
+    assert len(cached) == 7
+    for path in cached:
+        results = ContractResults.from_json(path.read_bytes(), str(path)).rule_results()
+        layer = "product" if path.parent.name == "pluto_lite" else "staging"
+        assert results and all(r.passed and r.layer == layer for r in results), path
+        assert {r.table for r in results} == {path.parent.name}
 
 
 def test_it_lists_with_the_library_and_the_cli(old: Lakehouse) -> None:

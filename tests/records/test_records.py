@@ -4,7 +4,9 @@ damaged one, is refused in one sentence that names its file; an older one is upg
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,6 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from lakehouse.cli import app
+from lakehouse.contracts.records import ContractResults
+from lakehouse.contracts.report import RuleResult
 from lakehouse.errors import IntegrityError, NewerRecordError
 from lakehouse.publish.records import (
     LatestRecord,
@@ -20,6 +24,10 @@ from lakehouse.publish.records import (
     QASummary,
     TableChanges,
 )
+from lakehouse.qa.diff import BuildDiff, NumericShift, TableDiff
+from lakehouse.qa.drift import ColumnDrift, KeyOverlap, SourceDrift
+from lakehouse.qa.profile import ColumnProfile, TableProfile
+from lakehouse.qa.records import DiffRecord, DriftRecord, ProfileRecord
 from lakehouse.records import VersionedRecord
 from lakehouse.transform.records import (
     BuildRecord,
@@ -32,7 +40,7 @@ from lakehouse.transform.records import (
     OutputRecord,
     RecipeRecord,
 )
-from tests.records.test_compatibility import FIRST, open_copy
+from tests.records.test_compatibility import FIRST, SECOND, open_copy
 
 WHEN = datetime(2026, 11, 24, 9, 7, 1, 123456, tzinfo=UTC)
 OUTPUT = OutputRecord(
@@ -117,6 +125,46 @@ def publish_record(**changes: Any) -> PublishRecord:
     return PublishRecord(**{**fields, **changes})
 
 
+PROFILE = TableProfile(
+    3,
+    {
+        "bbl": ColumnProfile("bbl", "VARCHAR", 3, 3, True, 1.0, 3.5, 2.25, 10, 10, [("1", 2)]),
+        "note": ColumnProfile("note", "VARCHAR", 1, 1),
+    },
+)
+DRIFT = SourceDrift(
+    "pts", "20261123", "20261124", 3, 2, ["note"], ["gone"], [("old_name", "new_name")],
+    [("units", "BIGINT", "VARCHAR")],
+    [
+        ColumnDrift("bbl", PROFILE.columns["bbl"], PROFILE.columns["bbl"], 0.0, 0.5,
+                    [("1", 2, 1)], ["null rate 0.0% -> 50.0%"]),
+        ColumnDrift("note", None, PROFILE.columns["note"], None, 0.5),
+    ],
+    KeyOverlap(["bbl", "day"], 2, 0, 1, [], [{"bbl": "3", "day": date(2026, 11, 23)}]),
+    ["column added: note", "keys removed: 1 (33.3%)"],
+)  # fmt: skip
+DIFF = BuildDiff(
+    "lots",
+    "nothing (the first build)",
+    "20261124T090701Z-abcdef",
+    [
+        TableDiff(
+            "lots", ["bbl"], 3, 2, False, 0, 1, 1, {"name": 1, "area": 0},
+            retyped_columns=["area: INTEGER -> DOUBLE"],
+            numeric=[NumericShift("area", 1.0, 3.0, 2.0, 1.0, 4.0, None)],
+            removed_sample=[{"bbl": Decimal("3.50")}],
+            changed_sample=[{"bbl": 1, "name": ["a", "b"], "day": [date(2026, 11, 23), None]}],
+        ),
+        TableDiff("kept", ["id"], 5, 5, True),
+    ],
+    removed_outputs=["retired"],
+)  # fmt: skip
+RULES = [
+    RuleResult("lots", "bbl: unique", "bbl", "unique", "no repeated values", "error", False, 1,
+               [{"bbl": Decimal("1.50"), "day": date(2026, 11, 23)}], "product"),
+    RuleResult("lots", "lots: columns", None, "columns", "as listed", "warn", True, 0),
+]  # fmt: skip
+
 RECORDS: list[VersionedRecord] = [
     build_record(),
     build_record(
@@ -134,6 +182,10 @@ RECORDS: list[VersionedRecord] = [
         content_sha256=None,
         schema={"bbl": "int64", "name": "string"},
     ),
+    ProfileRecord.of(PROFILE),
+    DriftRecord.of(DRIFT),
+    DiffRecord.of(DIFF),
+    ContractResults.of(RULES),
 ]
 
 
@@ -181,12 +233,106 @@ def test_records_write_the_keys_they_always_wrote() -> None:
     assert published["qa"][1] == {"report": "notes.html"}
     promoted = publish_record(promoted_from=Promotion(env="dev", published_at=WHEN))
     assert json.loads(promoted.to_json())["promoted_from"]["env"] == "dev"
-    cache = json.loads(RECORDS[-1].to_json(None))
+    cache = json.loads(next(r for r in RECORDS if isinstance(r, CacheEntry)).to_json(None))
     assert list(cache) == ["schema_version", "model", "file", "rows", "content_sha256", "schema"]
     assert json.loads(LatestRecord(version="25v2").to_json(None)) == {
         "schema_version": 1,
         "version": "25v2",
     }
+
+
+def test_qa_and_contract_records_write_the_bytes_they_always_wrote() -> None:
+    """As `json.dumps(..., default=str)` wrote them, schema_version first: the dates and decimals
+    of sample rows as text, a non-finite number as JSON's extension writes it."""
+    infinite = BuildDiff("lots", "a", "b", [TableDiff("lots", ["bbl"], 1, 1, False, changed=1)])
+    infinite.tables[0].changed_sample = [{"bbl": 1, "area": [1.5, float("inf")]}]
+    before: list[tuple[VersionedRecord, str]] = [
+        (ProfileRecord.of(PROFILE), json.dumps(PROFILE.to_dict())),
+        (DriftRecord.of(DRIFT), json.dumps(DRIFT.to_dict(), default=str)),
+        (DiffRecord.of(DIFF), json.dumps(DIFF.to_dict(), default=str)),
+        (DiffRecord.of(infinite), json.dumps(infinite.to_dict(), default=str)),
+        # a bare list of results before: now the record's `results`
+        (
+            ContractResults.of(RULES),
+            json.dumps({"results": [asdict(r) for r in RULES]}, default=str),
+        ),
+    ]
+    for record, old in before:
+        assert record.to_json(None).decode() == '{"schema_version": 1, ' + old[1:]
+    assert b'"area": [1.5, Infinity]' in DiffRecord.of(infinite).to_json(None)
+
+
+def test_qa_and_contract_records_give_back_what_they_record() -> None:
+    assert ProfileRecord.of(PROFILE).table_profile() == PROFILE
+    drift = DriftRecord.of(DRIFT)
+    assert drift.renamed == [("old_name", "new_name")] and drift.columns[1].old is None
+    assert drift.keys is not None
+    assert drift.keys.removed_sample == [{"bbl": "3", "day": "2026-11-23"}]
+    diff = DiffRecord.of(DIFF)
+    assert [(t.table, t.identical) for t in diff.tables] == [("lots", False), ("kept", True)]
+    assert diff.tables[0].removed_sample == [{"bbl": "3.50"}]
+    assert diff.tables[0].numeric[0].new_mean is None and diff.removed_outputs == ["retired"]
+    texts = [{"bbl": "1.50", "day": "2026-11-23"}]
+    assert ContractResults.of(RULES).rule_results() == [
+        RuleResult(**{**asdict(RULES[0]), "sample_keys": texts}),
+        RULES[1],
+    ]
+
+
+def test_contract_results_from_before_records_read_and_damaged_ones_are_refused() -> None:
+    bare = [asdict(RULES[1])]
+    assert ContractResults.from_json(json.dumps(bare).encode(), "c.json").rule_results() == [
+        RULES[1]
+    ]
+    before_layers = [{k: v for k, v in asdict(RULES[1]).items() if k != "layer"}]
+    (result,) = ContractResults.from_json(json.dumps(before_layers).encode(), "c.json").results
+    assert result.layer == ""
+    for data, message in [
+        (b"[{", r"^c\.json is not valid JSON \(.*\); it is damaged: restore it or remove it\.$"),
+        (
+            b"[1]",
+            r"^c\.json is not a valid contract results cache entry \(\.contract-\*\.json\) "
+            r"\(field 'results\.0': .*\); it is damaged",
+        ),
+        (b'"results"', r"^c\.json is not a contract results cache entry .*\(not a JSON object\)"),
+    ]:
+        with pytest.raises(IntegrityError, match=message):
+            ContractResults.from_json(data, "c.json")
+
+
+def test_the_lakehouse_refuses_newer_qa_and_contract_records_in_one_sentence(
+    tmp_path: Path,
+) -> None:
+    lake = open_copy(tmp_path / "p")
+    root = Path(lake.store.root)
+
+    def newer(path: Path) -> str:
+        path.write_text(json.dumps({**json.loads(path.read_text()), "schema_version": 7}))
+        return f"{path} was written by a newer lakehouse (schema 7, this one reads up to 1); "
+
+    diff = root / "builds" / "pluto_lite" / SECOND / "qa" / "diff-25v1.json"
+    expected = newer(diff) + "upgrade lakehouse."
+    with pytest.raises(NewerRecordError) as error:
+        lake.publish("pluto_lite", "25v2")  # reads the build's diff for publish.json
+    assert str(error.value) == expected
+    assert not (root / "publish" / "pluto_lite" / "25v2").exists()
+
+    (profile,) = root.glob("raw/dof_pts/20261128/*/qa/profile.json")
+    expected = newer(profile) + "upgrade lakehouse."
+    with pytest.raises(NewerRecordError) as error:
+        lake.source_qa("dof_pts")  # the version's stored profile
+    assert str(error.value) == expected
+
+    old = set(root.glob("cache/*/*/*.contract-*.json"))
+    lake.build("pluto_lite")
+    written = sorted(set(root.glob("cache/*/*/*.contract-*.json")) - old)
+    assert written and all(json.loads(p.read_text())["schema_version"] == 1 for p in written)
+    for path in written:
+        newer(path)
+    with pytest.raises(
+        NewerRecordError, match=r"\.contract-[0-9a-f]+\.json was written by a newer"
+    ):
+        lake.build("pluto_lite")  # reuses the contract results of the unchanged models
 
 
 def test_records_tell_a_build_from_a_published_version() -> None:

@@ -33,7 +33,8 @@ def test_the_source_report_stored_at_ingest_renders_its_charts_and_figures(
     change_dof_pts(Path(lake.config.project_dir) / "data" / "dof_pts.csv")
     manifest = lake.ingest("dof_pts").manifest
     assert manifest.qa is not None
-    report = Path(lake.store.root) / manifest.qa["html"]
+    assert manifest.qa.html is not None
+    report = Path(lake.store.root) / manifest.qa.html
     assert not EXTERNAL.search(report.read_text())
     page = render(report, tmp_path / "chromium", height=3000)
     assert page.page_requests == []

@@ -162,3 +162,11 @@ ENGINES = Registry[EngineType](
 )
 """Every engine by name: the built-ins, those of the entry point group `lakehouse.engines`,
 and those registered at run time."""
+
+__all__ = [
+    "BUILD_PACKAGES",
+    "ENGINES",
+    "Engine",
+    "EngineContext",
+    "EngineType",
+]

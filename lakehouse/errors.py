@@ -92,7 +92,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     for error in exc.errors():
         field = ".".join(str(part) for part in error["loc"]) or "(top level)"
         message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
+        if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             problems.append(f"unknown field '{field}' (check the spelling)")
         else:
             problems.append(f"field '{field}': {message}")

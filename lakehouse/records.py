@@ -155,6 +155,10 @@ class VersionedRecord(Strict):
         return json.dumps(self.model_dump(mode="json"), indent=indent).encode()
 
 
+STRICT_PART = ConfigDict(extra="forbid")
+"""`__pydantic_config__` of a dataclass that is part of a record (a column's profile, a rule's
+result): read back from JSON, a misspelt or unknown key is refused as in every record."""
+
 WRITES_NON_FINITE = ConfigDict(ser_json_inf_nan="constants")
 """The config of a record holding values of any type (sample rows): NaN and Infinity among them
 are written as `json.dumps` writes them, not as null (set on the record, not on its parts:

@@ -7,31 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 
-from pydantic import Field
-
-from lakehouse.contracts.report import RuleResult, Severity
-from lakehouse.records import WRITES_NON_FINITE, Strict, VersionedRecord, as_written
-
-
-class RuleResultRecord(Strict):
-    """One rule's result (see `RuleResult`); sample keys hold values as text where JSON has no
-    type for them (dates, decimals)."""
-
-    table: str
-    rule: str
-    column: str | None
-    kind: str
-    detail: str
-    severity: Severity
-    passed: bool
-    failing_rows: int
-    sample_keys: list[dict[str, Any]] = Field(default_factory=list)
-    layer: str = ""  # absent from the results cached before contracts ran at every layer
-
-    def rule_result(self) -> RuleResult:
-        return RuleResult(**{name: getattr(self, name) for name in type(self).model_fields})
+from lakehouse.contracts.report import RuleResult
+from lakehouse.records import WRITES_NON_FINITE, VersionedRecord, as_written
 
 
 class ContractResults(VersionedRecord):
@@ -42,14 +21,14 @@ class ContractResults(VersionedRecord):
     SCHEMA_VERSION: ClassVar[int] = 1
     DESCRIPTION: ClassVar[str] = "contract results cache entry (.contract-*.json)"
 
-    results: list[RuleResultRecord]
+    results: list[RuleResult]
 
     @classmethod
     def of(cls, results: list[RuleResult]) -> ContractResults:
         return cls(results=as_written([dataclasses.asdict(r) for r in results]))
 
     def rule_results(self) -> list[RuleResult]:
-        return [r.rule_result() for r in self.results]
+        return list(self.results)
 
     @classmethod
     def from_json(cls, data: bytes, where: str) -> Self:

@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from lakehouse.records import STRICT_PART
+
 if TYPE_CHECKING:
     from lakehouse.store.storage import Store
 
@@ -15,6 +17,8 @@ Severity = Literal["error", "warn"]
 
 @dataclass
 class RuleResult:
+    __pydantic_config__ = STRICT_PART  # read back as part of a record
+
     table: str
     rule: str
     column: str | None

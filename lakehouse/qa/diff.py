@@ -14,6 +14,7 @@ from typing import Any
 from lakehouse.contracts.dictionary import Dictionary
 from lakehouse.errors import DiffError
 from lakehouse.qa.profile import NUMERIC_TYPES
+from lakehouse.records import STRICT_PART
 from lakehouse.sql import sql_identifier, sql_string
 
 SAMPLE_ROWS = 10
@@ -32,6 +33,8 @@ class Side:
 
 @dataclass
 class NumericShift:
+    __pydantic_config__ = STRICT_PART  # read back as part of a record
+
     column: str
     old_min: float | None
     old_max: float | None
@@ -43,6 +46,8 @@ class NumericShift:
 
 @dataclass
 class TableDiff:
+    __pydantic_config__ = STRICT_PART  # read back as part of a record
+
     table: str
     key: list[str]
     old_rows: int

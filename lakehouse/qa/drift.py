@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from lakehouse.qa.profile import ColumnProfile, TableProfile
+from lakehouse.records import STRICT_PART
 from lakehouse.sql import sql_identifier, sql_string
 
 SAMPLE_KEYS = 5
@@ -45,6 +46,8 @@ class QaSettings(BaseModel):
 
 @dataclass
 class KeyOverlap:
+    __pydantic_config__ = STRICT_PART  # read back as part of a record
+
     key: list[str]
     kept: int
     added: int
@@ -55,6 +58,8 @@ class KeyOverlap:
 
 @dataclass
 class ColumnDrift:
+    __pydantic_config__ = STRICT_PART  # read back as part of a record
+
     column: str
     old: ColumnProfile | None
     new: ColumnProfile | None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lakehouse.records import STRICT_PART
 from lakehouse.sql import sql_identifier
 
 NUMERIC_SHARE = 0.95  # a text column is numeric when this share of its values parse as numbers
@@ -23,6 +24,8 @@ TEXT_TYPES = ("VARCHAR",)
 
 @dataclass
 class ColumnProfile:
+    __pydantic_config__ = STRICT_PART  # read back as part of a record
+
     name: str
     type: str
     non_null: int

@@ -451,3 +451,12 @@ def test_verify_reports_a_damaged_publish_json_and_stops_at_a_newer_one(tmp_path
     record.write_text(json.dumps({**json.loads(original), "schema_version": 2}))
     with pytest.raises(NewerRecordError, match=r"publish\.json was written by a newer lakehouse"):
         lake.verify()
+
+
+def test_a_misspelt_key_inside_a_part_of_a_record_is_refused_naming_it() -> None:
+    from lakehouse.qa.records import ProfileRecord
+
+    column = {"name": "bbl", "type": "BIGINT", "non_null": 1, "distinct": 1, "maximun": 3}
+    data = json.dumps({"rows": 1, "columns": [column]}).encode()
+    with pytest.raises(IntegrityError, match=r"unknown field 'columns.0.maximun'"):
+        ProfileRecord.from_json(data, "qa/profile.json")

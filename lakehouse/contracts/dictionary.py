@@ -155,5 +155,7 @@ def schema_differences(table: TableEntry, schema: dict[str, str]) -> list[str]:
 
 
 def _bare_type(ibis_type: str) -> str:
-    """An ibis type name without its nullability marker."""
-    return ibis_type.removeprefix("!").replace(" ", "")
+    """An ibis type name without its nullability marker; any geometry (ibis says what kind,
+    e.g. point:geometry) is geometry."""
+    bare = ibis_type.removeprefix("!").replace(" ", "")
+    return "geometry" if bare.endswith(":geometry") else bare

@@ -86,7 +86,7 @@ class Explorer:
     def _parquet(self, urls: list[str]) -> Any:
         """A view over Parquet files, read through the store's filesystem."""
         self._views += 1
-        return parquet_table(self.con, f"_lake_{self._views}", urls)
+        return parquet_table(self.con, f"_lake_{self._views}", urls, self.lake.config.workspace_dir)
 
     def source(self, dataset: str, version: str = LATEST) -> Any:
         """An archived version of a dataset (default: the latest) as an ibis table."""

@@ -226,15 +226,20 @@ def _rezip(data: bytes, target: Path, stamp: datetime) -> None:
 
 
 def _declared_crs(store: Store, rel: str, geometry: str) -> Any:
-    """The CRS the GeoParquet metadata of the file declares for `geometry`, if any."""
+    """The CRS the GeoParquet metadata of the file declares for `geometry`, if any. A column
+    described there without a `crs` is in OGC:CRS84 by the GeoParquet specification: named
+    EPSG:4326 here (the same datum; shapefiles and GeoParquet store x as longitude either way),
+    which every GIS tool recognises in a .prj."""
     import json
 
     import pyarrow.parquet as pq
 
     with store.fs.open(store.path(rel), "rb") as handle:
         metadata = pq.read_schema(handle).metadata or {}
-    geo = json.loads(metadata.get(b"geo", b"{}"))
-    return geo.get("columns", {}).get(geometry, {}).get("crs")
+    described = json.loads(metadata.get(b"geo", b"{}")).get("columns", {}).get(geometry)
+    if described is None:
+        return None
+    return described.get("crs", "EPSG:4326")
 
 
 def _geodataframe(con: Any, source: str, geometry: str, crs: Any) -> Any:

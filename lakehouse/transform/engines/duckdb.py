@@ -5,13 +5,17 @@ over Parquet files."""
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from pathlib import Path
 from typing import Any
 
+from lakehouse.errors import BuildError
 from lakehouse.sql import sql_identifier, sql_string
 from lakehouse.transform.engines import EngineContext, EngineType
 
 SPILL_FOLDER = "duckdb-tmp"  # in the workspace
+EXTENSION_FOLDER = "duckdb-extensions"  # in the workspace: spatial, installed from its wheel
+SPATIAL_WHEEL = "duckdb_extension_spatial"
 
 
 def content_sha256(con: Any, parquet: Path) -> str:
@@ -49,14 +53,81 @@ def ibis_type(type_name: str) -> str:
     return str(datatypes.DuckDBType.from_string(type_name))
 
 
-def parquet_table(con: Any, name: str, urls: list[str]) -> Any:
-    """An ibis table over Parquet files, through a view read by DuckDB with the filesystems
-    registered on `con` (ibis's own read_parquet would try to download httpfs for s3://)."""
-    files = ", ".join(sql_string(url) for url in urls)
-    con.raw_sql(
-        f"CREATE OR REPLACE VIEW {sql_identifier(name)} AS SELECT * FROM read_parquet([{files}])"
+def parquet_select(con: Any, urls: list[str]) -> str:
+    """`SELECT * FROM read_parquet(...)` over the files, with each GeoParquet column as plain
+    GEOMETRY: DuckDB types it GEOMETRY('<its CRS>'), which ibis cannot parse (the CRS stays in
+    the manifest and the files' metadata). `con` is a DuckDB connection."""
+    source = "read_parquet([" + ", ".join(sql_string(url) for url in urls) + "])"
+    described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    geometry = [name for name, type_name, *_ in described if type_name.startswith("GEOMETRY")]
+    if not geometry:
+        return f"SELECT * FROM {source}"
+    casts = ", ".join(
+        f"CAST({sql_identifier(name)} AS GEOMETRY) AS {sql_identifier(name)}" for name in geometry
     )
+    return f"SELECT * REPLACE ({casts}) FROM {source}"
+
+
+def parquet_table(con: Any, name: str, urls: list[str], workspace: Path | None = None) -> Any:
+    """An ibis table over Parquet files, through a view read by DuckDB with the filesystems
+    registered on `con` (ibis's own read_parquet would try to download httpfs for s3://);
+    geometry columns arrive as ibis geometry (spatial is loaded for them: ibis asks for it,
+    from `workspace` or the temporary folder)."""
+    select = parquet_select(con.con, urls)
+    if " REPLACE (" in select:
+        load_spatial(con.con, workspace or Path(tempfile.gettempdir()) / "lakehouse")
+    con.raw_sql(f"CREATE OR REPLACE VIEW {sql_identifier(name)} AS {select}")
     return con.table(name)
+
+
+def uses_geometry(expression: Any) -> bool:
+    """Whether an ibis expression computes or returns geometry (then DuckDB needs spatial)."""
+    import ibis.expr.operations as ops
+
+    if expression.op().find((ops.GeoSpatialUnOp, ops.GeoSpatialBinOp)):
+        return True
+    return any(dtype.is_geospatial() for dtype in expression.schema().values())
+
+
+def compile_sql(con: Any, expression: Any) -> str:
+    """The expression's SQL on the ibis connection `con`, geometry kept as GEOMETRY (ibis's own
+    `compile` wraps geometry columns in ST_AsWKB, for Python results; a view or a Parquet file
+    must keep the type)."""
+    if not uses_geometry(expression):
+        return str(con.compile(expression))
+    from ibis.backends.sql.compilers.base import SQLGlotCompiler
+
+    query = SQLGlotCompiler.to_sqlglot(con.compiler, expression)
+    return str(query.sql(dialect=con.dialect, copy=False))
+
+
+def load_spatial(con: Any, workspace: Path) -> None:
+    """Load DuckDB's spatial extension into `con` (a DuckDB connection) offline: installed once
+    into <workspace>/duckdb-extensions from the duckdb-extension-spatial wheel (signed by
+    DuckDB; nothing is downloaded), then loaded."""
+    import importlib.util
+
+    folder = workspace / EXTENSION_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute(f"SET extension_directory = {sql_string(str(folder))}")
+    installed = con.execute(
+        "SELECT installed FROM duckdb_extensions() WHERE extension_name = 'spatial'"
+    ).fetchone()
+    if not (installed and installed[0]):
+        spec = importlib.util.find_spec(SPATIAL_WHEEL)
+        packaged = (
+            sorted(Path(spec.submodule_search_locations[0]).glob("extensions/*/spatial.*"))
+            if spec is not None and spec.submodule_search_locations
+            else []
+        )
+        if not packaged:
+            raise BuildError(
+                "This build uses geometry, which needs DuckDB's spatial extension: install "
+                "duckdb-extension-spatial==1.5.5 (it is in requirements.lock; `make setup`)."
+            )
+        con.execute(f"INSTALL {sql_string(str(packaged[0]))}")
+    con.execute("LOAD spatial")
 
 
 class DuckDBEngine:
@@ -70,6 +141,8 @@ class DuckDBEngine:
         import ibis
 
         self.con = ibis.duckdb.connect(str(context.database))
+        self.workspace = context.workspace
+        self.spatial_loaded = False
         context.store.register_in_duckdb(self.con.con)
         # spilling, when the data outgrows memory, goes to the local workspace
         spill = context.workspace / SPILL_FOLDER
@@ -81,28 +154,42 @@ class DuckDBEngine:
             self.con.con.execute(f"SET threads = {int(context.threads)}")
 
     def parquet_table(self, name: str, urls: list[str], schema: dict[str, Any] | None) -> Any:
-        """A view over Parquet files (its schema given, or read from the files)."""
-        files = "[" + ", ".join(sql_string(url) for url in urls) + "]"
-        self.con.raw_sql(
-            f"CREATE OR REPLACE VIEW {sql_identifier(name)} AS SELECT * FROM read_parquet({files})"
-        )
+        """A view over Parquet files (its schema given, or read from the files); geometry
+        columns arrive as ibis geometry."""
+        geometry = schema is None or any("geo" in str(dtype) for dtype in schema.values())
+        if geometry:
+            select = parquet_select(self.con.con, urls)
+            if " REPLACE (" in select and not self.spatial_loaded:
+                load_spatial(self.con.con, self.workspace)  # ibis asks for it with geometry
+                self.spatial_loaded = True
+        else:
+            select = "SELECT * FROM read_parquet([" + ", ".join(map(sql_string, urls)) + "])"
+        self.con.raw_sql(f"CREATE OR REPLACE VIEW {sql_identifier(name)} AS {select}")
         return self.con.table(name) if schema is None else bound_table(self.con, name, schema)
+
+    def _spatial_for(self, expression: Any) -> None:
+        if not self.spatial_loaded and uses_geometry(expression):
+            load_spatial(self.con.con, self.workspace)
+            self.spatial_loaded = True
 
     def view(self, name: str, expression: Any) -> Any:
         """The model as a view: later models read it by name, so its SQL is compiled once."""
+        self._spatial_for(expression)
         self.con.raw_sql(
-            f"CREATE OR REPLACE VIEW {sql_identifier(name)} AS {self.con.compile(expression)}"
+            f"CREATE OR REPLACE VIEW {sql_identifier(name)} AS {compile_sql(self.con, expression)}"
         )
         return bound_table(self.con, name, dict(expression.schema().items()))
 
     def write_parquet(self, expression: Any, local_path: Path, codec: str) -> int:
-        """Run the expression into one Parquet file, typed exactly as its ibis schema says."""
+        """Run the expression into one Parquet file, typed exactly as its ibis schema says
+        (a geometry column as GeoParquet)."""
+        self._spatial_for(expression)
         typed = ", ".join(
             f"CAST({sql_identifier(name)} AS {duckdb_type(dtype)}) AS {sql_identifier(name)}"
             for name, dtype in expression.schema().items()
         )
         written = self.con.con.execute(
-            f"COPY (SELECT {typed} FROM ({self.con.compile(expression)})) "
+            f"COPY (SELECT {typed} FROM ({compile_sql(self.con, expression)})) "
             f"TO {sql_string(str(local_path))} "
             f"(FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 122880)"
         ).fetchone()

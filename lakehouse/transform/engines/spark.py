@@ -19,6 +19,7 @@ from typing import Any
 
 from lakehouse.errors import BuildError
 from lakehouse.transform.engines import EngineContext, EngineType
+from lakehouse.transform.engines.duckdb import uses_geometry
 
 MASTER_ENV_VAR = "LAKEHOUSE_SPARK_MASTER"
 SPARK_CODECS = {"zstd": "zstd", "lz4_raw": "lz4"}
@@ -88,10 +89,12 @@ class SparkEngine:
 
     def view(self, name: str, expression: Any) -> Any:
         """Spark plans the whole query anyway: later models read the expression itself."""
+        _refuse_geometry(name, expression)
         return expression
 
     def write_parquet(self, expression: Any, local_path: Path, codec: str) -> int:
         """Run the expression with Spark into one Parquet file typed as its ibis schema."""
+        _refuse_geometry(local_path.stem, expression)
         import pyarrow.parquet as pq
         from ibis.backends.pyspark.datatypes import PySparkType
         from pyspark.sql import functions as F
@@ -119,3 +122,13 @@ class SparkEngine:
 
 
 ENGINE = EngineType(name="spark", open=SparkEngine, packages=("pyspark",))
+
+
+def _refuse_geometry(name: str, expression: Any) -> None:
+    """Spark has no geometry type here (no Sedona on these machines): say so before it fails."""
+    if uses_geometry(expression):
+        raise BuildError(
+            f"Model {name!r} computes or returns geometry, which the Spark engine cannot run "
+            "(Spark has no geometry type without Apache Sedona); build this product with "
+            "--engine duckdb."
+        )

@@ -1,0 +1,154 @@
+"""Geometry in builds: a facility product makes points from longitude/latitude the plain ibis
+way (DuckDB's spatial extension loaded offline, from its wheel), passes its contracts, is
+published and packaged as a shapefile and as GeoParquet that GIS tools open with the right
+CRS, geometry type and features; geometry inputs arrive in transforms as ibis geometry."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from lakehouse.project import Lakehouse
+
+FACILITIES = """facility_id,name,longitude,latitude
+1,Library A,-73.98,40.75
+2,Clinic B,-73.95,40.65
+3,School C,-74.10,40.60
+"""
+
+MODELS = """
+from lakehouse.transform import model
+
+
+@model(layer="staging")
+def stg_facilities(facilities):
+    t = facilities
+    return t.select(
+        facility_id=t.facility_id.cast("int64"),
+        name=t.name,
+        longitude=t.longitude.cast("float64"),
+        latitude=t.latitude.cast("float64"),
+    )
+
+
+@model(layer="product")
+def facility_points(stg_facilities):
+    t = stg_facilities
+    return t.select(t.facility_id, t.name, geom=t.longitude.point(t.latitude)).order_by(
+        t.facility_id
+    )
+"""
+
+DICTIONARY = """product: facility_points
+description: Facilities as points.
+tables:
+  facility_points:
+    description: One row per facility.
+    primary_key: [facility_id]
+    columns:
+      - {name: facility_id, type: integer, description: The facility's id., nullable: false}
+      - {name: name, type: text, description: Its name.}
+      - name: geom
+        type: geometry
+        description: Where it is (longitude/latitude).
+        nullable: false
+"""
+
+POINTS_BY_ID = {1: (-73.98, 40.75), 2: (-73.95, 40.65), 3: (-74.10, 40.60)}
+
+
+@pytest.fixture
+def facility_project(lake: Lakehouse, project_dir: Path, tmp_path: Path) -> Lakehouse:
+    source = tmp_path / "facilities.csv"
+    source.write_text(FACILITIES)
+    lake.ingest("facilities", file=source)
+    (project_dir / "transforms" / "facility_points").mkdir(parents=True)
+    (project_dir / "transforms" / "facility_points" / "__init__.py").write_text("")
+    (project_dir / "transforms" / "facility_points" / "models.py").write_text(MODELS)
+    (project_dir / "recipes" / "facility_points.yml").write_text(
+        "name: facility_points\nowner: me\ninputs: {facilities: latest}\n"
+        "outputs: [facility_points]\n"
+    )
+    (project_dir / "contracts" / "facility_points").mkdir(parents=True)
+    (project_dir / "contracts" / "facility_points" / "dictionary.yml").write_text(DICTIONARY)
+    return lake
+
+
+def test_points_from_longitude_latitude_build_pass_and_package_for_gis(
+    facility_project: Lakehouse, tmp_path: Path
+) -> None:
+    import geopandas as gpd
+    import pyogrio
+
+    from lakehouse.publish.package import shapefile_names
+
+    lake = facility_project
+    result = lake.build("facility_points")
+    assert result.contracts.passed, result.contracts.summary()
+    built = {
+        row[0]: row[1]
+        for row in lake.sql(
+            "facility_points", "SELECT facility_id, ST_AsText(geom) FROM facility_points"
+        )[1]
+    }
+    assert built == {i: f"POINT ({x} {y})" for i, (x, y) in POINTS_BY_ID.items()}
+    lake.diff_report("facility_points")
+    version = lake.publish("facility_points").version
+    for fmt, suffix in (("shapefile", ".shp"), ("geoparquet", ".parquet")):
+        packaged = lake.package("facility_points", version, fmt, out=tmp_path / f"{fmt}.zip")
+        folder = tmp_path / fmt
+        with zipfile.ZipFile(packaged.path) as archive:
+            archive.extractall(folder)
+        (data,) = folder.rglob(f"*{suffix}")
+        if fmt == "shapefile":
+            info = pyogrio.read_info(data)
+            assert (info["features"], info["geometry_type"]) == (3, "Point")
+            frame = pyogrio.read_dataframe(data)
+        else:  # this GDAL reads GeoParquet through libduckdb, which it lacks: geopandas does
+            frame = gpd.read_parquet(data)
+        assert frame.crs is not None and frame.crs.to_epsg() == 4326
+        column = shapefile_names(["facility_id", "name"])["facility_id"]  # 10 characters
+        ids = frame[column if fmt == "shapefile" else "facility_id"]
+        got = {
+            int(i): (round(g.x, 6), round(g.y, 6)) for i, g in zip(ids, frame.geometry, strict=True)
+        }
+        assert got == POINTS_BY_ID
+
+
+def test_a_geometry_source_arrives_in_a_transform_as_ibis_geometry(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    places = tmp_path / "places.geojson"
+    gpd.GeoDataFrame(
+        {"place_id": [1, 2]}, geometry=[Point(1, 1), Point(3, 4)], crs="EPSG:2263"
+    ).to_file(places, driver="GeoJSON")
+    lake.ingest("places", file=places)
+    (project_dir / "transforms" / "spread").mkdir(parents=True)
+    (project_dir / "transforms" / "spread" / "__init__.py").write_text(
+        "from lakehouse.transform import model\n\n\n@model(layer='product')\n"
+        "def spread(places):\n"
+        "    far = places.geom.distance(places.geom.centroid())\n"
+        "    return places.select(places.place_id, far=far)\n"
+    )
+    (project_dir / "recipes" / "spread.yml").write_text(
+        "name: spread\nowner: me\ninputs: {places: latest}\noutputs: [spread]\n"
+    )
+    lake.build("spread")
+    rows = lake.sql("spread", "SELECT place_id, far FROM spread ORDER BY place_id")[1]
+    assert rows == [(1, 0.0), (2, 0.0)]
+
+
+@pytest.mark.spark
+def test_spark_refuses_a_product_with_geometry_in_one_sentence(
+    facility_project: Lakehouse,
+) -> None:
+    from lakehouse.errors import BuildError
+
+    with pytest.raises(BuildError, match=r"'facility_points' computes or returns geometry, which"):
+        facility_project.build("facility_points", engine="spark")
+    assert facility_project.builds("facility_points") == []  # no build left behind

@@ -152,3 +152,23 @@ def test_spark_refuses_a_product_with_geometry_in_one_sentence(
     with pytest.raises(BuildError, match=r"'facility_points' computes or returns geometry, which"):
         facility_project.build("facility_points", engine="spark")
     assert facility_project.builds("facility_points") == []  # no build left behind
+
+
+def test_a_notebook_gets_a_geometry_source_as_a_geodataframe(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from lakehouse.explore.explorer import Explorer
+
+    places = tmp_path / "places.geojson"
+    gpd.GeoDataFrame(
+        {"place_id": [1, 2]}, geometry=[Point(1, 1), Point(3, 4)], crs="EPSG:2263"
+    ).to_file(places, driver="GeoJSON")
+    lake.ingest("places", file=places)
+    table = Explorer(lake).source("places")
+    assert table.schema()["geom"].is_geospatial()
+    frame = table.order_by("place_id").to_pandas()
+    assert isinstance(frame, gpd.GeoDataFrame)
+    assert [(point.x, point.y) for point in frame["geom"]] == [(1.0, 1.0), (3.0, 4.0)]

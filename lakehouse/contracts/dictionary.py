@@ -58,6 +58,12 @@ class ColumnEntry(Strict):
     source: str | None = Field(default=None, description="where the value comes from")
     example: Any = None
     severity: Literal["error", "warn"] = "error"
+    crs: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z]+:[0-9A-Za-z.]+$",
+        description="geometry: its coordinate reference system, e.g. EPSG:2263 (written into "
+        "the GeoParquet output and every package)",
+    )
 
     @model_validator(mode="after")
     def _constraints_fit_the_type(self) -> ColumnEntry:
@@ -69,6 +75,11 @@ class ColumnEntry(Strict):
             raise ValueError(f"allowed values cannot apply to {self.type} columns")
         if (self.type == "decimal") != (self.precision is not None):
             raise ValueError("decimal columns, and only they, give precision: [p, s]")
+        if (self.type == "geometry") != (self.crs is not None):
+            raise ValueError(
+                "geometry columns, and only they, give their crs (e.g. crs: EPSG:2263, or "
+                "EPSG:4326 for longitude/latitude)"
+            )
         return self
 
     @property
@@ -80,6 +91,8 @@ class ColumnEntry(Strict):
 
 
 class TableEntry(Strict):
+    """One output: what it is, its primary key and its columns, in order."""
+
     description: str = Field(min_length=1)
     primary_key: list[str] = Field(default_factory=list)
     columns: list[ColumnEntry] = Field(min_length=1)
@@ -97,6 +110,10 @@ class TableEntry(Strict):
 
     def column(self, name: str) -> ColumnEntry:
         return next(column for column in self.columns if column.name == name)
+
+    def geometry_crs(self) -> dict[str, str]:
+        """Geometry column -> its declared CRS."""
+        return {column.name: column.crs for column in self.columns if column.crs is not None}
 
 
 class Dictionary(Strict):

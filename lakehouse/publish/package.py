@@ -172,7 +172,9 @@ def _write_data(
             f"The output {name!r} has no geometry column (its dictionary lists none), and "
             f"{fmt} needs one; package it as parquet, csv or xlsx."
         )
-    frame = _geodataframe(con, source, geometry, _declared_crs(store, rel, geometry))
+    assert table is not None
+    crs = _declared_crs(store, rel, geometry) or table.column(geometry).crs
+    frame = _geodataframe(con, source, geometry, crs)
     notes = [] if frame.crs else [f"{name}: the data declares no coordinate reference system."]
     if fmt == "geoparquet":
         target = scratch / f"{name}.parquet"

@@ -277,7 +277,10 @@ class Builder:
         fingerprints: dict[str, str],
         full_refresh: bool,
     ) -> ModelRun:
-        fingerprint = model_fingerprint(found, fingerprints, self.engine_fingerprint)
+        crs = self._output_crs(found.name)
+        # a declared CRS is written into the output: another CRS is another result
+        engine = self.engine_fingerprint + (json.dumps(crs, sort_keys=True) if crs else "")
+        fingerprint = model_fingerprint(found, fingerprints, engine)
         fingerprints[found.name] = fingerprint
         start = time.perf_counter()
         published = found.name in self.recipe.outputs or found.name in self.recipe.keep
@@ -350,7 +353,8 @@ class Builder:
         codec = "zstd" if published else "lz4_raw"  # an intermediate is written once, read once
         schema = dict(expression.schema().items())
         try:
-            rows = con.write_parquet(expression, local, codec)
+            crs = self._output_crs(found.name) or None
+            rows = con.write_parquet(expression, local, codec, crs)
             content = _content_hash(local) if published else None
         except Exception as exc:
             raise BuildError(self._engine_failure(found, exc)) from exc
@@ -365,6 +369,13 @@ class Builder:
         )
         self.store.write_bytes(cache_info, info.to_json(indent=None))
         return info
+
+    def _output_crs(self, name: str) -> dict[str, str]:
+        """The CRS the data dictionary declares for each geometry column of an output."""
+        dictionary = self.spec.dictionary
+        if dictionary is None or name not in self.recipe.outputs or name not in dictionary.tables:
+            return {}
+        return dictionary.tables[name].geometry_crs()
 
     def _engine_failure(self, found: Model, exc: Exception) -> str:
         first_line = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__

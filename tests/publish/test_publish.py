@@ -254,7 +254,8 @@ def test_a_shapefile_package_says_how_names_were_shortened(tmp_path: Path) -> No
         "description": "lots", "primary_key": ["bbl"], "columns": [
             {"name": "bbl", "type": "bbl", "description": "key"},
             {"name": "assessed_total", "type": "integer", "description": "value"},
-            {"name": "geom", "type": "geometry", "description": "where"}]}})  # fmt: skip
+            {"name": "geom", "type": "geometry", "description": "where",
+             "crs": "EPSG:2263"}]}})  # fmt: skip
     entry = PublishRecord.model_validate({
         "product": "lots", "version": "25v1", "build_id": "b",
         "published_at": "2026-11-24T10:00:00+00:00", "git": {"commit": None, "dirty": None},
@@ -281,7 +282,10 @@ def test_a_shapefile_package_says_how_names_were_shortened(tmp_path: Path) -> No
     assert {n.rsplit(".", 1)[-1] for n in files if "/data/" in n} >= {"shp", "shx", "dbf"}
     readme = files["lots-25v1/README.md"].decode()
     assert "renamed: assessed_total -> assessed_t" in readme
-    assert "declares no coordinate reference system" in readme  # so the .prj is missing
+    # the file declares no CRS (plain WKB): the dictionary's is written into the .prj
+    (prj,) = [data for name, data in files.items() if name.endswith(".prj")]
+    assert b"Long_Island" in prj or b"Long Island" in prj
+    assert "declares no coordinate reference system" not in readme
 
 
 def test_verify_checks_published_versions_and_lists_leftovers(tmp_path: Path) -> None:

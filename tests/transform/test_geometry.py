@@ -54,6 +54,7 @@ tables:
         type: geometry
         description: Where it is (longitude/latitude).
         nullable: false
+        crs: EPSG:4326
 """
 
 POINTS_BY_ID = {1: (-73.98, 40.75), 2: (-73.95, 40.65), 3: (-74.10, 40.60)}
@@ -172,3 +173,55 @@ def test_a_notebook_gets_a_geometry_source_as_a_geodataframe(
     frame = table.order_by("place_id").to_pandas()
     assert isinstance(frame, gpd.GeoDataFrame)
     assert [(point.x, point.y) for point in frame["geom"]] == [(1.0, 1.0), (3.0, 4.0)]
+
+
+def test_a_geometry_output_carries_the_crs_its_dictionary_declares(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    places = tmp_path / "places.geojson"
+    gpd.GeoDataFrame(
+        {"place_id": [1, 2]},
+        geometry=[Point(990000, 190000), Point(1000000, 200000)],
+        crs="EPSG:2263",
+    ).to_file(places, driver="GeoJSON")
+    lake.ingest("places", file=places)
+    (project_dir / "transforms" / "sites").mkdir(parents=True)
+    (project_dir / "transforms" / "sites" / "__init__.py").write_text(
+        "from lakehouse.transform import model\n\n\n@model(layer='product')\n"
+        "def sites(places):\n"
+        "    return places.select(place_id=places.place_id.cast('int64'), geom=places.geom)"
+        ".order_by('place_id')\n"
+    )
+    (project_dir / "recipes" / "sites.yml").write_text(
+        "name: sites\nowner: me\ninputs: {places: latest}\noutputs: [sites]\n"
+    )
+    dictionary = project_dir / "contracts" / "sites" / "dictionary.yml"
+    dictionary.parent.mkdir(parents=True)
+    dictionary.write_text(
+        "product: sites\ntables:\n  sites:\n    description: Sites.\n    primary_key: [place_id]\n"
+        "    columns:\n      - {name: place_id, type: integer, description: Its id.}\n"
+        "      - {name: geom, type: geometry, description: Where., crs: 'EPSG:2263'}\n"
+    )
+    result = lake.build("sites")
+    output = Path(lake.store.root) / result.folder / "outputs" / "sites.parquet"
+    frame = gpd.read_parquet(output)
+    assert frame.crs is not None and frame.crs.to_epsg() == 2263
+    assert [(p.x, p.y) for p in frame.geometry] == [(990000.0, 190000.0), (1000000.0, 200000.0)]
+    # another CRS declared is another result: the output is rebuilt, not reused
+    dictionary.write_text(dictionary.read_text().replace("EPSG:2263", "EPSG:6539"))
+    (run,) = lake.build("sites").models
+    assert run.status == "built"
+
+
+def test_a_geometry_column_without_a_crs_is_a_dictionary_error() -> None:
+    from pydantic import ValidationError
+
+    from lakehouse.contracts.dictionary import ColumnEntry
+
+    with pytest.raises(ValidationError, match="geometry columns, and only they, give their crs"):
+        ColumnEntry(name="geom", type="geometry", description="where")
+    with pytest.raises(ValidationError, match="geometry columns, and only they"):
+        ColumnEntry(name="n", type="integer", description="n", crs="EPSG:2263")

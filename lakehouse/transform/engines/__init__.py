@@ -38,10 +38,11 @@ Adding an engine, e.g. Polars through ibis's Polars backend, in a package `lakeh
             # lets the engine compile it once, returning `expression` itself is also fine
             return expression
 
-        def write_parquet(self, expression, local_path: Path, codec: str) -> int:
+        def write_parquet(self, expression, local_path: Path, codec: str, crs=None) -> int:
             # run the expression into ONE Parquet file at local_path, its columns typed as
             # expression.schema() says, its rows in the order the expression gives them,
             # compressed with `codec` ("zstd" or "lz4_raw"); return the number of rows
+            # (`crs`, {geometry column: "EPSG:2263"}, matters only to engines with geometry)
             table = self.con.to_pyarrow(expression)  # typed as the expression's schema
             pq.write_table(table, local_path, compression={"lz4_raw": "lz4"}.get(codec, codec))
             return table.num_rows
@@ -113,9 +114,17 @@ class Engine(Protocol):
         """A view model: the table later models read in its place."""
         ...
 
-    def write_parquet(self, expression: ir.Table, local_path: Path, codec: str) -> int:
+    def write_parquet(
+        self,
+        expression: ir.Table,
+        local_path: Path,
+        codec: str,
+        crs: dict[str, str] | None = None,
+    ) -> int:
         """Run `expression` into one Parquet file at `local_path`, typed as its ibis schema,
-        in its order, compressed with `codec`; the number of rows written."""
+        in its order, compressed with `codec`; the number of rows written. `crs` gives a
+        geometry column's CRS ({column: "EPSG:2263"}, from the dictionary, for an output), to
+        record in the GeoParquet metadata; an engine without geometry ignores it."""
         ...
 
     def close(self) -> None:

@@ -46,6 +46,14 @@ def bound_table(con: Any, name: str, schema: dict[str, Any]) -> Any:
     return ops.DatabaseTable(name, schema=ibis.schema(schema), source=con).to_expr()
 
 
+def _column_type(dtype: Any, crs: str | None) -> str:
+    """The DuckDB type a column is written as: a geometry with a CRS as GEOMETRY('<crs>'),
+    which COPY records (as PROJJSON) in the GeoParquet metadata."""
+    if crs is not None and dtype.is_geospatial():
+        return f"GEOMETRY({sql_string(crs)})"
+    return duckdb_type(dtype)
+
+
 def ibis_type(type_name: str) -> str:
     """The ibis type of a column type recorded in a manifest (DuckDB's names)."""
     import ibis.backends.sql.datatypes as datatypes
@@ -180,12 +188,16 @@ class DuckDBEngine:
         )
         return bound_table(self.con, name, dict(expression.schema().items()))
 
-    def write_parquet(self, expression: Any, local_path: Path, codec: str) -> int:
-        """Run the expression into one Parquet file, typed exactly as its ibis schema says
-        (a geometry column as GeoParquet)."""
+    def write_parquet(
+        self, expression: Any, local_path: Path, codec: str, crs: dict[str, str] | None = None
+    ) -> int:
+        """Run the expression into one Parquet file, typed exactly as its ibis schema says (a
+        geometry column as GeoParquet, with the CRS `crs` gives it in its metadata)."""
         self._spatial_for(expression)
+        crs = crs or {}
         typed = ", ".join(
-            f"CAST({sql_identifier(name)} AS {duckdb_type(dtype)}) AS {sql_identifier(name)}"
+            f"CAST({sql_identifier(name)} AS {_column_type(dtype, crs.get(name))}) "
+            f"AS {sql_identifier(name)}"
             for name, dtype in expression.schema().items()
         )
         written = self.con.con.execute(

@@ -92,7 +92,9 @@ class SparkEngine:
         _refuse_geometry(name, expression)
         return expression
 
-    def write_parquet(self, expression: Any, local_path: Path, codec: str) -> int:
+    def write_parquet(
+        self, expression: Any, local_path: Path, codec: str, crs: dict[str, str] | None = None
+    ) -> int:
         """Run the expression with Spark into one Parquet file typed as its ibis schema."""
         _refuse_geometry(local_path.stem, expression)
         import pyarrow.parquet as pq

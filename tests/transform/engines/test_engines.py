@@ -38,7 +38,7 @@ def test_the_protocol_is_what_the_builder_calls() -> None:
     assert set(members) == {"name", "parquet_table", "view", "write_parquet", "close"}
     write = members["write_parquet"]
     assert write is not None and list(write.parameters) == [
-        "self", "expression", "local_path", "codec"
+        "self", "expression", "local_path", "codec", "crs"
     ]  # fmt: skip
 
 

@@ -32,9 +32,11 @@ class ToyEngine:
         self.calls.append(("view", name))
         return self.duckdb.view(name, expression)
 
-    def write_parquet(self, expression: Any, local_path: Path, codec: str) -> int:
+    def write_parquet(
+        self, expression: Any, local_path: Path, codec: str, crs: dict[str, str] | None = None
+    ) -> int:
         self.calls.append(("write", local_path.stem))  # the builder names it after the model
-        return self.duckdb.write_parquet(expression, local_path, codec)
+        return self.duckdb.write_parquet(expression, local_path, codec, crs)
 
     def close(self) -> None:
         self.calls.append(("close", ""))

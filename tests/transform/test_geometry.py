@@ -60,6 +60,20 @@ tables:
 POINTS_BY_ID = {1: (-73.98, 40.75), 2: (-73.95, 40.65), 3: (-74.10, 40.60)}
 
 
+def ingest_places(lake: Lakehouse, tmp_path: Path, points: list[tuple[float, float]]) -> None:
+    """A GeoJSON source `places` in EPSG:2263, place_id 1, 2, ... at `points`, archived."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    places = tmp_path / "places.geojson"
+    gpd.GeoDataFrame(
+        {"place_id": list(range(1, len(points) + 1))},
+        geometry=[Point(x, y) for x, y in points],
+        crs="EPSG:2263",
+    ).to_file(places, driver="GeoJSON")
+    lake.ingest("places", file=places)
+
+
 @pytest.fixture
 def facility_project(lake: Lakehouse, project_dir: Path, tmp_path: Path) -> Lakehouse:
     source = tmp_path / "facilities.csv"
@@ -121,14 +135,7 @@ def test_points_from_longitude_latitude_build_pass_and_package_for_gis(
 def test_a_geometry_source_arrives_in_a_transform_as_ibis_geometry(
     lake: Lakehouse, project_dir: Path, tmp_path: Path
 ) -> None:
-    import geopandas as gpd
-    from shapely.geometry import Point
-
-    places = tmp_path / "places.geojson"
-    gpd.GeoDataFrame(
-        {"place_id": [1, 2]}, geometry=[Point(1, 1), Point(3, 4)], crs="EPSG:2263"
-    ).to_file(places, driver="GeoJSON")
-    lake.ingest("places", file=places)
+    ingest_places(lake, tmp_path, [(1, 1), (3, 4)])
     (project_dir / "transforms" / "spread").mkdir(parents=True)
     (project_dir / "transforms" / "spread" / "__init__.py").write_text(
         "from lakehouse.transform import model\n\n\n@model(layer='product')\n"
@@ -159,15 +166,10 @@ def test_a_notebook_gets_a_geometry_source_as_a_geodataframe(
     lake: Lakehouse, project_dir: Path, tmp_path: Path
 ) -> None:
     import geopandas as gpd
-    from shapely.geometry import Point
 
     from lakehouse.explore.explorer import Explorer
 
-    places = tmp_path / "places.geojson"
-    gpd.GeoDataFrame(
-        {"place_id": [1, 2]}, geometry=[Point(1, 1), Point(3, 4)], crs="EPSG:2263"
-    ).to_file(places, driver="GeoJSON")
-    lake.ingest("places", file=places)
+    ingest_places(lake, tmp_path, [(1, 1), (3, 4)])
     table = Explorer(lake).source("places")
     assert table.schema()["geom"].is_geospatial()
     frame = table.order_by("place_id").to_pandas()
@@ -179,15 +181,8 @@ def test_a_geometry_output_carries_the_crs_its_dictionary_declares(
     lake: Lakehouse, project_dir: Path, tmp_path: Path
 ) -> None:
     import geopandas as gpd
-    from shapely.geometry import Point
 
-    places = tmp_path / "places.geojson"
-    gpd.GeoDataFrame(
-        {"place_id": [1, 2]},
-        geometry=[Point(990000, 190000), Point(1000000, 200000)],
-        crs="EPSG:2263",
-    ).to_file(places, driver="GeoJSON")
-    lake.ingest("places", file=places)
+    ingest_places(lake, tmp_path, [(990000, 190000), (1000000, 200000)])
     (project_dir / "transforms" / "sites").mkdir(parents=True)
     (project_dir / "transforms" / "sites" / "__init__.py").write_text(
         "from lakehouse.transform import model\n\n\n@model(layer='product')\n"

@@ -4,23 +4,45 @@ written out as GeoParquet) with the attribute types GDAL reports."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from lakehouse.errors import FormatError
+from pydantic import Field
+
+from lakehouse.errors import ConfigError, FormatError
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 GEOMETRY_COLUMN_NAMES = ("geom", "geometry", "geom_wkb")  # the first one no attribute uses
+EXTENSION_METADATA = b"ARROW:extension:metadata"
+
+
+def _absent(value: Any) -> bool:
+    return value is None
+
+
+def declared_crs_field() -> Any:
+    """A geo format's `crs:`, the CRS to assume when the file declares none (a shapefile zipped
+    without its .prj); left out of the template's dump when not given, so templates written
+    before it keep their hash."""
+    return Field(
+        default=None,
+        pattern=r"^[A-Za-z]+:[0-9A-Za-z.]+$",
+        description="the CRS of a file that declares none, e.g. EPSG:2263",
+        exclude_if=_absent,
+    )
 
 
 def _geo_path(path: Path) -> str:
     return f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
 
 
-def read_geo(path: Path, layer: str | None) -> pa.Table:
-    """Features with their geometry as WKB (tagged geoarrow.wkb, so DuckDB sees GEOMETRY)."""
+def read_geo(path: Path, layer: str | None, declared_crs: str | None = None) -> pa.Table:
+    """Features with their geometry as WKB (tagged geoarrow.wkb, so DuckDB sees GEOMETRY) and
+    its CRS: the file's, else `declared_crs` (the template's); a geometry with neither is
+    refused, because every later step (reprojection, overlays, packages) needs it."""
     import pyarrow as pa
     from pyogrio.errors import DataLayerError, DataSourceError
     from pyogrio.raw import read_arrow
@@ -35,7 +57,34 @@ def read_geo(path: Path, layer: str | None) -> pa.Table:
     taken = set(table.column_names) - {geometry_name}
     new_name = next(name for name in GEOMETRY_COLUMN_NAMES if name not in taken)
     fields = [
-        field.with_name(new_name) if field.name == geometry_name else field
+        _with_crs(field, path, declared_crs).with_name(new_name)
+        if field.name == geometry_name
+        else field
         for field in table.schema
     ]
     return pa.Table.from_arrays(table.columns, schema=pa.schema(fields, table.schema.metadata))
+
+
+def _with_crs(field: pa.Field, path: Path, declared_crs: str | None) -> pa.Field:
+    """The geometry field, its geoarrow metadata naming its CRS (as PROJJSON)."""
+    metadata = dict(field.metadata or {})
+    known = json.loads(metadata.get(EXTENSION_METADATA) or b"{}").get("crs")
+    if known:
+        return field
+    if declared_crs is None:
+        raise FormatError(
+            f"{path.name} has geometry but declares no coordinate reference system (a "
+            "shapefile needs its .prj in the zip); add it, or set format.crs in the template "
+            "(e.g. crs: EPSG:2263)."
+        )
+    import pyproj
+
+    try:
+        crs = pyproj.CRS.from_user_input(declared_crs).to_json_dict()
+    except pyproj.exceptions.CRSError as exc:
+        raise ConfigError(
+            f"format.crs {declared_crs!r} is not a coordinate reference system PROJ knows; "
+            "use one like EPSG:2263."
+        ) from exc
+    metadata[EXTENSION_METADATA] = json.dumps({"crs": crs}).encode()
+    return field.with_metadata(metadata)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from lakehouse.formats import Format, FormatSpec
-from lakehouse.formats.geo import read_geo
+from lakehouse.formats.geo import declared_crs_field, read_geo
 from lakehouse.formats.view import register_tables
 
 if TYPE_CHECKING:
@@ -18,10 +18,11 @@ if TYPE_CHECKING:
 
 class GeoJsonFormat(FormatSpec):
     type: Literal["geojson"]
+    crs: str | None = declared_crs_field()
 
 
 def load(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: GeoJsonFormat) -> None:
-    register_tables(con, [read_geo(path, None) for path in files])
+    register_tables(con, [read_geo(path, None, fmt.crs) for path in files])
 
 
 FORMAT = Format(name="geojson", spec=GeoJsonFormat, load=load, suffixes=(".geojson",))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from lakehouse.formats import Format, FormatSpec
-from lakehouse.formats.geo import read_geo
+from lakehouse.formats.geo import declared_crs_field, read_geo
 from lakehouse.formats.view import register_tables
 
 if TYPE_CHECKING:
@@ -20,10 +20,11 @@ if TYPE_CHECKING:
 class ShapefileFormat(FormatSpec):
     type: Literal["shapefile"]
     layer: str | None = None
+    crs: str | None = declared_crs_field()
 
 
 def load(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: ShapefileFormat) -> None:
-    register_tables(con, [read_geo(path, fmt.layer) for path in files])
+    register_tables(con, [read_geo(path, fmt.layer, fmt.crs) for path in files])
 
 
 FORMAT = Format(name="shapefile", spec=ShapefileFormat, load=load, suffixes=(".zip",))

@@ -11,7 +11,7 @@ import pytest
 
 from lakehouse.errors import ConfigError, FormatError
 from lakehouse.project import Lakehouse
-from tests.conftest import realdata
+from tests.conftest import realdata, write_template
 from tests.formats.samples import data_path, features
 
 
@@ -51,3 +51,51 @@ def test_real_open_streets_shapefile(lake: Lakehouse) -> None:
 def test_a_bare_shp_is_refused_with_advice_to_zip(lake: Lakehouse, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="zip a Shapefile"):
         lake.ingest("s", file=tmp_path / "s.shp")
+
+
+def _zip_without_prj(tmp_path: Path) -> Path:
+    folder = tmp_path / "noprj"
+    folder.mkdir()
+    features().iloc[[0]].to_crs("EPSG:2263").to_file(folder / "pts.shp")
+    archive = tmp_path / "pts.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for part in folder.iterdir():
+            if part.suffix != ".prj":
+                zipped.write(part, part.name)
+    return archive
+
+
+def test_a_shapefile_without_its_prj_is_refused_unless_the_template_names_the_crs(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    archive = _zip_without_prj(tmp_path)
+    with pytest.raises(
+        FormatError, match=r"declares no coordinate reference system .* format\.crs"
+    ):
+        lake.ingest("pts", file=archive)
+    assert lake.datasets() == []  # nothing archived
+    write_template(
+        project_dir,
+        "pts",
+        f"name: pts\nsource: {{type: file, path: {archive}}}\n"
+        "format: {type: shapefile, crs: 'EPSG:2263'}\n",
+    )
+    manifest = lake.ingest("pts").manifest
+    assert manifest.geometry_crs == "EPSG:2263"
+    frame = gpd.read_parquet(data_path(lake, "pts"))
+    assert frame.crs.to_epsg() == 2263
+    assert frame.geometry.iloc[0].x == pytest.approx(986_000, rel=0.01)
+
+
+def test_a_template_crs_proj_does_not_know_is_a_clear_error(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    archive = _zip_without_prj(tmp_path)
+    write_template(
+        project_dir,
+        "pts",
+        f"name: pts\nsource: {{type: file, path: {archive}}}\n"
+        "format: {type: shapefile, crs: 'EPSG:1'}\n",
+    )
+    with pytest.raises(ConfigError, match=r"format.crs 'EPSG:1' is not a coordinate reference"):
+        lake.ingest("pts")

@@ -9,13 +9,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from lakehouse.errors import BuildError
+from lakehouse.spatial import load_spatial
 from lakehouse.sql import sql_identifier, sql_string
 from lakehouse.transform.engines import EngineContext, EngineType
 
 SPILL_FOLDER = "duckdb-tmp"  # in the workspace
-EXTENSION_FOLDER = "duckdb-extensions"  # in the workspace: spatial, installed from its wheel
-SPATIAL_WHEEL = "duckdb_extension_spatial"
 
 
 def content_sha256(con: Any, parquet: Path) -> str:
@@ -107,35 +105,6 @@ def compile_sql(con: Any, expression: Any) -> str:
 
     query = SQLGlotCompiler.to_sqlglot(con.compiler, expression)
     return str(query.sql(dialect=con.dialect, copy=False))
-
-
-def load_spatial(con: Any, workspace: Path) -> None:
-    """Load DuckDB's spatial extension into `con` (a DuckDB connection) offline: installed once
-    into <workspace>/duckdb-extensions from the duckdb-extension-spatial wheel (signed by
-    DuckDB; nothing is downloaded), then loaded."""
-    import importlib.util
-
-    folder = workspace / EXTENSION_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    con.execute("SET autoinstall_known_extensions = false")
-    con.execute(f"SET extension_directory = {sql_string(str(folder))}")
-    installed = con.execute(
-        "SELECT installed FROM duckdb_extensions() WHERE extension_name = 'spatial'"
-    ).fetchone()
-    if not (installed and installed[0]):
-        spec = importlib.util.find_spec(SPATIAL_WHEEL)
-        packaged = (
-            sorted(Path(spec.submodule_search_locations[0]).glob("extensions/*/spatial.*"))
-            if spec is not None and spec.submodule_search_locations
-            else []
-        )
-        if not packaged:
-            raise BuildError(
-                "This build uses geometry, which needs DuckDB's spatial extension: install "
-                "duckdb-extension-spatial==1.5.5 (it is in requirements.lock; `make setup`)."
-            )
-        con.execute(f"INSTALL {sql_string(str(packaged[0]))}")
-    con.execute("LOAD spatial")
 
 
 class DuckDBEngine:

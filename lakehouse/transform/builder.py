@@ -88,7 +88,7 @@ class BuildResult:
         return all(run.status != "built" for run in self.models)
 
 
-def package_versions(engine: str = "duckdb") -> dict[str, str]:
+def engine_package_versions(engine: str = "duckdb") -> dict[str, str]:
     """The package versions a build on `engine` records in build.json and puts in every
     fingerprint: the engine type's `fingerprinted_packages`."""
     return installed_versions(ENGINES.get(engine).fingerprinted_packages)
@@ -158,8 +158,9 @@ class Builder:
         self.engine_type = ENGINES.get(options.engine)  # an unknown name fails here
         self.engine_name = self.engine_type.name
         # part of every fingerprint: a result of another engine or version is not reused
+        self.packages = engine_package_versions(self.engine_name)  # recorded in build.json
         self.engine_fingerprint = json.dumps(
-            {"engine": self.engine_name, **package_versions(self.engine_name)}, sort_keys=True
+            {"engine": self.engine_name, **self.packages}, sort_keys=True
         )
         # the parts the methods below use most
         self.store, self.archive, self.workspace = site.store, site.archive, site.workspace
@@ -487,7 +488,7 @@ class Builder:
             recipe=RecipeRecord.model_validate(self.recipe.model_dump(mode="json")),
             lock=LockRecord.model_validate(self.lock.model_dump(mode="json")),
             git=GitState.model_validate(self.git),
-            packages=package_versions(self.engine_name),
+            packages=self.packages,
             started_at=started,
             finished_at=datetime.now(UTC),
             order=order,

@@ -59,19 +59,20 @@ def ibis_type(type_name: str) -> str:
     return str(datatypes.DuckDBType.from_string(type_name))
 
 
-def parquet_select(con: Any, urls: list[str]) -> str:
+def parquet_select(con: Any, urls: list[str]) -> tuple[str, bool]:
     """`SELECT * FROM read_parquet(...)` over the files, with each GeoParquet column as plain
     GEOMETRY: DuckDB types it GEOMETRY('<its CRS>'), which ibis cannot parse (the CRS stays in
-    the manifest and the files' metadata). `con` is a DuckDB connection."""
+    the manifest and the files' metadata); and whether there was any. `con` is a DuckDB
+    connection."""
     source = "read_parquet([" + ", ".join(sql_string(url) for url in urls) + "])"
     described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     geometry = [name for name, type_name, *_ in described if type_name.startswith("GEOMETRY")]
     if not geometry:
-        return f"SELECT * FROM {source}"
+        return f"SELECT * FROM {source}", False
     casts = ", ".join(
         f"CAST({sql_identifier(name)} AS GEOMETRY) AS {sql_identifier(name)}" for name in geometry
     )
-    return f"SELECT * REPLACE ({casts}) FROM {source}"
+    return f"SELECT * REPLACE ({casts}) FROM {source}", True
 
 
 def parquet_table(con: Any, name: str, urls: list[str], workspace: Path | None = None) -> Any:
@@ -79,11 +80,18 @@ def parquet_table(con: Any, name: str, urls: list[str], workspace: Path | None =
     registered on `con` (ibis's own read_parquet would try to download httpfs for s3://);
     geometry columns arrive as ibis geometry (spatial is loaded for them: ibis asks for it,
     from `workspace` or the temporary folder)."""
-    select = parquet_select(con.con, urls)
-    if " REPLACE (" in select:
+    select, geometry = parquet_select(con.con, urls)
+    if geometry:
         load_spatial(con.con, workspace or Path(tempfile.gettempdir()) / "lakehouse")
     con.raw_sql(f"CREATE OR REPLACE VIEW {sql_identifier(name)} AS {select}")
     return con.table(name)
+
+
+def _dtypes(schema: dict[str, Any]) -> list[Any]:
+    """The ibis data types of a schema given as names or types."""
+    import ibis
+
+    return [ibis.dtype(dtype) for dtype in schema.values()]
 
 
 def uses_geometry(expression: Any) -> bool:
@@ -133,10 +141,9 @@ class DuckDBEngine:
     def parquet_table(self, name: str, urls: list[str], schema: dict[str, Any] | None) -> Any:
         """A view over Parquet files (its schema given, or read from the files); geometry
         columns arrive as ibis geometry."""
-        geometry = schema is None or any("geo" in str(dtype) for dtype in schema.values())
-        if geometry:
-            select = parquet_select(self.con.con, urls)
-            if " REPLACE (" in select and not self.spatial_loaded:
+        if schema is None or any(ibis_dtype.is_geospatial() for ibis_dtype in _dtypes(schema)):
+            select, geometry = parquet_select(self.con.con, urls)
+            if geometry and not self.spatial_loaded:
                 load_spatial(self.con.con, self.workspace)  # ibis asks for it with geometry
                 self.spatial_loaded = True
         else:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from lakehouse.errors import BuildError
-from lakehouse.transform.builder import package_versions
+from lakehouse.transform.builder import engine_package_versions as package_versions
 from lakehouse.transform.engines import BUILD_PACKAGES, ENGINES, Engine, EngineType
 from tests.transform.engines.toy import TOY, ToyEngine
 

@@ -41,6 +41,9 @@ STORAGE_TYPES: dict[str, str] = {
 }
 NUMERIC_TYPES = frozenset({"bbl", "decimal", "float", "integer"})
 ORDERED_TYPES = NUMERIC_TYPES | {"date", "datetime"}
+GeometryType = Literal[
+    "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"
+]
 
 
 class ColumnEntry(Strict):
@@ -64,6 +67,24 @@ class ColumnEntry(Strict):
         description="geometry: its coordinate reference system, e.g. EPSG:2263 (written into "
         "the GeoParquet output and every package)",
     )
+    geometry_type: GeometryType | None = Field(
+        default=None, description="geometry: the one kind every value is, e.g. MultiPolygon"
+    )
+    valid: bool = Field(
+        default=False, description="geometry: every value must be valid (OGC simple features)"
+    )
+    empty: bool = Field(default=True, description="geometry: false forbids empty geometries")
+    bbox: tuple[float, float, float, float] | None = Field(
+        default=None,
+        description="geometry: [xmin, ymin, xmax, ymax] in the column's crs that every value "
+        "lies within",
+    )
+    tolerance: float | None = Field(
+        default=None,
+        ge=0,
+        description="geometry: in crs units, how far a geometry may move before a diff counts "
+        "it as changed (e.g. 0.01 ft; a reprojection round trip must not count)",
+    )
 
     @model_validator(mode="after")
     def _constraints_fit_the_type(self) -> ColumnEntry:
@@ -80,6 +101,20 @@ class ColumnEntry(Strict):
                 "geometry columns, and only they, give their crs (e.g. crs: EPSG:2263, or "
                 "EPSG:4326 for longitude/latitude)"
             )
+        geometry_rules = {
+            "geometry_type": self.geometry_type is not None,
+            "valid": self.valid,
+            "empty": not self.empty,
+            "bbox": self.bbox is not None,
+            "tolerance": self.tolerance is not None,
+        }
+        given = [name for name, set_ in geometry_rules.items() if set_]
+        if given and self.type != "geometry":
+            raise ValueError(f"{', '.join(given)} apply to geometry columns, not {self.type}")
+        if self.bbox is not None and not (
+            self.bbox[0] <= self.bbox[2] and self.bbox[1] <= self.bbox[3]
+        ):
+            raise ValueError("bbox is [xmin, ymin, xmax, ymax], with xmin <= xmax and ymin <= ymax")
         return self
 
     @property

@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DATASETS := dof_pts zoning_lots dob_jobs landmarks
+DATASETS := dof_pts zoning_lots dob_jobs landmarks dtm_lots zoning_districts
 LOTS ?= 10000
 
 .PHONY: demo test setup browser lint bench lock clean
@@ -15,8 +15,8 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-## demo: set up; generate the PLUTO-lite sources, archive them, lock, build, summarise, QA,
-## publish, package, docs
+## demo: set up; generate the sample sources, archive them; lock, build, summarise, QA, publish
+## and package PLUTO-lite, then MapPLUTO-lite from its build; write the docs
 demo: setup
 	$(BIN)/lake init .
 	$(BIN)/lake demo --lots $(LOTS)
@@ -27,9 +27,16 @@ demo: setup
 	$(BIN)/lake sql pluto_lite "$(SUMMARY)"
 	$(BIN)/lake qa report diff pluto_lite
 	$(BIN)/lake publish pluto_lite
-	$(BIN)/lake docs
 	$(BIN)/lake package pluto_lite --format csv
+	$(BIN)/lake lock mappluto_lite
+	$(BIN)/lake build mappluto_lite
+	$(BIN)/lake sql mappluto_lite "$(MAP_SUMMARY)"
+	$(BIN)/lake qa report diff mappluto_lite
+	$(BIN)/lake publish mappluto_lite
+	$(BIN)/lake package mappluto_lite --format shapefile
+	$(BIN)/lake docs
 
+MAP_SUMMARY := SELECT borough, count(*) AS lots, count(geom) AS mapped, round(sum(lotarea_gis) / 27878400, 2) AS square_miles, sum(splitzone::INT) AS split_lots, mode(zonedist1) AS commonest_district FROM mappluto_lite GROUP BY borough ORDER BY borough
 SUMMARY := SELECT borough, count(*) AS lots, sum(unitsres) AS residential_units, round(avg(far), 2) AS avg_far, sum(landmark::INT) AS landmarks, sum(dob_job_count) AS dob_jobs FROM pluto_lite GROUP BY borough ORDER BY borough
 
 ## test: set up (with Chromium for the browser tests), lint, check the import layers, type-check,

@@ -12,12 +12,14 @@ from pathlib import Path
 
 from lakehouse.config import init_project, load_config
 from lakehouse.demo import SOURCE_FILES, generate_pluto_lite, write_demo_templates
+from lakehouse.demo.mappluto import MAP_FILES, generate_mappluto_lite
 from lakehouse.project import Lakehouse
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 DATASETS = [name.removesuffix(".csv") for name in SOURCE_FILES]
+MAP_DATASETS = [name.split(".")[0] for name in MAP_FILES]
 
 
 def pluto_lite_project(
@@ -40,6 +42,7 @@ def pluto_lite_project(
     (folder / "recipes").mkdir(exist_ok=True)
     shutil.copy(REPO / "recipes" / "pluto_lite.yml", folder / "recipes" / "pluto_lite.yml")
     generate_pluto_lite(folder / "data" / "pluto_lite", lots=lots, seed=seed)
+    generate_mappluto_lite(folder / "data" / "pluto_lite", lots=lots, seed=seed)
     lake = Lakehouse(load_config(config))
     write_demo_templates(lake.config.templates_dir, folder / "data" / "pluto_lite", folder)
     return lake
@@ -50,6 +53,19 @@ def make_project(folder: Path, lots: int = 1500, seed: int = 7) -> Lakehouse:
     lake = pluto_lite_project(folder, lots, seed)
     for dataset in DATASETS:
         lake.ingest(dataset)
+    return lake
+
+
+def mappluto_lite_project(folder: Path, lots: int = 1500, seed: int = 7) -> Lakehouse:
+    """A project with both sample products: its six sources archived, PLUTO-lite built and
+    MapPLUTO-lite locked (not built)."""
+    lake = make_project(folder, lots, seed)
+    shutil.copytree(REPO / "contracts" / "mappluto_lite", folder / "contracts" / "mappluto_lite")
+    shutil.copy(REPO / "recipes" / "mappluto_lite.yml", folder / "recipes" / "mappluto_lite.yml")
+    for dataset in MAP_DATASETS:
+        lake.ingest(dataset)
+    lake.build("pluto_lite")
+    lake.lock("mappluto_lite")
     return lake
 
 

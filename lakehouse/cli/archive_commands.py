@@ -235,8 +235,9 @@ def demo(
     lots: Annotated[int, typer.Option(help="Number of tax lots.", min=1, max=50_000_000)] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 42,
 ) -> None:
-    """Write the four PLUTO-lite sample sources (deterministic for a given size and seed),
-    and their ingest templates when the project has none yet."""
+    """Write the sample sources (deterministic for a given size and seed): PLUTO-lite's four
+    CSVs, MapPLUTO-lite's lot polygons (zipped Shapefile) and zoning districts (GeoJSON), and
+    their ingest templates when the project has none yet."""
     from lakehouse.demo import write_demo
 
     lake = _open()

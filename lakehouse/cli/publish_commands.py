@@ -100,7 +100,12 @@ def package(
     ] = "latest",
     fmt: Annotated[
         str,
-        typer.Option("--format", "-f", help="parquet, csv, geoparquet, shapefile or xlsx."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="parquet, csv or xlsx; for a product with geometry also geoparquet, "
+            "shapefile, filegdb (a zipped File Geodatabase) or geojson (RFC 7946, EPSG:4326).",
+        ),
     ] = "parquet",
     out: Annotated[
         Path | None,

@@ -4,6 +4,9 @@
 nullability, uniqueness, pandera's built-in checks and custom checks that return a projection
 of the table in one aggregate query; other custom checks (element-wise, windows, aggregates)
 run through pandera, a query each. A few failing keys are fetched for each failed rule.
+The data dictionary's geometry rules (`geometry_check`: geometry type, valid, not empty,
+within a bbox) are checks of their own kind that join the one query too; a geometry in a
+sample is shown as its WKT, cut short.
 (pandera's own `validate` runs a query per check: three times slower on the 1M-lot product,
 and its failure cases carry no keys.) Severity: a check's `raise_warning=True` is `warn`; a
 column's `metadata={"severity": "warn"}` makes its not-null and unique rules `warn` too.
@@ -11,6 +14,8 @@ column's `metadata={"severity": "warn"}` makes its not-null and unique rules `wa
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +39,10 @@ BUILTIN_KINDS = {
     "str_endswith": "ends with",
     "str_length": "length",
 }
+
+
+# a geometry in a sample is shown as its WKT, cut to this many characters
+SAMPLE_WKT_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,7 @@ def rules_for(name: str, schema: Any, present: set[str] | None = None) -> list[R
             )  # fmt: skip
         kinds = [rule.kind for rule in rules if rule.column == column_name]
         for check in column.checks:
-            base = BUILTIN_KINDS.get(check.name, f"check {check.name}")
+            base = _kind(check)
             kind, number = base, 1
             while kind in kinds:
                 number += 1
@@ -95,12 +104,20 @@ def rules_for(name: str, schema: Any, present: set[str] | None = None) -> list[R
     return rules
 
 
+def _kind(check: Any) -> str:
+    if _is_geometry_check(check):
+        return GEOMETRY_RULES[check.statistics["rule"]].kind
+    return BUILTIN_KINDS.get(check.name, f"check {check.name}")
+
+
 def _column_severity(column: Any) -> Severity:
     return "warn" if (column.metadata or {}).get("severity") == "warn" else "error"
 
 
 def _describe(check: Any) -> str:
     stats = check.statistics or {}
+    if _is_geometry_check(check):
+        return _geometry_detail(stats)
     if check.name == "isin":
         return "one of " + ", ".join(map(str, stats["allowed_values"]))
     if check.name == "notin":
@@ -204,6 +221,8 @@ def _failing(rule: Rule, t: Any) -> Any:
         return t[rule.column].isnull()
     if _is_builtin(rule):
         passes = _builtin_passes(rule.check, t[rule.column])
+    elif _is_geometry(rule):
+        passes = _geometry_passes(rule.check, t[rule.column])
     else:
         passes = _custom_passes(rule.check, t, rule.column)
     if rule.column is None:  # a table-wide check: a NULL answer comes from NULL inputs
@@ -217,12 +236,149 @@ def _is_builtin(rule: Rule) -> bool:
     return rule.check is not None and rule.column is not None and rule.check.name in BUILTIN_KINDS
 
 
+def _is_geometry(rule: Rule) -> bool:
+    return rule.column is not None and _is_geometry_check(rule.check)
+
+
 def _in_one_query(rule: Rule, t: Any) -> bool:
     return (
         rule.check is None
         or _is_builtin(rule)
+        or _is_geometry(rule)
         or _custom_passes(rule.check, t, rule.column) is not None
     )
+
+
+# -- geometry rules ----------------------------------------------------------------------------
+
+
+@functools.cache
+def _spatial_function(name: str, returns: str) -> Any:
+    """A one-argument function of DuckDB's spatial extension that ibis 12 cannot compile for
+    DuckDB (ST_IsEmpty, ST_XMin ...), as a builtin UDF of a geometry."""
+    import ibis
+    import ibis.expr.datatypes as dt
+
+    def function(geometry: Any) -> Any:  # the body is never run: DuckDB's function is
+        raise NotImplementedError
+
+    return ibis.udf.scalar.builtin(
+        function, name=name, signature=((dt.geometry,), dt.dtype(returns))
+    )
+
+
+def _is_empty(value: Any) -> Any:
+    return _spatial_function("st_isempty", "boolean")(value)
+
+
+def _extent(value: Any) -> list[Any]:
+    """[xmin, ymin, xmax, ymax] of each geometry (NULL for an empty one; +-1.8e308 for a
+    collection of empties)."""
+    return [_spatial_function(f"st_{side}", "float64")(value)
+            for side in ("xmin", "ymin", "xmax", "ymax")]  # fmt: skip
+
+
+def _has_type(value: Any, geometry_type: str) -> Any:
+    # DuckDB's ST_GeometryType answers an upper-case enum ('MULTIPOLYGON'), which neither
+    # upper() nor ILIKE take, and ibis drops a cast of it to string (it believes it is one):
+    # the declared name is upper-cased instead, so the comparison ignores case
+    return value.geometry_type() == geometry_type.upper()
+
+
+def _is_valid(value: Any) -> Any:
+    return value.is_valid()
+
+
+def _is_not_empty(value: Any) -> Any:
+    return ~_is_empty(value)
+
+
+def _within_bbox(value: Any, bbox: list[float], crs: str | None = None) -> Any:
+    """The geometry's extent lies inside bbox (edges included; `crs`, the bbox's, is only
+    shown); an empty geometry has no extent: `empty` rules it."""
+    import ibis
+
+    xmin, ymin, xmax, ymax = _extent(value)
+    inside = ibis.and_(xmin >= bbox[0], ymin >= bbox[1], xmax <= bbox[2], ymax <= bbox[3])
+    return _is_empty(value) | inside
+
+
+@dataclass(frozen=True)
+class GeometryRule:
+    kind: str  # the rule kind shown in reports
+    passes: Callable[..., Any]  # (geometry column, **the check's statistics) -> boolean column
+
+
+# the data dictionary's geometry rules, by the name of their check
+GEOMETRY_RULES = {
+    "geometry_type": GeometryRule("geometry type", _has_type),
+    "valid": GeometryRule("valid", _is_valid),
+    "not_empty": GeometryRule("not empty", _is_not_empty),
+    "bbox": GeometryRule("bbox", _within_bbox),
+}
+
+
+def geometry_check(rule: str, severity: Severity, **statistics: Any) -> Any:
+    """One of the data dictionary's geometry rules (a key of GEOMETRY_RULES, with its values:
+    geometry_type=, bbox= and crs=) as a pandera check on a geometry column: `check_schema`
+    evaluates it in its one query, pandera's own `validate` as a custom check. A NULL geometry
+    passes (`nullable` governs it)."""
+    import pandera.ibis as pa
+
+    if rule not in GEOMETRY_RULES:
+        raise ValueError(f"no geometry rule {rule!r}; one of {', '.join(GEOMETRY_RULES)}")
+    values = {"rule": rule, **statistics}
+    return pa.Check(
+        _geometry_check_fn,
+        name=rule,
+        error=_geometry_detail(values),
+        raise_warning=severity == "warn",
+        **values,
+    )
+
+
+def _geometry_check_fn(data: Any, rule: str, **statistics: Any) -> Any:
+    """A geometry rule as pandera calls a check: on `data.table[data.key]`."""
+    return GEOMETRY_RULES[rule].passes(data.table[data.key], **statistics)
+
+
+def _is_geometry_check(check: Any) -> bool:
+    return getattr(check, "_check_fn", None) is _geometry_check_fn
+
+
+def _geometry_passes(check: Any, value: Any) -> Any:
+    statistics = dict(check.statistics)
+    return GEOMETRY_RULES[statistics.pop("rule")].passes(value, **statistics)
+
+
+def _geometry_detail(statistics: dict[str, Any]) -> str:
+    match statistics["rule"]:
+        case "geometry_type":
+            return f"is {statistics['geometry_type']}"
+        case "valid":
+            return "is a valid OGC geometry"
+        case "not_empty":
+            return "no empty geometries"
+        case "bbox":
+            box = ", ".join(_number(v) for v in statistics["bbox"])
+            crs = statistics.get("crs")
+            return f"lies within [{box}]" + (f" in {crs}" if crs else "")
+    raise ValueError(statistics["rule"])
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _shown(value: Any) -> Any:
+    """A column's values as a sample shows them: a geometry as its WKT, cut short."""
+    import ibis
+
+    if not value.type().is_geospatial():
+        return value
+    text = value.as_text()
+    cut = text.substr(0, SAMPLE_WKT_CHARS - 3) + "..."
+    return ibis.ifelse(text.length() > SAMPLE_WKT_CHARS, cut, text)
 
 
 # -- checking ----------------------------------------------------------------------------------
@@ -345,8 +501,12 @@ def _sample_keys(t: Any, rule: Rule, keys: list[str]) -> list[dict[str, Any]]:
             sample = t.filter(empty).select(*columns).limit(SAMPLE_KEYS).union(sample)
             sample = sample.limit(SAMPLE_KEYS)
     else:
-        shown = list(dict.fromkeys([*keys, *([rule.column] if rule.column else [])]))
-        sample = t.filter(_failing(rule, t)).select(*shown).limit(SAMPLE_KEYS)
+        shown = {c: _shown(t[c]) for c in [*keys, *([rule.column] if rule.column else [])]}
+        if _is_geometry(rule) and rule.check.statistics["rule"] == "bbox":
+            import ibis
+
+            shown[f"{rule.column} extent"] = ibis.array(_extent(t[rule.column]))
+        sample = t.filter(_failing(rule, t)).select(**shown).limit(SAMPLE_KEYS)
     return sample.to_pyarrow().to_pylist()
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lakehouse.contracts.check import check_schema
+from lakehouse.contracts.check import check_schema, geometry_check
 from lakehouse.contracts.dictionary import ColumnEntry, TableEntry
 from lakehouse.contracts.report import ContractReport
 from lakehouse.errors import ConfigError
@@ -49,7 +49,8 @@ def _literal(column: ColumnEntry, value: Any) -> Any:
 def dictionary_schema(table: TableEntry) -> Any:
     """A dictionary table as a pandera DataFrameSchema: the product layer's contract. Columns,
     order and types are exact; the primary key is the schema's `unique` (pandera's ibis backend
-    ignores `Column(unique=True)`, which `check_schema` honours)."""
+    ignores `Column(unique=True)`, which `check_schema` honours); a geometry column's rules are
+    checks of their own (`geometry_check`)."""
     import ibis
     import pandera.ibis as pa
 
@@ -65,6 +66,7 @@ def dictionary_schema(table: TableEntry) -> Any:
             checks.append(pa.Check.in_range(low, high, raise_warning=warn))
         if column.regex is not None:
             checks.append(pa.Check.str_matches(column.regex, raise_warning=warn))
+        checks += _geometry_checks(column)
         columns[column.name] = pa.Column(
             # pandera's ibis engine has no geometry type: the build checks it against the
             # dictionary before its contracts run (`schema_differences`)
@@ -83,6 +85,25 @@ def dictionary_schema(table: TableEntry) -> Any:
         description=table.description,
         metadata={"primary_key": table.primary_key} if table.primary_key else None,
     )
+
+
+def _geometry_checks(column: ColumnEntry) -> list[Any]:
+    """A geometry column's rules: its geometry_type, valid: true, empty: false, its bbox (in
+    the column's crs). A NULL geometry passes them: `nullable` rules it."""
+    found = []
+    if column.geometry_type is not None:
+        found.append(
+            geometry_check("geometry_type", column.severity, geometry_type=column.geometry_type)
+        )
+    if column.valid:
+        found.append(geometry_check("valid", column.severity))
+    if not column.empty:
+        found.append(geometry_check("not_empty", column.severity))
+    if column.bbox is not None:
+        found.append(
+            geometry_check("bbox", column.severity, bbox=list(column.bbox), crs=column.crs)
+        )
+    return found
 
 
 def dictionary_contract(name: str, table: TableEntry) -> Contract:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from lakehouse.config import LakehouseConfig
 from lakehouse.demo.generator import generate_pluto_lite
-from lakehouse.demo.templates import write_demo_templates
+from lakehouse.demo.mappluto import generate_mappluto_lite
+from lakehouse.demo.templates import demo_dataset, write_demo_templates
 from lakehouse.progress import Progress, no_progress
 
 
@@ -22,7 +23,7 @@ class DemoFiles:
     @property
     def datasets(self) -> list[str]:
         """The datasets of the sample sources, as `lake ingest` names them."""
-        return [path.name.removesuffix(".csv") for path, _ in self.sources]
+        return [demo_dataset(path.name) for path, _ in self.sources]
 
 
 def write_demo(
@@ -33,11 +34,15 @@ def write_demo(
     seed: int = 42,
     progress: Progress = no_progress,
 ) -> DemoFiles:
-    """Write the four PLUTO-lite sample sources into `out` (the same `lots` and `seed`, the
-    same bytes), and the project's templates for them where it has none yet."""
+    """Write the sample sources into `out`: PLUTO-lite's four CSVs and MapPLUTO-lite's lot and
+    zoning maps (the same `lots` and `seed`, the same bytes), and the project's templates for
+    them where it has none yet."""
     templates_dir = config.templates_dir  # a project with misplaced templates stops here
-    progress(f"generating {lots:,} lots", 0, None)
+    progress(f"generating {lots:,} lots", 0, 2)
     written = generate_pluto_lite(out, lots=lots, seed=seed)
+    progress(f"drawing {lots:,} lots and their zoning on the map", 1, 2)
+    written |= generate_mappluto_lite(out, lots=lots, seed=seed)
+    progress("sample sources written", 2, 2)
     sources = [(path, path.stat().st_size) for path in written.values()]
     templates = write_demo_templates(templates_dir, out, config.project_dir)
     return DemoFiles(sources, templates)

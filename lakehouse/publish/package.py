@@ -5,7 +5,14 @@ The zip holds the data in the chosen format, the data dictionary as a readable f
 and QA summaries, format notes) and SHA256SUMS. The same published version and format always
 give the same bytes: entries in a fixed order with the publish date as their time, and
 every file written deterministically (the xlsx and shapefile writers' own timestamps are set
-to the publish date).
+to the publish date, a File Geodatabase's identifiers are GDAL's reproducible ones).
+
+Products with a geometry column also package for GIS tools: `geoparquet`, `shapefile` (with
+its .prj and a UTF-8 .cpg; long column names shortened, the README saying which became which),
+`filegdb` (a zipped `<output>.gdb` File Geodatabase, one layer per output, written with GDAL's
+OpenFileGDB driver) and `geojson` (RFC 7946: always reprojected to EPSG:4326, longitude first,
+the README saying from which CRS). Each keeps the CRS of the data dictionary (or the one the
+published GeoParquet declares).
 """
 
 from __future__ import annotations
@@ -13,7 +20,10 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,9 +39,10 @@ from lakehouse.store.storage import Store
 from lakehouse.transform.recipe import load_recipe, recipe_path
 
 PACKAGES_FOLDER = "packages"  # in the workspace, where packages go by default
-FORMATS = ("parquet", "csv", "geoparquet", "shapefile", "xlsx")
+FORMATS = ("parquet", "csv", "geoparquet", "shapefile", "filegdb", "geojson", "xlsx")
 EXCEL_MAX_ROWS = 1_048_575  # a sheet's rows, less the header
 SHAPEFILE_NAME_LENGTH = 10
+INT32 = (-(2**31), 2**31 - 1)  # the integers every File Geodatabase reader takes
 
 
 @dataclass
@@ -66,8 +77,9 @@ def package_published(
     fmt: str = "parquet",
     target: Path | None = None,
 ) -> Packaged:
-    """Write the handoff zip of a published version (`latest` allowed) to `target`, by default
-    `<workspace>/packages/<product>-<version>-<format>.zip`, with the product's description
+    """Write the handoff zip of a published version (`latest` allowed) to `target` (a zip path,
+    or a folder to put it in), by default `<workspace>/packages/<product>-<version>-<format>.zip`,
+    with the product's description
     (from its recipe, if it has one) and its data dictionary (if any) from the project."""
     import duckdb
 
@@ -76,6 +88,8 @@ def package_published(
     dictionary = load_dictionary(config.contracts_dir, product)
     entry = find_published(store, product, version)
     folder = config.workspace_dir / PACKAGES_FOLDER
+    if target is not None and target.is_dir():
+        folder, target = target, None
     out = target or folder / f"{product}-{entry.version}-{fmt}.zip"
     with duckdb.connect() as con:
         store.register_in_duckdb(con)
@@ -105,10 +119,12 @@ def build_package(
     with store.scratch_dir() as scratch:
         for name, rel in outputs.items():
             table = dictionary.tables.get(name) if dictionary else None
-            written, note = _write_data(con, store, name, rel, table, fmt, scratch, stamp)
+            folder = scratch / name  # each output's files apart: a .gdb is a folder
+            folder.mkdir()
+            written, note = _write_data(con, store, name, rel, table, fmt, folder, stamp)
             notes += note
             for path in written:
-                files[f"{top}/data/{path.name}"] = path.read_bytes()
+                files[f"{top}/data/{path.relative_to(folder).as_posix()}"] = path.read_bytes()
     if dictionary is not None:
         files[f"{top}/DICTIONARY.md"] = dictionary_markdown(dictionary, entry).encode()
     files[f"{top}/README.md"] = readme(entry, fmt, description, notes).encode()
@@ -180,7 +196,13 @@ def _write_data(
         target = scratch / f"{name}.parquet"
         frame.to_parquet(target, index=False)
         return [target], notes
-    written, renamed = _write_shapefile(frame, name, scratch, stamp)
+    declared = table.column(geometry).geometry_type
+    if fmt == "geojson":
+        return _write_geojson(frame, name, scratch)
+    if fmt == "filegdb":
+        written, more = _write_filegdb(frame, name, declared, scratch)
+        return written, notes + more
+    written, renamed = _write_shapefile(frame, name, declared, scratch, stamp)
     return written, notes + renamed
 
 
@@ -249,28 +271,143 @@ def _geodataframe(con: Any, source: str, geometry: str, crs: Any) -> Any:
     import shapely
 
     frame = con.execute(f"SELECT * FROM {source}").fetch_df()
-    values = shapely.from_wkb([None if v is None else bytes(v) for v in frame[geometry]])
+    values = shapely.from_wkb(
+        [
+            bytes(v) if isinstance(v, bytes | bytearray | memoryview) else None
+            for v in frame[geometry]
+        ]
+    )  # a lot without a shape is NULL (pandas.NA), kept as a feature without geometry
     return geopandas.GeoDataFrame(frame.drop(columns=[geometry]), geometry=values, crs=crs)
 
 
+def _layer_geometry(frame: Any, name: str, fmt: str, declared: str | None) -> dict[str, Any]:
+    """How pyogrio writes the geometry of a one-type layer (shapefile, File Geodatabase): the
+    data's one kind of geometry, promoted to multi where single and multi parts mix (a point
+    and a multipoint make a MultiPoint layer), or the dictionary's geometry_type for no rows."""
+    kinds = sorted(set(frame.geometry.dropna().geom_type))
+    families = {kind.removeprefix("Multi") for kind in kinds}
+    if len(families) > 1 or "GeometryCollection" in families:
+        raise PackageError(
+            f"The output {name!r} mixes geometry types ({', '.join(kinds)}) and a {fmt} layer "
+            f"holds one; package it as geoparquet or geojson, or split it by type."
+        )
+    if kinds:
+        return {"promote_to_multi": len(kinds) > 1}
+    return {"geometry_type": declared} if declared else {}
+
+
 def _write_shapefile(
-    frame: Any, name: str, scratch: Path, stamp: datetime
+    frame: Any, name: str, declared: str | None, scratch: Path, stamp: datetime
 ) -> tuple[list[Path], list[str]]:
     names = shapefile_names([c for c in frame.columns if c != "geometry"])
     renamed = {long: short for long, short in names.items() if long != short}
     frame = frame.rename(columns=renamed)
     target = scratch / f"{name}.shp"
-    frame.to_file(target, driver="ESRI Shapefile", engine="pyogrio")
+    geometry = _layer_geometry(frame, name, "shapefile", declared)
+    frame.to_file(target, driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8", **geometry)
     dbf = target.with_suffix(".dbf")
     header = bytearray(dbf.read_bytes())
     header[1:4] = bytes([stamp.year - 1900, stamp.month, stamp.day])  # the last-update date
     dbf.write_bytes(bytes(header))
+    cpg = target.with_suffix(".cpg")  # the .dbf's encoding, which GIS tools otherwise guess
+    if not cpg.is_file():
+        cpg.write_text("UTF-8")
     notes = [
         f"{name}: shapefile column names are at most 10 characters; renamed: "
         + ", ".join(f"{long} -> {short}" for long, short in renamed.items())
     ] if renamed else []  # fmt: skip
-    written = sorted(p for p in scratch.iterdir() if p.stem == name and p.suffix != ".parquet")
-    return written, notes
+    return sorted(scratch.iterdir()), notes
+
+
+@contextmanager
+def _gdal_config(**options: str) -> Iterator[None]:
+    """GDAL configuration options set for the block, and put back as they were after it."""
+    import pyogrio
+
+    before = {key: pyogrio.get_gdal_config_option(key) for key in options}
+    pyogrio.set_gdal_config_options(options)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
+
+
+def _write_filegdb(
+    frame: Any, name: str, declared: str | None, scratch: Path
+) -> tuple[list[Path], list[str]]:
+    """`<name>.gdb` with one layer `<name>`. Integer columns become 32-bit integers where their
+    values fit (the 64-bit kind needs ArcGIS Pro 3.2), else 64-bit floats, noted."""
+    import pandas as pd
+    import pyogrio
+
+    notes: list[str] = []
+    if frame.geometry.dropna().empty and declared is None:
+        raise PackageError(
+            f"The output {name!r} has no geometries to tell its geometry type, and a File "
+            f"Geodatabase layer needs one; give the column a geometry_type in the dictionary."
+        )
+    geometry = _layer_geometry(frame, name, "filegdb", declared)
+    frame = frame.copy()
+    wide = []
+    for column in frame.columns:
+        values = frame[column]
+        if column == "geometry" or not pd.api.types.is_integer_dtype(values.dtype):
+            continue
+        present = values.dropna()
+        if present.empty or (present.min() >= INT32[0] and present.max() <= INT32[1]):
+            frame[column] = values.astype("Int32" if values.isna().any() else "int32")
+        else:
+            wide.append(column)
+    if wide:
+        notes.append(
+            f"{name}: {', '.join(wide)} hold integers beyond 32 bits, written as 64-bit floats "
+            f"in the File Geodatabase (exact up to 2^53)."
+        )
+    target = scratch / f"{name}.gdb"
+    with warnings.catch_warnings(), _gdal_config(OPENFILEGDB_REPRODUCIBLE_UUID="YES"):
+        warnings.filterwarnings("ignore", "Field .* will be written as a Float64")
+        warnings.filterwarnings("ignore", "Normalized/laundered field name")
+        frame.to_file(target, driver="OpenFileGDB", engine="pyogrio", layer=name, **geometry)
+    ((layer, _),) = pyogrio.list_layers(target)
+    if layer != name:
+        notes.append(f"{name}: the File Geodatabase names its layer {layer}.")
+    fields = pyogrio.read_info(target, layer=layer)["fields"]
+    columns = [c for c in frame.columns if c != "geometry"]
+    renamed = [f"{c} -> {f}" for c, f in zip(columns, fields, strict=True) if c != f]
+    if renamed:
+        notes.append(
+            f"{name}: renamed for the File Geodatabase's field name rules: {', '.join(renamed)}"
+        )
+    return sorted(p for p in target.rglob("*") if p.is_file()), notes
+
+
+def _crs_name(crs: Any) -> str:
+    code = crs.to_authority()
+    return f"{code[0]}:{code[1]}" if code else str(crs.name)
+
+
+def _write_geojson(frame: Any, name: str, scratch: Path) -> tuple[list[Path], list[str]]:
+    """RFC 7946 GeoJSON: in EPSG:4326, longitude first (geopandas reprojects with always_xy),
+    coordinates to 7 decimals, polygons' outer rings counterclockwise."""
+    if frame.crs is None:
+        raise PackageError(
+            f"The output {name!r} declares no coordinate reference system, and GeoJSON must be "
+            f"reprojected to EPSG:4326 from one; give its geometry column a crs in the dictionary."
+        )
+    source = _crs_name(frame.crs)
+    target = scratch / f"{name}.geojson"
+    frame.to_crs("EPSG:4326").to_file(
+        target, driver="GeoJSON", engine="pyogrio", layer=name, RFC7946="YES"
+    )
+    how = (
+        "already in EPSG:4326"
+        if frame.crs.equals("EPSG:4326")
+        else f"reprojected from the product's {source} to EPSG:4326"
+    )
+    return [target], [
+        f"{name}: GeoJSON (RFC 7946) is {how} (WGS 84 longitude/latitude, longitude first), "
+        "coordinates rounded to 7 decimals."
+    ]
 
 
 def dictionary_markdown(dictionary: Dictionary, entry: PublishRecord) -> str:

@@ -528,13 +528,17 @@ def _ancestors(models: dict[str, Model], name: str) -> set[str]:
     return found
 
 
-def evaluate(models: dict[str, Model], inputs: dict[str, Any], target: str) -> Any:
-    """Run the models needed for `target` on in-memory inputs (Arrow tables or pandas frames)
-    with DuckDB, and return the result as an Arrow table: for tests and notebooks."""
+def evaluate(models: dict[str, Model], inputs: dict[str, Any], target: str, con: Any = None) -> Any:
+    """Run the models needed for `target` on in-memory inputs (Arrow tables or pandas frames,
+    or tables of `con`, an ibis DuckDB connection, e.g. one with geometry made by SQL) with
+    DuckDB, and return the result as an Arrow table: for tests and notebooks."""
     import ibis
 
-    con = ibis.duckdb.connect()
-    tables: dict[str, Any] = {name: ibis.memtable(data) for name, data in inputs.items()}
+    con = con if con is not None else ibis.duckdb.connect()
+    tables: dict[str, Any] = {
+        name: data if isinstance(data, ibis.Table) else ibis.memtable(data)
+        for name, data in inputs.items()
+    }
     for name in plan(models, inputs, [target]):
         found = models[name]
         tables[name] = found(**{param: tables[param] for param in found.inputs})

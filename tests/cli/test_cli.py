@@ -195,6 +195,7 @@ def test_lock_build_builds_and_sql_commands(in_project: Path, tmp_path: Path) ->
     import shutil
 
     from lakehouse.demo import generate_pluto_lite, write_demo_templates
+    from lakehouse.demo.mappluto import generate_mappluto_lite
 
     repo = Path(__file__).resolve().parents[2]
     shutil.copytree(
@@ -205,6 +206,7 @@ def test_lock_build_builds_and_sql_commands(in_project: Path, tmp_path: Path) ->
     )
     shutil.copy(repo / "recipes" / "pluto_lite.yml", in_project / "recipes" / "pluto_lite.yml")
     generate_pluto_lite(in_project / "data" / "pluto_lite", lots=300, seed=1)
+    generate_mappluto_lite(in_project / "data" / "pluto_lite", lots=300, seed=1)
     templates_dir = load_config(in_project / "lakehouse.toml").templates_dir
     write_demo_templates(templates_dir, in_project / "data" / "pluto_lite", in_project)
     assert runner.invoke(app, ["ingest"]).exit_code == 0

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse.demo import SOURCE_FILES, generate_pluto_lite
+from lakehouse.demo.mappluto import MAP_FILES
 
 N = 20_000
 HEADERS = {
@@ -298,9 +299,12 @@ def test_write_demo_writes_the_sources_and_only_missing_templates(tmp_path: Path
 
     config = load_config(init_project(tmp_path / "p")[0])
     first = write_demo(config, tmp_path / "p" / "data", lots=20, seed=1)
-    assert [path.name for path, _ in first.sources] == list(SOURCE_FILES)
+    assert [path.name for path, _ in first.sources] == list(SOURCE_FILES + MAP_FILES)
     assert all(path.stat().st_size == size for path, size in first.sources)
-    assert first.datasets == [name.removesuffix(".csv") for name in SOURCE_FILES]
+    assert first.datasets == [name.removesuffix(".csv") for name in SOURCE_FILES] + [
+        "dtm_lots",
+        "zoning_districts",
+    ]
     assert sorted(t.name for t in first.templates) == sorted(f"{d}.yml" for d in first.datasets)
     again = write_demo(config, tmp_path / "p" / "data", lots=20, seed=1)
     assert again.templates == [] and again.sources == first.sources

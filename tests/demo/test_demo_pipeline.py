@@ -13,6 +13,8 @@ from lakehouse.archive.template import load_template
 from lakehouse.cli import app
 from lakehouse.config import load_config
 from lakehouse.demo import SOURCE_FILES
+from lakehouse.demo.mappluto import MAP_FILES
+from lakehouse.demo.templates import demo_dataset
 from lakehouse.project import Lakehouse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,22 +43,23 @@ def test_demo_sources_are_archived_with_the_repo_templates(tmp_path: Path) -> No
         listed = runner.invoke(app, ["versions"])
     finally:
         os.chdir(cwd)
-    assert first.output.count("archived version") == len(SOURCE_FILES)
-    assert again.output.count("unchanged") == len(SOURCE_FILES)
-    assert "4 archived dataset(s)" in listed.output
+    assert first.output.count("archived version") == len(SOURCE_FILES + MAP_FILES)
+    assert again.output.count("unchanged") == len(SOURCE_FILES + MAP_FILES)
+    assert "6 archived dataset(s)" in listed.output
     lake = Lakehouse(load_config(project / "lakehouse.toml"))
     for file_name in SOURCE_FILES:
         dataset = file_name.removesuffix(".csv")
         lines = (project / "data" / "pluto_lite" / file_name).read_bytes().count(b"\n")
         assert lake.manifest(dataset).row_count == lines - 1
     assert lake.read("dof_pts").column_names[:4] == ["bbl", "boro", "block", "lot"]
+    assert lake.manifest("dtm_lots").row_count == lake.read("dtm_lots").num_rows > 2000 * 0.99
 
 
 def test_the_repo_templates_are_what_lake_demo_writes() -> None:
     from lakehouse.demo import demo_template_text
 
-    for file_name in SOURCE_FILES:
-        dataset = file_name.removesuffix(".csv")
+    for file_name in SOURCE_FILES + MAP_FILES:
+        dataset = demo_dataset(file_name)
         expected = demo_template_text(dataset, f"data/pluto_lite/{file_name}")
         assert (TEMPLATES / f"{dataset}.yml").read_text() == expected
 
@@ -74,7 +77,7 @@ def test_lake_demo_in_a_fresh_project_writes_the_templates_it_needs(tmp_path: Pa
     finally:
         os.chdir(cwd)
     assert generated.exit_code == 0, generated.output
-    assert generated.output.count("wrote template") == 4
+    assert generated.output.count("wrote template") == len(SOURCE_FILES + MAP_FILES)
     assert "archived version" in ingested.output
     assert "wrote template" not in again.output  # never overwritten
     assert (project / "templates").is_dir() and not (project / "recipes" / "sources").exists()

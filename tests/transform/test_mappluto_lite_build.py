@@ -1,0 +1,141 @@
+"""MapPLUTO-lite end to end on `lake demo` sources: it builds from PLUTO-lite's build and the two
+archived maps, equals its hand-written DuckDB-spatial SQL (bench/mappluto_lite_sql.py), passes
+its dictionary's contracts, publishes, and packages in the four GIS formats."""
+
+from __future__ import annotations
+
+import importlib.util
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyogrio
+import pytest
+
+from lakehouse.project import Lakehouse
+from lakehouse.spatial import load_spatial
+from tests.projects import REPO, mappluto_lite_project
+
+LOTS = 1200
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Lakehouse, Any]:
+    lake = mappluto_lite_project(tmp_path_factory.mktemp("mappluto"), lots=LOTS, seed=5)
+    return lake, lake.build("mappluto_lite")
+
+
+def output(lake: Lakehouse, product: str) -> str:
+    build = lake.builds(product)[-1]
+    return str(
+        Path(lake.store.root) / "builds" / product / build.build_id / "outputs"
+        / f"{product}.parquet"
+    )  # fmt: skip
+
+
+def test_it_builds_one_row_per_pluto_lite_lot_and_passes_its_contracts(
+    built: tuple[Lakehouse, Any],
+) -> None:
+    lake, result = built
+    assert result.contracts.passed
+    geometry_rules = [r.rule for r in result.contracts.results if "geom" in r.rule]
+    assert geometry_rules, "the dictionary's geometry rules are checked"
+    with duckdb.connect() as con:
+        rows, shapes, zoned, split = con.execute(
+            "SELECT count(*), count(geom), count(zonedist1), count(*) FILTER (WHERE splitzone) "
+            f"FROM read_parquet('{output(lake, 'mappluto_lite')}')"
+        ).fetchone()  # type: ignore[misc]
+        lots = con.execute(
+            f"SELECT count(*) FROM read_parquet('{output(lake, 'pluto_lite')}')"
+        ).fetchone()[0]  # type: ignore[index]
+    assert rows == lots == LOTS
+    assert LOTS * 0.98 < shapes < LOTS  # 0.5% of lots have no polygon
+    assert 0 < split < zoned <= shapes
+
+
+def test_the_build_equals_the_hand_written_sql(built: tuple[Lakehouse, Any]) -> None:
+    lake, _ = built
+    spec = importlib.util.spec_from_file_location(
+        "reference", REPO / "bench" / "mappluto_lite_sql.py"
+    )
+    assert spec and spec.loader
+    reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference)
+    paths = {
+        dataset: lake.store.url(lake.manifest(dataset).data_files[0].path)
+        for dataset in ("dtm_lots", "zoning_districts")
+    }
+    sql = reference.mappluto_lite_sql(**paths, pluto_lite=output(lake, "pluto_lite"))
+    with duckdb.connect() as con:
+        load_spatial(con, Path(lake.store.root))
+        con.execute(f"CREATE TABLE ref AS {sql}")
+        con.execute(
+            f"CREATE TABLE ours AS SELECT * FROM read_parquet('{output(lake, 'mappluto_lite')}')"
+        )
+        assert con.execute("DESCRIBE ref").fetchall() == con.execute("DESCRIBE ours").fetchall()
+        attributes = "bbl, borough, block, lot, lotarea, lotarea_gis, zonedist1, zonedist2, " \
+            "splitzone, longitude, latitude"  # fmt: skip
+        differing = con.execute(
+            f"SELECT count(*) FROM ((SELECT {attributes} FROM ref EXCEPT ALL "
+            f"SELECT {attributes} FROM ours) UNION ALL (SELECT {attributes} FROM ours "
+            f"EXCEPT ALL SELECT {attributes} FROM ref))"
+        ).fetchone()[0]  # type: ignore[index]
+        assert differing == 0
+        # geometries: equal as normalised WKB, or within the spec's 0.01 ft
+        moved = con.execute(
+            "SELECT count(*) FROM ref r JOIN ours o USING (bbl) WHERE (r.geom IS NULL) <> "
+            "(o.geom IS NULL) OR NOT (ST_AsWKB(ST_Normalize(r.geom::GEOMETRY)) = "
+            "ST_AsWKB(ST_Normalize(o.geom::GEOMETRY)) OR ST_Area(ST_SymDifference("
+            "r.geom::GEOMETRY, o.geom::GEOMETRY)) < 0.01)"
+        ).fetchone()[0]  # type: ignore[index]
+        assert moved == 0
+        assert con.execute("SELECT count(*) FROM ours").fetchone()[0] == LOTS  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "suffix", "crs", "geometry_type"),
+    [
+        ("shapefile", ".shp", "EPSG:2263", "Polygon"),
+        ("filegdb", ".gdb", "EPSG:2263", "MultiPolygon"),
+        ("geojson", ".geojson", "EPSG:4326", "MultiPolygon"),
+    ],
+)
+def test_a_published_version_packages_for_gis_tools(
+    built: tuple[Lakehouse, Any], tmp_path: Path, fmt: str, suffix: str, crs: str,
+    geometry_type: str,
+) -> None:  # fmt: skip
+    lake, _ = built
+    version = _published(lake)
+    packaged = lake.package("mappluto_lite", version, fmt, out=tmp_path)
+    with zipfile.ZipFile(packaged.path) as archive:
+        archive.extractall(tmp_path / "unzipped")
+    found = [p for p in (tmp_path / "unzipped").rglob(f"*{suffix}")]
+    assert len(found) == 1
+    info = pyogrio.read_info(found[0])
+    assert info["crs"] == crs
+    assert info["features"] == LOTS
+    # shapefiles read multipolygons as polygons whatever their parts (GDAL's convention)
+    assert info["geometry_type"] == geometry_type
+
+
+def test_a_published_version_packages_as_geoparquet_with_its_crs(
+    built: tuple[Lakehouse, Any], tmp_path: Path
+) -> None:
+    import geopandas
+
+    lake, _ = built
+    packaged = lake.package("mappluto_lite", _published(lake), "geoparquet", out=tmp_path)
+    with zipfile.ZipFile(packaged.path) as archive:
+        archive.extractall(tmp_path / "unzipped")
+    frame = geopandas.read_parquet(next((tmp_path / "unzipped").rglob("*.parquet")))
+    assert frame.crs.to_epsg() == 2263
+    assert len(frame) == LOTS
+    assert set(frame.geometry.dropna().geom_type) == {"MultiPolygon"}
+
+
+def _published(lake: Lakehouse) -> str:
+    if not lake.published("mappluto_lite"):
+        lake.diff_report("mappluto_lite")
+        lake.publish("mappluto_lite")
+    return lake.published("mappluto_lite")[-1].version

@@ -1,18 +1,41 @@
 """DuckDB's spatial extension, offline: installed once into a local folder from the
 duckdb-extension-spatial wheel (signed by DuckDB; nothing is downloaded), then loaded, for the
-builds, explorations and ingests that use geometry."""
+builds and explorations that use geometry; or loaded straight from the wheel, for ingests and
+source QA, whose connections are their own. And the short label of a GEOMETRY type's CRS."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from typing import Any
 
-from lakehouse.errors import BuildError
+from lakehouse.errors import BuildError, ConfigError
 from lakehouse.sql import sql_string
 
 EXTENSION_FOLDER = "duckdb-extensions"  # in the workspace: spatial, installed from its wheel
 SPATIAL_WHEEL = "duckdb_extension_spatial"
+MISSING_WHEEL = (
+    "install duckdb-extension-spatial==1.5.5 (it is in requirements.lock; `make setup`)."
+)
+
+
+def _packaged_extension() -> Path | None:
+    """The spatial extension file the wheel carries, if it is installed."""
+    spec = importlib.util.find_spec(SPATIAL_WHEEL)
+    packaged = (
+        sorted(Path(spec.submodule_search_locations[0]).glob("extensions/*/spatial.*"))
+        if spec is not None and spec.submodule_search_locations
+        else []
+    )
+    return packaged[0] if packaged else None
+
+
+def _spatial_loaded(con: Any) -> bool:
+    loaded = con.execute(
+        "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'spatial'"
+    ).fetchone()
+    return bool(loaded and loaded[0])
 
 
 def load_spatial(con: Any, workspace: Path) -> None:
@@ -27,16 +50,45 @@ def load_spatial(con: Any, workspace: Path) -> None:
         "SELECT installed FROM duckdb_extensions() WHERE extension_name = 'spatial'"
     ).fetchone()
     if not (installed and installed[0]):
-        spec = importlib.util.find_spec(SPATIAL_WHEEL)
-        packaged = (
-            sorted(Path(spec.submodule_search_locations[0]).glob("extensions/*/spatial.*"))
-            if spec is not None and spec.submodule_search_locations
-            else []
-        )
-        if not packaged:
-            raise BuildError(
-                "This build uses geometry, which needs DuckDB's spatial extension: install "
-                "duckdb-extension-spatial==1.5.5 (it is in requirements.lock; `make setup`)."
-            )
-        con.execute(f"INSTALL {sql_string(str(packaged[0]))}")
+        packaged = _packaged_extension()
+        if packaged is None:
+            raise BuildError(f"This build uses geometry, which needs DuckDB's spatial extension: "
+                             f"{MISSING_WHEEL}")  # fmt: skip
+        con.execute(f"INSTALL {sql_string(str(packaged))}")
     con.execute("LOAD spatial")
+
+
+def ensure_spatial(con: Any) -> None:
+    """Load DuckDB's spatial extension into `con` straight from the duckdb-extension-spatial
+    wheel (no install, no folder; DuckDB checks its signature), unless it is loaded: for an
+    ingest or a source QA that meets geometry, on a connection of its own."""
+    if _spatial_loaded(con):
+        return
+    packaged = _packaged_extension()
+    if packaged is None:
+        raise ConfigError(f"This source has geometry, which needs DuckDB's spatial extension: "
+                          f"{MISSING_WHEEL}")  # fmt: skip
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute(f"LOAD {sql_string(str(packaged))}")
+
+
+def is_geometry_type(type_name: str) -> bool:
+    """Whether a DuckDB type name is GEOMETRY, with or without its CRS (GEOMETRY('EPSG:2263'))."""
+    return str(type_name).upper().startswith("GEOMETRY")
+
+
+def crs_label(geometry_type: str) -> str | None:
+    """A short CRS label ('EPSG:2263', or the CRS's name) from DuckDB's GEOMETRY('<crs>') type
+    (the CRS written as a label or as PROJJSON); None for a GEOMETRY without one."""
+    inside = geometry_type.removeprefix("GEOMETRY").strip()
+    if not inside.startswith("("):
+        return None
+    text = inside[1:-1].strip().strip("'").replace("''", "'")
+    try:
+        crs = json.loads(text)
+    except ValueError:
+        return text or None
+    identifier = crs.get("id") if isinstance(crs, dict) else None
+    if isinstance(identifier, dict) and "authority" in identifier:
+        return f"{identifier['authority']}:{identifier['code']}"
+    return crs.get("name") if isinstance(crs, dict) else None

@@ -246,6 +246,8 @@ class Archive:
                 columns=converted.columns,
                 geometry_column=converted.geometry_column,
                 geometry_crs=converted.geometry_crs,
+                invalid_geometries=converted.invalid_geometries,
+                unparsed_geometries=converted.unparsed_geometries,
                 steps=converted.step_summaries,
                 template_sha256=template_sha,
                 contract=_contract_summary(report, f"{run_folder}/{CONTRACT_FOLDER}"),

@@ -68,6 +68,16 @@ class SourceQaSummary(Strict):
     html: str | None = None
 
 
+def _absent(value: Any) -> bool:
+    return value is None
+
+
+def _geometry_count(description: str) -> Any:
+    """A count about the version's geometry: None (and left out of the record, so the records
+    written before it read and write back as they were) when it does not apply."""
+    return Field(default=None, ge=0, description=description, exclude_if=_absent)
+
+
 def _without_manifest_format(record: dict[str, Any]) -> dict[str, Any]:
     """Version 1 named its shape `manifest_format: 1`; `schema_version` says it now."""
     return {key: value for key, value in record.items() if key != "manifest_format"}
@@ -94,6 +104,13 @@ class Manifest(VersionedRecord):
     columns: list[ColumnInfo]
     geometry_column: str | None = None
     geometry_crs: str | None = None  # e.g. EPSG:2263, as the source declared it
+    invalid_geometries: int | None = _geometry_count(
+        "geometries archived as they came that are not valid (a self-intersecting polygon...)"
+    )
+    unparsed_geometries: int | None = _geometry_count(
+        "rows of a text source whose geometry value is not empty but did not parse (their "
+        "geometry is NULL; the text is archived as it came)"
+    )
     steps: list[dict[str, Any]] = Field(default_factory=list)
     template_sha256: str | None = None
     contract: RawContractSummary | None = None  # when the template has a raw contract
@@ -103,6 +120,18 @@ class Manifest(VersionedRecord):
 
     def to_json(self, indent: int | None = 2) -> bytes:
         return super().to_json(indent) + b"\n"
+
+    def geometry_summary(self) -> str | None:
+        """One line on the version's geometry, for listings (None without one):
+        'geometry EPSG:4326, 1 invalid, 2 unparsed'."""
+        if self.geometry_column is None:
+            return None
+        parts = [f"{self.geometry_column} {self.geometry_crs or '(no CRS)'}"]
+        if self.invalid_geometries is not None:
+            parts.append(f"{self.invalid_geometries:,} invalid")
+        if self.unparsed_geometries is not None:
+            parts.append(f"{self.unparsed_geometries:,} unparsed")
+        return ", ".join(parts)
 
 
 def dataset_folder(dataset: str) -> str:

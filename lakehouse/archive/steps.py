@@ -32,6 +32,8 @@ class CompiledSteps:
     columns: list[str]
     has_filter: bool
     summaries: list[dict[str, Any]] = field(default_factory=list)
+    where: str = ""  # the filters' WHERE clause (with its leading space), over `source_data`
+    origins: dict[str, str] = field(default_factory=dict)  # output column -> its source column
 
 
 def compile_steps(source_columns: list[str], steps: list[Step]) -> CompiledSteps:
@@ -67,11 +69,14 @@ def compile_steps(source_columns: list[str], steps: list[Step]) -> CompiledSteps
         for name, expr in current.items()
     )
     where = f" WHERE {' AND '.join(f'({c})' for c in conditions)}" if conditions else ""
+    by_expression = {sql_identifier(name): name for name in source_columns}
     return CompiledSteps(
         sql=f"SELECT {projection} FROM {SOURCE_VIEW}{where}",
         columns=list(current),
         has_filter=bool(conditions),
         summaries=summaries,
+        where=where,
+        origins={name: by_expression[expr] for name, expr in current.items()},
     )
 
 

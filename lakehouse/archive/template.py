@@ -20,7 +20,7 @@ from pydantic import (
 
 from lakehouse.contracts.raw import RawContract
 from lakehouse.errors import ConfigError, NotFoundError, describe_validation_error
-from lakehouse.formats import FormatField, format_for_suffix
+from lakehouse.formats import FormatField, format_for_file
 from lakehouse.names import DatasetName, VersionName, check_dataset_name
 from lakehouse.qa.drift import QaSettings
 from lakehouse.records import Strict, load_yaml_model
@@ -197,7 +197,7 @@ def template_for_local_file(
 ) -> IngestTemplate:
     """A template for archiving a local file that has none: the format comes from its suffix
     (`templates_dir`, the project's templates folder, is named in the error when it cannot)."""
-    fmt = format_for_suffix(path.suffix)
+    fmt = format_for_file(path)
     if fmt is None:
         folder = templates_dir or "the templates folder"
         raise ConfigError(

@@ -4,9 +4,11 @@ template's `format:` (its `type` and settings), the `load` that creates the view
 suffixes it claims (for `lake ingest <dataset> --file <path>` without a template); `FORMATS`
 finds them by `type`.
 
-Built in: csv, excel, json, geojson, shapefile, parquet. Text formats (CSV, Excel, JSON) keep
-every value as text, so nothing is lost to type guessing (typing happens later, in a build's
-staging layer); Parquet and the geo formats keep their types and their geometry.
+Built in: csv, excel, json, geojson, shapefile, filegdb, parquet. Text formats (CSV, Excel,
+JSON) keep every value as text, so nothing is lost to type guessing (typing happens later, in a
+build's staging layer), and can make a geometry from their columns (`geometry`: WKT, WKB or
+x/y, with the template's CRS); Parquet and the geo formats keep their types and their
+geometry.
 
 Adding one, e.g. Arrow IPC files, in a package `lakehouse_arrow` (or as a module here, named
 in `FORMATS` below instead):
@@ -90,7 +92,7 @@ class Format:
     name: str  # the template's `format.type`
     spec: type[FormatSpec]  # the model of the template's `format:`, its `type` Literal[name]
     load: Load
-    suffixes: tuple[str, ...] = ()  # lower case, with the dot: (".csv", ".txt")
+    suffixes: tuple[str, ...] = ()  # lower case, with the dot: (".csv", ".txt"), or two: ".gdb.zip"
 
 
 FORMATS = Registry[Format](
@@ -101,6 +103,7 @@ FORMATS = Registry[Format](
         "json": "lakehouse.formats.json:FORMAT",
         "geojson": "lakehouse.formats.geojson:FORMAT",
         "shapefile": "lakehouse.formats.shapefile:FORMAT",
+        "filegdb": "lakehouse.formats.filegdb:FORMAT",
         "parquet": "lakehouse.formats.parquet:FORMAT",
     },
 )
@@ -121,20 +124,41 @@ def load_source(con: duckdb.DuckDBPyConnection, files: list[Path], spec: FormatS
     FORMATS.get(spec.type).load(con, files, spec)
 
 
+def format_for_file(path: Path) -> FormatSpec | None:
+    """The default spec of the first format that claims the file's last two suffixes
+    (".gdb.zip"), else of the first that claims its last one (".zip"), if any."""
+    candidates = ["".join(path.suffixes[-2:])] if len(path.suffixes) > 1 else []
+    unloadable: list[ConfigError] = []
+    for suffix in [*candidates, path.suffix]:
+        found = _first_claiming(suffix, unloadable)
+        if found is not None:
+            return found
+    if unloadable:  # it may have been the one that claims the suffix
+        raise unloadable[0]
+    return None
+
+
 def format_for_suffix(suffix: str) -> FormatSpec | None:
     """The default spec of the first format that claims the file suffix (".csv"), if any (the
     formats are loaded in order until one claims it)."""
     unloadable: list[ConfigError] = []
+    found = _first_claiming(suffix, unloadable)
+    if found is None and unloadable:  # it may have been the one that claims the suffix
+        raise unloadable[0]
+    return found
+
+
+def _first_claiming(suffix: str, unloadable: list[ConfigError]) -> FormatSpec | None:
+    """The default spec of the first format that claims `suffix`; the formats that cannot be
+    loaded are added to `unloadable` (a broken plugin must not hide the formats that work)."""
     for name in FORMATS.names():
         try:
             member = FORMATS.get(name)
-        except ConfigError as exc:  # a broken plugin must not hide the formats that work
+        except ConfigError as exc:
             unloadable.append(exc)
             continue
         if suffix.lower() in member.suffixes:
             return member.spec.model_validate({"type": member.name})
-    if unloadable:  # it may have been the one that claims the suffix
-        raise unloadable[0]
     return None
 
 
@@ -144,6 +168,7 @@ __all__ = [
     "FormatField",
     "FormatSpec",
     "Load",
+    "format_for_file",
     "format_for_suffix",
     "load_source",
 ]

@@ -1,6 +1,7 @@
 """CSV (and other delimited text): every value kept as text, the header checked, read by DuckDB.
 
-A template's `format: {type: csv, delimiter: ",", encoding: utf-8}`; claims .csv and .txt.
+A template's `format: {type: csv, delimiter: ",", encoding: utf-8}`, with `geometry:` when
+columns hold one (see `geometry`); claims .csv and .txt.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pydantic import Field
 
 from lakehouse.errors import FormatError
 from lakehouse.formats import Format, FormatSpec
-from lakehouse.formats.view import SOURCE_VIEW, checked_column_names
+from lakehouse.formats.geometry import GeometryColumns, add_geometry, geometry_field, text_view
+from lakehouse.formats.view import checked_column_names
 from lakehouse.sql import sql_string
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ class CsvFormat(FormatSpec):
     encoding: Literal["utf-8", "latin-1", "utf-16"] = "utf-8"
     # DuckDB's default; raise it for very long lines (WKT polygons), at some cost in speed
     max_line_bytes: int = Field(default=2_097_152, ge=1024, le=1_000_000_000)
+    geometry: GeometryColumns | None = geometry_field()
 
 
 def read_csv_header(path: Path, fmt: CsvFormat) -> list[str]:
@@ -77,12 +80,13 @@ def load(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: CsvFormat) -> N
     columns = "{" + ", ".join(f"{sql_string(n)}: 'VARCHAR'" for n in names) + "}"
     paths = "[" + ", ".join(sql_string(str(p)) for p in files) + "]"
     con.execute(
-        f"CREATE OR REPLACE VIEW {SOURCE_VIEW} AS SELECT * FROM read_csv({paths}, "
+        f"CREATE OR REPLACE VIEW {text_view(fmt.geometry)} AS SELECT * FROM read_csv({paths}, "
         f"columns={columns}, header=true, auto_detect=false, delim={sql_string(fmt.delimiter)}, "
         "quote='\"', escape='\"', strict_mode=true, null_padding=false, "
         f"allow_quoted_nulls=false, max_line_size={fmt.max_line_bytes}, "
         f"encoding={sql_string(fmt.encoding)})"
     )
+    add_geometry(con, fmt.geometry, files)
 
 
 FORMAT = Format(name="csv", spec=CsvFormat, load=load, suffixes=(".csv", ".txt"))

@@ -1,7 +1,9 @@
 """Excel workbooks (.xlsx): one sheet, every value kept as text.
 
-A template's `format: {type: excel, sheet: <name or number>}` (default: the first sheet);
-claims .xlsx.
+A template's `format: {type: excel, sheet: <name or number>}` (default: the first sheet),
+with `geometry:` when columns hold one (see `geometry`); claims .xlsx. Several sheets of one
+workbook are several datasets: a template each, naming its sheet (each archives the workbook's
+bytes, with their checksum, beside its own versions).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from lakehouse.errors import FormatError
 from lakehouse.formats import Format, FormatSpec
+from lakehouse.formats.geometry import GeometryColumns, add_geometry, geometry_field, text_view
 from lakehouse.formats.view import checked_column_names, register_tables
 
 if TYPE_CHECKING:
@@ -21,10 +24,12 @@ if TYPE_CHECKING:
 class ExcelFormat(FormatSpec):
     type: Literal["excel"]
     sheet: str | int = 0
+    geometry: GeometryColumns | None = geometry_field()
 
 
 def load(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: ExcelFormat) -> None:
-    register_tables(con, [_read_excel(path, fmt) for path in files])
+    register_tables(con, [_read_excel(path, fmt) for path in files], text_view(fmt.geometry))
+    add_geometry(con, fmt.geometry, files)
 
 
 def _read_excel(path: Path, fmt: ExcelFormat) -> pa.Table:

@@ -1,6 +1,8 @@
-"""Reading geo files with GDAL (through pyogrio), for the geojson and shapefile formats: the
-geometry kept (as WKB tagged geoarrow.wkb, so DuckDB sees a GEOMETRY column named `geom`,
-written out as GeoParquet) with the attribute types GDAL reports."""
+"""Reading geo files with GDAL (through pyogrio), for the geojson, shapefile and filegdb
+formats: the geometry kept (as WKB tagged geoarrow.wkb, so DuckDB sees a GEOMETRY column named
+`geom`, written out as GeoParquet) with the attribute types GDAL reports. A file of several
+layers (a geodatabase, a zip of shapefiles) is read one layer at a time, the one its
+template's `format.layer` names: a dataset per layer."""
 
 from __future__ import annotations
 
@@ -48,6 +50,7 @@ def read_geo(path: Path, layer: str | None, declared_crs: str | None = None) -> 
     from pyogrio.raw import read_arrow
 
     try:
+        _check_layer(path, layer)
         meta, table = read_arrow(_geo_path(path), layer=layer)
     except (DataSourceError, DataLayerError) as exc:
         raise FormatError(f"{path.name} is not a readable geo file ({exc}).") from exc
@@ -63,6 +66,24 @@ def read_geo(path: Path, layer: str | None, declared_crs: str | None = None) -> 
         for field in table.schema
     ]
     return pa.Table.from_arrays(table.columns, schema=pa.schema(fields, table.schema.metadata))
+
+
+def _check_layer(path: Path, layer: str | None) -> None:
+    """A layer the file has; none named, the file must have only one (GDAL would silently read
+    the first)."""
+    from pyogrio import list_layers
+
+    layers = [str(name) for name in list_layers(_geo_path(path))[:, 0]]
+    if layer is None and len(layers) > 1:
+        raise FormatError(
+            f"{path.name} has {len(layers)} layers ({', '.join(layers)}); set format.layer in "
+            "the template to the one this dataset is (a template per layer archives each)."
+        )
+    if layer is not None and layer not in layers:
+        raise FormatError(
+            f"{path.name} has no layer {layer!r} (its layers: {', '.join(layers) or 'none'}); "
+            "check format.layer in the template."
+        )
 
 
 def _with_crs(field: pa.Field, path: Path, declared_crs: str | None) -> pa.Field:

@@ -2,7 +2,7 @@
 (nested values as compact JSON), the columns the union of the records' keys.
 
 A template's `format: {type: json, records_path: [data, rows]}` (the keys leading to the list,
-if nested); claims .json.
+if nested), with `geometry:` when columns hold one (see `geometry`); claims .json.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pydantic import Field
 
 from lakehouse.errors import FormatError
 from lakehouse.formats import Format, FormatSpec
+from lakehouse.formats.geometry import GeometryColumns, add_geometry, geometry_field, text_view
 from lakehouse.formats.view import register_tables
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ class JsonFormat(FormatSpec):
     records_path: list[str] = Field(
         default_factory=list, description="keys leading to the list of records, if nested"
     )
+    geometry: GeometryColumns | None = geometry_field()
 
 
 def load(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: JsonFormat) -> None:
@@ -36,7 +38,8 @@ def load(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: JsonFormat) -> 
             f"{files[0].name if len(files) == 1 else 'The source'} holds no records; "
             "nothing was archived."
         )
-    register_tables(con, tables)
+    register_tables(con, tables, text_view(fmt.geometry))
+    add_geometry(con, fmt.geometry, files)
 
 
 def _as_text(value: Any) -> str | None:

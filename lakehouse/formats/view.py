@@ -17,12 +17,15 @@ if TYPE_CHECKING:
 SOURCE_VIEW = "source_data"
 
 
-def register_tables(con: duckdb.DuckDBPyConnection, tables: list[pa.Table]) -> None:
-    """Make `source_data` the rows of `tables` (one per file, in order; their columns united)."""
+def register_tables(
+    con: duckdb.DuckDBPyConnection, tables: list[pa.Table], name: str = SOURCE_VIEW
+) -> None:
+    """Make `source_data` (or the view `name`) the rows of `tables` (one per file, in order;
+    their columns united)."""
     import pyarrow as pa
 
     table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
-    con.register(SOURCE_VIEW, table)
+    con.register(name, table)
 
 
 def checked_column_names(header: list[Any], file_name: str) -> list[str]:

@@ -3,8 +3,11 @@
 Schema changes (columns added, removed, renamed-looking, retyped), the row count, per column the
 null rate, distinct count, min/max/mean of numbers, length range of text and the most common
 values (with their counts in both versions), and, when the template names a key, the keys added
-and removed. Changes beyond the template's thresholds are flagged. Everything is computed in
-DuckDB on the versions' Parquet.
+and removed. Changes beyond the template's thresholds are flagged. A geometry column's CRS
+changing is flagged, and so are its geometry types changing, its invalid geometries appearing
+or their share moving (like a null rate), its empty ones' share moving, and its bounding box
+jumping (no overlap with the old one, or twice or half as wide or high: a point at 0,0, swapped
+coordinates, a wrong CRS). Everything is computed in DuckDB on the versions' Parquet.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lakehouse.qa.profile import ColumnProfile, TableProfile
+from lakehouse.qa.profile import ColumnProfile, GeometryProfile, TableProfile, column_dict
 from lakehouse.records import STRICT_PART
+from lakehouse.spatial import crs_label, is_geometry_type
 from lakehouse.sql import sql_identifier, sql_string
 
 SAMPLE_KEYS = 5
@@ -85,7 +89,12 @@ class SourceDrift:
     flags: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        found = asdict(self)
+        for column, drift in zip(found["columns"], self.columns, strict=True):
+            for side in ("old", "new"):
+                profile = getattr(drift, side)
+                column[side] = None if profile is None else column_dict(profile)
+        return found
 
     def to_text(self) -> str:
         lines = [f"{self.dataset}: {self.new_version} against {self.old_version}"]
@@ -135,7 +144,7 @@ def compare(
     retyped = [
         (c, old.columns[c].type, new.columns[c].type)
         for c in new.columns
-        if c in old.columns and old.columns[c].type != new.columns[c].type
+        if c in old.columns and not _same_type(old.columns[c].type, new.columns[c].type)
     ]
     flags = []
     row_change = _relative(old.rows, new.rows)
@@ -162,10 +171,16 @@ def compare(
                        renamed, retyped, columns, None, flags)  # fmt: skip
 
 
+def _same_type(old: str, new: str) -> bool:
+    """Types are the same when equal; a geometry's CRS, once part of its type, is compared on
+    its own (`_geometry_flags`)."""
+    return old == new or (is_geometry_type(old) and is_geometry_type(new))
+
+
 def _column_flags(drift: ColumnDrift, thresholds: Thresholds) -> list[str]:
     assert drift.old and drift.new and drift.null_rate_old is not None
     assert drift.null_rate_new is not None
-    flags = []
+    flags = _geometry_flags(drift.old, drift.new, thresholds)
     if abs(drift.null_rate_new - drift.null_rate_old) > thresholds.null_rate:
         flags.append(f"null rate {drift.null_rate_old:.1%} -> {drift.null_rate_new:.1%}")
     change = _relative(drift.old.distinct, drift.new.distinct)
@@ -178,6 +193,56 @@ def _column_flags(drift: ColumnDrift, thresholds: Thresholds) -> list[str]:
         now = "numbers" if drift.new.numeric else "text"
         flags.append(f"values are now {now}")
     return flags
+
+
+def _crs(profile: ColumnProfile) -> str | None:
+    """A geometry column's CRS label: its geometry profile's, or (in a profile written before
+    those) its type's."""
+    return profile.geometry.crs if profile.geometry else crs_label(profile.type)
+
+
+def _geometry_flags(old: ColumnProfile, new: ColumnProfile, thresholds: Thresholds) -> list[str]:
+    """What moved in a geometry column: its CRS, its types, its invalid and empty geometries,
+    its bounding box."""
+    if not (is_geometry_type(old.type) and is_geometry_type(new.type)):
+        return []
+    flags = []
+    if _crs(old) != _crs(new):
+        flags.append(f"CRS {_crs(old) or '(none)'} -> {_crs(new) or '(none)'}")
+    a, b = old.geometry, new.geometry
+    if a is None or b is None:  # a profile written before geometry profiles: its CRS only
+        return flags
+    if set(a.types) != set(b.types):
+        listed = [", ".join(kinds) or "(none)" for kinds in (a.types, b.types)]
+        flags.append(f"geometry types {listed[0]} -> {listed[1]}")
+    for label, was, now in (("invalid", a.invalid, b.invalid), ("empty", a.empty, b.empty)):
+        share_was, share_now = was / max(old.non_null, 1), now / max(new.non_null, 1)
+        appeared = label == "invalid" and was == 0 and now > 0
+        if appeared or abs(share_now - share_was) > thresholds.null_rate:
+            flags.append(
+                f"{label} geometries {was:,} ({share_was:.1%}) -> {now:,} ({share_now:.1%})"
+            )
+    if a.bbox and b.bbox and _bbox_jumped(a, b):
+        flags.append(f"bbox {_bbox_text(a)} -> {_bbox_text(b)}")
+    return flags
+
+
+def _bbox_jumped(old: GeometryProfile, new: GeometryProfile) -> bool:
+    """The new bounding box misses the old one, or is more than twice or less than half as wide
+    or as high."""
+    assert old.bbox and new.bbox
+    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = old.bbox, new.bbox
+    if bx0 > ax1 or bx1 < ax0 or by0 > ay1 or by1 < ay0:
+        return True
+    for was, now in ((ax1 - ax0, bx1 - bx0), (ay1 - ay0, by1 - by0)):
+        if now > 2 * was or was > 2 * now:
+            return True
+    return False
+
+
+def _bbox_text(profile: GeometryProfile) -> str:
+    assert profile.bbox
+    return "[" + ", ".join(f"{value:.6g}" for value in profile.bbox) + "]"
 
 
 def _renames(

@@ -3,15 +3,19 @@
 One aggregate pass gives, per column, non-empty and distinct counts, the length range of text,
 and min/max/mean of numbers (text columns count as numbers when nearly all their values parse,
 as raw CSV columns do); one grouping-sets pass gives the most common values of the columns with
-few distinct values.
+few distinct values. A geometry column gets its own pass, with DuckDB's spatial extension: its
+CRS, the rows of each geometry type, the invalid and the empty ones, and its bounding box.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from lakehouse.records import STRICT_PART
+from lakehouse.spatial import crs_label, ensure_spatial, is_geometry_type
 from lakehouse.sql import sql_identifier
 
 NUMERIC_SHARE = 0.95  # a text column is numeric when this share of its values parse as numbers
@@ -20,6 +24,25 @@ CATEGORICAL_MAX = 1000  # top values are kept for columns with at most this many
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE",
                  "DECIMAL", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")  # fmt: skip
 TEXT_TYPES = ("VARCHAR",)
+
+
+def _absent(value: Any) -> bool:
+    return value is None
+
+
+@dataclass
+class GeometryProfile:
+    """A geometry column's profile: its CRS (a label, EPSG:2263), the rows of each geometry type
+    (POINT, MULTIPOLYGON...), the geometries that are not valid and the empty ones, and the
+    bounding box [xmin, ymin, xmax, ymax] of the others (None when there are none)."""
+
+    __pydantic_config__ = STRICT_PART  # read back as part of a record
+
+    crs: str | None
+    types: dict[str, int]
+    invalid: int
+    empty: int
+    bbox: tuple[float, float, float, float] | None = None
 
 
 @dataclass
@@ -37,6 +60,9 @@ class ColumnProfile:
     min_length: int | None = None
     max_length: int | None = None
     top: list[tuple[str, int]] = field(default_factory=list)  # (value as text, rows)
+    # a geometry column's; left out of the record otherwise (so profiles written before read
+    # and write back as they were)
+    geometry: Annotated[GeometryProfile | None, Field(exclude_if=_absent)] = None
 
 
 @dataclass
@@ -50,7 +76,15 @@ class TableProfile:
         return 1 - self.columns[column].non_null / self.rows
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "columns": [asdict(c) for c in self.columns.values()]}
+        return {"rows": self.rows, "columns": [column_dict(c) for c in self.columns.values()]}
+
+
+def column_dict(column: ColumnProfile) -> dict[str, Any]:
+    """A column's profile as a dict, as its record writes it (`geometry` only for a geometry)."""
+    found = asdict(column)
+    if found["geometry"] is None:
+        del found["geometry"]
+    return found
 
 
 def _kind(duckdb_type: str) -> str:
@@ -106,10 +140,46 @@ def profile_table(con: Any, source: str, columns: list[str] | None = None) -> Ta
             min_length=short,
             max_length=long,
         )
-    categorical = [c for c in profiles.values() if 0 < c.distinct <= CATEGORICAL_MAX]
+    for name, duckdb_type in types.items():
+        if is_geometry_type(duckdb_type):  # its CRS goes to its own profile, as a short label
+            found = geometry_profile(con, source, name, crs_label(duckdb_type))
+            profiles[name].type, profiles[name].geometry = "GEOMETRY", found
+    categorical = [  # the text of a geometry is no value to count
+        c for c in profiles.values() if 0 < c.distinct <= CATEGORICAL_MAX and c.geometry is None
+    ]
     for name, top in top_values(con, source, [c.name for c in categorical]).items():
         profiles[name].top = top
     return TableProfile(rows, profiles)
+
+
+def invalid_geometry(column: str) -> str:
+    """The SQL condition of a geometry that is not valid (OGC simple features: a
+    self-intersecting polygon, a ring that is not closed...); one GEOS cannot even check counts
+    as invalid. Spatial must be loaded."""
+    g = sql_identifier(column)
+    return f"{g} IS NOT NULL AND NOT coalesce(try(ST_IsValid({g})), false)"
+
+
+def geometry_profile(con: Any, source: str, column: str, crs: str | None) -> GeometryProfile:
+    """The profile of the geometry `column` of `source` (whose CRS is `crs`), in one pass;
+    DuckDB's spatial extension is loaded for it."""
+    ensure_spatial(con)
+    g = sql_identifier(column)
+    solid = f"FILTER (WHERE {g} IS NOT NULL AND NOT ST_IsEmpty({g}))"
+    kinds, invalid, empty, *bbox = con.execute(
+        f"SELECT histogram(CAST(ST_GeometryType({g}) AS VARCHAR)) FILTER (WHERE {g} IS NOT NULL),"
+        f" count(*) FILTER (WHERE {invalid_geometry(column)}),"
+        f" count(*) FILTER (WHERE ST_IsEmpty({g})),"
+        f" min(ST_XMin({g})) {solid}, min(ST_YMin({g})) {solid},"
+        f" max(ST_XMax({g})) {solid}, max(ST_YMax({g})) {solid} FROM {source}"
+    ).fetchone()
+    return GeometryProfile(
+        crs=crs,
+        types={str(kind): int(n) for kind, n in sorted((kinds or {}).items())},
+        invalid=int(invalid),
+        empty=int(empty),
+        bbox=None if bbox[0] is None else (bbox[0], bbox[1], bbox[2], bbox[3]),
+    )
 
 
 def top_values(con: Any, source: str, columns: list[str]) -> dict[str, list[tuple[str, int]]]:

@@ -85,7 +85,7 @@ def test_an_unknown_format_or_a_missing_type_is_reported(tmp_path: Path) -> None
         load_template(path)
     assert str(error.value) == (
         f"{path}: field 'format': Unknown format 'xml'; "
-        "use one of: csv, excel, json, geojson, shapefile, parquet."
+        "use one of: csv, excel, json, geojson, shapefile, filegdb, parquet."
     )
     path = _write(tmp_path, "lots", GOOD.replace("type: http, ", ""))
     with pytest.raises(ConfigError, match=r"field 'source': needs a type \(one of: file, http"):

@@ -212,3 +212,100 @@ def test_a_template_with_a_mistyped_threshold_names_the_field(lake: Lakehouse) -
     template.write_text(template.read_text() + "qa:\n  thresholds: {row_cuont: 0.1}\n")
     with pytest.raises(ConfigError, match=r"qa\.thresholds\.row_cuont"):
         lake.ingest("dof_pts")
+
+
+# -- geometry columns ----------------------------------------------------------------------------
+
+NYC_POINTS = ["POINT (-73.99 40.73)", "POINT (-73.95 40.65)"]
+SHAPES = [*NYC_POINTS, "POLYGON ((-74 40.7, -73.9 40.7, -73.9 40.8, -74 40.7))",
+          "POLYGON ((0 0, 1 1, 1 0, 0 1, 0 0))", "POINT EMPTY", None]  # fmt: skip
+
+
+def geometry_table(con: duckdb.DuckDBPyConnection, name: str, wkts: list[str | None],
+                   crs: str = "EPSG:4326") -> None:  # fmt: skip
+    """A table `name` of (id, geom): the WKT's geometries, tagged with `crs`."""
+    from lakehouse.spatial import ensure_spatial
+
+    ensure_spatial(con)
+    rows = ", ".join(f"({i}, {'NULL' if w is None else repr(w)})" for i, w in enumerate(wkts))
+    con.execute(
+        f"CREATE OR REPLACE TABLE {name} AS SELECT id, ST_SetCRS(ST_GeomFromText(w), '{crs}') "
+        f"AS geom FROM (VALUES {rows}) AS t(id, w)"
+    )
+
+
+def geometry_drift(old: list[str | None], new: list[str | None], new_crs: str = "EPSG:4326"):  # type: ignore[no-untyped-def]
+    con = duckdb.connect()
+    geometry_table(con, "old", old)
+    geometry_table(con, "new", new, new_crs)
+    return source_drift(
+        con, "t", "v1", "v2",
+        ("old", profile_table(con, "old")), ("new", profile_table(con, "new")), QaSettings(),
+    )  # fmt: skip
+
+
+def test_a_geometry_column_is_profiled_with_its_crs_types_invalid_empty_and_bbox() -> None:
+    from lakehouse.qa.profile import GeometryProfile
+    from lakehouse.qa.records import ProfileRecord
+
+    con = duckdb.connect()
+    geometry_table(con, "shapes", SHAPES)
+    profile = profile_table(con, "shapes")
+    geom = profile.columns["geom"]
+    assert (geom.type, geom.non_null, geom.top, geom.numeric) == ("GEOMETRY", 5, [], False)
+    assert geom.geometry == GeometryProfile(
+        crs="EPSG:4326",
+        types={"POINT": 3, "POLYGON": 2},
+        invalid=1,
+        empty=1,
+        bbox=(-74.0, 0.0, 1.0, 40.8),
+    )
+    assert profile.columns["id"].geometry is None
+    # read back as written; a column without geometry writes no geometry key
+    record = ProfileRecord.of(profile)
+    assert record.table_profile() == profile
+    assert b'"geometry"' in record.to_json() and record.to_json().count(b'"geometry"') == 1
+
+
+def test_identical_geometry_versions_show_no_drift() -> None:
+    drift = geometry_drift(SHAPES, SHAPES)
+    assert drift.flags == [] and drift.retyped == []
+
+
+def test_a_crs_change_is_flagged_once_not_as_a_retyped_column() -> None:
+    drift = geometry_drift(NYC_POINTS, NYC_POINTS, new_crs="EPSG:2263")
+    assert drift.retyped == []
+    assert drift.flags == ["geom: CRS EPSG:4326 -> EPSG:2263"]
+
+
+def test_geometry_types_invalid_geometries_and_a_bbox_jump_are_flagged() -> None:
+    bowtie = "POLYGON ((-74 40.7, -73.9 40.8, -73.9 40.7, -74 40.8, -74 40.7))"
+    drift = geometry_drift(NYC_POINTS, [*NYC_POINTS, bowtie])
+    assert {
+        "geom: geometry types POINT -> POINT, POLYGON",
+        "geom: invalid geometries 0 (0.0%) -> 1 (33.3%)",
+    } <= set(drift.flags)
+    null_island = geometry_drift(NYC_POINTS * 20, [*NYC_POINTS * 20, "POINT (0 0)"])
+    assert "geom: bbox [-73.99, 40.65, -73.95, 40.73] -> [-73.99, 0, 0, 40.73]" in (
+        null_island.flags
+    )
+    swapped = geometry_drift(NYC_POINTS, ["POINT (40.73 -73.99)", "POINT (40.65 -73.95)"])
+    assert any(flag.startswith("geom: bbox") for flag in swapped.flags)
+
+
+def test_a_profile_written_before_geometry_profiles_compares_its_crs() -> None:
+    import json
+
+    import pyproj
+
+    from lakehouse.qa.drift import compare
+    from lakehouse.qa.profile import ColumnProfile, TableProfile
+
+    con = duckdb.connect()
+    geometry_table(con, "new", NYC_POINTS, "EPSG:2263")
+    new = profile_table(con, "new")
+    projjson = json.dumps(pyproj.CRS("EPSG:4326").to_json_dict()).replace("'", "''")
+    written_then = ColumnProfile("geom", f"GEOMETRY('{projjson}')", 2, 2)  # its CRS in its type
+    old = TableProfile(2, {"id": new.columns["id"], "geom": written_then})
+    drift = compare("t", "v1", "v2", old, new, Thresholds())
+    assert drift.retyped == [] and drift.flags == ["geom: CRS EPSG:4326 -> EPSG:2263"]

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 CRS_PATTERN = r"^[A-Za-z]+:[0-9A-Za-z.]+$"
 TEXT_VIEW = "source_text"  # a text source's own columns, before its geometry is added
-DEFAULT_NAMES = ("geometry", "geom")  # the first one the source does not use
+DEFAULT_NAMES = ("geom", "geometry")  # the first one the source does not use, as geo formats do
 UNPARSED_SAMPLE = 3  # values of unparsed geometries kept in the manifest's geometry step
 SAMPLE_CHARACTERS = 80
 

@@ -85,15 +85,15 @@ def test_a_crs_change_between_versions_is_flagged_by_the_source_qa(
     manifest = lake.ingest("sites", version="v2").manifest
     assert manifest.geometry_crs == "EPSG:2263"
     assert manifest.qa is not None and manifest.qa.against == "v1"
-    assert "geometry: CRS EPSG:4326 -> EPSG:2263" in manifest.qa.flags
-    assert any(flag.startswith("geometry: bbox [-73.99, 40.65") for flag in manifest.qa.flags)
+    assert "geom: CRS EPSG:4326 -> EPSG:2263" in manifest.qa.flags
+    assert any(flag.startswith("geom: bbox [-73.99, 40.65") for flag in manifest.qa.flags)
     assert not any("retyped" in flag for flag in manifest.qa.flags)
 
     qa_folder = f"{manifest.run_folder}/qa"
     profile = ProfileRecord.from_json(
         lake.store.read_bytes(f"{qa_folder}/profile.json"), "profile.json"
     )
-    (geometry,) = [c for c in profile.columns if c.name == "geometry"]
+    (geometry,) = [c for c in profile.columns if c.name == "geom"]
     assert (geometry.type, geometry.non_null) == ("GEOMETRY", 2)
     assert geometry.geometry == GeometryProfile(
         crs="EPSG:2263",
@@ -103,11 +103,11 @@ def test_a_crs_change_between_versions_is_flagged_by_the_source_qa(
         bbox=(986000.0, 160000.0, 995000.0, 190000.0),
     )
     drift = DriftRecord.from_json(lake.store.read_bytes(f"{qa_folder}/drift.json"), "drift.json")
-    (column,) = [c for c in drift.columns if c.column == "geometry"]
+    (column,) = [c for c in drift.columns if c.column == "geom"]
     assert column.old is not None and column.old.geometry is not None  # v1 profiled then
     assert column.old.geometry.crs == "EPSG:4326"
     # on demand, the same
-    assert "geometry: CRS EPSG:4326 -> EPSG:2263" in lake.source_qa("sites").flags
+    assert "geom: CRS EPSG:4326 -> EPSG:2263" in lake.source_qa("sites").flags
 
 
 def test_each_sheet_of_a_workbook_is_a_dataset_of_its_own(

@@ -55,25 +55,25 @@ def test_wkt_is_archived_as_geoparquet_beside_its_text(
 ) -> None:
     data = ingest_sites(lake, project_dir, tmp_path)
     manifest = lake.manifest("sites")
-    assert (manifest.geometry_column, manifest.geometry_crs) == ("geometry", "EPSG:4326")
+    assert (manifest.geometry_column, manifest.geometry_crs) == ("geom", "EPSG:4326")
     assert (manifest.invalid_geometries, manifest.unparsed_geometries) == (1, 1)
-    assert manifest.geometry_summary() == "geometry EPSG:4326, 1 invalid, 1 unparsed"
+    assert manifest.geometry_summary() == "geom EPSG:4326, 1 invalid, 1 unparsed"
     assert [(c.name, c.type) for c in manifest.columns] == [
         ("id", "VARCHAR"),
         ("the_geom", "VARCHAR"),
-        ("geometry", "GEOMETRY"),
+        ("geom", "GEOMETRY"),
     ]
     assert manifest.steps[0] == {
         "step": "geometry",
         "from": {"wkt": "the_geom"},
         "crs": "EPSG:4326",
-        "column": "geometry",
+        "column": "geom",
         "unparsed": 1,
         "unparsed_sample": ["POINT (1"],
     }
     geo = json.loads(pq.read_schema(data).metadata[b"geo"])
-    assert geo["primary_column"] == "geometry"
-    assert geo["columns"]["geometry"]["crs"]["id"] == {"authority": "EPSG", "code": 4326}
+    assert geo["primary_column"] == "geom"
+    assert geo["columns"]["geom"]["crs"]["id"] == {"authority": "EPSG", "code": 4326}
     frame = gpd.read_parquet(data)
     assert frame.crs.to_epsg() == 4326
     assert lake.read("sites").column("the_geom").to_pylist() == [
@@ -157,18 +157,16 @@ def test_wkt_in_an_excel_sheet(lake: Lakehouse, project_dir: Path, tmp_path: Pat
     assert list(frame["id"]) == ["1", "2"]
 
 
-def test_a_source_column_named_geometry_makes_the_geometry_geom(
+def test_a_source_column_named_geom_makes_the_geometry_geometry(
     lake: Lakehouse, project_dir: Path, tmp_path: Path
 ) -> None:
     path = tmp_path / "counties.csv"
-    path.write_text(f'name,geometry\nA,"{SQUARE}"\n')
-    template(
-        project_dir, "counties", path, "{type: csv, geometry: {wkt: geometry, crs: 'EPSG:4326'}}"
-    )
+    path.write_text(f'name,geom\nA,"{SQUARE}"\n')
+    template(project_dir, "counties", path, "{type: csv, geometry: {wkt: geom, crs: 'EPSG:4326'}}")
     manifest = lake.ingest("counties").manifest
-    assert manifest.geometry_column == "geom"
+    assert manifest.geometry_column == "geometry"
     frame = gpd.read_parquet(data_path(lake, "counties"))
-    assert frame.geometry.name == "geom" and frame["geometry"][0] == SQUARE
+    assert frame.geometry.name == "geometry" and frame["geom"][0] == SQUARE
 
 
 def test_a_column_name_the_source_already_uses_is_refused(
@@ -250,7 +248,7 @@ def test_unparsed_values_are_counted_in_the_archived_rows_after_the_steps(
         0,
         1,
     )
-    assert manifest.steps[0]["column"] == "geometry"
+    assert manifest.steps[0]["column"] == "geom"
 
 
 def test_unparsed_values_are_counted_in_the_source_when_the_steps_drop_their_text(
@@ -261,7 +259,7 @@ def test_unparsed_values_are_counted_in_the_source_when_the_steps_drop_their_tex
     manifest = lake.manifest("sites")
     assert (manifest.row_count, manifest.unparsed_geometries) == (5, 1)
     assert manifest.steps[0]["unparsed_sample"] == ["POINT (1"]
-    assert gpd.read_parquet(data).columns.tolist() == ["id", "geometry"]
+    assert gpd.read_parquet(data).columns.tolist() == ["id", "geom"]
 
 
 def test_steps_that_drop_the_geometry_leave_no_geometry(
@@ -286,7 +284,7 @@ def test_real_nursing_homes_wkt_points(lake: Lakehouse, project_dir: Path) -> No
     assert frame.crs.to_epsg() == 4326 and set(frame.geometry.geom_type) == {"Point"}
     first = frame.iloc[0]
     assert first["Facility Name"].startswith("Bellhaven")
-    assert (first.geometry.x, first.geometry.y) == (-72.933739, 40.772404)
+    assert (first.geom.x, first.geom.y) == (-72.933739, 40.772404)
 
 
 @pytest.mark.realdata
@@ -300,12 +298,11 @@ def test_real_library_lon_lat(lake: Lakehouse, project_dir: Path) -> None:
     west, south, east, north = frame.total_bounds
     assert -74.3 < west < east < -73.7 and 40.4 < south < north < 41.0  # the Bronx to Staten Island
     belafonte = frame[frame["name"] == "Harry Belafonte 115th Street Library"].iloc[0]
-    assert (belafonte.geometry.x, belafonte.geometry.y) == (-73.9532, 40.8028)
+    assert (belafonte.geom.x, belafonte.geom.y) == (-73.9532, 40.8028)
 
 
 @pytest.mark.realdata
 def test_real_county_polygons_in_state_plane_feet(lake: Lakehouse, project_dir: Path) -> None:
-    # the WKT column is named geometry, so the geometry made from it is geom
     fmt = "{type: csv, geometry: {wkt: geometry, crs: 'EPSG:2263'}}"
     template(project_dir, "counties", realdata("census_counties_nyc.csv"), fmt)
     manifest = lake.ingest("counties").manifest

@@ -40,7 +40,7 @@ def publish(
     )
     console.print(
         f"open it in a notebook: import lakehouse as lh; "
-        f"lh.published({product!r}, {entry.version!r}).table().to_pandas()",
+        f"lh.published({product!r}, {entry.version!r}).to_pandas()",
         markup=False,
     )
 
@@ -123,6 +123,6 @@ def package(
         console.print(f"  note: {note}", markup=False)
     console.print(
         f"open this version in a notebook: import lakehouse as lh; "
-        f"lh.published({product!r}, {made.version!r}).table().to_pandas()",
+        f"lh.published({product!r}, {made.version!r}).to_pandas()",
         markup=False,
     )

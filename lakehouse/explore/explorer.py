@@ -19,7 +19,7 @@ a view with a predictable name, for `lake sql`:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.errors import NotFoundError
@@ -27,6 +27,7 @@ from lakehouse.names import LATEST
 from lakehouse.publish.publish import find_published, latest_version, list_published
 from lakehouse.publish.records import PublishRecord
 from lakehouse.publish.sides import entry_output_files
+from lakehouse.spatial import crs_label, is_geometry_type
 from lakehouse.sql import sql_string
 from lakehouse.transform.engines.duckdb import parquet_table
 from lakehouse.transform.index import find_build, list_builds
@@ -56,6 +57,7 @@ class OutputSet:
     label: str  # the build id or the published version
     tables: dict[str, Any]
     metadata: BuildRecord | PublishRecord  # its build.json or publish.json
+    crs: dict[str, dict[str, str]] = field(default_factory=dict)  # output -> geometry -> CRS
 
     def table(self, name: str | None = None) -> Any:
         """One output (default: the product's own, or the only one)."""
@@ -67,6 +69,20 @@ class OutputSet:
                 f"{', '.join(self.tables)}."
             )
         return self.tables[name]
+
+    def to_pandas(self, name: str | None = None) -> Any:
+        """One output as a pandas DataFrame; an output with geometry as a GeoDataFrame with
+        its CRS set (ibis's own `.to_pandas()` leaves the CRS unset)."""
+        table = self.table(name)
+        frame = table.to_pandas()
+        known = self.crs.get(name or self._default_name(), {})
+        geometry = getattr(frame, "_geometry_column_name", None)
+        if geometry in known:
+            frame = frame.set_crs(known[geometry], allow_override=True)
+        return frame
+
+    def _default_name(self) -> str:
+        return self.product if self.product in self.tables else next(iter(self.tables))
 
 
 class Explorer:
@@ -99,18 +115,36 @@ class Explorer:
     def build(self, product: str, build_id: str = LATEST) -> OutputSet:
         """A build's outputs (default: the latest build)."""
         entry = find_build(self.lake.store, product, None if build_id == LATEST else build_id)
-        return OutputSet(product, entry.build_id, self._outputs(entry), entry)
+        return OutputSet(
+            product, entry.build_id, self._outputs(entry), entry, self._output_crs(entry)
+        )
 
     def published(self, product: str, version: str = LATEST) -> OutputSet:
         """A published version's outputs (default: the latest)."""
         entry = find_published(self.lake.store, product, version)
-        return OutputSet(product, entry.version, self._outputs(entry), entry)
+        return OutputSet(
+            product, entry.version, self._outputs(entry), entry, self._output_crs(entry)
+        )
 
     def _outputs(self, entry: BuildRecord | PublishRecord) -> dict[str, Any]:
         return {
             name: self._parquet([self.lake.store.url(path)])
             for name, path in entry_output_files(entry).items()
         }
+
+    def _output_crs(self, entry: BuildRecord | PublishRecord) -> dict[str, dict[str, str]]:
+        """Each output's geometry columns and their CRS, as the GeoParquet files declare."""
+        found: dict[str, dict[str, str]] = {}
+        for name, path in entry_output_files(entry).items():
+            described = self.con.con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({sql_string(self.lake.store.url(path))})"
+            ).fetchall()
+            found[name] = {
+                column: crs
+                for column, type_name, *_ in described
+                if is_geometry_type(type_name) and (crs := crs_label(type_name)) is not None
+            }
+        return found
 
     def versions(self, dataset: str) -> list[str]:
         """The archived versions of a dataset, oldest first."""

@@ -134,6 +134,20 @@ def test_a_published_version_packages_as_geoparquet_with_its_crs(
     assert set(frame.geometry.dropna().geom_type) == {"MultiPolygon"}
 
 
+def test_a_notebook_gets_the_version_as_a_geodataframe_with_its_crs(
+    built: tuple[Lakehouse, Any],
+) -> None:
+    import geopandas
+
+    from lakehouse.explore import Explorer
+
+    lake, _ = built
+    frame = Explorer(lake).published("mappluto_lite", _published(lake)).to_pandas()
+    assert isinstance(frame, geopandas.GeoDataFrame)
+    assert frame.crs.to_epsg() == 2263 and len(frame) == LOTS
+    assert frame.geometry.name == "geom"
+
+
 def _published(lake: Lakehouse) -> str:
     if not lake.published("mappluto_lite"):
         lake.diff_report("mappluto_lite")

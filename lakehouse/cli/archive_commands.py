@@ -184,6 +184,9 @@ def show(
         "columns": ", ".join(f"{c.name} {c.type}" for c in manifest.columns),
         "tool": ", ".join(f"{k} {v}" for k, v in manifest.tool.items()),
     }
+    geometry = manifest.geometry_summary()
+    if geometry is not None:
+        facts["geometry"] = geometry
     for key, value in facts.items():
         console.print(f"  [dim]{key}:[/dim] {value}")
     if rows == 0:

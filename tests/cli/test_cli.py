@@ -240,3 +240,24 @@ def test_init_keeps_local_state_out_of_git(tmp_path: Path) -> None:
     (tmp_path / "p" / ".gitignore").write_text("*.pyc")
     runner.invoke(app, ["init", str(tmp_path / "p")])
     assert (tmp_path / "p" / ".gitignore").read_text() == "*.pyc\n.lakehouse/\ndata/\n"
+
+
+def test_show_tells_a_geometry_source_its_crs_and_invalid_shapes(
+    in_project: Path, tmp_path: Path
+) -> None:
+    from tests.conftest import write_template
+
+    source = tmp_path / "shapes.csv"
+    source.write_text(
+        'id,wkt\n1,"POLYGON((0 0,1 0,1 1,0 1,0 0))"\n2,"POLYGON((0 0,1 1,1 0,0 1,0 0))"\n'
+    )
+    write_template(
+        in_project,
+        "shapes",
+        f"name: shapes\nsource: {{type: file, path: {source}}}\n"
+        "format: {type: csv, geometry: {wkt: wkt, crs: 'EPSG:2263'}}\n",
+    )
+    assert runner.invoke(app, ["ingest", "shapes"]).exit_code == 0
+    shown = runner.invoke(app, ["show", "shapes", "--rows", "0"])
+    assert shown.exit_code == 0, shown.output
+    assert "geometry: geom EPSG:2263, 1 invalid, 0 unparsed" in shown.output

@@ -140,7 +140,9 @@ class Lakehouse:
         is another build), else the build before. See `build_side` for the names."""
         from lakehouse.publish.diffs import compare
 
-        return compare(self.store, self.config.contracts_dir, product, old, new)[0]
+        return compare(
+            self.store, self.config.contracts_dir, product, old, new, self.config.workspace_dir
+        )[0]
 
     def source_report(
         self,
@@ -161,7 +163,9 @@ class Lakehouse:
         the diff."""
         from lakehouse.publish.diffs import report_diff
 
-        return report_diff(self.store, self.config.contracts_dir, product, old, new)
+        return report_diff(
+            self.store, self.config.contracts_dir, product, old, new, self.config.workspace_dir
+        )
 
     # -- publishing --------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """The documentation site: static HTML pages (styles inline, no scripts, nothing fetched) with
 an index, a page per product (dictionary, sources and their versions, lineage drawing and
-column lineage, the latest contract results, its builds) and a page per dataset (versions)."""
+column lineage, a map of each output's geometry, the latest contract results, its builds) and a
+page per dataset (versions)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from lakehouse.catalog.catalog import DatasetEntry, ProductEntry, catalog
 from lakehouse.config import LakehouseConfig
 from lakehouse.errors import LakehouseError
 from lakehouse.publish.publish import qa_line
+from lakehouse.qa.diff import describe_parquet, geometry_columns, parquet_relation, use_spatial
 from lakehouse.render.dag import dag_svg
 from lakehouse.render.html import escape as _e
 from lakehouse.render.html import page
 from lakehouse.render.html import table as _table
+from lakehouse.render.maps import MAX_FEATURES, table_map
 from lakehouse.store.storage import Store
-from lakehouse.transform.index import contract_results, list_builds
+from lakehouse.transform.index import contract_results, list_builds, output_files
 from lakehouse.transform.lineage import Lineage
 from lakehouse.transform.products import lineage_of
 
@@ -46,6 +49,18 @@ class ProductBuilds:
 
 
 @dataclass
+class OutputMap:
+    """A map of one geometry column of an output of a product's latest build (inline SVG), or
+    why there is none."""
+
+    output: str
+    column: str
+    build_id: str
+    svg: str = ""
+    problem: str = ""
+
+
+@dataclass
 class SiteContent:
     """Everything the site shows, gathered before a page is written."""
 
@@ -54,6 +69,7 @@ class SiteContent:
     manifests: dict[str, list[Manifest]]  # dataset -> its versions, oldest first
     lineages: dict[str, tuple[Lineage | None, str]]  # product -> its lineage, or the problem
     builds: dict[str, ProductBuilds]  # product -> its latest builds and contract results
+    maps: dict[str, list[OutputMap]] = field(default_factory=dict)  # product -> its maps
 
 
 @dataclass
@@ -72,13 +88,16 @@ def write_project_docs(
     """Gather what the project's site shows and write it into `folder` (default:
     <workspace>/docs)."""
     products, datasets = catalog(archive, config.recipes_dir, config.contracts_dir)
+    builds = {product.name: product_builds(store, product.name) for product in products}
     site = SiteContent(
         products,
         datasets,
         {dataset.name: archive.versions(dataset.name) for dataset in datasets},
         {p.name: _lineage_or_problem(config, store, archive, p.name) for p in products},
-        {product.name: product_builds(store, product.name) for product in products},
-    )
+        builds,
+        {name: product_maps(store, found.latest, config.workspace_dir)
+         for name, found in builds.items()},
+    )  # fmt: skip
     return write_docs(site, folder or config.workspace_dir / "docs")
 
 
@@ -99,6 +118,34 @@ def product_builds(store: Store, product: str) -> ProductBuilds:
     if not recent:
         return ProductBuilds()
     return ProductBuilds(recent, contract_results(store, product, recent[-1].build_id))
+
+
+def product_maps(store: Store, build: BuildRecord | None, workspace: Path) -> list[OutputMap]:
+    """A map of every geometry column of the build's outputs (DuckDB's spatial extension,
+    installed once into `workspace`, loaded for them); an output that cannot be read gets its
+    problem instead of a map."""
+    if build is None:
+        return []
+    import duckdb
+
+    found = []
+    with duckdb.connect() as con:
+        store.register_in_duckdb(con)
+        for output, path in output_files(build).items():
+            url = store.url(path)
+            try:
+                columns = geometry_columns(describe_parquet(con, url))
+                if columns:
+                    use_spatial(con, workspace)
+                relation = parquet_relation(url, list(columns))
+                for column, crs in columns.items():
+                    title = f"{output}.{column}, build {build.build_id}"
+                    svg = table_map(con, relation, column, crs, title)
+                    found.append(OutputMap(output, column, build.build_id, svg))
+            except Exception as exc:  # one output's map must not stop the whole site
+                problem = f"{exc.__class__.__name__}: {exc}"
+                found.append(OutputMap(output, "", build.build_id, problem=problem))
+    return found
 
 
 def write_docs(site: SiteContent, folder: Path) -> DocsSite:
@@ -170,6 +217,7 @@ def _product_body(site: SiteContent, product: ProductEntry) -> str:
     lineage, problem = site.lineages.get(product.name, (None, "no lineage was gathered"))
     parts.append(_sources_section(site, product, lineage))
     parts.append(_dictionary_section(product, lineage))
+    parts.append(_maps_section(site.maps.get(product.name, [])))
     parts.append(_lineage_section(lineage, problem, product))
     parts.append(_published_section(product))
     parts.append(_builds_section(product.name, site.builds.get(product.name, ProductBuilds())))
@@ -195,6 +243,24 @@ def _sources_section(site: SiteContent, product: ProductEntry, lineage: Lineage 
     return "<h2>Sources</h2>" + _table(
         ["input", "recipe asks for", "locked version", "archived versions (latest 5)"], rows
     )
+
+
+def _maps_section(maps: list[OutputMap]) -> str:
+    """Each geometry column of the latest build's outputs on a map (a sample of big tables)."""
+    if not maps:
+        return ""
+    parts = [
+        "<h2>Maps</h2><p>The geometry of each output of build "
+        f"<code>{_e(maps[0].build_id)}</code> (at most {MAX_FEATURES:,} features each, the "
+        "same sample every time).</p><div class='figures'>"
+    ]
+    for found in maps:
+        if found.svg:
+            parts.append(f"<div class='figure'>{found.svg}</div>")
+        else:
+            parts.append(f"<p>No map of {_e(found.output)}: {_e(found.problem)}</p>")
+    parts.append("</div>")
+    return "".join(parts)
 
 
 def _lineage_section(lineage: Lineage | None, problem: str, product: ProductEntry) -> str:
@@ -229,6 +295,18 @@ def _constraints(column: Any) -> str:
         found.append(f"matches {column.regex}")
     if column.unique:
         found.append("unique")
+    if column.crs is not None:  # geometry
+        found.append(f"CRS {column.crs}")
+        if column.geometry_type is not None:
+            found.append(f"every one a {column.geometry_type}")
+        if column.valid:
+            found.append("valid")
+        if not column.empty:
+            found.append("not empty")
+        if column.bbox is not None:
+            found.append("within " + ", ".join(f"{v:,.10g}" for v in column.bbox))
+        if column.tolerance is not None:
+            found.append(f"a diff counts moves beyond {column.tolerance:g}")
     if column.severity == "warn" and found:
         found.append("(warning only)")
     return "; ".join(found)

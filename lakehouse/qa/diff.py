@@ -4,20 +4,36 @@ For each output: rows added, removed and changed (matched by the dictionary's pr
 many rows changed in each column, how the numeric columns' distributions moved, and a sample
 of changed rows side by side. One full outer join per output in DuckDB; outputs whose content
 hashes are equal are identical without reading them.
+
+Geometry columns (DuckDB's spatial extension is loaded for them) are equal when their
+normalised WKB is, or, with a `tolerance` in the data dictionary (CRS units), when they are
+within it of each other: every vertex within the tolerance of its counterpart, else each inside
+the other's buffer by the tolerance (a Hausdorff distance within it; DuckDB spatial 1.5 has no
+ST_HausdorffDistance). A reprojection round trip is then no change. Changed geometries report
+how far their centroid moved and how their area shifted (`GeometryShift`).
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from lakehouse.contracts.dictionary import Dictionary
 from lakehouse.errors import DiffError
 from lakehouse.qa.profile import NUMERIC_TYPES
 from lakehouse.records import STRICT_PART
+from lakehouse.spatial import crs_label, is_geometry_type, load_spatial
 from lakehouse.sql import sql_identifier, sql_string
 
 SAMPLE_ROWS = 10
+SAMPLE_TEXT = 120  # a geometry in the changed sample: its WKT, cut to this many characters
+BUFFER_SEGMENTS = 16  # per quarter circle: a buffer by the tolerance is within 0.5% of a circle
+GEOMETRY_FLAGS = "_lakehouse_geometry_changed"  # a temporary table: which geometries changed
+GEOMETRY_MOVES = "_lakehouse_geometry_moves"  # a temporary table: how far the changed ones moved
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,41 @@ class NumericShift:
 
 
 @dataclass
+class GeometryMove:
+    """One changed row's geometry: its key values, how far its centroid moved and how its
+    area changed (new - old), in CRS units; None where either side is NULL or empty."""
+
+    __pydantic_config__ = STRICT_PART  # read back as part of a record
+
+    key: list[Any]
+    moved: float | None
+    area_shift: float | None
+
+
+@dataclass
+class GeometryShift:
+    """How a geometry column moved between two builds, like `NumericShift` for numbers: the
+    rows whose geometry changed (by more than `tolerance`, CRS units), how far their centroids
+    moved and how their area shifted, each side's total area and extent, and a sample."""
+
+    __pydantic_config__ = STRICT_PART  # read back as part of a record
+
+    column: str
+    crs: str | None  # as the new file declares it, e.g. EPSG:2263
+    tolerance: float
+    changed: int = 0
+    moved_mean: float | None = None  # centroid distance, over the changed rows
+    moved_max: float | None = None
+    area_shift: float | None = None  # sum of (new - old) area over the changed rows
+    area_shift_max: float | None = None  # the largest change of one row's area, either way
+    old_area: float | None = None  # total area of every row
+    new_area: float | None = None
+    old_bbox: list[float] | None = None  # [xmin, ymin, xmax, ymax] of every row
+    new_bbox: list[float] | None = None
+    sample: list[GeometryMove] = field(default_factory=list)  # changed rows, first by key
+
+
+@dataclass
 class TableDiff:
     __pydantic_config__ = STRICT_PART  # read back as part of a record
 
@@ -64,7 +115,13 @@ class TableDiff:
     added_sample: list[dict[str, Any]] = field(default_factory=list)
     removed_sample: list[dict[str, Any]] = field(default_factory=list)
     # changed rows side by side: key values, then {column: [old, new]} for the changed columns
+    # (a geometry as WKT, cut to SAMPLE_TEXT characters)
     changed_sample: list[dict[str, Any]] = field(default_factory=list)
+    # geometry columns compared; left out of the record when there are none, so a diff without
+    # geometry is written exactly as before
+    geometry: Annotated[list[GeometryShift], Field(exclude_if=lambda shifts: not shifts)] = field(
+        default_factory=list
+    )
 
 
 @dataclass
@@ -80,7 +137,13 @@ class BuildDiff:
         return not self.removed_outputs and all(t.identical for t in self.tables)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The diff as plain data; a table without geometry columns has no `geometry`, as
+        before there were any."""
+        found = asdict(self)
+        for table in found["tables"]:
+            if not table["geometry"]:
+                del table["geometry"]
+        return found
 
     def to_text(self) -> str:
         if self.identical:
@@ -99,15 +162,40 @@ class BuildDiff:
                                  ("columns retyped", t.retyped_columns)):  # fmt: skip
                 if names:
                     lines.append(f"  {label}: {', '.join(names)}")
+            shifts = {shift.column: shift for shift in t.geometry}
             for column, count in t.columns.items():
-                if count:
+                if count and column in shifts:
+                    lines.append(f"  {geometry_line(shifts[column])}")
+                elif count:
                     lines.append(f"  {column}: {count:,} row(s) changed")
         lines += [f"{name}: output removed" for name in self.removed_outputs]
         return "\n".join(lines) + "\n"
 
 
-def diff_builds(dictionary: Dictionary | None, old: Side, new: Side, con: Any) -> BuildDiff:
-    """Compare two sides output by output (`con` has the store registered)."""
+def geometry_line(shift: GeometryShift) -> str:
+    """A geometry column's change in one line, for people; empty when it did not change."""
+    if not shift.changed:
+        return ""
+    units = f" {shift.crs} units" if shift.crs else ""
+    beyond = f"moved more than {shift.tolerance:g}{units}" if shift.tolerance else "not equal"
+    line = f"{shift.column}: {shift.changed:,} row(s) changed ({beyond})"
+    if shift.moved_max is not None:
+        line += f"; centroids moved up to {shift.moved_max:,.6g} (mean {shift.moved_mean:,.6g})"
+    if shift.area_shift is not None:
+        line += f"; area {shift.area_shift:+,.6g} in all, one row's by up to "
+        line += f"{shift.area_shift_max:,.6g}"
+    return line
+
+
+def diff_builds(
+    dictionary: Dictionary | None,
+    old: Side,
+    new: Side,
+    con: Any,
+    workspace: Path | None = None,
+) -> BuildDiff:
+    """Compare two sides output by output (`con` has the store registered; DuckDB's spatial
+    extension is loaded into it, from `workspace`, for geometry columns)."""
     if old.product != new.product:
         raise DiffError(
             f"{old.label} is a build of {old.product!r} and {new.label} of {new.product!r}: a "
@@ -134,8 +222,12 @@ def diff_builds(dictionary: Dictionary | None, old: Side, new: Side, con: Any) -
                 TableDiff(name, table.primary_key, old_output["rows"], new_output["rows"], True)
             )
             continue
+        tolerances = {c.name: c.tolerance or 0.0 for c in table.columns if c.type == "geometry"}
+        urls = (old_output["url"], new_output["url"])
         tables.append(
-            diff_table(con, name, table.primary_key, old_output["url"], new_output["url"])
+            diff_table(
+                con, name, table.primary_key, *urls, tolerances=tolerances, workspace=workspace
+            )
         )
     removed = [name for name in old.outputs if name not in new.outputs]
     return BuildDiff(new.product, old.label, new.label, tables, removed)
@@ -150,21 +242,86 @@ def all_added(con: Any, name: str, key: list[str], url: str) -> TableDiff:
     return TableDiff(name, list(key), 0, rows, False, added=rows, added_sample=sample)
 
 
-def diff_table(con: Any, name: str, key: list[str], old_url: str, new_url: str) -> TableDiff:
-    """Match the rows of two Parquet files by `key` and count what differs."""
-    old_source = f"read_parquet({sql_string(old_url)})"
-    new_source = f"read_parquet({sql_string(new_url)})"
-    types = {
-        row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {new_source}").fetchall()
-    }
-    old_types = {
-        row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {old_source}").fetchall()
-    }
+def diff_table(
+    con: Any,
+    name: str,
+    key: list[str],
+    old_url: str,
+    new_url: str,
+    *,
+    tolerances: dict[str, float] | None = None,
+    workspace: Path | None = None,
+) -> TableDiff:
+    """Match the rows of two Parquet files by `key` and count what differs. Geometry columns
+    (GEOMETRY on both sides) are compared within their `tolerances` (column -> CRS units; none:
+    exact), with DuckDB's spatial extension, loaded into `con` from `workspace` (default: the
+    temporary folder) unless it is."""
+    types, old_types = describe_parquet(con, new_url), describe_parquet(con, old_url)
+    has_geometry = any(map(is_geometry_type, [*types.values(), *old_types.values()]))
+    if has_geometry and not spatial_loaded(con):  # then the types name their CRS
+        use_spatial(con, workspace)
+        types, old_types = describe_parquet(con, new_url), describe_parquet(con, old_url)
+    old_source = parquet_relation(old_url, list(geometry_columns(old_types)))
+    new_source = parquet_relation(new_url, list(geometry_columns(types)))
     compared = [c for c in types if c not in key and c in old_types]
+    compared_geometry = [
+        c for c in compared if is_geometry_type(types[c]) and is_geometry_type(old_types[c])
+    ]
+    q = sql_identifier
+    on = " AND ".join(f"o.{q(k)} = n.{q(k)}" for k in key)
+    differs = {c: f"(o.{q(c)} IS DISTINCT FROM n.{q(c)})" for c in compared}
+    for c in compared:  # geometry on one side only: compared as text
+        if is_geometry_type(types[c]) != is_geometry_type(old_types[c]):
+            differs[c] = f"(o.{q(c)}::VARCHAR IS DISTINCT FROM n.{q(c)}::VARCHAR)"
+    matched = f"{old_source} AS o JOIN {new_source} AS n ON {on}"
+    flags_join = ""  # brings the geometry flags, as `f`
+    if compared_geometry:
+        # comparing geometries costs (GEOS, per vertex): once per matched row, kept as flags
+        flags = [f"o.{q(k)} AS {q(k)}" for k in key] + [
+            f"{geometry_changed(f'o.{q(c)}', f'n.{q(c)}', (tolerances or {}).get(c, 0.0))} "
+            f"AS {q(f'changed {c}')}"
+            for c in compared_geometry
+        ]
+        con.execute(
+            f"CREATE OR REPLACE TEMPORARY TABLE {GEOMETRY_FLAGS} AS "
+            f"SELECT {', '.join(flags)} FROM {matched}"
+        )
+        flags_join = f" LEFT JOIN {GEOMETRY_FLAGS} AS f ON " + " AND ".join(
+            f"f.{q(k)} = o.{q(k)}" for k in key
+        )
+        differs.update({c: f"coalesce(f.{q(f'changed {c}')}, false)" for c in compared_geometry})
+    try:
+        diff = _compare(con, name, key, types, old_types, compared, differs, old_source,
+                        new_source, flags_join)  # fmt: skip
+        for c in compared_geometry if not diff.identical else []:
+            tolerance = (tolerances or {}).get(c, 0.0)
+            diff.geometry.append(_geometry_shift(
+                con, key, c, crs_label(types[c]), tolerance, diff.columns[c], differs[c],
+                old_source, new_source, matched + flags_join,
+            ))  # fmt: skip
+    finally:
+        if compared_geometry:
+            con.execute(f"DROP TABLE IF EXISTS {GEOMETRY_FLAGS}")
+    return diff
+
+
+def _compare(
+    con: Any,
+    name: str,
+    key: list[str],
+    types: dict[str, str],
+    old_types: dict[str, str],
+    compared: list[str],
+    differs: dict[str, str],
+    old_source: str,
+    new_source: str,
+    flags_join: str,
+) -> TableDiff:
+    """Count what differs, by key and column (`differs`: column -> SQL over `o`, `n` and the
+    geometry flags `f`, which `flags_join` joins), and sample it."""
     q = sql_identifier
     on = " AND ".join(f"o.{q(k)} = n.{q(k)}" for k in key)
     first = q(key[0])
-    differs = {c: f"(o.{q(c)} IS DISTINCT FROM n.{q(c)})" for c in compared}
     both = f"o.{first} IS NOT NULL AND n.{first} IS NOT NULL"
     any_change = " OR ".join(differs.values()) or "false"
     measures = [
@@ -175,7 +332,7 @@ def diff_table(con: Any, name: str, key: list[str], old_url: str, new_url: str) 
         f"count(*) FILTER (WHERE {both} AND ({any_change}))",
         *[f"count(*) FILTER (WHERE {both} AND {d})" for d in differs.values()],
     ]
-    joined = f"{old_source} AS o FULL OUTER JOIN {new_source} AS n ON {on}"
+    joined = f"{old_source} AS o FULL OUTER JOIN {new_source} AS n ON {on}{flags_join}"
     counts = con.execute(f"SELECT {', '.join(measures)} FROM {joined}").fetchone()
     old_rows, new_rows, added, removed, changed = (int(v) for v in counts[:5])
     per_column = {c: int(v) for c, v in zip(compared, counts[5:], strict=True)}
@@ -202,10 +359,156 @@ def diff_table(con: Any, name: str, key: list[str], old_url: str, new_url: str) 
             f"ORDER BY {keys} LIMIT {SAMPLE_ROWS}",
         )  # fmt: skip
     if changed:
-        diff.changed_sample = _changed_sample(con, key, compared, old_source, new_source, differs)
+        matched = f"{old_source} AS o JOIN {new_source} AS n ON {on}{flags_join}"
+        geometry = {
+            c for c in compared if is_geometry_type(types[c]) and is_geometry_type(old_types[c])
+        }
+        diff.changed_sample = _changed_sample(con, key, compared, matched, differs, geometry)
     numeric = [c for c in compared if types[c].split("(")[0] in NUMERIC_TYPES]
     diff.numeric = _numeric_shift(con, {c: types[c] for c in numeric}, old_source, new_source)
     return diff
+
+
+def describe_parquet(con: Any, url: str) -> dict[str, str]:
+    """Column -> DuckDB type of a Parquet file (geometry as GEOMETRY('<crs>'), the CRS named
+    once spatial is loaded, else as PROJJSON)."""
+    query = f"DESCRIBE SELECT * FROM read_parquet({sql_string(url)})"
+    return {row[0]: row[1] for row in con.execute(query).fetchall()}
+
+
+def geometry_columns(types: dict[str, str]) -> dict[str, str | None]:
+    """The geometry columns among `types` (column -> DuckDB type) -> their CRS label."""
+    return {c: crs_label(t) for c, t in types.items() if is_geometry_type(t)}
+
+
+def spatial_loaded(con: Any) -> bool:
+    """Whether DuckDB's spatial extension is loaded into `con`."""
+    found = con.execute(
+        "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'spatial'"
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def use_spatial(con: Any, workspace: Path | None) -> None:
+    """Load DuckDB's spatial extension into `con` unless it is (installed once into
+    `workspace`, default: <temporary folder>/lakehouse)."""
+    if not spatial_loaded(con):
+        load_spatial(con, workspace or Path(tempfile.gettempdir()) / "lakehouse")
+
+
+def parquet_relation(url: str, geometry: list[str]) -> str:
+    """A parenthesised relation over a Parquet file with its `geometry` columns as plain
+    GEOMETRY (DuckDB types them with their CRS, GEOMETRY('EPSG:2263'); ST_ functions, and
+    comparisons between files of two CRSs, want them plain)."""
+    source = f"read_parquet({sql_string(url)})"
+    if not geometry:
+        return source
+    q = sql_identifier
+    casts = ", ".join(f"CAST({q(c)} AS GEOMETRY) AS {q(c)}" for c in geometry)
+    return f"(SELECT * REPLACE ({casts}) FROM {source})"
+
+
+def geometry_changed(old: str, new: str, tolerance: float) -> str:
+    """SQL: whether the geometry `new` differs from `old` (SQL expressions of plain GEOMETRY),
+    NULL against a value being a change. Without a tolerance, unless their normalised WKB is
+    equal; with one (CRS units), unless every vertex is within it of its counterpart (the
+    same kind of geometry, as many parts and points) or else each lies within the other's
+    buffer by it: a Hausdorff distance within the tolerance. Invalid geometries are only
+    compared vertex by vertex (GEOS may refuse their buffers). The cheap tests come first:
+    DuckDB evaluates a CASE branch only for the rows that reach it."""
+    o, n = old, new
+    steps = [
+        f"WHEN {o} IS NULL OR {n} IS NULL THEN ({o} IS NULL) <> ({n} IS NULL)",
+        f"WHEN {o} IS NOT DISTINCT FROM {n} THEN false",
+        f"WHEN ST_AsWKB(ST_Normalize({o})) = ST_AsWKB(ST_Normalize({n})) THEN false",
+    ]
+    if tolerance > 0:
+        within = repr(float(tolerance))
+        same_shape = (
+            f"ST_GeometryType({o}) = ST_GeometryType({n}) "
+            f"AND ST_NumGeometries({o}) = ST_NumGeometries({n}) "
+            f"AND ST_NPoints({o}) = ST_NPoints({n})"
+        )
+        vertices = (
+            f"list_max(list_transform(list_zip(ST_Dump(ST_Points({o})), ST_Dump(ST_Points({n}))),"
+            " lambda p: ST_Distance(p[1].geom, p[2].geom)))"
+        )
+        steps += [
+            f"WHEN ST_IsEmpty({o}) OR ST_IsEmpty({n}) "
+            f"THEN NOT (ST_IsEmpty({o}) AND ST_IsEmpty({n}))",
+            f"WHEN {same_shape} AND {vertices} <= {within} THEN false",
+            f"WHEN NOT (ST_IsValid({o}) AND ST_IsValid({n})) THEN true",
+            f"ELSE NOT (ST_Covers(ST_Buffer({n}, {within}, {BUFFER_SEGMENTS}), {o}) "
+            f"AND ST_Covers(ST_Buffer({o}, {within}, {BUFFER_SEGMENTS}), {n}))",
+        ]
+    else:
+        steps.append("ELSE true")
+    return f"(CASE {' '.join(steps)} END)"
+
+
+def centroid_moved(old: str, new: str) -> str:
+    """SQL: how far the centroid of geometry `new` is from that of `old` (NULL if either is
+    NULL or empty)."""
+    return (
+        f"(CASE WHEN ST_IsEmpty({old}) OR ST_IsEmpty({new}) THEN NULL "
+        f"ELSE ST_Distance(ST_Centroid({old}), ST_Centroid({new})) END)"
+    )
+
+
+def _geometry_shift(
+    con: Any,
+    key: list[str],
+    column: str,
+    crs: str | None,
+    tolerance: float,
+    changed: int,
+    differs: str,
+    old_source: str,
+    new_source: str,
+    matched: str,
+) -> GeometryShift:
+    """How geometry `column` moved: each side's area and extent; over the rows where it
+    changed (`differs`, SQL over `matched`), how far their centroids moved and the area shift,
+    and the first of them by key."""
+    q = sql_identifier
+    g = q(column)
+    shift = GeometryShift(column, crs, tolerance, changed)
+    side = ", ".join(
+        f"{part} FILTER (WHERE NOT ST_IsEmpty({g}))"
+        for part in (f"sum(ST_Area({g}))", f"min(ST_XMin({g}))", f"min(ST_YMin({g}))",
+                     f"max(ST_XMax({g}))", f"max(ST_YMax({g}))")
+    )  # fmt: skip
+    for source, area, bbox in ((old_source, "old_area", "old_bbox"),
+                               (new_source, "new_area", "new_bbox")):  # fmt: skip
+        found = con.execute(f"SELECT {side} FROM {source}").fetchone()
+        setattr(shift, area, found[0])
+        setattr(shift, bbox, None if found[1] is None else [float(v) for v in found[1:]])
+    if not changed:
+        return shift
+    moved = centroid_moved(f"o.{g}", f"n.{g}")
+    area = f"(ST_Area(n.{g}) - ST_Area(o.{g}))"
+    changed_rows = (
+        f"SELECT {', '.join(f'o.{q(k)} AS {q(k)}' for k in key)}, {moved} AS moved, "
+        f"{area} AS area_shift FROM {matched} WHERE {differs}"
+    )
+    con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {GEOMETRY_MOVES} AS {changed_rows}")
+    try:
+        found = con.execute(
+            "SELECT avg(moved), max(moved), sum(area_shift), max(abs(area_shift)) "
+            f"FROM {GEOMETRY_MOVES}"
+        ).fetchone()
+        shift.moved_mean, shift.moved_max, shift.area_shift, shift.area_shift_max = found
+        keys = ", ".join(q(k) for k in key)
+        rows = con.execute(
+            f"SELECT {keys}, moved, area_shift FROM {GEOMETRY_MOVES} ORDER BY {keys} "
+            f"LIMIT {SAMPLE_ROWS}"
+        ).fetchall()
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {GEOMETRY_MOVES}")
+    shift.sample = [
+        GeometryMove(list(row[: len(key)]), row[len(key)], row[len(key) + 1]) for row in rows
+    ]
+    return shift
 
 
 def _records(con: Any, query: str) -> list[dict[str, Any]]:
@@ -218,30 +521,47 @@ def _changed_sample(
     con: Any,
     key: list[str],
     compared: list[str],
-    old_source: str,
-    new_source: str,
+    matched: str,
     differs: dict[str, str],
+    geometry: set[str],
 ) -> list[dict[str, Any]]:
+    """The first changed rows by key: {column: [old, new]} for each changed column; a geometry
+    column (whose change the SQL decides, within its tolerance) as WKT, cut short."""
     q = sql_identifier
-    on = " AND ".join(f"o.{q(k)} = n.{q(k)}" for k in key)
     selected = [f"o.{q(k)} AS {q(k)}" for k in key]
     for index, column in enumerate(compared):
-        selected += [f"o.{q(column)} AS o{index}", f"n.{q(column)} AS n{index}"]
+        if column in geometry:
+            selected += [
+                f"ST_AsText(o.{q(column)}) AS o{index}",
+                f"ST_AsText(n.{q(column)}) AS n{index}",
+                f"{differs[column]} AS d{index}",
+            ]
+        else:
+            selected += [f"o.{q(column)} AS o{index}", f"n.{q(column)} AS n{index}"]
     rows = con.execute(
-        f"SELECT {', '.join(selected)} FROM {old_source} AS o JOIN {new_source} AS n ON {on} "
+        f"SELECT {', '.join(selected)} FROM {matched} "
         f"WHERE {' OR '.join(differs.values())} ORDER BY {', '.join(f'o.{q(k)}' for k in key)} "
         f"LIMIT {SAMPLE_ROWS}"
     ).fetchall()
     sample = []
     for row in rows:
         entry: dict[str, Any] = dict(zip(key, row[: len(key)], strict=True))
-        values = row[len(key) :]
-        for index, column in enumerate(compared):
-            before, after = values[2 * index], values[2 * index + 1]
-            if before != after:
+        values = iter(row[len(key) :])
+        for column in compared:
+            before, after = next(values), next(values)
+            if column in geometry:
+                if next(values):
+                    entry[column] = [_cut(before), _cut(after)]
+            elif before != after:
                 entry[column] = [before, after]
         sample.append(entry)
     return sample
+
+
+def _cut(text: str | None) -> str | None:
+    if text is None or len(text) <= SAMPLE_TEXT:
+        return text
+    return text[: SAMPLE_TEXT - 1] + "…"
 
 
 def _numeric_shift(

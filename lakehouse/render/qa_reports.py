@@ -144,8 +144,45 @@ def _stat_row(column: Any) -> list[str]:
             escape("; ".join(column.flags))]  # fmt: skip
 
 
-def diff_report(diff: BuildDiff, found: dict[str, Histograms]) -> str:
-    """A build diff as an HTML page."""
+def _number(value: float | None, sign: bool = False) -> str:
+    return "-" if value is None else (f"{value:+,.6g}" if sign else f"{value:,.6g}")
+
+
+def _geometry_section(t: TableDiff, maps: list[str]) -> str:
+    """Each geometry column's change (rows moved beyond its tolerance, how far, the area
+    shift, a sample by key) and the maps of what changed."""
+    parts = []
+    for shift in t.geometry:
+        if not shift.changed:
+            continue
+        units = f" ({shift.crs} units)" if shift.crs else ""
+        rule = f"more than {shift.tolerance:g}" if shift.tolerance else "at all (no tolerance)"
+        parts += [
+            f"<h3>Geometry: <code>{escape(shift.column)}</code></h3>",
+            f"<p>Rows whose <code>{escape(shift.column)}</code> moved {escape(rule)}"
+            f"{escape(units)}; distances are between the old and new centroids.</p>",
+            _figure("rows moved", f"{shift.changed:,}"),
+            _figure("moved at most", _number(shift.moved_max)),
+            _figure("moved on average", _number(shift.moved_mean)),
+            _figure("area shift in all", _number(shift.area_shift, sign=True)),
+        ]
+        if shift.sample:
+            rows = [[escape(", ".join(str(v) for v in move.key)), escape(_number(move.moved)),
+                     escape(_number(move.area_shift, sign=True))]
+                    for move in shift.sample]  # fmt: skip
+            parts.append(table([", ".join(t.key), "centroid moved", "area shift"], rows))
+    if maps:
+        parts.append("<h3>Map of the changes</h3><div class='figures'>")
+        parts += [f"<div class='figure'>{svg}</div>" for svg in maps]
+        parts.append("</div>")
+    return "".join(parts)
+
+
+def diff_report(
+    diff: BuildDiff, found: dict[str, Histograms], maps: dict[str, list[str]] | None = None
+) -> str:
+    """A build diff as an HTML page; `maps` are inline SVG maps of each output's geometry
+    changes (see `render.maps.diff_map`)."""
     title = f"Build diff: {diff.product} {diff.new} against {diff.old}"
     parts = [f"<h1>{escape(title)}</h1>"]
     if diff.identical:
@@ -174,6 +211,7 @@ def diff_report(diff: BuildDiff, found: dict[str, Histograms]) -> str:
             parts.append("</div>")
         parts.append("</div>")
         parts.append(_histogram_section(found.get(t.table, {})))
+        parts.append(_geometry_section(t, (maps or {}).get(t.table, [])))
         if t.changed_sample:
             rows = [[escape(", ".join(str(r[k]) for k in t.key)),
                      "<br>".join(f"<code>{escape(c)}</code>: {escape(v[0])} → {escape(v[1])}"

@@ -99,10 +99,10 @@ def run_sql(project: Path) -> dict[str, object]:
     return {"seconds": time.perf_counter() - start, "output": str(output)}
 
 
-def measure(kind: str, project: Path) -> dict[str, object]:
-    """Run one side in a fresh process; add its peak memory in MB."""
+def measure(kind: str, project: Path, script: str = __file__) -> dict[str, object]:
+    """Run one side (`script --one kind`) in a fresh process; add its peak memory in MB."""
     completed = subprocess.run(
-        [sys.executable, __file__, "--one", kind, "--project", str(project)],
+        [sys.executable, script, "--one", kind, "--project", str(project)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if completed.returncode != 0:

@@ -16,13 +16,12 @@ import argparse
 import json
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build import peak_rss_mb
+from build import measure, peak_rss_mb
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = ("dof_pts", "zoning_lots", "dob_jobs", "landmarks", "dtm_lots", "zoning_districts")
@@ -179,44 +178,21 @@ def compare(project: Path, build: str, sql: str, pandas_output: str) -> tuple[bo
     within 0.01 sq ft of symmetric difference), and the share of rows where geopandas gives the
     same zoning and area (GEOS and DuckDB's geometry engine differ in the last bits)."""
     import duckdb
+    from mappluto_lite_sql import differences
 
     from lakehouse.spatial import load_spatial
 
-    attributes = (
-        "bbl, borough, block, lot, lotarea, lotarea_gis, zonedist1, zonedist2, splitzone, "
-        "longitude, latitude"
-    )
     with duckdb.connect() as con:
         load_spatial(con, project / ".lakehouse")
         for name, path in (("ours", build), ("ref", sql), ("gpd", pandas_output)):
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
-        differing = con.execute(
-            f"SELECT count(*) FROM ((SELECT {attributes} FROM ref EXCEPT ALL SELECT {attributes} "
-            f"FROM ours) UNION ALL (SELECT {attributes} FROM ours EXCEPT ALL "
-            f"SELECT {attributes} FROM ref))"
-        ).fetchone()[0]  # type: ignore[index]
-        moved = con.execute(
-            "SELECT count(*) FROM ref r JOIN ours o USING (bbl) WHERE (r.geom IS NULL) <> "
-            "(o.geom IS NULL) OR NOT (ST_AsWKB(ST_Normalize(r.geom::GEOMETRY)) = "
-            "ST_AsWKB(ST_Normalize(o.geom::GEOMETRY)) OR ST_Area(ST_SymDifference("
-            "r.geom::GEOMETRY, o.geom::GEOMETRY)) < 0.01)"
-        ).fetchone()[0]  # type: ignore[index]
+        same = differences(con, "ours", "ref") == (0, 0)
         agree = con.execute(
             "SELECT avg((o.zonedist1 IS NOT DISTINCT FROM g.zonedist1 AND o.zonedist2 IS NOT "
             "DISTINCT FROM g.zonedist2 AND abs(coalesce(o.lotarea_gis - g.lotarea_gis, 0)) "
             "<= 0.01)::INT) FROM ours o JOIN gpd g USING (bbl)"
         ).fetchone()[0]  # type: ignore[index]
-    return differing == 0 and moved == 0, float(agree)
-
-
-def measure(kind: str, project: Path) -> dict[str, object]:
-    completed = subprocess.run(
-        [sys.executable, __file__, "--one", kind, "--project", str(project)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if completed.returncode != 0:
-        raise SystemExit(f"{kind} failed:\n{completed.stderr}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    return same, float(agree)
 
 
 def bench_size(lots: int, rounds: int, work: Path, seed: int, with_geopandas: bool) -> list[str]:
@@ -227,7 +203,7 @@ def bench_size(lots: int, rounds: int, work: Path, seed: int, with_geopandas: bo
         for kind in runs:
             if kind == "geopandas" and (not with_geopandas or number > 1):
                 continue  # one geopandas round: it is the slow side by far
-            runs[kind].append(measure(kind, project))
+            runs[kind].append(measure(kind, project, __file__))
         print(
             f"{lots:,} lots, round {number}: "
             + ", ".join(f"{k} {v[-1]['seconds']:.2f} s" for k, v in runs.items() if v),

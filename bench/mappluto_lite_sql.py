@@ -7,6 +7,8 @@ the connection must have DuckDB's `spatial` extension loaded.
 
 from __future__ import annotations
 
+from typing import Any
+
 MAPPLUTO_LITE_SQL = r"""
 WITH
 parts AS (
@@ -72,3 +74,27 @@ def mappluto_lite_sql(dtm_lots: str, zoning_districts: str, pluto_lite: str) -> 
         dtm_lots=quoted(dtm_lots), zoning_districts=quoted(zoning_districts),
         pluto_lite=quoted(pluto_lite),
     )  # fmt: skip
+
+
+ATTRIBUTES = (
+    "bbl, borough, block, lot, lotarea, lotarea_gis, zonedist1, zonedist2, splitzone, "
+    "longitude, latitude"
+)
+
+
+def differences(con: Any, ours: str, reference: str) -> tuple[int, int]:
+    """How two MapPLUTO-lite tables of `con` (spatial loaded) differ: rows whose attributes
+    differ (either way), and rows whose geometry differs beyond the spec's tolerance (equal as
+    normalised WKB, or a symmetric difference under 0.01 sq ft)."""
+    differing = con.execute(
+        f"SELECT count(*) FROM ((SELECT {ATTRIBUTES} FROM {reference} EXCEPT ALL "
+        f"SELECT {ATTRIBUTES} FROM {ours}) UNION ALL (SELECT {ATTRIBUTES} FROM {ours} "
+        f"EXCEPT ALL SELECT {ATTRIBUTES} FROM {reference}))"
+    ).fetchone()[0]
+    moved = con.execute(
+        f"SELECT count(*) FROM {reference} r JOIN {ours} o USING (bbl) WHERE (r.geom IS NULL) "
+        "<> (o.geom IS NULL) OR NOT (ST_AsWKB(ST_Normalize(r.geom::GEOMETRY)) = "
+        "ST_AsWKB(ST_Normalize(o.geom::GEOMETRY)) OR ST_Area(ST_SymDifference("
+        "r.geom::GEOMETRY, o.geom::GEOMETRY)) < 0.01)"
+    ).fetchone()[0]
+    return int(differing), int(moved)

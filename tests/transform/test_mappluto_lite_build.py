@@ -74,22 +74,7 @@ def test_the_build_equals_the_hand_written_sql(built: tuple[Lakehouse, Any]) -> 
             f"CREATE TABLE ours AS SELECT * FROM read_parquet('{output(lake, 'mappluto_lite')}')"
         )
         assert con.execute("DESCRIBE ref").fetchall() == con.execute("DESCRIBE ours").fetchall()
-        attributes = "bbl, borough, block, lot, lotarea, lotarea_gis, zonedist1, zonedist2, " \
-            "splitzone, longitude, latitude"  # fmt: skip
-        differing = con.execute(
-            f"SELECT count(*) FROM ((SELECT {attributes} FROM ref EXCEPT ALL "
-            f"SELECT {attributes} FROM ours) UNION ALL (SELECT {attributes} FROM ours "
-            f"EXCEPT ALL SELECT {attributes} FROM ref))"
-        ).fetchone()[0]  # type: ignore[index]
-        assert differing == 0
-        # geometries: equal as normalised WKB, or within the spec's 0.01 ft
-        moved = con.execute(
-            "SELECT count(*) FROM ref r JOIN ours o USING (bbl) WHERE (r.geom IS NULL) <> "
-            "(o.geom IS NULL) OR NOT (ST_AsWKB(ST_Normalize(r.geom::GEOMETRY)) = "
-            "ST_AsWKB(ST_Normalize(o.geom::GEOMETRY)) OR ST_Area(ST_SymDifference("
-            "r.geom::GEOMETRY, o.geom::GEOMETRY)) < 0.01)"
-        ).fetchone()[0]  # type: ignore[index]
-        assert moved == 0
+        assert reference.differences(con, "ours", "ref") == (0, 0)
         assert con.execute("SELECT count(*) FROM ours").fetchone()[0] == LOTS  # type: ignore[index]
 
 

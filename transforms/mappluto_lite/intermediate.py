@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import ibis
 import ibis.expr.types as ir
 
 from lakehouse.transform import model
 from transforms.common.geometry import polygons_of
+from transforms.common.zoning import rank_districts
 
 MIN_ZONING_PCT = 10  # a district covering less of a lot is a sliver along a line, not zoning
 
@@ -33,14 +33,4 @@ def lot_zoning(lot_shapes: ir.Table, stg_zoning_districts: ir.Table) -> ir.Table
     )
     summed = pieces.group_by(["bbl", "zd", "area"]).aggregate(covered=pieces.covered.sum())
     shares = summed.select("bbl", "zd", pct=(100 * summed.covered / summed.area).round(2))
-    counted = shares.filter(shares.pct >= MIN_ZONING_PCT)
-    ranked = counted.mutate(
-        rank=ibis.row_number().over(
-            group_by=counted.bbl, order_by=[counted.pct.desc(), counted.zd.asc()]
-        )
-    )
-    return ranked.group_by("bbl").aggregate(
-        zonedist1=ranked.zd.max(where=ranked["rank"] == 0),
-        zonedist2=ranked.zd.max(where=ranked["rank"] == 1),
-        splitzone=ranked.zd.count() > 1,
-    )
+    return rank_districts(shares.filter(shares.pct >= MIN_ZONING_PCT))

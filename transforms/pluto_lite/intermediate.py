@@ -7,10 +7,10 @@ to keep it as a cached table, or list it under `keep:` in the recipe to write it
 
 from __future__ import annotations
 
-import ibis
 import ibis.expr.types as ir
 
 from lakehouse.transform import model
+from transforms.common.zoning import rank_districts
 
 
 @model(layer="intermediate", materialized=False)
@@ -26,16 +26,7 @@ def lots(stg_dof_pts: ir.Table) -> ir.Table:
 def zoning_by_lot(stg_zoning_lots: ir.Table) -> ir.Table:
     """The two largest districts of a lot (ties: byte order of the name) and whether it is split."""
     summed = stg_zoning_lots.group_by(["bbl", "zd"]).aggregate(pct=stg_zoning_lots.pct.sum())
-    ranked = summed.mutate(
-        rank=ibis.row_number().over(
-            group_by=summed.bbl, order_by=[summed.pct.desc(), summed.zd.asc()]
-        )
-    )
-    return ranked.group_by("bbl").aggregate(
-        zonedist1=ranked.zd.max(where=ranked["rank"] == 0),
-        zonedist2=ranked.zd.max(where=ranked["rank"] == 1),
-        splitzone=ranked.zd.count() > 1,
-    )
+    return rank_districts(summed)
 
 
 @model(layer="intermediate", materialized=False)

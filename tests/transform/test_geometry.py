@@ -220,3 +220,42 @@ def test_a_geometry_column_without_a_crs_is_a_dictionary_error() -> None:
         ColumnEntry(name="geom", type="geometry", description="where")
     with pytest.raises(ValidationError, match="geometry columns, and only they"):
         ColumnEntry(name="n", type="integer", description="n", crs="EPSG:2263")
+
+
+def test_ibis_spatial_operations_compute_on_duckdb(tmp_path: Path) -> None:
+    """The operations the README names, on hand-made shapes in feet: a 100 x 50 rectangle, a
+    line 30 ft long and points inside and outside the rectangle."""
+    import ibis
+    import shapely
+
+    from lakehouse.spatial import load_spatial
+
+    con = ibis.duckdb.connect()
+    load_spatial(con.con, tmp_path)
+    t = con.sql(
+        "SELECT ST_GeomFromText('POLYGON((0 0, 100 0, 100 50, 0 50, 0 0))') AS lot, "
+        "ST_GeomFromText('LINESTRING(0 0, 30 0)') AS fence, "
+        "ST_Point(10, 10) AS inside, ST_Point(200, 10) AS outside"
+    )
+    result = (
+        t.select(
+            area=t.lot.area(),
+            length=t.fence.length(),
+            centroid=t.lot.centroid().as_text(),
+            buffered=t.inside.buffer(5).area(),
+            contains=t.lot.contains(t.inside),
+            within=t.outside.within(t.lot),
+            distance=t.outside.distance(t.lot),
+            overlap=t.lot.intersection(t.fence.buffer(1)).area(),
+            lonlat=t.inside.convert("EPSG:2263", "EPSG:4326").y(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    assert result["area"] == 5000 and result["length"] == 30
+    assert shapely.from_wkt(result["centroid"]).equals(shapely.Point(50, 25))
+    assert result["buffered"] == pytest.approx(3.14159 * 25, rel=0.01)  # a circle of 5 ft
+    assert (result["contains"], result["within"], result["distance"]) == (True, False, 100)
+    assert result["overlap"] == pytest.approx(30 * 1 + 3.14159 / 4, rel=0.01)  # inside half
+    # (10 ft, 10 ft) in NY Long Island state plane is south of the city, below 40.7 degrees
+    assert 40.0 < result["lonlat"] < 40.7

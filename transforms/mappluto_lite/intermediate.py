@@ -1,4 +1,9 @@
-"""Intermediate: one shape per lot, and the lot's zoning from the district polygons."""
+"""Intermediate: one shape per lot, and the lot's zoning from the district polygons.
+
+Both are views, computed inside mappluto_lite: storing a million merged polygons as a table
+cost more than computing them inside the product's query (bench/mappluto.py: 1.2-1.7 s of
+13 at 1M lots). Declare `materialized=True` to keep one as a cached table.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from transforms.common.zoning import rank_districts
 MIN_ZONING_PCT = 10  # a district covering less of a lot is a sliver along a line, not zoning
 
 
-@model(layer="intermediate")
+@model(layer="intermediate", materialized=False)
 def lot_shapes(stg_dtm_lots: ir.Table) -> ir.Table:
     """Per bbl, its parts merged into one MultiPolygon, with its area in square feet."""
     merged = stg_dtm_lots.group_by("bbl").aggregate(

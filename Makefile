@@ -62,10 +62,12 @@ lint: setup
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-## bench: ingest vs DuckDB COPY, and build vs hand-written SQL (figures go in the README)
+## bench: ingest vs DuckDB COPY, builds vs hand-written SQL (MapPLUTO-lite also vs geopandas),
+## diff, scale (figures go in the README)
 bench: setup
 	$(BIN)/python bench/ingest.py --lots 1000000
 	$(BIN)/python bench/build.py --lots 200000 1000000
+	$(BIN)/python bench/mappluto.py --lots 1000000
 	$(BIN)/python bench/diff.py --lots 1000000
 	$(BIN)/python bench/scale.py --lots 1000000 10000000
 

@@ -92,3 +92,25 @@ def crs_label(geometry_type: str) -> str | None:
     if isinstance(identifier, dict) and "authority" in identifier:
         return f"{identifier['authority']}:{identifier['code']}"
     return crs.get("name") if isinstance(crs, dict) else None
+
+
+AREA_MARGIN = 0.05  # of the area's width and height, on every side: areas of use are approximate
+
+
+def area_of_use(crs: str) -> tuple[float, float, float, float] | None:
+    """Where a CRS is meant to be used, as [xmin, ymin, xmax, ymax] in its own coordinates,
+    widened by AREA_MARGIN; None when PROJ gives no area. A geometry far outside it is almost
+    always in another CRS than the one it is labelled with (State Plane feet called EPSG:4326,
+    or longitude/latitude called EPSG:2263)."""
+    from pyproj import CRS, Transformer
+
+    target = CRS.from_user_input(crs)
+    area = target.area_of_use
+    if area is None:
+        return None
+    to_crs = Transformer.from_crs("EPSG:4326", target, always_xy=True)
+    xmin, ymin, xmax, ymax = to_crs.transform_bounds(
+        area.west, area.south, area.east, area.north, densify_pts=21
+    )
+    dx, dy = (xmax - xmin) * AREA_MARGIN, (ymax - ymin) * AREA_MARGIN
+    return (xmin - dx, ymin - dy, xmax + dx, ymax + dy)

@@ -103,6 +103,11 @@ def _print_ingest_result(dataset: str, result: IngestResult) -> None:
             f"{dataset}: archived version [bold]{manifest.version}[/bold] "
             f"({manifest.row_count:,} rows, {len(manifest.columns)} columns, {manifest.storage})."
         )
+        geometry = manifest.geometry_summary()
+        if geometry is not None:
+            bad = (manifest.invalid_geometries or 0) + (manifest.unparsed_geometries or 0)
+            advice = " (archived as they came)" if bad else ""
+            _console().print(f"  geometry: {geometry}{advice}", markup=False)
         if manifest.contract:
             warned = manifest.contract.warnings
             shown = "; ".join(f"{w.rule}: {w.failing_rows:,} row(s)" for w in warned)

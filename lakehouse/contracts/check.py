@@ -315,6 +315,7 @@ GEOMETRY_RULES = {
     "valid": GeometryRule("valid", _is_valid),
     "not_empty": GeometryRule("not empty", _is_not_empty),
     "bbox": GeometryRule("bbox", _within_bbox),
+    "crs_area": GeometryRule("CRS area of use", _within_bbox),
 }
 
 
@@ -359,6 +360,9 @@ def _geometry_detail(statistics: dict[str, Any]) -> str:
             return "is a valid OGC geometry"
         case "not_empty":
             return "no empty geometries"
+        case "crs_area":
+            box = ", ".join(_number(v) for v in statistics["bbox"])
+            return f"coordinates fit {statistics['crs']}, within its area of use [{box}]"
         case "bbox":
             box = ", ".join(_number(v) for v in statistics["bbox"])
             crs = statistics.get("crs")

@@ -20,6 +20,7 @@ from lakehouse.contracts.check import check_schema, geometry_check
 from lakehouse.contracts.dictionary import ColumnEntry, TableEntry
 from lakehouse.contracts.report import ContractReport
 from lakehouse.errors import ConfigError
+from lakehouse.spatial import area_of_use
 
 MODULE_PREFIX = "lakehouse_contracts_"
 
@@ -88,9 +89,17 @@ def dictionary_schema(table: TableEntry) -> Any:
 
 
 def _geometry_checks(column: ColumnEntry) -> list[Any]:
-    """A geometry column's rules: its geometry_type, valid: true, empty: false, its bbox (in
-    the column's crs). A NULL geometry passes them: `nullable` rules it."""
+    """A geometry column's rules: its coordinates fit its crs (they lie in the CRS's area of
+    use: always checked), its geometry_type, valid: true, empty: false, its bbox (in the
+    column's crs). A NULL geometry passes them: `nullable` rules it."""
     found = []
+    area = area_of_use(column.crs) if column.crs is not None else None
+    if area is not None:
+        found.append(
+            geometry_check(
+                "crs_area", column.severity, bbox=[round(v) for v in area], crs=column.crs
+            )
+        )
     if column.geometry_type is not None:
         found.append(
             geometry_check("geometry_type", column.severity, geometry_type=column.geometry_type)

@@ -34,13 +34,15 @@ from lakehouse.contracts.dictionary import Dictionary, TableEntry, load_dictiona
 from lakehouse.errors import PackageError
 from lakehouse.publish.publish import find_published, published_output_files
 from lakehouse.publish.records import PublishRecord
-from lakehouse.sql import sql_string
+from lakehouse.spatial import ensure_spatial, is_geometry_type
+from lakehouse.sql import sql_identifier, sql_string
 from lakehouse.store.storage import Store
 from lakehouse.transform.recipe import load_recipe, recipe_path
 
 PACKAGES_FOLDER = "packages"  # in the workspace, where packages go by default
 FORMATS = ("parquet", "csv", "geoparquet", "shapefile", "filegdb", "geojson", "xlsx")
 EXCEL_MAX_ROWS = 1_048_575  # a sheet's rows, less the header
+EXCEL_MAX_CELL = 32_767  # characters in one cell
 SHAPEFILE_NAME_LENGTH = 10
 INT32 = (-(2**31), 2**31 - 1)  # the integers every File Geodatabase reader takes
 
@@ -216,6 +218,7 @@ def _write_xlsx(con: Any, name: str, source: str, scratch: Path, stamp: datetime
             f"{EXCEL_MAX_ROWS:,}; package it as csv or parquet."
         )
     workbook = Workbook(write_only=True)
+    source = _geometry_as_text(con, name, source)
     workbook.properties.created = workbook.properties.modified = stamp.replace(tzinfo=None)
     workbook.properties.creator = "lakehouse"
     sheet = workbook.create_sheet(name[:31])
@@ -229,6 +232,29 @@ def _write_xlsx(con: Any, name: str, source: str, scratch: Path, stamp: datetime
     workbook.save(buffer)
     _rezip(buffer.getvalue(), target, stamp)
     return target
+
+
+def _geometry_as_text(con: Any, name: str, source: str) -> str:
+    """The source with its geometry columns as WKT (a spreadsheet has no geometry); refused
+    when a shape's WKT is longer than a cell holds."""
+    described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    geometry = [column for column, type_name, *_ in described if is_geometry_type(type_name)]
+    if not geometry:
+        return source
+    ensure_spatial(con)
+    texts = ", ".join(f"ST_AsText({sql_identifier(c)}) AS {sql_identifier(c)}" for c in geometry)
+    as_text = f"(SELECT * REPLACE ({texts}) FROM {source})"
+    longest = con.execute(
+        "SELECT max(greatest(" + ", ".join(f"length({sql_identifier(c)})" for c in geometry)
+        + f", 0)) FROM {as_text}"
+    ).fetchone()[0]  # fmt: skip
+    if longest is not None and longest > EXCEL_MAX_CELL:
+        raise PackageError(
+            f"The output {name!r} has a shape whose WKT takes {longest:,} characters and an "
+            f"Excel cell holds at most {EXCEL_MAX_CELL:,}; package it as geoparquet, filegdb, "
+            "shapefile, geojson or csv."
+        )
+    return as_text
 
 
 def _rezip(data: bytes, target: Path, stamp: datetime) -> None:
@@ -277,7 +303,8 @@ def _geodataframe(con: Any, source: str, geometry: str, crs: Any) -> Any:
             for v in frame[geometry]
         ]
     )  # a lot without a shape is NULL (pandas.NA), kept as a feature without geometry
-    return geopandas.GeoDataFrame(frame.drop(columns=[geometry]), geometry=values, crs=crs)
+    frame[geometry] = geopandas.GeoSeries(values, index=frame.index, crs=crs)
+    return geopandas.GeoDataFrame(frame, geometry=geometry, crs=crs)  # its name and place kept
 
 
 def _layer_geometry(frame: Any, name: str, fmt: str, declared: str | None) -> dict[str, Any]:
@@ -299,7 +326,7 @@ def _layer_geometry(frame: Any, name: str, fmt: str, declared: str | None) -> di
 def _write_shapefile(
     frame: Any, name: str, declared: str | None, scratch: Path, stamp: datetime
 ) -> tuple[list[Path], list[str]]:
-    names = shapefile_names([c for c in frame.columns if c != "geometry"])
+    names = shapefile_names([c for c in frame.columns if c != frame.geometry.name])
     renamed = {long: short for long, short in names.items() if long != short}
     frame = frame.rename(columns=renamed)
     target = scratch / f"{name}.shp"
@@ -351,7 +378,7 @@ def _write_filegdb(
     wide = []
     for column in frame.columns:
         values = frame[column]
-        if column == "geometry" or not pd.api.types.is_integer_dtype(values.dtype):
+        if column == frame.geometry.name or not pd.api.types.is_integer_dtype(values.dtype):
             continue
         present = values.dropna()
         if present.empty or (present.min() >= INT32[0] and present.max() <= INT32[1]):
@@ -372,7 +399,7 @@ def _write_filegdb(
     if layer != name:
         notes.append(f"{name}: the File Geodatabase names its layer {layer}.")
     fields = pyogrio.read_info(target, layer=layer)["fields"]
-    columns = [c for c in frame.columns if c != "geometry"]
+    columns = [c for c in frame.columns if c != frame.geometry.name]
     renamed = [f"{c} -> {f}" for c, f in zip(columns, fields, strict=True) if c != f]
     if renamed:
         notes.append(
@@ -419,8 +446,11 @@ def dictionary_markdown(dictionary: Dictionary, entry: PublishRecord) -> str:
         lines += ["| column | type | empty allowed | description | source |",
                   "|---|---|---|---|---|"]  # fmt: skip
         for column in table.columns:
+            kind = column.storage_type
+            if column.type == "geometry":
+                kind = ", ".join(filter(None, [column.geometry_type or kind, column.crs]))
             lines.append(
-                f"| {column.name} | {column.storage_type} | {'yes' if column.nullable else 'no'} "
+                f"| {column.name} | {kind} | {'yes' if column.nullable else 'no'} "
                 f"| {column.description.replace('|', '/')} | {column.source or ''} |"
             )
         lines.append("")

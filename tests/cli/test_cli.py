@@ -257,7 +257,10 @@ def test_show_tells_a_geometry_source_its_crs_and_invalid_shapes(
         f"name: shapes\nsource: {{type: file, path: {source}}}\n"
         "format: {type: csv, geometry: {wkt: wkt, crs: 'EPSG:2263'}}\n",
     )
-    assert runner.invoke(app, ["ingest", "shapes"]).exit_code == 0
+    ingested = runner.invoke(app, ["ingest", "shapes"])
+    assert ingested.exit_code == 0, ingested.output
+    told = "geometry: geom EPSG:2263, 1 invalid, 0 unparsed (archived as they came)"
+    assert told in ingested.output
     shown = runner.invoke(app, ["show", "shapes", "--rows", "0"])
     assert shown.exit_code == 0, shown.output
     assert "geometry: geom EPSG:2263, 1 invalid, 0 unparsed" in shown.output

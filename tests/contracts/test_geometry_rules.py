@@ -20,7 +20,7 @@ GEOM = {
     "name": "geom",
     "type": "geometry",
     "description": "The parcel's shape.",
-    "crs": "EPSG:2263",
+    "crs": "EPSG:3857",  # its area of use holds the small coordinates used here
     "geometry_type": "MultiPolygon",
     "valid": True,
     "empty": False,
@@ -111,7 +111,7 @@ def test_each_geometry_rule_counts_its_failing_rows_and_samples_keys(con: Any) -
         "geom: geometry type": "is MultiPolygon",
         "geom: valid": "is a valid OGC geometry",
         "geom: not empty": "no empty geometries",
-        "geom: bbox": "lies within [0, 0, 10, 10] in EPSG:2263",
+        "geom: bbox": "lies within [0, 0, 10, 10] in EPSG:3857",
     }
     assert found["parcels: columns"].passed and found["parcels: primary key"].passed
 
@@ -128,7 +128,8 @@ def test_a_clean_table_passes_every_geometry_rule(con: Any) -> None:
     )
     found = results(t, parcels_table())
     assert set(found) == GEOMETRY_RULES | {
-        "id: not null", "parcels: primary key", "parcels: columns", "parcels: types"
+        "id: not null", "parcels: primary key", "parcels: columns", "parcels: types",
+        "geom: CRS area of use",
     }  # fmt: skip
     assert all(result.passed and result.failing_rows == 0 for result in found.values())
 
@@ -200,7 +201,7 @@ def test_pandera_validate_flags_the_same_rows(con: Any) -> None:
         "is MultiPolygon": [1, 3],
         "is a valid OGC geometry": [1],
         "no empty geometries": [2],
-        "lies within [0, 0, 10, 10] in EPSG:2263": [3],
+        "lies within [0, 0, 10, 10] in EPSG:3857": [3],
     }
 
 
@@ -286,3 +287,26 @@ def test_a_site_outside_the_bbox_stops_the_build_and_a_warning_does_not(
     _, rechecked = lake.check("sites")  # on the GeoParquet output, from the dictionary
     assert {r.rule for r in rechecked.results if r.passed} >= GEOMETRY_RULES - {"geom: bbox"}
     assert [(r.rule, r.failing_rows) for r in rechecked.warnings] == [("geom: bbox", 1)]
+
+
+@pytest.mark.parametrize(
+    ("crs", "wkt"),
+    [
+        ("EPSG:4326", "POINT (987000 195000)"),  # State Plane feet labelled longitude/latitude
+        ("EPSG:2263", "POINT (-73.98 40.75)"),  # longitude/latitude labelled State Plane
+    ],
+)
+def test_coordinates_that_do_not_fit_the_declared_crs_fail_its_area_of_use(
+    con: Any, crs: str, wkt: str
+) -> None:
+    table = parcels_table(crs=crs, geometry_type=None, valid=False, empty=True, bbox=None)
+    found = results(parcels(con, {1: wkt}), table)
+    rule = found["geom: CRS area of use"]
+    assert not rule.passed and rule.failing_rows == 1
+    assert f"coordinates fit {crs}, within its area of use" in rule.detail
+
+
+def test_coordinates_in_their_crs_pass_its_area_of_use(con: Any) -> None:
+    lots = {1: "POINT (987000 195000)", 2: "POINT (1060000 270000)"}  # Midtown, Queens edge
+    table = parcels_table(crs="EPSG:2263", geometry_type=None, valid=False, bbox=None)
+    assert results(parcels(con, lots), table)["geom: CRS area of use"].passed

@@ -132,9 +132,8 @@ def test_points_from_longitude_latitude_build_pass_and_package_for_gis(
         assert got == POINTS_BY_ID
 
 
-def test_a_geometry_source_arrives_in_a_transform_as_ibis_geometry(
-    lake: Lakehouse, project_dir: Path, tmp_path: Path
-) -> None:
+def spread_project(lake: Lakehouse, project_dir: Path, tmp_path: Path) -> None:
+    """A product `spread` reading the geometry source `places` (archived)."""
     ingest_places(lake, tmp_path, [(1, 1), (3, 4)])
     (project_dir / "transforms" / "spread").mkdir(parents=True)
     (project_dir / "transforms" / "spread" / "__init__.py").write_text(
@@ -146,6 +145,12 @@ def test_a_geometry_source_arrives_in_a_transform_as_ibis_geometry(
     (project_dir / "recipes" / "spread.yml").write_text(
         "name: spread\nowner: me\ninputs: {places: latest}\noutputs: [spread]\n"
     )
+
+
+def test_a_geometry_source_arrives_in_a_transform_as_ibis_geometry(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    spread_project(lake, project_dir, tmp_path)
     lake.build("spread")
     rows = lake.sql("spread", "SELECT place_id, far FROM spread ORDER BY place_id")[1]
     assert rows == [(1, 0.0), (2, 0.0)]
@@ -160,6 +165,18 @@ def test_spark_refuses_a_product_with_geometry_in_one_sentence(
     with pytest.raises(BuildError, match=r"'facility_points' computes or returns geometry, which"):
         facility_project.build("facility_points", engine="spark")
     assert facility_project.builds("facility_points") == []  # no build left behind
+
+
+@pytest.mark.spark
+def test_spark_refuses_a_geometry_input_before_any_transform_runs(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    from lakehouse.errors import BuildError
+
+    spread_project(lake, project_dir, tmp_path)
+    with pytest.raises(BuildError, match=r"^Input 'places' has geometry, which the Spark engine"):
+        lake.build("spread", engine="spark")
+    assert lake.builds("spread") == []
 
 
 def test_a_notebook_gets_a_geometry_source_as_a_geodataframe(

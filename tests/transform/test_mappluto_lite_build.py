@@ -116,7 +116,27 @@ def test_a_published_version_packages_as_geoparquet_with_its_crs(
     frame = geopandas.read_parquet(next((tmp_path / "unzipped").rglob("*.parquet")))
     assert frame.crs.to_epsg() == 2263
     assert len(frame) == LOTS
+    assert frame.geometry.name == "geom" and list(frame.columns)[-1] == "geom"  # as published
+    dictionary = next((tmp_path / "unzipped").rglob("DICTIONARY.md")).read_text()
+    assert "| geom | MultiPolygon, EPSG:2263 |" in dictionary
     assert set(frame.geometry.dropna().geom_type) == {"MultiPolygon"}
+
+
+def test_a_spreadsheet_package_holds_the_shapes_as_wkt(
+    built: tuple[Lakehouse, Any], tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    lake, _ = built
+    packaged = lake.package("mappluto_lite", _published(lake), "xlsx", out=tmp_path)
+    with zipfile.ZipFile(packaged.path) as archive:
+        archive.extractall(tmp_path / "unzipped")
+    sheet = load_workbook(next((tmp_path / "unzipped").rglob("*.xlsx")), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][-1] == "geom" and len(rows) == LOTS + 1
+    column = rows[0].index("geom")  # a row without a shape ends early: its trailing cells empty
+    shapes = [row[column] for row in rows[1:] if len(row) > column and row[column] is not None]
+    assert shapes and all(shape.startswith("MULTIPOLYGON (((") for shape in shapes)
 
 
 def test_a_notebook_gets_the_version_as_a_geodataframe_with_its_crs(

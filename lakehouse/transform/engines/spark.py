@@ -83,7 +83,9 @@ class SparkEngine:
         return str(target)
 
     def parquet_table(self, name: str, urls: list[str], schema: dict[str, Any] | None) -> Any:
-        frame = self.session.read.parquet(*(self._local(url) for url in urls))
+        paths = [self._local(url) for url in urls]
+        _refuse_geometry_input(name, paths[:1])
+        frame = self.session.read.parquet(*paths)
         frame.createOrReplaceTempView(name)
         return self.con.table(name)
 
@@ -124,6 +126,20 @@ class SparkEngine:
 
 
 ENGINE = EngineType(name="spark", open=SparkEngine, packages=("pyspark",))
+
+
+def _refuse_geometry_input(name: str, paths: list[str]) -> None:
+    """A GeoParquet input (its `geo` metadata) would reach Spark as plain bytes: refuse it."""
+    import pyarrow.parquet as pq
+
+    for path in paths:
+        metadata = pq.read_schema(path).metadata or {}
+        if b"geo" in metadata:
+            raise BuildError(
+                f"Input {name!r} has geometry, which the Spark engine cannot read (Spark has "
+                "no geometry type without Apache Sedona); build this product with "
+                "--engine duckdb."
+            )
 
 
 def _refuse_geometry(name: str, expression: Any) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakehouse.errors import BuildError, NotFoundError
-from lakehouse.transform.engines.duckdb import ibis_type
+from lakehouse.transform.engines.duckdb import duckdb_sql, ibis_type
 from lakehouse.transform.models import Model, plan
 
 SOURCE_LAYER = "source"
@@ -43,6 +43,11 @@ class Lineage:
         found = {out: cols[column] for out, cols in self.columns.items() if column in cols}
         if not found:
             known = sorted({c for cols in self.columns.values() for c in cols})
+            if not known:
+                raise NotFoundError(
+                    f"{self.product!r}'s columns could not be traced (its output's SQL selects "
+                    "every column at once); `lake lineage` still shows its tables."
+                )
             raise NotFoundError(
                 f"{self.product!r} has no output column {column!r}; its columns are: "
                 f"{', '.join(known)}."
@@ -85,7 +90,7 @@ def compile_models(
         found = models[name]
         try:
             expression = found(**{param: tables[param] for param in found.inputs})
-            compiled[name] = ibis.to_sql(expression, dialect="duckdb")
+            compiled[name] = duckdb_sql(expression)
         except Exception as exc:
             raise BuildError(
                 f"Model {name!r} ({found.defined_in}) could not be compiled for lineage: "

@@ -122,6 +122,16 @@ def test_a_published_version_packages_as_geoparquet_with_its_crs(
     assert set(frame.geometry.dropna().geom_type) == {"MultiPolygon"}
 
 
+def test_its_columns_trace_back_to_the_map_sources(built: tuple[Lakehouse, Any]) -> None:
+    lake, _ = built
+    columns = lake.lineage("mappluto_lite").columns["mappluto_lite"]
+    assert columns["geom"] == ["dtm_lots.geom"]
+    assert columns["lotarea"] == ["pluto_lite.lotarea"]
+    assert {"zoning_districts.zonedist", "zoning_districts.geom", "dtm_lots.geom"} <= set(
+        columns["zonedist1"]
+    )
+
+
 def test_a_spreadsheet_package_holds_the_shapes_as_wkt(
     built: tuple[Lakehouse, Any], tmp_path: Path
 ) -> None:

@@ -109,10 +109,26 @@ def compile_sql(con: Any, expression: Any) -> str:
     must keep the type)."""
     if not uses_geometry(expression):
         return str(con.compile(expression))
+    return _sql_keeping_geometry(con.compiler, expression, con.dialect)
+
+
+def duckdb_sql(expression: Any) -> str:
+    """The expression's DuckDB SQL without a connection (for lineage), geometry kept as in
+    `compile_sql`."""
+    import ibis
+
+    if not uses_geometry(expression):
+        return str(ibis.to_sql(expression, dialect="duckdb"))
+    from ibis.backends.sql.compilers.duckdb import compiler
+
+    return _sql_keeping_geometry(compiler, expression, "duckdb")
+
+
+def _sql_keeping_geometry(compiler: Any, expression: Any, dialect: Any) -> str:
     from ibis.backends.sql.compilers.base import SQLGlotCompiler
 
-    query = SQLGlotCompiler.to_sqlglot(con.compiler, expression)
-    return str(query.sql(dialect=con.dialect, copy=False))
+    query = SQLGlotCompiler.to_sqlglot(compiler, expression)
+    return str(query.sql(dialect=dialect, copy=False))
 
 
 class DuckDBEngine:

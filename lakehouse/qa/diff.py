@@ -84,9 +84,11 @@ class GeometryShift:
     crs: str | None  # as the new file declares it, e.g. EPSG:2263
     tolerance: float
     changed: int = 0
+    lost: int = 0  # changed rows whose geometry became NULL
+    gained: int = 0  # changed rows whose geometry was NULL before
     moved_mean: float | None = None  # centroid distance, over the changed rows
     moved_max: float | None = None
-    area_shift: float | None = None  # sum of (new - old) area over the changed rows
+    area_shift: float | None = None  # sum of (new - old) area over the changed rows (NULL: 0)
     area_shift_max: float | None = None  # the largest change of one row's area, either way
     old_area: float | None = None  # total area of every row
     new_area: float | None = None
@@ -179,6 +181,8 @@ def geometry_line(shift: GeometryShift) -> str:
     units = f" {shift.crs} units" if shift.crs else ""
     beyond = f"moved more than {shift.tolerance:g}{units}" if shift.tolerance else "not equal"
     line = f"{shift.column}: {shift.changed:,} row(s) changed ({beyond})"
+    if shift.lost or shift.gained:
+        line += f", {shift.lost:,} lost their geometry, {shift.gained:,} gained one"
     if shift.moved_max is not None:
         line += f"; centroids moved up to {shift.moved_max:,.6g} (mean {shift.moved_mean:,.6g})"
     if shift.area_shift is not None:
@@ -486,18 +490,20 @@ def _geometry_shift(
     if not changed:
         return shift
     moved = centroid_moved(f"o.{g}", f"n.{g}")
-    area = f"(ST_Area(n.{g}) - ST_Area(o.{g}))"
+    area = f"(coalesce(ST_Area(n.{g}), 0) - coalesce(ST_Area(o.{g}), 0))"
     changed_rows = (
         f"SELECT {', '.join(f'o.{q(k)} AS {q(k)}' for k in key)}, {moved} AS moved, "
-        f"{area} AS area_shift FROM {matched} WHERE {differs}"
+        f"{area} AS area_shift, o.{g} IS NOT NULL AND n.{g} IS NULL AS lost, "
+        f"o.{g} IS NULL AND n.{g} IS NOT NULL AS gained FROM {matched} WHERE {differs}"
     )
     con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {GEOMETRY_MOVES} AS {changed_rows}")
     try:
         found = con.execute(
-            "SELECT avg(moved), max(moved), sum(area_shift), max(abs(area_shift)) "
-            f"FROM {GEOMETRY_MOVES}"
+            "SELECT avg(moved), max(moved), sum(area_shift), max(abs(area_shift)), "
+            f"count(*) FILTER (WHERE lost), count(*) FILTER (WHERE gained) FROM {GEOMETRY_MOVES}"
         ).fetchone()
-        shift.moved_mean, shift.moved_max, shift.area_shift, shift.area_shift_max = found
+        shift.moved_mean, shift.moved_max, shift.area_shift, shift.area_shift_max = found[:4]
+        shift.lost, shift.gained = int(found[4]), int(found[5])
         keys = ", ".join(q(k) for k in key)
         rows = con.execute(
             f"SELECT {keys}, moved, area_shift FROM {GEOMETRY_MOVES} ORDER BY {keys} "

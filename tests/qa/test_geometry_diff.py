@@ -155,7 +155,9 @@ def test_added_removed_and_emptied_rows(
                                    {"k": 3, "geom": [None, "POINT (2 2)"]}]  # fmt: skip
     (shift,) = diff.geometry
     assert shift.changed == 2 and shift.moved_max is None  # nothing to measure against NULL
-    assert shift.sample == [GeometryMove([1], None, None), GeometryMove([3], None, None)]
+    assert (shift.lost, shift.gained) == (1, 1)
+    # a lost shape's area is gone (NULL counts as no area); a point has none to gain
+    assert shift.sample == [GeometryMove([1], None, -10_000.0), GeometryMove([3], None, 0.0)]
 
 
 def test_the_dictionary_tolerance_applies_to_a_build_diff_and_is_recorded(

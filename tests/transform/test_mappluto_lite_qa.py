@@ -68,6 +68,9 @@ def test_the_diff_counts_the_move_and_the_removed_shape_not_the_nudge(
     assert (table.added, table.removed) == (0, 0)  # every lot keeps its row
     (geometry,) = table.geometry
     assert geometry.changed == 2  # the move, and the lot that lost its shape
+    assert (geometry.lost, geometry.gained) == (1, 0)
+    assert geometry.moved_max == pytest.approx(5)  # the lost shape has no centroid to move
+    assert geometry.area_shift is not None and geometry.area_shift < -1000  # its area is gone
     sampled = {str(move.key[0]) for move in geometry.sample}
     assert changed["moved"] in sampled and changed["nudged"] not in sampled
 

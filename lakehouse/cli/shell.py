@@ -184,9 +184,22 @@ def _preview_cell(value: Any) -> str:
     if value is None:
         return "[dim]null[/dim]"
     if isinstance(value, bytes):
-        return f"<{len(value)} bytes>"
-    text = str(value)
+        text = _as_wkt(value)
+        if text is None:
+            return f"<{len(value)} bytes>"
+    else:
+        text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _as_wkt(value: bytes) -> str | None:
+    """A geometry's WKT when the bytes are WKB (an archived geometry column), else None."""
+    import shapely
+
+    try:
+        return str(shapely.from_wkb(value).wkt)
+    except shapely.errors.GEOSException:
+        return None
 
 
 def main() -> None:

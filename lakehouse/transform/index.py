@@ -16,6 +16,8 @@ from lakehouse.contracts.dictionary import require_dictionary
 from lakehouse.contracts.report import ContractReport
 from lakehouse.errors import BuildError, NotFoundError
 from lakehouse.names import LATEST, check_dataset_name
+from lakehouse.spatial import ensure_spatial, is_geometry_type
+from lakehouse.sql import sql_identifier
 from lakehouse.store.storage import Store
 from lakehouse.transform.engines.duckdb import parquet_table
 from lakehouse.transform.records import BuildRecord
@@ -89,12 +91,29 @@ def query_build(
     with duckdb.connect(str(database), read_only=True) as con:
         store.register_in_duckdb(con)
         try:
-            result = con.execute(query)
+            result = con.execute(_geometry_as_wkt(con, query))
         except duckdb.Error as exc:
             raise BuildError(f"The query failed: {str(exc).splitlines()[0]}") from exc
         columns = [d[0] for d in result.description or []]
         records = result.fetchmany(limit) if limit else result.fetchall()
     return columns, records
+
+
+def _geometry_as_wkt(con: Any, query: str) -> str:
+    """The query with its geometry columns as WKT, for people (a query DuckDB cannot describe,
+    e.g. a PRAGMA, is left as it is)."""
+    import duckdb
+
+    try:
+        described = con.execute(f"DESCRIBE {query}").fetchall()
+    except duckdb.Error:
+        return query
+    geometry = [name for name, type_name, *_ in described if is_geometry_type(type_name)]
+    if not geometry:
+        return query
+    ensure_spatial(con)
+    texts = ", ".join(f"ST_AsText({sql_identifier(c)}) AS {sql_identifier(c)}" for c in geometry)
+    return f"SELECT * REPLACE ({texts}) FROM ({query.strip().rstrip(';')})"
 
 
 def check_build(

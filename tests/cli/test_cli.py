@@ -261,6 +261,7 @@ def test_show_tells_a_geometry_source_its_crs_and_invalid_shapes(
     assert ingested.exit_code == 0, ingested.output
     told = "geometry: geom EPSG:2263, 1 invalid, 0 unparsed (archived as they came)"
     assert told in ingested.output
-    shown = runner.invoke(app, ["show", "shapes", "--rows", "0"])
+    shown = runner.invoke(app, ["show", "shapes", "--rows", "1"])
     assert shown.exit_code == 0, shown.output
     assert "geometry: geom EPSG:2263, 1 invalid, 0 unparsed" in shown.output
+    assert "POLYGON ((0 0, 1 0, 1 1, 0 1, 0 0))" in shown.output  # the preview shows WKT

@@ -109,6 +109,8 @@ def test_points_from_longitude_latitude_build_pass_and_package_for_gis(
         )[1]
     }
     assert built == {i: f"POINT ({x} {y})" for i, (x, y) in POINTS_BY_ID.items()}
+    as_is = lake.sql("facility_points", "SELECT geom FROM facility_points ORDER BY facility_id")
+    assert [row[0] for row in as_is[1]] == list(built.values())  # lake sql shows WKT
     lake.diff_report("facility_points")
     version = lake.publish("facility_points").version
     for fmt, suffix in (("shapefile", ".shp"), ("geoparquet", ".parquet")):

@@ -94,6 +94,29 @@ def crs_label(geometry_type: str) -> str | None:
     return crs.get("name") if isinstance(crs, dict) else None
 
 
+CRS_PATTERN = r"^[A-Za-z]+:[0-9A-Za-z.]+$"  # AUTHORITY:CODE, e.g. EPSG:2263
+
+
+def check_crs(crs: str) -> str:
+    """`crs` if it is AUTHORITY:CODE and PROJ knows it, else a ValueError saying so."""
+    import re
+
+    import pyproj
+
+    if not re.match(CRS_PATTERN, crs):
+        raise ValueError(
+            f"{crs!r} is not written as AUTHORITY:CODE; name the CRS like EPSG:2263 (or "
+            "EPSG:4326 for longitude/latitude)"
+        )
+    try:
+        pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise ValueError(
+            f"{crs!r} is not a coordinate reference system PROJ knows; use one like EPSG:4326"
+        ) from exc
+    return crs
+
+
 AREA_MARGIN = 0.05  # of the area's width and height, on every side: areas of use are approximate
 
 

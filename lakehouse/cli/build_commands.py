@@ -76,7 +76,13 @@ def build(
     if result.contracts.results:
         console.print(f"contracts: {result.contracts.summary()}")
         _print_failed_rules(result.contracts)
-    console.print(f'query it: lake sql {product} "SELECT count(*) FROM {product}"')
+    table = product if f"outputs/{product}" in result.outputs else _first_output(result.outputs)
+    console.print(f'query it: lake sql {product} "SELECT count(*) FROM {table}"')
+
+
+def _first_output(outputs: dict[str, object]) -> str:
+    """The table of a product's first output (`outputs/<name>` -> name)."""
+    return next(iter(outputs)).rsplit("/", 1)[-1] if outputs else "<model>"
 
 
 def _print_failed_rules(report: ContractReport) -> None:

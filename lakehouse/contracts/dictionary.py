@@ -18,11 +18,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from lakehouse.errors import ConfigError, NotFoundError
 from lakehouse.names import check_dataset_name
 from lakehouse.records import Strict, load_yaml_model
+from lakehouse.spatial import check_crs
 
 DICTIONARY_FILE = "dictionary.yml"
 ColumnType = Literal[
@@ -63,7 +64,6 @@ class ColumnEntry(Strict):
     severity: Literal["error", "warn"] = "error"
     crs: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z]+:[0-9A-Za-z.]+$",
         description="geometry: its coordinate reference system, e.g. EPSG:2263 (written into "
         "the GeoParquet output and every package)",
     )
@@ -85,6 +85,11 @@ class ColumnEntry(Strict):
         description="geometry: in crs units, how far a geometry may move before a diff counts "
         "it as changed (e.g. 0.01 ft; a reprojection round trip must not count)",
     )
+
+    @field_validator("crs")
+    @classmethod
+    def _known_crs(cls, crs: str | None) -> str | None:
+        return None if crs is None else check_crs(crs)
 
     @model_validator(mode="after")
     def _constraints_fit_the_type(self) -> ColumnEntry:

@@ -33,7 +33,7 @@ from pydantic import Field, field_validator, model_validator
 from lakehouse.errors import FormatError
 from lakehouse.formats.view import SOURCE_VIEW
 from lakehouse.records import Strict
-from lakehouse.spatial import ensure_spatial
+from lakehouse.spatial import check_crs, ensure_spatial
 from lakehouse.sql import sql_identifier, sql_string
 
 if TYPE_CHECKING:
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
     from lakehouse.formats import FormatSpec
 
-CRS_PATTERN = r"^[A-Za-z]+:[0-9A-Za-z.]+$"
 TEXT_VIEW = "source_text"  # a text source's own columns, before its geometry is added
 DEFAULT_NAMES = ("geom", "geometry")  # the first one the source does not use, as geo formats do
 UNPARSED_SAMPLE = 3  # values of unparsed geometries kept in the manifest's geometry step
@@ -58,19 +57,6 @@ def _column(description: str) -> Any:
     return Field(default=None, min_length=1, description=description, exclude_if=_absent)
 
 
-def check_crs(crs: str) -> str:
-    """`crs` if PROJ knows it, else a ValueError saying so."""
-    import pyproj
-
-    try:
-        pyproj.CRS.from_user_input(crs)
-    except pyproj.exceptions.CRSError as exc:
-        raise ValueError(
-            f"{crs!r} is not a coordinate reference system PROJ knows; use one like EPSG:4326"
-        ) from exc
-    return crs
-
-
 class GeometryColumns(Strict):
     """A text format's `geometry:`: where a row's geometry is (`wkt`, `wkb`, or `x` and `y`)
     and its CRS."""
@@ -79,10 +65,10 @@ class GeometryColumns(Strict):
     wkb: str | None = _column("the column of hex-encoded WKB (or PostGIS EWKB)")
     x: str | None = _column("the column of x: the longitude, or the easting")
     y: str | None = _column("the column of y: the latitude, or the northing")
-    crs: str = Field(pattern=CRS_PATTERN, description="the CRS of the values, e.g. EPSG:4326")
+    crs: str = Field(description="the CRS of the values, e.g. EPSG:4326")
     column: str | None = _column(
-        "the name of the geometry column (default: geometry, or geom when the source has a "
-        "column named geometry)"
+        "the name of the geometry column (default: geom, or geometry when the source has a "
+        "column named geom)"
     )
 
     @field_validator("crs")

@@ -239,6 +239,10 @@ def test_a_geometry_column_without_a_crs_is_a_dictionary_error() -> None:
         ColumnEntry(name="geom", type="geometry", description="where")
     with pytest.raises(ValidationError, match="geometry columns, and only they"):
         ColumnEntry(name="n", type="integer", description="n", crs="EPSG:2263")
+    with pytest.raises(ValidationError, match="'WGS84' is not written as AUTHORITY:CODE; name"):
+        ColumnEntry(name="geom", type="geometry", description="where", crs="WGS84")
+    with pytest.raises(ValidationError, match="'EPSG:99999' is not a coordinate reference"):
+        ColumnEntry(name="geom", type="geometry", description="where", crs="EPSG:99999")
 
 
 def test_ibis_spatial_operations_compute_on_duckdb(tmp_path: Path) -> None:

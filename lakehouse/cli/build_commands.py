@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -80,7 +81,7 @@ def build(
     console.print(f'query it: lake sql {product} "SELECT count(*) FROM {table}"')
 
 
-def _first_output(outputs: dict[str, object]) -> str:
+def _first_output(outputs: Mapping[str, object]) -> str:
     """The table of a product's first output (`outputs/<name>` -> name)."""
     return next(iter(outputs)).rsplit("/", 1)[-1] if outputs else "<model>"
 

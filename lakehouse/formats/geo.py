@@ -86,11 +86,28 @@ def _check_layer(path: Path, layer: str | None) -> None:
         )
 
 
+def _agrees(known: Any, declared_crs: str | None, path: Path) -> None:
+    """A template's format.crs must not contradict the CRS the file declares: which one is
+    right is for a person to say."""
+    if declared_crs is None:
+        return
+    import pyproj
+
+    found = pyproj.CRS.from_user_input(known)
+    if not found.equals(pyproj.CRS.from_user_input(declared_crs), ignore_axis_order=True):
+        named = found.to_string() if found.to_epsg() is None else f"EPSG:{found.to_epsg()}"
+        raise FormatError(
+            f"{path.name} declares its CRS as {named} but the template's format.crs says "
+            f"{declared_crs}; remove format.crs to use the file's, or fix the file."
+        )
+
+
 def _with_crs(field: pa.Field, path: Path, declared_crs: str | None) -> pa.Field:
     """The geometry field, its geoarrow metadata naming its CRS (as PROJJSON)."""
     metadata = dict(field.metadata or {})
     known = json.loads(metadata.get(EXTENSION_METADATA) or b"{}").get("crs")
     if known:
+        _agrees(known, declared_crs, path)
         return field
     if declared_crs is None:
         raise FormatError(

@@ -53,6 +53,17 @@ def test_a_bare_shp_is_refused_with_advice_to_zip(lake: Lakehouse, tmp_path: Pat
         lake.ingest("s", file=tmp_path / "s.shp")
 
 
+def _zipped_with_prj(tmp_path: Path) -> Path:
+    folder = tmp_path / "withprj"
+    folder.mkdir()
+    features().iloc[[0]].to_crs("EPSG:2263").to_file(folder / "pts.shp")
+    archive = tmp_path / "pts.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for part in sorted(folder.iterdir()):
+            zipped.write(part, part.name)
+    return archive
+
+
 def _zip_without_prj(tmp_path: Path) -> Path:
     folder = tmp_path / "noprj"
     folder.mkdir()
@@ -99,3 +110,24 @@ def test_a_template_crs_proj_does_not_know_is_a_clear_error(
     )
     with pytest.raises(ConfigError, match=r"format.crs 'EPSG:1' is not a coordinate reference"):
         lake.ingest("pts")
+
+
+def test_a_template_crs_that_contradicts_the_files_is_refused(
+    lake: Lakehouse, project_dir: Path, tmp_path: Path
+) -> None:
+    archive = _zipped_with_prj(tmp_path)  # its .prj says EPSG:2263
+    for crs, refused in (("EPSG:4326", True), ("EPSG:2263", False)):
+        write_template(
+            project_dir,
+            "pts",
+            f"name: pts\nsource: {{type: file, path: {archive}}}\n"
+            f"format: {{type: shapefile, crs: '{crs}'}}\n",
+        )
+        if refused:
+            with pytest.raises(
+                FormatError, match=r"declares its CRS as EPSG:2263 but the template's format"
+            ):
+                lake.ingest("pts")
+            assert lake.datasets() == []
+        else:
+            assert lake.ingest("pts").manifest.geometry_crs == "EPSG:2263"

@@ -390,6 +390,12 @@ def _write_filegdb(
             f"{name}: {', '.join(wide)} hold integers beyond 32 bits, written as 64-bit floats "
             f"in the File Geodatabase (exact up to 2^53)."
         )
+    flags = [c for c in frame.columns if pd.api.types.is_bool_dtype(frame[c].dtype)]
+    if flags:
+        notes.append(
+            f"{name}: {', '.join(flags)} are true/false, written as 1/0 integers (a File "
+            f"Geodatabase has no boolean field)."
+        )
     target = scratch / f"{name}.gdb"
     with warnings.catch_warnings(), _gdal_config(OPENFILEGDB_REPRODUCIBLE_UUID="YES"):
         warnings.filterwarnings("ignore", "Field .* will be written as a Float64")

@@ -97,6 +97,9 @@ def test_a_published_version_packages_for_gis_tools(
         archive.extractall(tmp_path / "unzipped")
     found = [p for p in (tmp_path / "unzipped").rglob(f"*{suffix}")]
     assert len(found) == 1
+    if fmt == "filegdb":  # no boolean field there: said in the package's README
+        readme = next((tmp_path / "unzipped").rglob("README*")).read_text()
+        assert "splitzone are true/false, written as 1/0 integers" in readme
     info = pyogrio.read_info(found[0])
     assert info["crs"] == crs
     assert info["features"] == LOTS

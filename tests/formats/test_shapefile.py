@@ -53,25 +53,15 @@ def test_a_bare_shp_is_refused_with_advice_to_zip(lake: Lakehouse, tmp_path: Pat
         lake.ingest("s", file=tmp_path / "s.shp")
 
 
-def _zipped_with_prj(tmp_path: Path) -> Path:
-    folder = tmp_path / "withprj"
+def _zipped_points(tmp_path: Path, with_prj: bool) -> Path:
+    """One point in EPSG:2263 as a zipped shapefile, with its .prj or without."""
+    folder = tmp_path / ("withprj" if with_prj else "noprj")
     folder.mkdir()
     features().iloc[[0]].to_crs("EPSG:2263").to_file(folder / "pts.shp")
     archive = tmp_path / "pts.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
         for part in sorted(folder.iterdir()):
-            zipped.write(part, part.name)
-    return archive
-
-
-def _zip_without_prj(tmp_path: Path) -> Path:
-    folder = tmp_path / "noprj"
-    folder.mkdir()
-    features().iloc[[0]].to_crs("EPSG:2263").to_file(folder / "pts.shp")
-    archive = tmp_path / "pts.zip"
-    with zipfile.ZipFile(archive, "w") as zipped:
-        for part in folder.iterdir():
-            if part.suffix != ".prj":
+            if with_prj or part.suffix != ".prj":
                 zipped.write(part, part.name)
     return archive
 
@@ -79,7 +69,7 @@ def _zip_without_prj(tmp_path: Path) -> Path:
 def test_a_shapefile_without_its_prj_is_refused_unless_the_template_names_the_crs(
     lake: Lakehouse, project_dir: Path, tmp_path: Path
 ) -> None:
-    archive = _zip_without_prj(tmp_path)
+    archive = _zipped_points(tmp_path, with_prj=False)
     with pytest.raises(
         FormatError, match=r"declares no coordinate reference system .* format\.crs"
     ):
@@ -101,7 +91,7 @@ def test_a_shapefile_without_its_prj_is_refused_unless_the_template_names_the_cr
 def test_a_template_crs_proj_does_not_know_is_a_clear_error(
     lake: Lakehouse, project_dir: Path, tmp_path: Path
 ) -> None:
-    archive = _zip_without_prj(tmp_path)
+    archive = _zipped_points(tmp_path, with_prj=False)
     write_template(
         project_dir,
         "pts",
@@ -115,7 +105,7 @@ def test_a_template_crs_proj_does_not_know_is_a_clear_error(
 def test_a_template_crs_that_contradicts_the_files_is_refused(
     lake: Lakehouse, project_dir: Path, tmp_path: Path
 ) -> None:
-    archive = _zipped_with_prj(tmp_path)  # its .prj says EPSG:2263
+    archive = _zipped_points(tmp_path, with_prj=True)  # its .prj says EPSG:2263
     for crs, refused in (("EPSG:4326", True), ("EPSG:2263", False)):
         write_template(
             project_dir,

@@ -44,6 +44,7 @@ def _read_excel(path: Path, fmt: ExcelFormat) -> pa.Table:
         raise FormatError(f"{path.name} is not a readable .xlsx workbook ({exc}).") from exc
     if sheet.empty:
         raise FormatError(f"The sheet {fmt.sheet!r} of {path.name} is empty; check format.sheet.")
+    _refuse_uncalculated_formulas(path, fmt.sheet)
     header = [None if pd.isna(value) else value for value in sheet.iloc[0]]
     names = checked_column_names(header, f"{path.name} (sheet {fmt.sheet!r})")
     rows = sheet.iloc[1:].astype(object)
@@ -54,6 +55,32 @@ def _read_excel(path: Path, fmt: ExcelFormat) -> pa.Table:
             for name, column in zip(names, rows, strict=True)
         }
     )
+
+
+def _refuse_uncalculated_formulas(path: Path, sheet: str | int) -> None:
+    """A formula cell keeps its value only if the program that saved the workbook calculated
+    it (Excel does; many exporters do not): without one, reading it would give an empty cell
+    that the sheet does not have. Refuse, naming the first such cell."""
+    from openpyxl import load_workbook
+
+    formulas = load_workbook(path, read_only=True, data_only=False)
+    values = load_workbook(path, read_only=True, data_only=True)
+    try:
+        name = sheet if isinstance(sheet, str) else formulas.sheetnames[sheet]
+        for formula_row, value_row in zip(
+            formulas[name].iter_rows(), values[name].iter_rows(), strict=False
+        ):
+            for formula, value in zip(formula_row, value_row, strict=False):
+                if formula.data_type == "f" and value.value is None:
+                    raise FormatError(
+                        f"{path.name} (sheet {name!r}) cell {formula.coordinate} holds the "
+                        f"formula {str(formula.value)[:60]} with no saved value; open the "
+                        "workbook in Excel and save it (which calculates it), or export the "
+                        "sheet as CSV."
+                    )
+    finally:
+        formulas.close()
+        values.close()
 
 
 FORMAT = Format(name="excel", spec=ExcelFormat, load=load, suffixes=(".xlsx",))

@@ -66,3 +66,43 @@ def test_repeated_excel_headers_are_refused_like_csv(lake: Lakehouse, tmp_path: 
     workbook.save(path)
     with pytest.raises(FormatError, match="repeats column"):
         lake.ingest("d", file=path)
+
+
+def test_a_formula_without_a_saved_value_is_refused_not_emptied(
+    lake: Lakehouse, tmp_path: Path
+) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()  # openpyxl, like many exporters, saves formulas without values
+    workbook.active.append(["lot", "area", "double"])
+    workbook.active.append(["1", 100, "=B2*2"])
+    path = tmp_path / "d.xlsx"
+    workbook.save(path)
+    with pytest.raises(FormatError, match=r"cell C2 holds the formula =B2\*2 with no saved value"):
+        lake.ingest("d", file=path)
+    assert lake.datasets() == []  # nothing archived
+
+
+def test_a_formula_with_its_saved_value_is_archived_as_that_value(
+    lake: Lakehouse, tmp_path: Path
+) -> None:
+    import zipfile
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["lot", "area", "double"])
+    workbook.active.append(["1", 100, "=B2*2"])
+    plain = tmp_path / "plain.xlsx"
+    workbook.save(plain)
+    # what Excel writes when it saves: the formula and its cached value, <v>200</v>
+    path = tmp_path / "d.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<f>B2*2</f><v />", b"<f>B2*2</f><v>200</v>")
+                assert b"<v>200</v>" in data
+            target.writestr(item, data)
+    lake.ingest("d", file=path)
+    assert lake.read("d").to_pylist() == [{"lot": "1", "area": "100", "double": "200"}]

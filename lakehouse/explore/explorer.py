@@ -18,6 +18,7 @@ a view with a predictable name, for `lake sql`:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,29 @@ def output_label(product: str, output: str) -> str:
 
 def view_name(*parts: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", "_".join(parts))
+
+
+def distinct_view_names(wanted: list[tuple[str, tuple[str, ...]]]) -> list[str]:
+    """A view name for each (schema, name parts), never one for two things: where two
+    different things make the same name (versions 25v1.1 and 25v1_1 both give ..._v25v1_1),
+    the one whose name needed no change keeps it (a latest view first) and each other gets a
+    suffix from its own parts' hash, the same in every run."""
+    groups: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    for schema, parts in wanted:
+        found = groups.setdefault((schema, view_name(*parts)), [])
+        if parts not in found:
+            found.append(parts)
+    keeper: dict[tuple[str, str], tuple[str, ...]] = {}
+    for (schema, name), claims in groups.items():
+        clean = [p for p in claims if "_".join(p) == name]
+        keeper[(schema, name)] = min(clean or claims, key=lambda p: (len(p), p))
+    names = []
+    for schema, parts in wanted:
+        name = view_name(*parts)
+        if keeper[(schema, name)] != parts:
+            name += "_" + hashlib.sha256("/".join(parts).encode()).hexdigest()[:6]
+        names.append(name)
+    return names
 
 
 @dataclass
@@ -153,27 +177,19 @@ class Explorer:
     def register_views(self) -> list[str]:
         """Create a view for every dataset version, build output and published version (see
         the module's docstring for the names); returns the views' qualified names."""
-        made: list[str] = []
         raw = self.con.con
         for schema in SCHEMAS:
             raw.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-
-        def view(schema: str, name: str, urls: list[str]) -> None:
-            files = ", ".join(sql_string(url) for url in urls)
-            raw.execute(
-                f'CREATE OR REPLACE VIEW {schema}."{name}" AS SELECT * FROM read_parquet([{files}])'
-            )
-            made.append(f"{schema}.{name}")
-
+        wanted: list[tuple[str, tuple[str, ...], list[str]]] = []  # schema, name parts, files
         store = self.lake.store
         for dataset in self.lake.datasets():
             manifests = self.lake.versions(dataset)
             for manifest in manifests:
                 urls = [store.url(f.path) for f in manifest.data_files
                         if f.path.endswith(".parquet")]  # fmt: skip
-                view("source", view_name(dataset, "v" + manifest.version), urls)
+                wanted.append(("source", (dataset, "v" + manifest.version), urls))
                 if manifest is manifests[-1]:
-                    view("source", view_name(dataset), urls)
+                    wanted.append(("source", (dataset,), urls))
         for product in self._products():
             builds = list_builds(store, product)
             entries: list[tuple[str, BuildRecord | PublishRecord, str, bool]] = [
@@ -187,9 +203,17 @@ class Explorer:
             for schema, entry, entry_label, is_latest in entries:
                 for name, path in entry_output_files(entry).items():
                     url, label = store.url(path), output_label(product, name)
-                    view(schema, view_name(label, entry_label), [url])
+                    wanted.append((schema, (label, entry_label), [url]))
                     if is_latest:
-                        view(schema, view_name(label), [url])
+                        wanted.append((schema, (label,), [url]))
+        names = distinct_view_names([(schema, parts) for schema, parts, _ in wanted])
+        made: list[str] = []
+        for (schema, _, urls), name in zip(wanted, names, strict=True):
+            files = ", ".join(sql_string(url) for url in urls)
+            raw.execute(
+                f'CREATE OR REPLACE VIEW {schema}."{name}" AS SELECT * FROM read_parquet([{files}])'
+            )
+            made.append(f"{schema}.{name}")
         return made
 
     def _products(self) -> list[str]:

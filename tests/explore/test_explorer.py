@@ -75,3 +75,28 @@ def test_lake_sql_sees_every_version_as_a_view(
     assert "published.pluto_lite_25v1" in result.output and "│ 200 │" in result.output
     result = runner.invoke(app, ["sql"], input="SELECT nope;\n")
     assert result.exit_code == 1 and "Binder Error" in result.output
+
+
+def test_versions_whose_view_names_collide_each_keep_a_view_of_their_own(
+    tmp_path: Path,
+) -> None:
+    from lakehouse.config import init_project, load_config
+    from lakehouse.explore import Explorer
+    from lakehouse.explore.explorer import distinct_view_names
+
+    init_project(tmp_path / "p")
+    lake = Lakehouse(load_config(tmp_path / "p" / "lakehouse.toml"))
+    for version, rows in (("25v1.1", "a\n1\n"), ("25v1_1", "a\n2\n2\n")):
+        source = tmp_path / f"{version}.csv"
+        source.write_text(rows)
+        lake.ingest("d", file=source, version=version)
+    made = Explorer(lake).register_views()
+    dotted = next(name for name in made if name.startswith("source.d_v25v1_1_"))
+    assert {"source.d_v25v1_1", dotted, "source.d"} <= set(made)  # none replaced another
+    explorer = Explorer(lake)
+    explorer.register_views()
+    assert explorer.sql("SELECT count(*) AS n FROM source.d_v25v1_1").execute()["n"][0] == 2
+    assert explorer.sql(f"SELECT count(*) AS n FROM {dotted}").execute()["n"][0] == 1
+    # a latest view keeps its plain name against a version that sanitises to it
+    names = distinct_view_names([("source", ("d", "v1")), ("source", ("d_v1",))])
+    assert names[1] == "d_v1" and names[0].startswith("d_v1_")

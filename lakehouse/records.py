@@ -55,7 +55,9 @@ def load_yaml_model(path: Path, model: type[M], expected: str) -> M:
     try:
         # libyaml's safe loader when the wheel has it (5x faster; same documents, same errors)
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        text = path.read_text(encoding="utf-8")
+        _refuse_alias_bombs(path, text, loader)
+        raw = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML ({exc}); fix the file.") from exc
     if not isinstance(raw, dict):
@@ -64,6 +66,46 @@ def load_yaml_model(path: Path, model: type[M], expected: str) -> M:
         return model(**raw)
     except ValidationError as exc:
         raise ConfigError(f"{path}: {describe_validation_error(exc)}") from exc
+
+
+MAX_YAML_NODES = 1_000_000  # values once aliases are expanded: no config file comes near
+
+
+def _refuse_alias_bombs(path: Path, text: str, loader: Any) -> None:
+    """Aliases (`*name`) stand for copies of what they name: a few hundred bytes of nested
+    aliases can mean billions of values for whoever walks the result (a docs page, a dump).
+    Count the values as expanded, from the event stream, before anything is built."""
+    sizes: dict[str, int] = {}  # anchor -> its value's expanded size
+    open_collections: list[tuple[int, str | None]] = []  # (size so far, anchor)
+    total = 0
+
+    def add(size: int) -> None:
+        nonlocal total
+        if open_collections:
+            done, anchor = open_collections[-1]
+            open_collections[-1] = (done + size, anchor)
+        else:
+            total += size
+        if total + sum(done for done, _ in open_collections) > MAX_YAML_NODES:
+            raise ConfigError(
+                f"{path} expands to more than {MAX_YAML_NODES:,} values through its YAML "
+                "aliases (*name); write the values out instead."
+            )
+
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent):
+            add(sizes.get(str(event.anchor), 1))
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor is not None:
+                sizes[str(event.anchor)] = 1
+            add(1)
+        elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            open_collections.append((1, event.anchor))
+        elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+            size, anchor = open_collections.pop()
+            if anchor is not None:
+                sizes[str(anchor)] = size
+            add(size)
 
 
 Timestamp = Annotated[

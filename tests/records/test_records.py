@@ -460,3 +460,17 @@ def test_a_misspelt_key_inside_a_part_of_a_record_is_refused_naming_it() -> None
     data = json.dumps({"rows": 1, "columns": [column]}).encode()
     with pytest.raises(IntegrityError, match=r"unknown field 'columns.0.maximun'"):
         ProfileRecord.from_json(data, "qa/profile.json")
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:
+    from lakehouse.contracts.dictionary import Dictionary
+    from lakehouse.errors import ConfigError
+    from lakehouse.records import load_yaml_model
+
+    levels = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    bomb = tmp_path / "dictionary.yml"  # 9^9 = 387 million strings once expanded
+    bomb.write_text("\n".join(levels) + "\nproduct: p\ntables: {}\n")
+    assert bomb.stat().st_size < 1000
+    with pytest.raises(ConfigError, match=r"expands to more than 1,000,000 values through its"):
+        load_yaml_model(bomb, Dictionary, "product and tables")

@@ -17,7 +17,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lakehouse.qa.profile import ColumnProfile, GeometryProfile, TableProfile, column_dict
+from lakehouse.qa.profile import (
+    COLUMNS_PER_PASS,
+    TOP_VALUES,
+    ColumnProfile,
+    GeometryProfile,
+    TableProfile,
+    column_dict,
+)
 from lakehouse.records import STRICT_PART
 from lakehouse.spatial import crs_label, is_geometry_type
 from lakehouse.sql import sql_identifier, sql_string
@@ -301,7 +308,8 @@ def key_overlap(con: Any, old_source: str, new_source: str, key: list[str]) -> K
 
 
 def value_counts(con: Any, source: str, values: dict[str, list[str]]) -> dict[str, list[int]]:
-    """Rows holding each of the given values (compared as text), per column, in one pass."""
+    """Rows holding each of the given values (compared as text), per column, in one pass per
+    COLUMNS_PER_PASS columns' worth of values."""
     measures, order = [], []
     present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     for column, wanted in values.items():
@@ -316,7 +324,11 @@ def value_counts(con: Any, source: str, values: dict[str, list[str]]) -> dict[st
             order.append(column)
     if not measures:
         return {}
-    counts = con.execute(f"SELECT {', '.join(measures)} FROM {source}").fetchone()
+    counts: list[Any] = []
+    per_pass = COLUMNS_PER_PASS * TOP_VALUES  # thousands of filters in one query take minutes
+    for start in range(0, len(measures), per_pass):
+        chunk = measures[start : start + per_pass]
+        counts += con.execute(f"SELECT {', '.join(chunk)} FROM {source}").fetchone()
     found: dict[str, list[int]] = {column: [] for column in values}
     for column, count in zip(order, counts, strict=True):
         found[column].append(int(count))

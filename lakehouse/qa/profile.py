@@ -20,6 +20,7 @@ from lakehouse.sql import sql_identifier
 
 NUMERIC_SHARE = 0.95  # a text column is numeric when this share of its values parse as numbers
 TOP_VALUES = 5
+COLUMNS_PER_PASS = 32  # columns measured per query: a wide table's passes stay small in memory
 CATEGORICAL_MAX = 1000  # top values are kept for columns with at most this many distinct values
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE",
                  "DECIMAL", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")  # fmt: skip
@@ -106,21 +107,12 @@ def profile_table(con: Any, source: str, columns: list[str] | None = None) -> Ta
     """Profile the relation `source` (a table name or `read_parquet(...)`) on `con`."""
     described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     types = {row[0]: row[1] for row in described if columns is None or row[0] in columns}
-    measures = ["count(*)"]
-    for name, duckdb_type in types.items():
-        q = sql_identifier(name)
-        kind = _kind(duckdb_type)
-        measures += [f"count({q})", f"count(DISTINCT {q})"]
-        if kind == "number":
-            number = f"{q}::DOUBLE"
-            measures += [f"count({q})", *_finite_stats(number), "NULL", "NULL"]
-        elif kind == "text":
-            number = f"TRY_CAST({q} AS DOUBLE)"
-            measures += [f"count({number})", *_finite_stats(number),
-                         f"min(length({q}))", f"max(length({q}))"]  # fmt: skip
-        else:
-            measures += ["0", "NULL", "NULL", "NULL", "NULL", "NULL"]
-    values = con.execute(f"SELECT {', '.join(measures)} FROM {source}").fetchone()
+    values: list[Any] = [con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]]
+    names = list(types)
+    for start in range(0, len(names), COLUMNS_PER_PASS):
+        batch = {name: types[name] for name in names[start : start + COLUMNS_PER_PASS]}
+        measures = _measures(batch)
+        values += con.execute(f"SELECT {', '.join(measures)} FROM {source}").fetchone()
     rows = int(values[0])
     profiles: dict[str, ColumnProfile] = {}
     for index, (name, duckdb_type) in enumerate(types.items()):
@@ -150,6 +142,26 @@ def profile_table(con: Any, source: str, columns: list[str] | None = None) -> Ta
     for name, top in top_values(con, source, [c.name for c in categorical]).items():
         profiles[name].top = top
     return TableProfile(rows, profiles)
+
+
+def _measures(types: dict[str, str]) -> list[str]:
+    """Eight measures per column: non-null, distinct, parsed as a number, min, max, mean of
+    the numbers, shortest and longest text."""
+    measures: list[str] = []
+    for name, duckdb_type in types.items():
+        q = sql_identifier(name)
+        kind = _kind(duckdb_type)
+        measures += [f"count({q})", f"count(DISTINCT {q})"]
+        if kind == "number":
+            number = f"{q}::DOUBLE"
+            measures += [f"count({q})", *_finite_stats(number), "NULL", "NULL"]
+        elif kind == "text":
+            number = f"TRY_CAST({q} AS DOUBLE)"
+            measures += [f"count({number})", *_finite_stats(number),
+                         f"min(length({q}))", f"max(length({q}))"]  # fmt: skip
+        else:
+            measures += ["0", "NULL", "NULL", "NULL", "NULL", "NULL"]
+    return measures
 
 
 def invalid_geometry(column: str) -> str:
@@ -183,7 +195,15 @@ def geometry_profile(con: Any, source: str, column: str, crs: str | None) -> Geo
 
 
 def top_values(con: Any, source: str, columns: list[str]) -> dict[str, list[tuple[str, int]]]:
-    """The most common non-empty values of each column (as text), in one grouping-sets pass."""
+    """The most common non-empty values of each column (as text), in one grouping-sets pass per
+    COLUMNS_PER_PASS columns (one pass over hundreds of columns takes gigabytes)."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    for start in range(0, len(columns), COLUMNS_PER_PASS):
+        found |= _top_values_pass(con, source, columns[start : start + COLUMNS_PER_PASS])
+    return found
+
+
+def _top_values_pass(con: Any, source: str, columns: list[str]) -> dict[str, list[tuple[str, int]]]:
     if not columns:
         return {}
     sets = ", ".join(f"({sql_identifier(c)})" for c in columns)

@@ -309,3 +309,26 @@ def test_a_profile_written_before_geometry_profiles_compares_its_crs() -> None:
     old = TableProfile(2, {"id": new.columns["id"], "geom": written_then})
     drift = compare("t", "v1", "v2", old, new, Thresholds())
     assert drift.retyped == [] and drift.flags == ["geom: CRS EPSG:4326 -> EPSG:2263"]
+
+
+def test_a_wide_table_is_profiled_in_passes_with_every_column_right() -> None:
+    """Hundreds of columns are measured COLUMNS_PER_PASS at a time (one pass over all of them
+    took gigabytes): each column's figures are still its own, across the passes' edges."""
+    import duckdb
+
+    from lakehouse.qa.drift import value_counts
+    from lakehouse.qa.profile import COLUMNS_PER_PASS, profile_table
+
+    width = 2 * COLUMNS_PER_PASS + 7
+    con = duckdb.connect()
+    columns = ", ".join(f"CAST(i * {c} AS VARCHAR) AS c{c}" for c in range(width))
+    con.execute(f"CREATE TABLE wide AS SELECT {columns} FROM range(1, 4) AS r(i)")  # i = 1, 2, 3
+    profile = profile_table(con, "wide")
+    assert profile.rows == 3 and len(profile.columns) == width
+    for c in (0, COLUMNS_PER_PASS - 1, COLUMNS_PER_PASS, width - 1):
+        column = profile.columns[f"c{c}"]
+        assert (column.minimum, column.maximum, column.mean) == (c, 3 * c, 2 * c)
+        assert column.distinct == (1 if c == 0 else 3)
+        assert dict(column.top)[str(2 * c)] == (3 if c == 0 else 1)
+    counted = value_counts(con, "wide", {f"c{c}": [str(c), "0"] for c in range(width)})
+    assert counted["c0"] == [3, 3] and counted[f"c{width - 1}"] == [1, 0]

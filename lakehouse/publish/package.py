@@ -2,10 +2,13 @@
 
 The zip holds the data in the chosen format, the data dictionary as a readable file
 (DICTIONARY.md), a README (version, build, code commit, sources and their versions, contract
-and QA summaries, format notes) and SHA256SUMS. The same published version and format always
-give the same bytes: entries in a fixed order with the publish date as their time, and
-every file written deterministically (the xlsx and shapefile writers' own timestamps are set
-to the publish date, a File Geodatabase's identifiers are GDAL's reproducible ones).
+and QA summaries, format notes) and SHA256SUMS. Only published files that still match the
+checksums their publish.json records are packaged. Text that a spreadsheet would run as a
+formula is neutralised as OWASP advises: a leading apostrophe in csv, a text cell with Excel's
+quote prefix in xlsx. The same published version and format always give the same bytes:
+entries in a fixed order with the publish date as their time, and every file written
+deterministically (the xlsx and shapefile writers' own timestamps are set to the publish
+date, a File Geodatabase's identifiers are GDAL's reproducible ones).
 
 Products with a geometry column also package for GIS tools: `geoparquet`, `shapefile` (with
 its .prj and a UTF-8 .cpg; long column names shortened, the README saying which became which),
@@ -45,6 +48,20 @@ EXCEL_MAX_ROWS = 1_048_575  # a sheet's rows, less the header
 EXCEL_MAX_CELL = 32_767  # characters in one cell
 SHAPEFILE_NAME_LENGTH = 10
 INT32 = (-(2**31), 2**31 - 1)  # the integers every File Geodatabase reader takes
+# the first characters that make a spreadsheet read a text as a formula (OWASP: CSV injection)
+FORMULA_START = re.compile(r"[=+@\t\r-]")
+PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?")
+SPREADSHEET_SAFETY = {  # the README's word on text that a spreadsheet would run as a formula
+    "csv": "A text value that a spreadsheet would run as a formula (one starting with =, +, -, "
+    "@, a tab or a carriage return, unless it is just a number such as -5) is written with a "
+    "leading apostrophe ('), as OWASP advises against CSV injection, so that Excel, "
+    "LibreOffice and Google Sheets show it as text; remove the apostrophe when you read the "
+    "file as data. Numbers are written as they are.",
+    "xlsx": "Every text value is a text cell, never a formula: one that a spreadsheet would "
+    "otherwise run (starting with =, +, -, @, a tab or a carriage return) is written unchanged "
+    "as text, marked with Excel's quote prefix so that editing the cell keeps it text. Numbers "
+    "are number cells.",
+}
 
 
 @dataclass
@@ -93,10 +110,31 @@ def package_published(
     if target is not None and target.is_dir():
         folder, target = target, None
     out = target or folder / f"{product}-{entry.version}-{fmt}.zip"
+    outputs = published_output_files(entry)
+    check_published_files(store, entry, outputs)
     with duckdb.connect() as con:
         store.register_in_duckdb(con)
-        outputs = published_output_files(entry)
         return build_package(con, store, entry, outputs, dictionary, fmt, out, description)
+
+
+def check_published_files(store: Store, entry: PublishRecord, outputs: dict[str, str]) -> None:
+    """Refuse, naming the file, a published output that is missing or whose sha256 is not the
+    one publish.json records (changed after publishing): nothing damaged is handed over."""
+    for name, rel in outputs.items():
+        recorded = entry.outputs[f"outputs/{name}"].sha256
+        if not store.exists(rel):
+            raise PackageError(
+                f"{store.url(rel)} is missing, so {entry.product} {entry.version} cannot be "
+                "packaged; run `lake verify` to see what else is damaged, then restore the "
+                "file or publish the build again under a new version."
+            )
+        if store.sha256(rel)[0] != recorded:
+            raise PackageError(
+                f"{store.url(rel)} no longer matches the sha256 its publish.json records (it "
+                f"changed after publishing), so {entry.product} {entry.version} is not "
+                "packaged; run `lake verify` to see what else is damaged, then restore the "
+                "file or publish the build again under a new version."
+            )
 
 
 def build_package(
@@ -180,10 +218,12 @@ def _write_data(
         return [target], []
     if fmt == "csv":
         target = scratch / f"{name}.csv"
-        con.execute(f"COPY (SELECT * FROM {source}) TO {sql_string(str(target))} (HEADER)")
-        return [target], []
+        select, count = _csv_neutralised(con, source)
+        con.execute(f"COPY ({select}) TO {sql_string(str(target))} (HEADER)")
+        return [target], _formula_note(name, count, "prefixed with an apostrophe (')")
     if fmt == "xlsx":
-        return [_write_xlsx(con, name, source, scratch, stamp)], []
+        target, count = _write_xlsx(con, name, source, scratch, stamp)
+        return [target], _formula_note(name, count, "written as text with Excel's quote prefix")
     geometry = _geometry_column(table)
     if geometry is None:
         raise PackageError(
@@ -208,8 +248,60 @@ def _write_data(
     return written, notes + renamed
 
 
-def _write_xlsx(con: Any, name: str, source: str, scratch: Path, stamp: datetime) -> Path:
+def _text_columns(con: Any, source: str) -> list[str]:
+    described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    return [column for column, type_name, *_ in described if type_name == "VARCHAR"]
+
+
+def _formula_like(value: str) -> bool:
+    """Whether a spreadsheet would take this text for a formula: it starts with = + - @, a tab
+    or a carriage return (OWASP's list), and is not just a number like -5 or +1.5."""
+    return bool(FORMULA_START.match(value)) and not PLAIN_NUMBER.fullmatch(value)
+
+
+def _csv_neutralised(con: Any, source: str) -> tuple[str, int]:
+    """The SELECT that writes the CSV, each formula-like text (`_formula_like`) with a leading
+    apostrophe, as OWASP advises for CSV exports (a spreadsheet then shows it as text); and how
+    many values it changes. Numbers are numbers, never touched."""
+    columns = _text_columns(con, source)
+    if not columns:
+        return f"SELECT * FROM {source}", 0
+    starts = sql_string("^" + FORMULA_START.pattern)  # RE2 reads \t and \r as Python does
+    number = sql_string(f"^(?:{PLAIN_NUMBER.pattern})$")
+    conditions = {
+        column: f"(regexp_matches({sql_identifier(column)}, {starts}) AND NOT "
+        f"regexp_matches({sql_identifier(column)}, {number}))"
+        for column in columns
+    }
+    apostrophe = sql_string("'")
+    replaced = ", ".join(
+        f"CASE WHEN {condition} THEN {apostrophe} || {sql_identifier(column)} "
+        f"ELSE {sql_identifier(column)} END AS {sql_identifier(column)}"
+        for column, condition in conditions.items()
+    )
+    counted = " + ".join(f"count(*) FILTER ({c})" for c in conditions.values())
+    count = int(con.execute(f"SELECT {counted} FROM {source}").fetchone()[0])
+    return f"SELECT * REPLACE ({replaced}) FROM {source}", count
+
+
+def _formula_note(name: str, count: int, how: str) -> list[str]:
+    if not count:
+        return []
+    return [
+        f"{name}: {count:,} text value{'s' if count != 1 else ''} that a spreadsheet would "
+        f"take for formulas {'were' if count != 1 else 'was'} {how}."
+    ]
+
+
+def _write_xlsx(
+    con: Any, name: str, source: str, scratch: Path, stamp: datetime
+) -> tuple[Path, int]:
+    """The output as one sheet (geometry as WKT) and how many formula-like texts it holds:
+    every text is written as a text cell, never a formula (openpyxl would make a string
+    starting with = one), the formula-like ones also with Excel's quote prefix, so that editing
+    the cell keeps it text."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     rows = int(con.execute(f"SELECT count(*) FROM {source}").fetchone()[0])
     if rows > EXCEL_MAX_ROWS:
@@ -222,16 +314,29 @@ def _write_xlsx(con: Any, name: str, source: str, scratch: Path, stamp: datetime
     workbook.properties.created = workbook.properties.modified = stamp.replace(tzinfo=None)
     workbook.properties.creator = "lakehouse"
     sheet = workbook.create_sheet(name[:31])
+    text_columns = _text_columns(con, source)  # before the SELECT: one query at a time
     result = con.execute(f"SELECT * FROM {source}")
-    sheet.append([d[0] for d in result.description])
+    header = [d[0] for d in result.description]
+    sheet.append(header)
+    texts = [header.index(column) for column in text_columns]
+    count = 0
     while batch := result.fetchmany(10_000):
         for row in batch:
-            sheet.append(list(row))
+            values = list(row)
+            for index in texts:
+                value = values[index]
+                if isinstance(value, str) and FORMULA_START.match(value):
+                    cell = WriteOnlyCell(sheet, value)
+                    cell.data_type = "s"  # text, even when it starts with =
+                    cell.quotePrefix = True
+                    values[index] = cell
+                    count += _formula_like(value)
+            sheet.append(values)
     target = scratch / f"{name}.xlsx"
     buffer = io.BytesIO()
     workbook.save(buffer)
     _rezip(buffer.getvalue(), target, stamp)
-    return target
+    return target, count
 
 
 def _geometry_as_text(con: Any, name: str, source: str) -> str:
@@ -500,6 +605,8 @@ def readme(entry: PublishRecord, fmt: str, description: str, notes: list[str]) -
         lines.append(f"QA against {qa.against or 'the version before'}: {changes or qa.report}")
     if notes:
         lines += ["", "## Notes on the format", "", *[f"- {note}" for note in notes]]
+    if fmt in SPREADSHEET_SAFETY:
+        lines += ["", "## Formulas", "", SPREADSHEET_SAFETY[fmt]]
     lines += [
         "",
         "DICTIONARY.md describes every column; SHA256SUMS lists the files' checksums.",

@@ -1,17 +1,26 @@
 """Publishing: a build is a draft; a published version is an immutable copy of its outputs
 with everything needed to trust it (the lock, the code commit, contract and QA summaries).
 
-`publish/<product>/<version>/` holds the outputs (hard links or server-side copies of the
-build's files: no bytes rewritten), the lock, the contract report and the QA reports; its
-`publish.json`, written last and only if absent, is the commit point, so a version is never
-published twice or over another. `publish/<product>/latest.json` names the latest version and
-is replaced atomically. A version is promoted to another environment by copying it, checksums
-kept.
+`publish/<product>/<version>/` holds the outputs (independent copies of the build's files,
+never links: a stray write to a build cannot change a published version; server-side copies
+on S3; every copy checked against its checksum), the lock, the contract report and the QA
+reports; its `publish.json`, written last and only if absent, is the commit point, so a
+version is never published twice or over another. Before writing anything a run claims the
+folder (`.claim.json`, created exclusively, removed after the commit): a second run publishing
+the same version at once neither writes nor removes anything there, and reports that the
+version was just published by another run. `publish/<product>/latest.json` names the latest
+version and is replaced atomically. A version is promoted to another environment by copying
+it the same way, checksums kept.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import socket
+import time
+import uuid
 from datetime import UTC, datetime
 
 from lakehouse.config import LakehouseConfig
@@ -27,6 +36,7 @@ from lakehouse.names import LATEST, check_dataset_name
 from lakehouse.publish.records import (
     LatestRecord,
     Promotion,
+    PublishClaim,
     PublishRecord,
     QASummary,
     TableChanges,
@@ -39,6 +49,8 @@ from lakehouse.transform.records import BuildRecord, OutputRecord
 PUBLISH_AREA = "publish"
 PUBLISH_FILE = "publish.json"
 LATEST_FILE = "latest.json"
+CLAIM_FILE = ".claim.json"  # held by the one run writing a version folder (PublishClaim)
+CLAIM_WAIT_SECONDS = 120.0  # how long a run waits for another that holds the version's claim
 VERSION_PATTERN = re.compile(r"\d{2}v\d{1,3}(\.\d{1,3})?|\d{4}-\d{2}-\d{2}|\d{8}")
 
 
@@ -131,7 +143,8 @@ def publish_build(
     store: Store, product: str, build_id: str | None, version: str | None = None
 ) -> PublishRecord:
     """Publish a passed build that has a QA report as `version` (default: the next free number
-    of the year, `next_version`), never over an existing one."""
+    of the year, `next_version`), never over an existing one. Two runs publishing one version
+    at once: one does, the other says so and touches nothing (`_claim`)."""
     if version is None:
         version = next_version(store, product)
     check_publish_version(version)
@@ -159,13 +172,11 @@ def publish_build(
             "published versions are never changed; publish under a new name (e.g. the next "
             "number)."
         )
-    if store.list_files(target):
-        raise PublishError(
-            f"{store.url(target)} holds files of an unfinished publish; `lake verify` lists "
-            "such leftovers: remove the folder by hand, then publish again."
-        )
+    claim = _claim(store, product, version, "publish")
+    written: list[str] = []
     try:
-        outputs = _share_build_files(store, entry, source, target, qa)
+        _refuse_leftovers(store, target, claim, "publish")
+        outputs = _copy_build_files(store, entry, source, target, qa, written)
         record = PublishRecord(
             product=product,
             version=version,
@@ -181,16 +192,144 @@ def publish_build(
         )
         store.create_exclusive(f"{target}/{PUBLISH_FILE}", record.to_json())
     except BaseException:
-        _remove_unless_committed(store, target)
+        _undo(store, target, written, claim)
         raise
+    _remove_file(store, claim)  # committed: the claim has done its work
     move_latest(store, product, version)
     return record
 
 
-def _remove_unless_committed(store: Store, folder: str) -> None:
-    """Clean up a failed publish, unless another one committed this version meanwhile."""
-    if not store.exists(f"{folder}/{PUBLISH_FILE}"):
-        store.remove_folder(folder)
+def _claim(store: Store, product: str, version: str, command: str) -> str:
+    """Claim the folder of `version` for this run, by creating its claim file exclusively
+    (atomic on a local store and on S3); the claim's path. When another run holds it, wait
+    for that run: refused with `VersionExistsError` once it has committed the version; with
+    `PublishError` when its process is gone (a run that was stopped) or after
+    `CLAIM_WAIT_SECONDS`. Nothing of the other run's is written over or removed."""
+    folder = version_folder(product, version)
+    path = f"{folder}/{CLAIM_FILE}"
+    mine = PublishClaim(
+        writer=uuid.uuid4().hex,
+        command=command,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        claimed_at=datetime.now(UTC),
+    ).to_json()
+    deadline = time.monotonic() + CLAIM_WAIT_SECONDS
+    pause = 0.01
+    vanished = 0
+    while True:
+        try:
+            store.create_exclusive(path, mine)
+        except FileNotFoundError:  # the folder went with another run's clean-up: again
+            vanished += 1
+            if vanished > 3:
+                raise
+            continue
+        except VersionExistsError:
+            holder = _read_claim(store, path)
+            _refuse_if_committed(store, product, version, command)
+            if holder is None:  # released between our two looks: try again at once
+                continue
+            if _is_gone(holder):
+                raise PublishError(
+                    f"{store.url(folder)} was left by a run that stopped ({holder.command} by "
+                    f"process {holder.pid} on {holder.host}, {holder.claimed_at.isoformat()}); "
+                    f"`lake verify` lists such leftovers: remove the folder by hand, then "
+                    f"{command} again."
+                ) from None
+            if time.monotonic() > deadline:
+                raise PublishError(
+                    f"{product} {version} is being published by another run ({holder.command} "
+                    f"by process {holder.pid} on {holder.host}, since "
+                    f"{holder.claimed_at.isoformat()}); wait for it to finish, or, if that run "
+                    f"was stopped, remove {store.url(folder)} by hand and {command} again."
+                ) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+            continue
+        try:  # a run that committed removes its claim afterwards: look again
+            _refuse_if_committed(store, product, version, command)
+        except BaseException:
+            _remove_file(store, path)
+            raise
+        return path
+
+
+def _read_claim(store: Store, path: str) -> PublishClaim | None:
+    """The claim at `path` (None if it is gone)."""
+    try:
+        data = store.read_bytes(path)
+    except FileNotFoundError:
+        return None
+    return PublishClaim.from_json(data, store.url(path))
+
+
+def _is_gone(holder: PublishClaim) -> bool:
+    """Whether the claim's process has ended (known only for a process on this machine)."""
+    if holder.host != socket.gethostname():
+        return False
+    try:
+        os.kill(holder.pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, but another user's
+        return False
+    return False
+
+
+def _refuse_if_committed(store: Store, product: str, version: str, command: str) -> None:
+    """Refused in one sentence if another run has just committed `version`."""
+    path = f"{version_folder(product, version)}/{PUBLISH_FILE}"
+    if not store.exists(path):
+        return
+    existing = PublishRecord.from_json(store.read_bytes(path), store.url(path))
+    advice = (
+        "publish under a new name (e.g. the next number)"
+        if command == "publish"
+        else "there is nothing left to promote"
+    )
+    raise VersionExistsError(
+        f"{product} {version} was just published by another run (build {existing.build_id}); "
+        f"published versions are never changed: {advice}."
+    )
+
+
+def _refuse_leftovers(store: Store, folder: str, claim: str, command: str) -> None:
+    """Files in a freshly claimed folder are an older run's leftovers (from before claims):
+    never written over. (Another run's attempt at the claim may show for a moment as a
+    temporary file beside it: not a leftover.)"""
+    attempt = re.compile(rf"\.{re.escape(CLAIM_FILE)}\.[0-9a-f]+\.tmp")
+    found = [
+        path
+        for path in store.list_files(folder)
+        if path != claim and not attempt.fullmatch(path.rsplit("/", 1)[-1])
+    ]
+    if found:
+        raise PublishError(
+            f"{store.url(folder)} holds files of an unfinished {command}; `lake verify` lists "
+            f"such leftovers: remove the folder by hand, then {command} again."
+        )
+
+
+def _undo(store: Store, folder: str, written: list[str], claim: str) -> None:
+    """Remove what a failed publish or promote wrote (only its own files, and on a local store
+    the folders they leave empty), then its claim, then the version folder if it is empty."""
+    for path in reversed(written):
+        _remove_file(store, path)
+    if store.is_local:  # (an S3 "folder" goes with its last object)
+        base = store.local_path(folder)
+        for directory in sorted((p for p in base.rglob("*") if p.is_dir()), reverse=True):
+            with contextlib.suppress(OSError):
+                directory.rmdir()  # only if empty: never another run's files
+    _remove_file(store, claim)
+    if store.is_local:
+        with contextlib.suppress(OSError):
+            store.local_path(folder).rmdir()
+
+
+def _remove_file(store: Store, path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        store.fs.rm_file(store.path(path))
 
 
 def move_latest(store: Store, product: str, version: str) -> None:
@@ -220,18 +359,29 @@ def _inputs(entry: BuildRecord) -> dict[str, str]:
     return found
 
 
-def _share_build_files(
-    store: Store, entry: BuildRecord, source: str, target: str, qa: list[str]
+def _copy_build_files(
+    store: Store,
+    entry: BuildRecord,
+    source: str,
+    target: str,
+    qa: list[str],
+    written: list[str],
 ) -> dict[str, OutputRecord]:
-    """Link the outputs (checking their checksums), the lock, the contract and QA reports."""
+    """Copy the outputs, the lock, the contract and QA reports into the version folder:
+    independent copies (a local copy; a server-side copy on S3), never links to the build's
+    files, each checked after copying: an output against the checksum its build recorded,
+    the others against their source. `written` gets every path copied."""
     outputs = {}
     for key, output in entry.outputs.items():
-        store.share(f"{source}/{output.path}", f"{target}/{output.path}")
-        sha, size = store.sha256(f"{target}/{output.path}")
+        copied = f"{target}/{output.path}"
+        written.append(copied)
+        store.copy(f"{source}/{output.path}", copied)
+        sha, size = store.sha256(copied)
         if sha != output.sha256:
             raise IntegrityError(
-                f"{store.url(source)}/{output.path} no longer matches the checksum its build "
-                "recorded; run `lake verify` and build again."
+                f"{store.url(copied)} does not match the checksum build {entry.build_id} "
+                f"recorded for {output.path} after copying (the copy or the build's file is "
+                "damaged), so nothing was published; run `lake verify` and build again."
             )
         outputs[key] = output.model_copy(update={"bytes": size})
     extras = [f"{source}/{entry.product}.lock", *qa]
@@ -239,7 +389,14 @@ def _share_build_files(
     extras += [f.removesuffix(".html") + ".json" for f in qa]
     for path in extras:
         if store.exists(path):
-            store.share(path, f"{target}/{path.removeprefix(source + '/')}")
+            copied = f"{target}/{path.removeprefix(source + '/')}"
+            written.append(copied)
+            store.copy(path, copied)
+            if store.sha256(copied) != store.sha256(path):
+                raise IntegrityError(
+                    f"{store.url(copied)} differs from {store.url(path)} after copying, so "
+                    "nothing was published; publish again."
+                )
     return outputs
 
 
@@ -267,7 +424,8 @@ def promote(
     source: Store, target: Store, product: str, version: str, source_env: str
 ) -> PublishRecord:
     """Copy a published version from one environment's store to another's, unchanged (the
-    same bytes, checked by their checksums), and make it the target's latest."""
+    same bytes in independent copies, checked by their checksums), and make it the target's
+    latest."""
     entry = find_published(source, product, version)
     version = entry.version
     folder = version_folder(product, version)
@@ -276,21 +434,23 @@ def promote(
             f"{product} {version} is already published in the target environment; published "
             "versions are never changed."
         )
-    if target.list_files(folder):
-        raise PublishError(
-            f"{target.url(folder)} holds files of an unfinished promote: remove the folder by "
-            "hand, then promote again."
-        )
+    claim = _claim(target, product, version, "promote")
+    written: list[str] = []
     try:
+        _refuse_leftovers(target, folder, claim, "promote")
+        recorded = {f"{folder}/{output.path}": output.sha256 for output in entry.outputs.values()}
         for path in source.list_files(folder):
-            if not path.endswith(PUBLISH_FILE):
-                target.receive(source, path, path)
-        for output in entry.outputs.values():
-            sha, _ = target.sha256(f"{folder}/{output.path}")
-            if sha != output.sha256:
+            name = path.rsplit("/", 1)[-1]
+            if name == PUBLISH_FILE or name.startswith("."):  # the commit point; claims, temps
+                continue
+            expected = recorded.get(path) or source.sha256(path)[0]
+            written.append(path)
+            _copy_between(source, target, path)
+            if target.sha256(path)[0] != expected:
                 raise IntegrityError(
-                    f"{target.url(folder)}/{output.path} differs from the published file "
-                    "after copying; nothing was promoted."
+                    f"{target.url(path)} differs from the published file after copying (the "
+                    "copy or the published file is damaged: `lake verify` checks the "
+                    f"published ones in {source_env!r}); nothing was promoted."
                 )
         record = entry.model_copy(
             update={
@@ -300,10 +460,21 @@ def promote(
         )
         target.create_exclusive(f"{folder}/{PUBLISH_FILE}", record.to_json())
     except BaseException:
-        _remove_unless_committed(target, folder)
+        _undo(target, folder, written, claim)
         raise
+    _remove_file(target, claim)
     move_latest(target, product, version)
     return record
+
+
+def _copy_between(source: Store, target: Store, path: str) -> None:
+    """An independent copy of a file of one store in another: copied from a local store (never
+    linked), else received (a server-side copy between buckets of one S3, or a download and
+    an upload)."""
+    if source.is_local:
+        target.put_file(source.local_path(path), path)
+    else:
+        target.receive(source, path, path)
 
 
 def promote_to_env(

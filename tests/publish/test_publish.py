@@ -39,7 +39,7 @@ def stored(lake: Lakehouse, rel: str) -> Path:
     return Path(lake.store.root) / rel
 
 
-def test_a_published_version_shares_the_build_files_with_its_metadata(lake: Lakehouse) -> None:
+def test_a_published_version_copies_the_build_files_with_its_metadata(lake: Lakehouse) -> None:
     (entry,) = lake.published("pluto_lite")
     build = lake.builds("pluto_lite")[0]
     assert (entry.version, entry.build_id) == ("25v1", build.build_id)
@@ -53,7 +53,9 @@ def test_a_published_version_shares_the_build_files_with_its_metadata(lake: Lake
     assert entry.promoted_from is None
     output = stored(lake, published_output("pluto_lite", "25v1", "pluto_lite"))
     built = stored(lake, f"builds/pluto_lite/{build.build_id}")
-    assert output.stat().st_ino == (built / "outputs" / "pluto_lite.parquet").stat().st_ino
+    # an independent copy, not a hard link: a stray write to the build cannot change it
+    assert output.stat().st_ino != (built / "outputs" / "pluto_lite.parquet").stat().st_ino
+    assert output.read_bytes() == (built / "outputs" / "pluto_lite.parquet").read_bytes()
     assert (
         hashlib.sha256(output.read_bytes()).hexdigest()
         == entry.outputs["outputs/pluto_lite"].sha256

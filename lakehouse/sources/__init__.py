@@ -53,7 +53,10 @@ built-in source type has its own test module there). What else `SourceType` says
   Otherwise (the default) a template of this type must name its format.
 - A failure worth retrying (a server error, a timeout, a cut-off body) is a
   `TransientSourceError`; `lakehouse.sources.http.with_retries(action, retries=...,
-  backoff_seconds=...)` retries it with back-off and then reports it as a `SourceError`.
+  backoff_seconds=..., deadline=...)` retries it with back-off, never past the fetch's
+  `Deadline`, and then reports it as a `SourceError`. An HTTP-based spec mixes in
+  `HttpSettings` (timeouts, retries, the deadline, the minimum rate); `download` and `get_json`
+  refuse web pages and bodies cut short.
 - `Fetched.source_version`: the source's own version (e.g. YYYYMMDD of its last edit), when it
   has one; `Fetched.location` is where the data came from, for the manifest: never credentials.
 - A spec holding a local path overrides `SourceSpec.relative_to_project` (see `file`).

@@ -15,7 +15,7 @@ from lakehouse.errors import SourceError
 from lakehouse.formats.geojson import GeoJsonFormat
 from lakehouse.progress import Progress
 from lakehouse.sources import Fetched, SourceSpec, SourceType
-from lakehouse.sources.http import HttpSettings, get_json, redact_url
+from lakehouse.sources.http import Deadline, HttpSettings, deadline_for, get_json, redact_url
 
 DEFAULT_MAX_RECORD_COUNT = 1000
 
@@ -40,14 +40,10 @@ def version_from_epoch_millis(millis: int | float) -> str:
     return datetime.fromtimestamp(millis / 1000, tz=UTC).strftime("%Y%m%d")
 
 
-def _get(source: ArcgisSource, url: str, params: dict[str, str]) -> tuple[dict[str, Any], bytes]:
-    document, body = get_json(
-        url,
-        params=params,
-        timeout_seconds=source.timeout_seconds,
-        retries=source.retries,
-        backoff_seconds=source.backoff_seconds,
-    )
+def _get(
+    source: ArcgisSource, url: str, params: dict[str, str], deadline: Deadline | None = None
+) -> tuple[dict[str, Any], bytes]:
+    document, body = get_json(url, params=params, settings=source, deadline=deadline)
     if not isinstance(document, dict):
         raise SourceError(f"{redact_url(url)} did not return a JSON object; check the layer URL.")
     if "error" in document:  # ArcGIS reports errors with HTTP 200
@@ -59,8 +55,8 @@ def _get(source: ArcgisSource, url: str, params: dict[str, str]) -> tuple[dict[s
     return document, body
 
 
-def fetch_layer_metadata(source: ArcgisSource) -> dict[str, Any]:
-    metadata, _ = _get(source, source.url, {"f": "json"})
+def fetch_layer_metadata(source: ArcgisSource, deadline: Deadline | None = None) -> dict[str, Any]:
+    metadata, _ = _get(source, source.url, {"f": "json"}, deadline)
     return metadata
 
 
@@ -70,7 +66,8 @@ def _more_pages(page: dict[str, Any]) -> bool:
 
 
 def fetch(source: ArcgisSource, landing_dir: Path, progress: Progress) -> Fetched:
-    metadata = fetch_layer_metadata(source)
+    deadline = deadline_for(source, f"the fetch of ArcGIS layer {redact_url(source.url)}")
+    metadata = fetch_layer_metadata(source, deadline)
     max_records = int(metadata.get("maxRecordCount") or DEFAULT_MAX_RECORD_COUNT)
     page_size = min(source.page_size or max_records, max_records)
     order_field = metadata.get("objectIdField") or "OBJECTID"
@@ -89,6 +86,7 @@ def fetch(source: ArcgisSource, landing_dir: Path, progress: Progress) -> Fetche
                 "resultOffset": str(offset),
                 "resultRecordCount": str(page_size),
             },
+            deadline,
         )
         features = page.get("features")
         if page.get("type") != "FeatureCollection" or not isinstance(features, list):

@@ -2,6 +2,18 @@
 
 A template's `source: {type: http, url: ...}`; the socrata and arcgis source types fetch with
 the same helpers and take the same settings (`HttpSettings`).
+
+What is checked, on every body: it is not a web page (an HTML content type, or a body that
+starts like an HTML document whatever its content type: a login or error page); it is whole as
+far as HTTP can tell (its Content-Length, the final chunk of a chunked body, the end of a gzip
+or deflate stream); it arrives no slower than `min_bytes_per_second` over each
+`timeout_seconds`; and the whole fetch (every request, retry and page) ends within
+`deadline_seconds`. What HTTP cannot tell: a body that the server ends by closing the
+connection (no Content-Length, not chunked, not compressed) and cuts at a line boundary looks
+complete; such a download is recorded as `framing: connection close (end unverified)` in its
+manifest's source details. A cut mid-row is refused by the CSV reader (a short last row, an
+unterminated quote), except within the last value of the last row. Socrata exports and pages
+are also counted against the dataset's own row count (see `socrata`).
 """
 
 from __future__ import annotations
@@ -9,7 +21,9 @@ from __future__ import annotations
 import json
 import re
 import time
+import zlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -22,9 +36,16 @@ from lakehouse.progress import Progress
 from lakehouse.records import Strict
 from lakehouse.sources import Fetched, SourceSpec, SourceType
 
-DOWNLOAD_CHUNK_BYTES = 1024 * 1024
+PROGRESS_STEP_BYTES = 1024 * 1024
 USER_AGENT = "lakehouse-ingest/0.1"
+DEFAULT_DEADLINE_SECONDS = 3600.0
+DEFAULT_MIN_BYTES_PER_SECOND = 1024.0
+SNIFF_BYTES = 1024
 T = TypeVar("T")
+
+
+def _is(default: float) -> Callable[[float], bool]:
+    return lambda value: value == default
 
 
 class HttpSettings(Strict):
@@ -32,11 +53,24 @@ class HttpSettings(Strict):
 
     A spec mixes it in after `SourceSpec` (`class HttpSource(SourceSpec, HttpSettings)`), which
     puts these fields first in a dump, as they have always been: the template's hash recorded
-    with every archived version stays the same."""
+    with every archived version stays the same. Fields added later are left out of the dump
+    while they hold their default, for the same reason."""
 
     timeout_seconds: float = Field(default=60.0, gt=0)
     retries: int = Field(default=3, ge=0, le=10)
     backoff_seconds: float = Field(default=1.0, ge=0)
+    deadline_seconds: float = Field(
+        default=DEFAULT_DEADLINE_SECONDS,
+        gt=0,
+        description="the whole fetch (every request, retry and page) ends by then",
+        exclude_if=_is(DEFAULT_DEADLINE_SECONDS),
+    )
+    min_bytes_per_second: float = Field(
+        default=DEFAULT_MIN_BYTES_PER_SECOND,
+        ge=0,
+        description="a body arriving slower, over any timeout_seconds, is dropped and retried",
+        exclude_if=_is(DEFAULT_MIN_BYTES_PER_SECOND),
+    )
 
 
 class HttpSource(SourceSpec, HttpSettings):
@@ -73,8 +107,48 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, query, parts.fragment))
 
 
-def with_retries(action: Callable[[], T], *, retries: int, backoff_seconds: float) -> T:
-    """Run `action`, retrying transient failures with exponential back-off."""
+class Deadline:
+    """The time a whole fetch may take: every request, retry, back-off and page of it. It is
+    checked as each piece of a body arrives and bounds each request's timeouts, so a fetch
+    ends at most one read (`timeout_seconds`) after it, however slowly a server sends."""
+
+    def __init__(self, seconds: float, what: str) -> None:
+        self.seconds = seconds
+        self.what = what  # "the fetch of <masked URL or dataset>"
+        self._end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self._end - time.monotonic()
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0
+
+    def timeout(self, seconds: float) -> float:
+        """`seconds`, or less when the deadline is nearer."""
+        return max(min(seconds, self.remaining()), 0.001)
+
+    def error(self, detail: str) -> SourceError:
+        return SourceError(
+            f"{self.what[:1].upper()}{self.what[1:]} did not finish within its deadline of "
+            f"{self.seconds:g} s ({detail}); raise source.deadline_seconds in the template if "
+            "the source is really this slow, or try again later."
+        )
+
+
+def deadline_for(settings: HttpSettings, what: str) -> Deadline:
+    """The deadline of one fetch made with `settings`; `what` names it ("the fetch of ...")."""
+    return Deadline(settings.deadline_seconds, what)
+
+
+def with_retries(
+    action: Callable[[], T],
+    *,
+    retries: int,
+    backoff_seconds: float,
+    deadline: Deadline | None = None,
+) -> T:
+    """Run `action`, retrying transient failures with exponential back-off, and never past
+    the deadline: a try it leaves no time for is not made."""
     attempts = retries + 1
     for attempt in range(1, attempts + 1):
         try:
@@ -83,13 +157,18 @@ def with_retries(action: Callable[[], T], *, retries: int, backoff_seconds: floa
             if attempt == attempts:
                 tried = f" (tried {attempts} times)" if attempts > 1 else ""
                 raise SourceError(f"{exc}{tried}; check the source or try again later.") from exc
-            time.sleep(backoff_seconds * 2 ** (attempt - 1))
+            pause = backoff_seconds * 2 ** (attempt - 1)
+            if deadline is not None and deadline.remaining() <= pause:
+                raise deadline.error(f"the last of {attempt} tries: {exc}") from exc
+            time.sleep(pause)
     raise AssertionError("unreachable")
 
 
 def _client(timeout_seconds: float) -> httpx.Client:
     timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 30.0))
-    return httpx.Client(timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT})
+    # only the encodings _BodyDecoder checks to their end (a cut gzip stream is an error)
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
+    return httpx.Client(timeout=timeout, follow_redirects=True, headers=headers)
 
 
 def _raise_for_status(response: httpx.Response, shown_url: str) -> None:
@@ -101,13 +180,42 @@ def _raise_for_status(response: httpx.Response, shown_url: str) -> None:
         )
 
 
+def web_page_error(shown_url: str, expected: str, why: str = "") -> SourceError:
+    """The refusal of a web page served instead of data (a login page, a portal's error page)."""
+    return SourceError(
+        f"{shown_url} sent a web page (an HTML login or error page, perhaps{why}) instead of "
+        f"{expected}; open that URL in a browser to see it, then point the template at the data "
+        "itself (a direct download link that needs no login)."
+    )
+
+
 def _reject_html(response: httpx.Response, shown_url: str, expected: str) -> None:
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in {"text/html", "application/xhtml+xml"}:
-        raise SourceError(
-            f"{shown_url} returned an HTML page (content type {content_type}) instead of "
-            f"{expected}; the URL probably points at a web page or an error page, fix it."
-        )
+        raise web_page_error(shown_url, expected, f"; content type {content_type}")
+
+
+_HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body)[\s>/]", re.IGNORECASE)
+_PROLOGUE = re.compile(rb"\s*(?:<\?xml[^>]*>\s*|<!--.*?-->\s*)*", re.DOTALL)
+
+
+def looks_like_a_web_page(head: bytes) -> bool:
+    """Whether a body's first bytes are an HTML document (after a BOM, white space, an XML
+    declaration and comments), whatever its content type said. Data never starts so: CSV,
+    JSON, GeoJSON, Excel, zip and Parquet files all start otherwise."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        head = head.decode("utf-16", errors="ignore").encode("utf-8", errors="ignore")
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    prologue = _PROLOGUE.match(head)
+    start = prologue.end() if prologue else 0
+    return _HTML_START.match(head, start) is not None
+
+
+def refuse_web_page(path: Path, shown_url: str, expected: str) -> None:
+    """Refuse a landed file that is a web page (for sources that land files without HTTP)."""
+    with open(path, "rb") as handle:
+        if looks_like_a_web_page(handle.read(SNIFF_BYTES)):
+            raise web_page_error(shown_url, expected)
 
 
 def _transport_error(exc: httpx.HTTPError, shown_url: str, timeout: float) -> TransientSourceError:
@@ -118,51 +226,245 @@ def _transport_error(exc: httpx.HTTPError, shown_url: str, timeout: float) -> Tr
     return TransientSourceError(f"cannot reach {shown_url} ({exc.__class__.__name__}: {exc})")
 
 
+class _Stage:
+    """One gzip or deflate layer of a body: decompressed as it comes, and known to be whole
+    only when its stream reached its end marker."""
+
+    def __init__(self, gzip: bool) -> None:
+        self.gzip = gzip
+        self.fed = False
+        self._z = zlib.decompressobj(zlib.MAX_WBITS | 16 if gzip else zlib.MAX_WBITS)
+
+    def decode(self, data: bytes) -> bytes:
+        out = b""
+        while data:
+            first = not self.fed
+            self.fed = True
+            try:
+                out += self._z.decompress(data)
+            except zlib.error:
+                if self.gzip or not first:
+                    raise
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)  # deflate without its zlib header
+                continue
+            data = self._z.unused_data if self._z.eof else b""
+            if not (self.gzip and data.startswith(b"\x1f\x8b")):
+                break  # anything but a further gzip member after the end is ignored, as by httpx
+            self._z = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        return out
+
+    def finish(self) -> tuple[bytes, bool]:
+        """The rest, and whether the stream ended properly (an empty body counts as whole)."""
+        return self._z.flush(), self._z.eof or not self.fed
+
+
+class _BodyDecoder:
+    """Undoes the gzip or deflate Content-Encoding of a body (the only ones asked for) and
+    knows whether each compressed stream reached its end: the one sign of a cut that a body
+    without Content-Length or chunks carries. Other codings pass through, as with httpx."""
+
+    def __init__(self, content_encoding: str, shown_url: str) -> None:
+        codings = [c.strip().lower() for c in content_encoding.split(",")]
+        self._stages = [
+            _Stage(gzip=c != "deflate")
+            for c in reversed(codings)
+            if c in ("gzip", "x-gzip", "deflate")
+        ]
+        self.shown = shown_url
+
+    def decode(self, data: bytes) -> bytes:
+        try:
+            for stage in self._stages:
+                data = stage.decode(data)
+        except zlib.error as exc:
+            raise TransientSourceError(
+                f"the download from {self.shown} is not valid compressed data ({exc})"
+            ) from exc
+        return data
+
+    def finish(self) -> bytes:
+        """The rest of the body; a compressed stream that stopped short is a cut-off body."""
+        out = b""
+        for stage in self._stages:
+            try:
+                out = stage.decode(out)
+                rest, whole = stage.finish()
+            except zlib.error as exc:
+                raise TransientSourceError(
+                    f"the download from {self.shown} is not valid compressed data ({exc})"
+                ) from exc
+            if not whole:
+                raise TransientSourceError(
+                    f"the download from {self.shown} was cut off before the end of its "
+                    f"{'gzip' if stage.gzip else 'deflate'} data"
+                )
+            out += rest
+        return out
+
+
+class _RateMeter:
+    """Fails a body that arrives slower than `min_rate` bytes/s over each `window` seconds
+    (a trickle never trips the per-read timeout)."""
+
+    def __init__(self, min_rate: float, window: float, shown_url: str) -> None:
+        self.min_rate, self.window, self.shown = min_rate, window, shown_url
+        self._start, self._bytes = time.monotonic(), 0
+
+    def add(self, count: int) -> None:
+        if self.min_rate <= 0:
+            return
+        self._bytes += count
+        elapsed = time.monotonic() - self._start
+        if elapsed < self.window:
+            return
+        rate = self._bytes / elapsed
+        if rate < self.min_rate:
+            raise TransientSourceError(
+                f"{self.shown} sent {rate:,.0f} bytes/s over {elapsed:.1f} s, slower than the "
+                f"{self.min_rate:,.0f} bytes/s the template allows (min_bytes_per_second)"
+            )
+        self._start, self._bytes = time.monotonic(), 0
+
+
+@dataclass(frozen=True)
+class Received:
+    """What one request's body was: its size as sent, and how its end was marked."""
+
+    raw_bytes: int  # as sent (compressed, if it was)
+    framing: Literal["content-length", "chunked", "connection close"]
+
+    @property
+    def end_verified(self) -> bool:
+        """False when the server marked the end only by closing the connection: then a cut
+        at a line boundary cannot be told from the end (unless the body was compressed)."""
+        return self.framing != "connection close"
+
+
+def _framing(response: httpx.Response) -> Literal["content-length", "chunked", "connection close"]:
+    if "chunked" in response.headers.get("transfer-encoding", "").lower():
+        return "chunked"
+    if "content-length" in response.headers:
+        return "content-length"
+    return "connection close"
+
+
+def _receive(
+    url: str,
+    *,
+    shown: str,
+    expected: str,
+    settings: HttpSettings,
+    deadline: Deadline,
+    params: Mapping[str, str] | None,
+    headers: Mapping[str, str] | None,
+    write: Callable[[bytes], object],
+    on_bytes: Callable[[int, int | None], None] | None = None,
+) -> Received:
+    """GET `url` and hand its decoded body to `write`, checking it as it comes: not a web page,
+    not slower than the minimum rate, not past the deadline, and whole (its Content-Length,
+    its final chunk, the end of its gzip stream). Failures worth retrying are transient."""
+    timeout = deadline.timeout(settings.timeout_seconds)
+    try:
+        with (
+            _client(timeout) as client,
+            client.stream("GET", url, params=params, headers=headers) as response,
+        ):
+            _raise_for_status(response, shown)
+            _reject_html(response, shown, expected)
+            framing = _framing(response)
+            declared = response.headers.get("content-length", "")
+            total = int(declared) if framing == "content-length" and declared.isdigit() else None
+            decoder = _BodyDecoder(response.headers.get("content-encoding", ""), shown)
+            meter = _RateMeter(settings.min_bytes_per_second, settings.timeout_seconds, shown)
+            head, sniffed, received = b"", False, 0
+            for raw in response.iter_raw():
+                data = decoder.decode(raw)
+                if not sniffed:
+                    head += data[: SNIFF_BYTES - len(head)]
+                    if len(head) >= SNIFF_BYTES:
+                        sniffed = _sniff(head, shown, expected)
+                write(data)
+                received += len(raw)
+                meter.add(len(raw))
+                if deadline.expired():
+                    of_total = f" of {total:,}" if total is not None else ""
+                    raise deadline.error(f"{received:,}{of_total} bytes received")
+                if on_bytes is not None:
+                    on_bytes(received, total)
+            data = decoder.finish()
+            if not sniffed:
+                _sniff(head + data[: SNIFF_BYTES - len(head)], shown, expected)
+            write(data)
+            if total is not None and response.num_bytes_downloaded != total:
+                raise TransientSourceError(
+                    f"the download from {shown} was cut off after "
+                    f"{response.num_bytes_downloaded:,} of {total:,} bytes"
+                )
+            return Received(response.num_bytes_downloaded, framing)
+    except httpx.HTTPError as exc:
+        if deadline.expired():
+            raise deadline.error(str(_transport_error(exc, shown, timeout))) from exc
+        raise _transport_error(exc, shown, timeout) from exc
+
+
+def _sniff(head: bytes, shown: str, expected: str) -> bool:
+    if looks_like_a_web_page(head):
+        raise web_page_error(shown, expected)
+    return True
+
+
 def download(
     url: str,
     destination: Path,
     *,
     expected: str,
-    timeout_seconds: float,
-    retries: int,
-    backoff_seconds: float,
+    settings: HttpSettings,
+    deadline: Deadline | None = None,
     params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     progress: Progress,
-) -> Path:
-    """Stream `url` to `destination`; a partial body never survives as the destination file."""
+    verify: Callable[[Path, Received], None] | None = None,
+) -> Received:
+    """Stream `url` to `destination`; a partial body never survives as the destination file.
+    `verify(partial_file, received)` may refuse what arrived (a TransientSourceError retries)."""
     shown = redact_url(url)
     partial = destination.with_name(destination.name + ".part")
+    deadline = deadline or deadline_for(settings, f"the fetch of {shown}")
 
-    def attempt() -> Path:
-        try:
-            with (
-                _client(timeout_seconds) as client,
-                client.stream("GET", url, params=params) as response,
-            ):
-                _raise_for_status(response, shown)
-                _reject_html(response, shown, expected)
-                total = int(response.headers.get("content-length", 0)) or None
-                received = 0
-                with open(partial, "wb") as out:
-                    for chunk in response.iter_bytes(DOWNLOAD_CHUNK_BYTES):
-                        out.write(chunk)
-                        received += len(chunk)
-                        progress(
-                            f"downloading {destination.name} ({received / 1e6:,.1f} MB)",
-                            received,
-                            total,
-                        )
-                if total is not None and received != total:
-                    raise TransientSourceError(
-                        f"the download from {shown} was cut off after {received} of {total} bytes"
-                    )
-        except httpx.HTTPError as exc:
-            raise _transport_error(exc, shown, timeout_seconds) from exc
+    def attempt() -> Received:
+        next_report = [0]
+
+        def report(received: int, total: int | None) -> None:
+            if received >= next_report[0]:
+                next_report[0] = received + PROGRESS_STEP_BYTES
+                progress(
+                    f"downloading {destination.name} ({received / 1e6:,.1f} MB)", received, total
+                )
+
+        with open(partial, "wb") as out:
+            received = _receive(
+                url,
+                shown=shown,
+                expected=expected,
+                settings=settings,
+                deadline=deadline,
+                params=params,
+                headers=headers,
+                write=out.write,
+                on_bytes=report,
+            )
+        if verify is not None:
+            verify(partial, received)
         partial.replace(destination)
-        return destination
+        return received
 
     try:
-        return with_retries(attempt, retries=retries, backoff_seconds=backoff_seconds)
+        return with_retries(
+            attempt,
+            retries=settings.retries,
+            backoff_seconds=settings.backoff_seconds,
+            deadline=deadline,
+        )
     finally:
         partial.unlink(missing_ok=True)
 
@@ -171,29 +473,38 @@ def get_json(
     url: str,
     *,
     params: Mapping[str, str] | None,
-    timeout_seconds: float,
-    retries: int,
-    backoff_seconds: float,
+    settings: HttpSettings,
+    deadline: Deadline | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> tuple[Any, bytes]:
     """GET a JSON document; returns (parsed, raw bytes) so callers can archive the original."""
     shown = redact_url(url)
+    deadline = deadline or deadline_for(settings, f"the fetch of {shown}")
 
     def attempt() -> tuple[Any, bytes]:
-        try:
-            with _client(timeout_seconds) as client:
-                response = client.get(url, params=params, headers=headers)
-                _raise_for_status(response, shown)
-                _reject_html(response, shown, "JSON")
-                body = response.content
-        except httpx.HTTPError as exc:
-            raise _transport_error(exc, shown, timeout_seconds) from exc
+        pieces: list[bytes] = []
+        _receive(
+            url,
+            shown=shown,
+            expected="JSON",
+            settings=settings,
+            deadline=deadline,
+            params=params,
+            headers=headers,
+            write=pieces.append,
+        )
+        body = b"".join(pieces)
         try:
             return json.loads(body), body
         except ValueError as exc:
             raise TransientSourceError(f"{shown} returned a body that is not valid JSON") from exc
 
-    return with_retries(attempt, retries=retries, backoff_seconds=backoff_seconds)
+    return with_retries(
+        attempt,
+        retries=settings.retries,
+        backoff_seconds=settings.backoff_seconds,
+        deadline=deadline,
+    )
 
 
 def file_name_from_url(url: str, default: str) -> str:
@@ -205,16 +516,12 @@ def file_name_from_url(url: str, default: str) -> str:
 def fetch(source: HttpSource, landing_dir: Path, progress: Progress) -> Fetched:
     """Download one file over HTTP(S)."""
     destination = landing_dir / file_name_from_url(source.url, "download")
-    download(
-        source.url,
-        destination,
-        expected="a data file",
-        timeout_seconds=source.timeout_seconds,
-        retries=source.retries,
-        backoff_seconds=source.backoff_seconds,
-        progress=progress,
+    received = download(
+        source.url, destination, expected="a data file", settings=source, progress=progress
     )
-    return Fetched(files=[destination], location=redact_url(source.url))
+    # a body ended only by the connection closing cannot be checked for a cut: say so
+    details = {} if received.end_verified else {"framing": f"{received.framing} (end unverified)"}
+    return Fetched(files=[destination], location=redact_url(source.url), details=details)
 
 
 SOURCE = SourceType(name="http", spec=HttpSource, fetch=fetch)

@@ -14,7 +14,7 @@ from lakehouse.config import S3Settings
 from lakehouse.errors import SourceError
 from lakehouse.progress import Progress
 from lakehouse.sources import Fetched, SourceSpec, SourceType
-from lakehouse.sources.http import file_name_from_url
+from lakehouse.sources.http import file_name_from_url, refuse_web_page
 from lakehouse.store.storage import make_s3_filesystem
 
 
@@ -47,6 +47,7 @@ def fetch(source: S3Source, landing_dir: Path, progress: Progress) -> Fetched:
         raise SourceError(
             f"Cannot read {source.url} ({exc.__class__.__name__}: {exc}); check the endpoint."
         ) from exc
+    refuse_web_page(destination, source.url, "a data file")
     progress(f"downloaded {destination.name}", size, size)
     return Fetched(files=[destination], location=source.url)
 

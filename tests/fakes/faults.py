@@ -16,6 +16,13 @@ HTML_ERROR_PAGE = (
     b"<body><h1>Something went wrong</h1><p>The portal is down for maintenance. "
     b"Please try again later.</p></body></html>\n"
 )
+LOGIN_PAGE = (
+    b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Sign in</title>'
+    b'</head>\n<body><form method="post" action="/login"><label>User name, or e-mail'
+    b'</label><input name="user"><label>Password</label><input name="password" '
+    b'type="password"><button>Sign in</button></form></body></html>\n'
+)
+Framing = Literal["length", "chunked", "close"]
 
 FaultKind = Literal[
     "http_error",
@@ -25,6 +32,9 @@ FaultKind = Literal[
     "slow_body",
     "disconnect",
     "replace_body",
+    "reframe",
+    "drip",
+    "ignore_params",
 ]
 BODY_METHODS: tuple[str, ...] = ("GET", "POST")
 
@@ -44,6 +54,11 @@ class Fault:
     body: bytes = b""
     content_type: str = "text/plain; charset=utf-8"
     headers: tuple[tuple[str, str], ...] = ()
+    framing: Framing = "length"  # reframe: how the (cut) body is delimited
+    gzip: bool = False  # reframe: send the body gzip-encoded (Content-Encoding: gzip)
+    at_line: bool = False  # reframe: cut back to the end of a line
+    interval: float = 0.0  # drip: seconds between pieces of `first_bytes` bytes
+    params: tuple[str, ...] = ()  # ignore_params: query parameters the server ignores
 
     def fires_on(self, index: int) -> bool:
         """Whether the `index`-th (0-based) matching request gets this fault."""
@@ -101,9 +116,11 @@ def truncate(
     after: int = 0,
     fraction: float = 0.5,
     methods: tuple[str, ...] = BODY_METHODS,
+    at_line: bool = False,
 ) -> Fault:
-    """Announce the full Content-Length, send `fraction` of the body, close the connection."""
-    return Fault("truncate", times, after, methods, fraction=fraction)
+    """Announce the full Content-Length (or send chunks), send `fraction` of the body (back to
+    the end of a line with at_line), close the connection (no terminating chunk)."""
+    return Fault("truncate", times, after, methods, fraction=fraction, at_line=at_line)
 
 
 def wrong_content_type(
@@ -172,3 +189,53 @@ def arcgis_error(
     """HTTP 200 with an ArcGIS `{"error": ...}` body (how ArcGIS reports transient failures)."""
     error = {"error": {"code": code, "message": message, "details": []}}
     return replace_body(json.dumps(error).encode(), times=times, after=after)
+
+
+def reframe(
+    framing: Framing = "length",
+    *,
+    cut: float | None = None,
+    at_line: bool = False,
+    gzip: bool = False,
+    times: int | None = None,
+    after: int = 0,
+    methods: tuple[str, ...] = BODY_METHODS,
+) -> Fault:
+    """Serve the real body, gzip-encoded if asked, cut to its first `cut` fraction (back to the
+    end of a line with at_line), and framed cleanly as `framing`: "length" (a Content-Length of
+    what is sent: a server that announces the short length), "chunked" (with the terminating
+    chunk) or "close" (no length: the end is the connection closing). Nothing in the HTTP
+    framing then tells the client that anything is missing."""
+    return Fault(
+        "reframe",
+        times,
+        after,
+        methods,
+        fraction=1.0 if cut is None else cut,
+        framing=framing,
+        gzip=gzip,
+        at_line=at_line,
+    )
+
+
+def drip(
+    piece_bytes: int = 1,
+    interval: float = 0.05,
+    times: int | None = None,
+    *,
+    after: int = 0,
+    methods: tuple[str, ...] = BODY_METHODS,
+) -> Fault:
+    """Send the headers (with the full Content-Length), then the body `piece_bytes` at a time
+    every `interval` seconds: a trickle that never trips a read timeout; stop() ends it."""
+    return Fault(
+        "drip", times, after, methods, first_bytes=max(1, piece_bytes), interval=max(0.0, interval)
+    )
+
+
+def ignore_params(
+    *names: str, times: int | None = None, after: int = 0, methods: tuple[str, ...] = BODY_METHODS
+) -> Fault:
+    """Answer as if the request had not sent the query parameters `names` (a server that
+    ignores `$offset` or `resultOffset` serves its first page forever)."""
+    return Fault("ignore_params", times, after, methods, params=tuple(names))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import gzip
 import json
 import socket
 import socketserver
@@ -304,12 +305,46 @@ class LocalServer:
             self._write(handler, request, response)
         elif kind == "truncate":
             response = self._safe_route(request)
-            self._write(
-                handler, request, response, stop_at=int(len(response.body) * fault.fraction)
-            )
+            self._write(handler, request, response, stop_at=_cut_at(response.body, fault))
+        elif kind == "reframe":
+            self._write_reframed(handler, request, self._safe_route(request), fault)
+        elif kind == "drip":
+            self._write_drip(handler, request, self._safe_route(request), fault)
+        elif kind == "ignore_params":
+            kept = {k: v for k, v in request.query.items() if k not in fault.params}
+            raw = urlencode(kept, safe="$:/(),*")
+            unparsed = replace(request, query=kept, raw_query=raw)
+            self._write(handler, request, self._safe_route(unparsed))
         else:  # slow_body
             response = self._safe_route(request)
             self._write(handler, request, response, stop_at=fault.first_bytes, stall=fault.seconds)
+
+    def _write_reframed(
+        self, handler: _Handler, request: RecordedRequest, response: Response, fault: Fault
+    ) -> None:
+        """The body (gzip-encoded if asked), cut, then framed cleanly as the fault says."""
+        body = gzip.compress(response.body) if fault.gzip else response.body
+        body = body[: _cut_at(body, fault)]
+        headers = dict(response.headers)
+        if fault.gzip:
+            headers["Content-Encoding"] = "gzip"
+        if fault.framing == "close":
+            headers["Connection"] = "close"
+        reframed = replace(response, body=body, headers=headers, chunked=fault.framing == "chunked")
+        self._write(handler, request, reframed, close_delimited=fault.framing == "close")
+
+    def _write_drip(
+        self, handler: _Handler, request: RecordedRequest, response: Response, fault: Fault
+    ) -> None:
+        """The headers with the full Content-Length, then the body a few bytes at a time."""
+        self._write(handler, request, replace(response, chunked=False), stop_at=0, stall=0)
+        body = response.body
+        for start in range(0, len(body), fault.first_bytes):
+            if self._release.wait(fault.interval):
+                handler.close_connection = True
+                return
+            handler.wfile.write(body[start : start + fault.first_bytes])
+            handler.wfile.flush()
 
     def _write(
         self,
@@ -319,13 +354,18 @@ class LocalServer:
         *,
         stop_at: int | None = None,
         stall: float | None = None,
+        close_delimited: bool = False,
     ) -> None:
-        """Write `response`; with stop_at, send only that many body bytes then stall or close."""
+        """Write `response`; with stop_at, send only that many body bytes then stall or close
+        (with stall=0, return after them: the caller sends the rest); close_delimited sends
+        neither Content-Length nor chunks: the body ends when the connection closes."""
         handler.send_response(response.status)
         handler.send_header("Content-Type", response.content_type)
         for name, value in response.headers.items():
             handler.send_header(name, value)
-        if response.chunked:
+        if close_delimited:
+            handler.close_connection = True
+        elif response.chunked:
             handler.send_header("Transfer-Encoding", "chunked")
         else:
             handler.send_header("Content-Length", str(len(response.body)))
@@ -337,10 +377,22 @@ class LocalServer:
             _send_body(handler, body, chunked, final=True)
             return
         _send_body(handler, body[:stop_at], chunked, final=False)
+        if stall == 0:
+            return
         if stall is None or self._release.wait(stall):
             handler.close_connection = True  # the client sees the body cut off
             return
         _send_body(handler, body[stop_at:], chunked, final=True)
+
+
+def _cut_at(body: bytes, fault: Fault) -> int:
+    """Where a fault cuts `body`: its `fraction`, back to the end of a line with `at_line`."""
+    if fault.fraction >= 1.0:
+        return len(body)
+    stop = int(len(body) * fault.fraction)
+    if fault.at_line and b"\n" in body[:stop]:
+        stop = body.rindex(b"\n", 0, stop) + 1
+    return stop
 
 
 def _send_body(handler: _Handler, body: bytes, chunked: bool, *, final: bool) -> None:

@@ -46,3 +46,15 @@ def test_a_missing_object_is_a_clear_error(
     source = S3Source(type="s3", url=f"s3://{s3_bucket}/nope.csv", endpoint_url=s3_endpoint)
     with pytest.raises(SourceError, match="does not exist; check the bucket and key"):
         fetch(source, tmp_path, no_progress)
+
+
+def test_an_object_that_is_a_web_page_is_refused(
+    tmp_path: Path, s3_endpoint: str, s3_bucket: str
+) -> None:
+    from tests.fakes.faults import LOGIN_PAGE
+
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.put_object(Bucket=s3_bucket, Key="drop/lots.csv", Body=LOGIN_PAGE)
+    source = S3Source(type="s3", url=f"s3://{s3_bucket}/drop/lots.csv", endpoint_url=s3_endpoint)
+    with pytest.raises(SourceError, match=r"drop/lots\.csv sent a web page"):
+        fetch(source, tmp_path, no_progress)

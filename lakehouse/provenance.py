@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from lakehouse.redact import redact_url
+
 ARCHIVE_PACKAGES = ("lakehouse", "duckdb", "pyarrow", "deltalake", "pyogrio")
 """The packages that shape an archived version's bytes (reading, converting, writing)."""
 
@@ -47,7 +49,7 @@ def run_details() -> dict[str, str]:
         user = UNKNOWN
     details = {"trigger": "ci" if os.environ.get("CI") else "manual", "user": user}
     if run_url := os.environ.get(RUN_URL_ENV_VAR):
-        details["run_url"] = run_url
+        details["run_url"] = redact_url(run_url)  # a CI link can carry a token
     return details
 
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from pydantic import Field, field_validator
@@ -34,6 +34,7 @@ from pydantic import Field, field_validator
 from lakehouse.errors import SourceError, TransientSourceError
 from lakehouse.progress import Progress
 from lakehouse.records import Strict
+from lakehouse.redact import redact_url
 from lakehouse.sources import Fetched, SourceSpec, SourceType
 
 PROGRESS_STEP_BYTES = 1024 * 1024
@@ -85,26 +86,7 @@ class HttpSource(SourceSpec, HttpSettings):
         return url
 
 
-SECRET_PARAMETER = re.compile(
-    r"(token|key|secret|password|passwd|signature|credential|auth|sig)", re.IGNORECASE
-)
 SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
-
-
-def redact_url(url: str) -> str:
-    """The URL without user:password and with secret-looking query values masked."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    query = urlencode(
-        [
-            (name, "REDACTED" if SECRET_PARAMETER.search(name) else value)
-            for name, value in parse_qsl(parts.query, keep_blank_values=True)
-        ],
-        safe="$:/",
-    )
-    return urlunsplit((parts.scheme, host, parts.path, query, parts.fragment))
 
 
 class Deadline:
@@ -164,11 +146,31 @@ def with_retries(
     raise AssertionError("unreachable")
 
 
+SECRET_HEADERS = ("authorization", "cookie", "x-app-token", "x-api-key", "x-esri-authorization")
+
+
 def _client(timeout_seconds: float) -> httpx.Client:
     timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 30.0))
     # only the encodings _BodyDecoder checks to their end (a cut gzip stream is an error)
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
-    return httpx.Client(timeout=timeout, follow_redirects=True, headers=headers)
+    first: list[tuple[str, str, int | None]] = []  # the origin the fetch started at
+
+    def keep_secrets_home(request: httpx.Request) -> None:
+        """A redirect to another origin carries no credential (httpx drops only
+        Authorization; a Socrata app token or a cookie would follow)."""
+        origin = (request.url.scheme, request.url.host, request.url.port)
+        if not first:
+            first.append(origin)
+        elif origin != first[0]:
+            for name in SECRET_HEADERS:
+                request.headers.pop(name, None)
+
+    return httpx.Client(
+        timeout=timeout,
+        follow_redirects=True,
+        headers=headers,
+        event_hooks={"request": [keep_secrets_home]},
+    )
 
 
 def _raise_for_status(response: httpx.Response, shown_url: str) -> None:

@@ -115,6 +115,21 @@ Timestamp = Annotated[
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
+DAMAGED = "it is damaged: restore it or remove it"
+"""How every damaged-record error ends (after `; `): what to do about the file it names."""
+
+
+class DamagedRecordWarning(UserWarning):
+    """A stored record (or the file it describes) is damaged and was left out or replaced, so
+    that the rest of the store keeps working: the message names the file and what was done."""
+
+
+def damage_reason(exc: Exception) -> str:
+    """What is wrong with a damaged record, naming its file: the message of the `IntegrityError`
+    `from_json` raised, without its closing advice (for a caller that says what it did
+    instead)."""
+    return str(exc).split(f"; {DAMAGED}", 1)[0]
+
 
 class VersionedRecord(Strict):
     """A JSON record the lakehouse writes and later reads back, with the `schema_version` of its
@@ -162,20 +177,17 @@ class VersionedRecord(Strict):
         to this code's version."""
         try:
             raw = json.loads(data)
-        except ValueError as exc:
-            raise IntegrityError(
-                f"{where} is not valid JSON ({exc}); it is damaged: restore it or remove it."
-            ) from exc
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+            reason = "nested too deep" if isinstance(exc, RecursionError) else exc
+            raise IntegrityError(f"{where} is not valid JSON ({reason}); {DAMAGED}.") from exc
         if not isinstance(raw, dict):
             raise IntegrityError(
-                f"{where} is not a {cls.DESCRIPTION} (not a JSON object); it is damaged: restore "
-                "it or remove it."
+                f"{where} is not a {cls.DESCRIPTION} (not a JSON object); {DAMAGED}."
             )
         version = raw.get("schema_version", 1)
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise IntegrityError(
-                f"{where} has schema_version {version!r}, not a whole number from 1; it is "
-                "damaged: restore it or remove it."
+                f"{where} has schema_version {version!r}, not a whole number from 1; {DAMAGED}."
             )
         if version > cls.SCHEMA_VERSION:
             raise NewerRecordError(
@@ -189,7 +201,7 @@ class VersionedRecord(Strict):
         except ValidationError as exc:
             raise IntegrityError(
                 f"{where} is not a valid {cls.DESCRIPTION} ({describe_validation_error(exc)}); "
-                "it is damaged: restore it or remove it."
+                f"{DAMAGED}."
             ) from exc
 
     def to_json(self, indent: int | None = 2) -> bytes:

@@ -5,7 +5,9 @@ A build reads the locked input versions from the archive, runs each model in dep
 and lands in `builds/<product>/<build id>/` (outputs as Parquet, the lock, build.json written
 last as the commit point). Every model's result is kept in `cache/<product>/<model>/` under its
 fingerprint (its code, its inputs' fingerprints, the engine's name and package versions); a
-model whose fingerprint is cached is reused, not recomputed. The build's DuckDB database file,
+model whose fingerprint is cached is reused, not recomputed, once its file is checked against
+the sha256 it was written with (see `lakehouse.transform.cache`: a damaged entry is set aside
+and the model rebuilt). The build's DuckDB database file,
 in the local workspace, holds a view of every model (or, after an engine that keeps no such
 database, of every table model) for questions after the build.
 
@@ -19,6 +21,7 @@ import hashlib
 import json
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,12 +33,22 @@ from lakehouse.contracts.contract import Contract, dictionary_contract
 from lakehouse.contracts.dictionary import Dictionary, schema_differences
 from lakehouse.contracts.records import ContractResults
 from lakehouse.contracts.report import ContractReport, store_report
-from lakehouse.errors import BuildError, ContractError
+from lakehouse.errors import BuildError, ContractError, IntegrityError, NewerRecordError
 from lakehouse.names import check_dataset_name
 from lakehouse.progress import Progress, no_progress
 from lakehouse.provenance import package_versions as installed_versions
+from lakehouse.records import DamagedRecordWarning, damage_reason
 from lakehouse.sql import sql_identifier, sql_string
-from lakehouse.store.storage import Store
+from lakehouse.store.storage import Store, sha256_of_file
+from lakehouse.transform.cache import (
+    CACHE_AREA,
+    Damage,
+    entry_path,
+    look_up,
+    recorded_sha256,
+    result_path,
+    set_aside,
+)
 from lakehouse.transform.engines import ENGINES, Engine, EngineContext
 from lakehouse.transform.engines.duckdb import content_sha256, ibis_type
 from lakehouse.transform.index import BUILD_FILE, build_folder, output_path
@@ -54,8 +67,6 @@ from lakehouse.transform.records import (
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
-
-CACHE_AREA = "cache"
 
 
 @dataclass
@@ -82,6 +93,8 @@ class BuildResult:
     contracts: ContractReport = field(default_factory=lambda: ContractReport("build"))
     contract_seconds: float = 0.0
     stopped_at: str | None = None  # the model whose contract stopped the build
+    # damaged cache entries this build found, set aside and rebuilt: one sentence each
+    damaged: list[str] = field(default_factory=list)
 
     @property
     def all_cached(self) -> bool:
@@ -169,6 +182,8 @@ class Builder:
         self.dictionary, self.dictionary_file = spec.dictionary, spec.dictionary_file
         self.contracts = spec.contracts
         self.views: dict[str, Model] = {}
+        self.result: BuildResult | None = None  # the build under way
+        self.step = (0, 0)  # its progress: models done, of how many
 
     def run(self, *, full_refresh: bool = False) -> BuildResult:
         product = check_dataset_name(self.recipe.name)
@@ -180,12 +195,14 @@ class Builder:
         targets = list(dict.fromkeys([*self.recipe.outputs, *self.recipe.keep]))
         order = plan(self.models, self.lock.inputs, targets)
         result = BuildResult(build_id, product, folder, database)
+        self.result = result
         try:
             with self.store.scratch_dir() as scratch:
                 con = self._open_engine(database, scratch)
                 try:
                     tables, fingerprints = self._register_inputs(con, scratch)
                     for index, name in enumerate(order):
+                        self.step = (index, len(order))
                         self.progress(f"model {name}", index, len(order))
                         run = self._run_model(
                             con, scratch, self.models[name], tables, fingerprints, full_refresh
@@ -292,8 +309,8 @@ class Builder:
             return ModelRun(
                 found.name, found.layer, fingerprint, "view", time.perf_counter() - start
             )
-        cache_info = f"{CACHE_AREA}/{self.recipe.name}/{found.name}/{fingerprint}.json"
-        info = None if full_refresh else self._cached(cache_info, published)
+        cache_info = entry_path(self.recipe.name, found.name, fingerprint)
+        info = None if full_refresh else self._cached(found.name, cache_info, published)
         status: Literal["built", "cached"] = "cached"
         if info is None:
             status = "built"
@@ -313,13 +330,24 @@ class Builder:
             info.columns,
         )
 
-    def _cached(self, cache_info: str, published: bool) -> CacheEntry | None:
-        """The cache entry of a fingerprint, if complete (a published model needs its hash)."""
-        if not self.store.exists(cache_info):
-            return None
-        info = CacheEntry.from_json(self.store.read_bytes(cache_info), self.store.url(cache_info))
-        complete = info.content_sha256 is not None or not published
-        return info if complete and self.store.exists(info.file) else None
+    def _cached(self, model: str, cache_info: str, published: bool) -> CacheEntry | None:
+        """The cache entry of a fingerprint, if complete (a published model needs its hash) and
+        sound (its file hashes as written); a damaged one is set aside and reported."""
+        lookup = look_up(self.store, cache_info, needs_content_hash=published)
+        if lookup.damage is not None:
+            self._damaged(model, lookup.damage, f"{model} is rebuilt")
+        elif lookup.note is not None:
+            self.progress(lookup.note, *self.step)
+        return lookup.entry
+
+    def _damaged(self, model: str, damage: Damage, redo: str) -> None:
+        """Set a damaged cache entry aside, and say so: in the progress, as a warning, in the
+        build's result."""
+        assert self.result is not None
+        message = set_aside(self.store, self.recipe.name, model, self.result.build_id, damage, redo)
+        self.result.damaged.append(message)
+        self.progress(message, *self.step)
+        warnings.warn(message, DamagedRecordWarning, stacklevel=4)
 
     def _expression(self, found: Model, tables: dict[str, ir.Table]) -> ir.Table:
         import ibis.expr.types as ir
@@ -359,7 +387,7 @@ class Builder:
             content = _content_hash(local) if published else None
         except Exception as exc:
             raise BuildError(self._engine_failure(found, exc)) from exc
-        cache_file = cache_info.removesuffix(".json") + f".{uuid.uuid4().hex[:8]}.parquet"
+        cache_file = result_path(cache_info, sha256_of_file(local)[0])  # checked before reuse
         self.store.put_file(local, cache_file, move=True)
         info = CacheEntry(
             model=found.name,
@@ -406,14 +434,30 @@ class Builder:
         layer = "product" if run.name in self.recipe.outputs else run.layer
         cached = f"{CACHE_AREA}/{self.recipe.name}/{run.name}/{run.fingerprint}"
         cached += f".contract-{contract.digest}.json"
-        if not full_refresh and self.store.exists(cached):
-            data = self.store.read_bytes(cached)
-            results = ContractResults.from_json(data, self.store.url(cached)).rule_results()
-        else:
+        results = None if full_refresh else self._cached_results(run.name, cached)
+        if results is None:
             results = check_schema(t, run.name, contract.schema, layer).results
             self.store.write_bytes(cached, ContractResults.of(results).to_json(None))
         result.contracts.results.extend(results)
         result.contract_seconds += time.perf_counter() - started
+
+    def _cached_results(self, model: str, cached: str) -> list[Any] | None:
+        """A model's cached contract results, if there are any and they read; damaged ones are
+        set aside and reported (the contract is then checked again)."""
+        if not self.store.exists(cached):
+            return None
+        data = self.store.read_bytes(cached)
+        where = self.store.url(cached)
+        try:
+            return ContractResults.from_json(data, where).rule_results()
+        except NewerRecordError:
+            raise
+        except IntegrityError as exc:
+            reason = damage_reason(exc)
+        except RecursionError:  # nested too deep for the JSON reader
+            reason = f"{where} is not valid JSON (nested too deep)"
+        self._damaged(model, Damage(reason, (cached,)), f"{model}'s contract is checked again")
+        return None
 
     def _check_dictionary(self, result: BuildResult) -> None:
         """Every output must be what the product's data dictionary describes."""
@@ -462,6 +506,13 @@ class Builder:
                 target = f"{result.folder}/{group}/{name}.parquet"
                 self.store.copy(run.cache_file, target)
                 sha, size = self.store.sha256(target)
+                written = recorded_sha256(run.cache_file)
+                if written is not None and sha != written:
+                    raise IntegrityError(
+                        f"{self.store.url(run.cache_file)} changed while build "
+                        f"{result.build_id} read it (sha256 {sha[:12]}..., written as "
+                        f"{written[:12]}...); run `lake verify`, then build again."
+                    )
                 result.outputs[f"{group}/{name}"] = OutputRecord(
                     path=f"{group}/{name}.parquet",
                     rows=run.rows,

@@ -1,6 +1,11 @@
 """Where builds live, how to find them (`builds/<product>/<build id>/build.json`), and
 reading a finished build back (its `BuildRecord`): SQL on its database, its contract re-run.
 
+A build whose build.json is damaged is left out of the product's builds, named in a
+`DamagedRecordWarning`, so that every other build keeps working; asked for by its id, it is
+refused with the same sentence. One written by a newer lakehouse is refused (upgrade): left
+out, it would make an older build pass for the latest.
+
 Kept apart from the builder (transform/builder.py) so that recipes can pin another product's
 build output as an input without importing it; reading outputs back goes through the DuckDB
 engine's `parquet_table` (transform/engines/duckdb.py).
@@ -8,14 +13,23 @@ engine's `parquet_table` (transform/engines/duckdb.py).
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lakehouse.contracts.contract import check_table
 from lakehouse.contracts.dictionary import require_dictionary
 from lakehouse.contracts.report import ContractReport
-from lakehouse.errors import BuildError, NotFoundError
+from lakehouse.errors import (
+    BuildError,
+    IntegrityError,
+    InvalidNameError,
+    NewerRecordError,
+    NotFoundError,
+)
 from lakehouse.names import LATEST, check_dataset_name
+from lakehouse.records import DamagedRecordWarning, damage_reason
 from lakehouse.spatial import ensure_spatial, is_geometry_type
 from lakehouse.sql import sql_identifier
 from lakehouse.store.storage import Store
@@ -39,16 +53,87 @@ def read_build(store: Store, product: str, build_id: str) -> BuildRecord:
     """The build.json of one build (refused, naming the file, if it is damaged or of a newer
     lakehouse)."""
     path = f"{build_folder(product, build_id)}/{BUILD_FILE}"
-    return BuildRecord.from_json(store.read_bytes(path), store.url(path))
+    data = store.read_bytes(path)
+    try:
+        return BuildRecord.from_json(data, store.url(path))
+    except NewerRecordError:
+        raise
+    except IntegrityError as exc:
+        raise IntegrityError(_damaged(store, product, build_id, damage_reason(exc))) from exc
+    except RecursionError as exc:  # a JSON reader that does not catch it (nested too deep)
+        reason = f"{store.url(path)} is not valid JSON (nested too deep)"
+        raise IntegrityError(_damaged(store, product, build_id, reason)) from exc
+
+
+def _damaged(store: Store, product: str, build_id: str, reason: str) -> str:
+    return (
+        f"{reason}; it is damaged, so build {build_id} of {product!r} cannot be used (the "
+        "other builds can): run `lake verify`, then restore the file or remove "
+        f"{store.url(build_folder(product, build_id))}."
+    )
+
+
+@dataclass(frozen=True)
+class DamagedBuild:
+    """A build whose build.json is damaged: the file (relative to the store root) and the error
+    saying so."""
+
+    build_id: str
+    path: str
+    error: IntegrityError
+
+    @property
+    def message(self) -> str:
+        return str(self.error)
+
+
+@dataclass
+class BuildScan:
+    """A product's committed builds that read, oldest first, and those whose record does not."""
+
+    builds: list[BuildRecord] = field(default_factory=list)
+    damaged: list[DamagedBuild] = field(default_factory=list)
+
+
+def scan_builds(store: Store, product: str) -> BuildScan:
+    """Every committed build of a product (those with a build.json): the ones that read, oldest
+    first, and the damaged ones, each with its sentence (a newer lakehouse's is refused)."""
+    scan = BuildScan()
+    for build_id in store.list_folders(f"{BUILDS_AREA}/{check_dataset_name(product)}"):
+        path = f"{build_folder(product, build_id)}/{BUILD_FILE}"
+        if not store.exists(path):
+            continue  # unfinished: not a build (lake verify lists it)
+        try:
+            scan.builds.append(read_build(store, product, build_id))
+        except NewerRecordError:
+            raise  # a newer lakehouse's build would be hidden, the latest one wrong: upgrade
+        except IntegrityError as exc:
+            scan.damaged.append(DamagedBuild(build_id, path, exc))
+    scan.builds.sort(key=lambda b: b.started_at)
+    return scan
 
 
 def list_builds(store: Store, product: str) -> list[BuildRecord]:
-    """Committed builds of a product (those with a build.json), oldest first."""
-    builds = []
-    for build_id in store.list_folders(f"{BUILDS_AREA}/{check_dataset_name(product)}"):
-        if store.exists(f"{build_folder(product, build_id)}/{BUILD_FILE}"):
-            builds.append(read_build(store, product, build_id))
-    return sorted(builds, key=lambda b: b.started_at)
+    """Committed builds of a product (those with a build.json), oldest first; a build whose
+    build.json is damaged is left out and named in a `DamagedRecordWarning`."""
+    return _reported(scan_builds(store, product)).builds
+
+
+def _reported(scan: BuildScan, stacklevel: int = 3) -> BuildScan:
+    for damaged in scan.damaged:
+        warnings.warn(damaged.message, DamagedRecordWarning, stacklevel=stacklevel)
+    return scan
+
+
+def damaged_builds(store: Store) -> list[DamagedBuild]:
+    """Every build of every product whose build.json cannot be read (for `lake verify`)."""
+    found = []
+    for product in store.list_folders(BUILDS_AREA):
+        try:
+            found.extend(scan_builds(store, product).damaged)
+        except InvalidNameError:
+            continue  # not a product's folder
+    return found
 
 
 def find_build(
@@ -56,7 +141,11 @@ def find_build(
 ) -> BuildRecord:
     """A build's record: the given build id, or the latest build (None or 'latest');
     `passed_only` skips builds that failed their contract."""
-    found = list_builds(store, product)
+    scan = scan_builds(store, product)
+    for damaged in scan.damaged:
+        if damaged.build_id == build_id:
+            raise damaged.error
+    found = _reported(scan).builds
     if passed_only:
         found = [entry for entry in found if entry.passed]
     if not found:

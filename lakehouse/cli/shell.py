@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -55,8 +56,14 @@ def _console(stderr: bool = False) -> Console:
 
 def _run(action: Callable[[], T]) -> T:
     """Run a library call; errors become one sentence and exit code 1 (traceback with --debug)."""
+    from lakehouse.records import DamagedRecordWarning
+
     try:
-        return action()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DamagedRecordWarning)
+            result = action()
+        _print_damage(caught)
+        return result
     except LakehouseError as exc:
         if state.debug:
             raise
@@ -73,6 +80,21 @@ def _run(action: Callable[[], T]) -> T:
             "(run again with --debug for the traceback, and report it)."
         )
         raise typer.Exit(2) from None
+
+
+def _print_damage(caught: list[warnings.WarningMessage]) -> None:
+    """Damaged records the command left out or replaced, one line each (other warnings go
+    on as Python shows them)."""
+    from lakehouse.records import DamagedRecordWarning
+
+    for warning in caught:
+        if issubclass(warning.category, DamagedRecordWarning):
+            said = _text(Exception(str(warning.message)))
+            _console(stderr=True).print(f"[yellow]Warning:[/yellow] {said}")
+        else:
+            warnings.showwarning(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
 
 
 def _text(exc: BaseException) -> str:

@@ -65,7 +65,37 @@ def read_geo(path: Path, layer: str | None, declared_crs: str | None = None) -> 
         else field
         for field in table.schema
     ]
-    return pa.Table.from_arrays(table.columns, schema=pa.schema(fields, table.schema.metadata))
+    columns = [
+        _readable(column, path) if field.name == geometry_name else column
+        for field, column in zip(table.schema, table.columns, strict=True)
+    ]
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields, table.schema.metadata))
+
+
+def _readable(column: Any, path: Path) -> Any:
+    """The geometry column with every value one GEOS can read: GDAL accepts a polygon ring that
+    is not closed and writes it as WKB no reader can open again, so such a ring is closed (its
+    obvious meaning; the original file is archived as it came). A value that cannot be read
+    even so is refused, naming its feature."""
+    import pyarrow as pa
+    import shapely
+
+    values = column.to_numpy(zero_copy_only=False)
+    present = [i for i, value in enumerate(values) if value is not None]
+    parsed = shapely.from_wkb(values[present], on_invalid="ignore") if present else []
+    broken = [i for i, geometry in zip(present, parsed, strict=True) if geometry is None]
+    if not broken:
+        return column
+    fixed = shapely.from_wkb(values[broken], on_invalid="fix")
+    repaired = list(values)
+    for row, geometry in zip(broken, fixed, strict=True):
+        if geometry is None:
+            raise FormatError(
+                f"{path.name}: feature {row + 1} has a geometry no reader can open (its WKB "
+                "is malformed); fix it in the source."
+            )
+        repaired[row] = shapely.to_wkb(geometry)
+    return pa.chunked_array([pa.array(repaired, type=column.type)])
 
 
 def _check_layer(path: Path, layer: str | None) -> None:

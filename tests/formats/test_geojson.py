@@ -34,3 +34,22 @@ def test_a_geojson_attribute_named_geom_keeps_its_name(lake: Lakehouse, tmp_path
     manifest = lake.ingest("g", file=path).manifest
     assert manifest.geometry_column == "geometry"
     assert lake.read("g").column("geom").to_pylist() == ["attribute"]
+
+
+def test_an_unclosed_ring_is_closed_so_every_reader_can_open_it(
+    lake: Lakehouse, tmp_path: Path
+) -> None:
+    import shapely
+
+    source = tmp_path / "rings.geojson"
+    source.write_text(
+        '{"type": "FeatureCollection", "features": ['
+        '{"type": "Feature", "properties": {"id": 1}, "geometry": {"type": "Polygon", '
+        '"coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}},'  # its ring is not closed
+        '{"type": "Feature", "properties": {"id": 2}, "geometry": {"type": "Point", '
+        '"coordinates": [-73.9, 40.7]}}]}'
+    )
+    lake.ingest("rings", file=source)
+    frame = gpd.read_parquet(data_path(lake, "rings"))  # GEOS would raise on the raw ring
+    assert frame.geometry.iloc[0].equals(shapely.box(0, 0, 1, 1))
+    assert frame.geometry.iloc[1].equals(shapely.Point(-73.9, 40.7))

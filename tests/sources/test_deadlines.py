@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,19 +20,6 @@ from tests.fakes.faults import drip, ignore_params, replace_body
 CSV = b"bbl,owner\n" + b"".join(b"%d,OWNER %d\n" % (1000010000 + i, i) for i in range(200))
 DATASET = "abcd-1234"
 SERVICE = "Test_Service"
-
-
-@pytest.fixture
-def files() -> Iterator[fakes.FileServer]:
-    with fakes.FileServer() as server:
-        yield server
-
-
-@pytest.fixture
-def portal() -> Iterator[fakes.SocrataServer]:
-    with fakes.SocrataServer() as server:
-        server.add_sample_dataset(DATASET, n=2500, seed=3)
-        yield server
 
 
 def _options(**extra: object) -> str:

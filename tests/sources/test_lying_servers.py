@@ -10,7 +10,6 @@ import io
 import json
 import random
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,19 +25,6 @@ from tests.fakes.faults import JSON_TYPE, LOGIN_PAGE, reframe, replace_body, tru
 CSV = b"bbl,owner\n" + b"".join(b"%d,OWNER %d\n" % (1000010000 + i, i) for i in range(2000))
 DATASET = "abcd-1234"
 SERVICE = "Test_Service"
-
-
-@pytest.fixture
-def files() -> Iterator[fakes.FileServer]:
-    with fakes.FileServer() as server:
-        yield server
-
-
-@pytest.fixture
-def portal() -> Iterator[fakes.SocrataServer]:
-    with fakes.SocrataServer() as server:
-        server.add_sample_dataset(DATASET, n=2500, seed=3)
-        yield server
 
 
 def _http_template(project_dir: Path, url: str, **extra: object) -> None:

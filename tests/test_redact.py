@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -46,10 +47,10 @@ def test_a_run_url_with_a_token_is_recorded_masked(monkeypatch: pytest.MonkeyPat
 
 
 class _Recorder(BaseHTTPRequestHandler):
-    seen: list[dict[str, str]] = []
+    seen: ClassVar[list[dict[str, str]]] = []
     redirect_to = ""
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server name
+    def do_GET(self) -> None:
         type(self).seen.append({k.lower(): v for k, v in self.headers.items()})
         if self.redirect_to:
             self.send_response(302)

@@ -3,20 +3,30 @@
 An ingest lands the source in a scratch folder (a local file is read where it is), checksums
 the original bytes (identical bytes make no new version), converts them to Parquet (or a Delta
 table version), puts everything under `raw/<dataset>/<version>/<run id>/`, and commits by
-writing the manifest last.
+writing the manifest last, exclusively.
+
+Concurrent ingests of one dataset commit optimistically: when another ingest commits the name
+this one chose, this one removes its run folder (only its own), reads the archive again and
+commits under the next free name (`-2`, `-3`...), or reports its bytes unchanged if they are
+the ones just archived; a fixed name (`--version`, the template's) that another ingest took is
+refused. A Delta commit is written once and kept across these attempts; if no version ends up
+using it, it is undone, and only it (see delta.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import random
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from lakehouse.archive import delta
-from lakehouse.archive.convert import convert_to_parquet
+from lakehouse.archive.convert import Converted, convert_to_parquet
 from lakehouse.archive.manifest import (
     ContractWarning,
     Manifest,
@@ -24,6 +34,7 @@ from lakehouse.archive.manifest import (
     SourceInfo,
     StoredFile,
     VersionOrigin,
+    committed_record_path,
     dataset_folder,
     manifest_path,
     version_folder,
@@ -67,6 +78,9 @@ if TYPE_CHECKING:
 DATA_FILE_NAME = "data.parquet"
 CONTRACT_FOLDER = "contract"  # a version's raw contract report, beside its data
 REJECTED_AREA = "rejected"  # reports of ingests their raw contract stopped (no version)
+MAX_VERSION_ATTEMPTS = 50  # version names an ingest tries while concurrent ingests take them
+NAME_BACKOFF_SECONDS = 0.05  # times the attempt: the most an ingest waits (at random) before
+MAX_NAME_BACKOFF_SECONDS = 1.0  # trying another name, up to this
 
 
 @dataclass(frozen=True)
@@ -205,11 +219,10 @@ class Archive:
             originals = _checksum_originals(fetched.files, scratch, progress)
             source_sha = _content_sha256([(o.path.name, o.sha256) for o in originals])
             existing = self.versions(template.name)
-            for manifest in existing:
-                if manifest.source_sha256 == source_sha:
-                    changed = manifest.template_sha256 not in (None, template_sha)
-                    return IngestResult("unchanged", manifest, template_changed=changed)
-            name, origin = self._choose_version(template, fetched, version, existing, extracted_at)
+            if (same := _same_bytes(existing, source_sha)) is not None:
+                return _unchanged(same, template_sha)
+            # a fixed name that is taken fails here, before any conversion
+            self._choose_version(template, fetched, version, existing, extracted_at)
             data_file = scratch / DATA_FILE_NAME
             converted = convert_to_parquet(
                 template,
@@ -219,45 +232,70 @@ class Archive:
                 progress,
             )
             report = _check_raw_contract(template, data_file, progress, source_contract)
-            run_folder = f"{version_folder(template.name, name)}/{uuid.uuid4().hex[:12]}"
             if report is not None and not report.passed:
                 self._reject(template.name, report, extracted_at)
-            progress("source QA against the version before", 0, None)
-            before = existing[-1] if existing else None
-            qa = ingest_qa(self.store, template, name, data_file, before)
-            manifest = Manifest(
-                dataset=template.name,
-                version=name,
-                version_origin=origin,
-                source=SourceInfo(
-                    type=template.source.type,
-                    location=fetched.location,
-                    format=_format_of(template, fetched).type,
-                    details=fetched.details,
-                ),
+            draft = _Draft(
+                template=template,
+                fetched=fetched,
+                requested=version,
                 extracted_at=extracted_at,
-                archived_at=extracted_at,  # set again at commit
-                run_folder=run_folder,
-                source_files=[],
-                source_sha256=source_sha,
-                storage=template.storage,
-                data_files=[],
-                row_count=converted.row_count,
-                columns=converted.columns,
-                geometry_column=converted.geometry_column,
-                geometry_crs=converted.geometry_crs,
-                invalid_geometries=converted.invalid_geometries,
-                unparsed_geometries=converted.unparsed_geometries,
-                steps=converted.step_summaries,
-                template_sha256=template_sha,
-                contract=_contract_summary(report, f"{run_folder}/{CONTRACT_FOLDER}"),
-                qa=qa.summary(f"{run_folder}/{QA_FOLDER}"),
-                tool=tool_versions(),
-                run=run_details(),
+                template_sha=template_sha,
+                source_sha=source_sha,
+                originals=originals,
+                data_file=data_file,
+                converted=converted,
+                report=report,
             )
-            return IngestResult(
-                "archived", self._commit(manifest, originals, data_file, report, qa, progress)
+            return self._archive(draft, existing, progress)
+
+    def _archive(self, draft: _Draft, existing: list[Manifest], progress: Progress) -> IngestResult:
+        """Commit the draft as a new version, optimistically: when a concurrent ingest commits
+        the chosen name first, the archive is read again and the draft committed under the next
+        free name (or found archived already, if its bytes are the same), up to
+        MAX_VERSION_ATTEMPTS names. Its source QA is computed once, against the latest version
+        when this ingest read the archive, and only relabelled for a later name. Only what this
+        run wrote is ever undone."""
+        dataset = draft.template.name
+        run_id = uuid.uuid4().hex[:12]  # the run folder's name, under whichever version
+        written = _DeltaWritten()
+        name = ""
+        computed: SourceQa | None = None  # against the latest version when this ingest began
+        try:
+            for attempt in range(MAX_VERSION_ATTEMPTS):
+                name, origin = self._choose_version(
+                    draft.template, draft.fetched, draft.requested, existing, draft.extracted_at
+                )
+                run_folder = f"{version_folder(dataset, name)}/{run_id}"
+                if computed is None:
+                    progress("source QA against the version before", 0, None)
+                    before = existing[-1] if existing else None
+                    computed = ingest_qa(self.store, draft.template, name, draft.data_file, before)
+                qa = computed.named(name)
+                manifest = draft.manifest(name, origin, run_folder, qa)
+                try:
+                    committed = self._commit(manifest, draft, qa, progress, written, run_id)
+                except _NameTaken:
+                    # the others that lost this name retry too: spread them out, more and more
+                    pause = min(NAME_BACKOFF_SECONDS * (attempt + 1), MAX_NAME_BACKOFF_SECONDS)
+                    time.sleep(random.uniform(0, pause))
+                    existing = self._versions_since(dataset, existing)
+                    if (same := _same_bytes(existing, draft.source_sha)) is not None:
+                        self._undo_delta(dataset, written)
+                        return _unchanged(same, draft.template_sha)
+                    continue
+                written.commit = None  # the version refers to it: never undo it now
+                return IngestResult("archived", committed)
+            raise VersionExistsError(
+                f"{dataset}: concurrent ingests took each of the {MAX_VERSION_ATTEMPTS} version "
+                f"names this one tried (the last {name!r}); nothing was archived, run it again."
             )
+        except BaseException as exc:
+            if written.commit is not None:
+                try:
+                    self._undo_delta(dataset, written)
+                except Exception as undo_failed:  # the first error is the one to report
+                    exc.add_note(f"(undoing its Delta commit failed too: {undo_failed})")
+            raise
 
     def parquet_source(self, manifest: Manifest) -> str:
         """A version's data as a DuckDB `read_parquet(...)` expression (the store must be
@@ -336,41 +374,46 @@ class Archive:
     def _commit(
         self,
         manifest: Manifest,
-        originals: list[_Original],
-        data_file: Path,
-        report: ContractReport | None,
+        draft: _Draft,
         qa: SourceQa,
         progress: Progress,
+        written: _DeltaWritten,
+        run_id: str,
     ) -> Manifest:
-        """Move the files (and the contract report) into the store, then write the manifest:
-        the commit point."""
+        """Put the files (and the contract report) into the version's run folder, then write
+        the manifest, exclusively: the commit point. When the name is taken (another ingest
+        committed it first) the run folder is removed and _NameTaken raised; a Delta commit
+        is kept in `written` for the next attempt. The scratch files are kept for it too."""
         dataset, run_folder = manifest.dataset, manifest.run_folder
-        delta_before: int | None = None
-        delta_written = False
+        path = manifest_path(dataset, manifest.version)
         try:
             source_files = []
-            for index, original in enumerate(originals):
-                progress("storing original files", index, len(originals))
+            for index, original in enumerate(draft.originals):
+                progress("storing original files", index, len(draft.originals))
                 rel = f"{run_folder}/source/{original.path.name}"
-                self.store.put_file(original.path, rel, move=original.landed)
-                if not original.landed:
+                if original.landed:
+                    self.store.put_file_kept(original.path, rel)
+                else:
+                    self.store.put_file(original.path, rel)
                     original.check_unchanged()
                 source_files.append(
                     StoredFile(path=rel, bytes=original.size, sha256=original.sha256)
                 )
-            if report is not None:
-                store_report(self.store, f"{run_folder}/{CONTRACT_FOLDER}", report)
+            if draft.report is not None:
+                store_report(self.store, f"{run_folder}/{CONTRACT_FOLDER}", draft.report)
             qa.store(self.store, f"{run_folder}/{QA_FOLDER}")
             progress("storing data", 0, None)
             delta_version = None
             if manifest.storage == "delta":
-                delta_before = delta.current_version(self.store, dataset)
-                delta_written = True
-                data_files, delta_version = delta.append_version(self.store, dataset, data_file)
+                if written.commit is None:
+                    written.commit = delta.append_version(
+                        self.store, dataset, draft.data_file, run_id
+                    )
+                data_files, delta_version = written.commit.files, written.commit.version
             else:
                 rel = f"{run_folder}/{DATA_FILE_NAME}"
-                sha, size = sha256_of_file(data_file)
-                self.store.put_file(data_file, rel, move=True)
+                sha, size = draft.data_checksum()
+                self.store.put_file_kept(draft.data_file, rel)
                 data_files = [StoredFile(path=rel, bytes=size, sha256=sha)]
             committed = manifest.model_copy(
                 update={
@@ -380,16 +423,125 @@ class Archive:
                     "archived_at": datetime.now(UTC),
                 }
             )
-            self.store.create_exclusive(
-                manifest_path(dataset, manifest.version), committed.to_json()
-            )
+            payload = committed.to_json()
+            try:
+                self.store.create_exclusive(path, payload)
+            except VersionExistsError as exc:
+                if not self._holds(path, payload):  # (an S3 PUT retried after it landed)
+                    raise _NameTaken(manifest.version) from exc
         except BaseException:
             self.store.remove_folder(run_folder)
-            if delta_written:
-                delta.undo_version(self.store, dataset, delta_before)
             raise
+        # Proof, beside the data, that this run folder was committed: `lake verify` tells a
+        # version whose manifest was lost (damage) from an interrupted ingest (a leftover) by
+        # it. Best effort: the version is committed whatever happens to this copy.
+        with contextlib.suppress(Exception):
+            self.store.write_bytes(committed_record_path(run_folder), payload)
         progress("archived", 1, 1)
         return committed
+
+    def _versions_since(self, dataset: str, known: list[Manifest]) -> list[Manifest]:
+        """`versions(dataset)` again, reading only the manifests not in `known` (a manifest
+        never changes once written)."""
+        have = {manifest.version for manifest in known}
+        added = [
+            self.read_manifest(dataset, version)
+            for version in self.store.list_folders(dataset_folder(dataset))
+            if version not in have and self.store.exists(manifest_path(dataset, version))
+        ]
+        return sorted([*known, *added], key=lambda m: (m.extracted_at, m.version))
+
+    def _holds(self, path: str, payload: bytes) -> bool:
+        """Whether the manifest at `path` is exactly `payload` (ours: it names our run folder)."""
+        try:
+            return self.store.read_bytes(path) == payload
+        except (OSError, ValueError):
+            return False
+
+    def _undo_delta(self, dataset: str, written: _DeltaWritten) -> None:
+        """Undo the Delta commit this run wrote and no version uses (only while it is the
+        table's newest: see delta.undo_commit)."""
+        if written.commit is not None:
+            commit, written.commit = written.commit, None
+            delta.undo_commit(self.store, dataset, commit.version)
+
+
+class _NameTaken(Exception):
+    """The version name a commit chose was committed first by a concurrent ingest."""
+
+
+@dataclass
+class _DeltaWritten:
+    """The Delta commit this ingest wrote, while no version refers to it."""
+
+    commit: delta.DeltaCommit | None = None
+
+
+@dataclass
+class _Draft:
+    """A converted, checked source waiting for a version name: everything of the version but
+    its name, run folder and source QA (which depend on the versions archived before it)."""
+
+    template: IngestTemplate
+    fetched: Fetched
+    requested: str | None
+    extracted_at: datetime
+    template_sha: str
+    source_sha: str
+    originals: list[_Original]
+    data_file: Path
+    converted: Converted
+    report: ContractReport | None
+    _data_checksum: tuple[str, int] | None = field(default=None, repr=False)
+
+    def data_checksum(self) -> tuple[str, int]:
+        if self._data_checksum is None:
+            self._data_checksum = sha256_of_file(self.data_file)
+        return self._data_checksum
+
+    def manifest(self, name: str, origin: VersionOrigin, run_folder: str, qa: SourceQa) -> Manifest:
+        """The manifest of this draft as version `name` (files and commit time set at commit)."""
+        template, converted = self.template, self.converted
+        return Manifest(
+            dataset=template.name,
+            version=name,
+            version_origin=origin,
+            source=SourceInfo(
+                type=template.source.type,
+                location=self.fetched.location,
+                format=_format_of(template, self.fetched).type,
+                details=self.fetched.details,
+            ),
+            extracted_at=self.extracted_at,
+            archived_at=self.extracted_at,  # set again at commit
+            run_folder=run_folder,
+            source_files=[],
+            source_sha256=self.source_sha,
+            storage=template.storage,
+            data_files=[],
+            row_count=converted.row_count,
+            columns=converted.columns,
+            geometry_column=converted.geometry_column,
+            geometry_crs=converted.geometry_crs,
+            invalid_geometries=converted.invalid_geometries,
+            unparsed_geometries=converted.unparsed_geometries,
+            steps=converted.step_summaries,
+            template_sha256=self.template_sha,
+            contract=_contract_summary(self.report, f"{run_folder}/{CONTRACT_FOLDER}"),
+            qa=qa.summary(f"{run_folder}/{QA_FOLDER}"),
+            tool=tool_versions(),
+            run=run_details(),
+        )
+
+
+def _same_bytes(existing: list[Manifest], source_sha: str) -> Manifest | None:
+    """The archived version with these exact original bytes, if there is one."""
+    return next((m for m in existing if m.source_sha256 == source_sha), None)
+
+
+def _unchanged(manifest: Manifest, template_sha: str) -> IngestResult:
+    changed = manifest.template_sha256 not in (None, template_sha)
+    return IngestResult("unchanged", manifest, template_changed=changed)
 
 
 def _check_raw_contract(

@@ -1,7 +1,9 @@
 """The manifest of an archived version: what was archived, from where, when, and its checksums.
 
 `raw/<dataset>/<version>/manifest.json` is written last and exclusively: it is the commit point.
-A version folder without one is an interrupted ingest, never a version.
+A version folder without one is an interrupted ingest, never a version. Once it is written, a
+copy goes into the run folder (`committed.json`): a run folder with that copy and no manifest
+above it is a committed version whose manifest was lost (damage), not an interrupted ingest.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from lakehouse.records import Migration, Strict, VersionedRecord
 
 RAW_AREA = "raw"
 MANIFEST_NAME = "manifest.json"
+COMMITTED_RECORD_NAME = "committed.json"  # the manifest's copy in its run folder, after commit
 
 
 class StoredFile(Strict):
@@ -148,3 +151,8 @@ def manifest_path(dataset: str, version: str) -> str:
 
 def delta_table_folder(dataset: str) -> str:
     return f"{RAW_AREA}/{dataset}/_delta"
+
+
+def committed_record_path(run_folder: str) -> str:
+    """Where the copy of a committed version's manifest lies in its run folder."""
+    return f"{run_folder}/{COMMITTED_RECORD_NAME}"

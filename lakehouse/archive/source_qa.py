@@ -4,7 +4,8 @@ on demand between any two versions, and the HTML report of a drift."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lakehouse.archive.manifest import Manifest, SourceQaSummary
@@ -12,7 +13,12 @@ from lakehouse.archive.template import IngestTemplate, load_template_for, templa
 from lakehouse.qa.drift import QaSettings, SourceDrift, source_drift
 from lakehouse.qa.profile import TableProfile, profile_table
 from lakehouse.qa.records import DriftRecord, ProfileRecord
-from lakehouse.render.qa_reports import drift_bounds, paired_histograms, source_report
+from lakehouse.render.qa_reports import (
+    Histograms,
+    drift_bounds,
+    paired_histograms,
+    source_report,
+)
 from lakehouse.sql import sql_string
 from lakehouse.store.storage import Store
 
@@ -27,6 +33,16 @@ class SourceQa:
     profile: TableProfile | None
     drift: SourceDrift | None
     html: str | None = None
+    histograms: Histograms | None = field(default=None, repr=False)  # what the HTML draws
+
+    def named(self, version: str) -> SourceQa:
+        """The same QA for the new data archived under another name (an ingest whose first
+        choice of name a concurrent ingest took): relabelled, not computed again."""
+        if self.drift is None or self.drift.new_version == version:
+            return self
+        drift = dataclasses.replace(self.drift, new_version=version)
+        html = None if self.histograms is None else source_report(drift, self.histograms)
+        return SourceQa(self.profile, drift, html, self.histograms)
 
     def summary(self, folder: str) -> SourceQaSummary:
         if self.drift is None:
@@ -93,7 +109,7 @@ def ingest_qa(
         drift = source_drift(con, template.name, before.version, version, old,
                              (new_source, new_profile), qa_settings(template))  # fmt: skip
         found = paired_histograms(con, old[0], new_source, drift_bounds(drift))
-    return SourceQa(new_profile, drift, source_report(drift, found))
+    return SourceQa(new_profile, drift, source_report(drift, found), found)
 
 
 def compare_manifests(

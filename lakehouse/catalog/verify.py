@@ -1,4 +1,5 @@
-"""`lake verify`: re-check every archived and published checksum, and find what interrupted
+"""`lake verify`: re-check every archived and published checksum, find the data of versions
+whose manifest was lost (damage, like a checksum that differs), and list what interrupted
 ingests, builds and publishes left."""
 
 from __future__ import annotations
@@ -6,7 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lakehouse.archive.archive import Archive
-from lakehouse.archive.manifest import MANIFEST_NAME, Manifest, StoredFile, dataset_folder
+from lakehouse.archive.manifest import (
+    COMMITTED_RECORD_NAME,
+    MANIFEST_NAME,
+    Manifest,
+    StoredFile,
+    committed_record_path,
+    dataset_folder,
+)
 from lakehouse.errors import IntegrityError, NewerRecordError, NotFoundError
 from lakehouse.progress import Progress, no_progress
 from lakehouse.store.storage import SCRATCH_FOLDER
@@ -24,7 +32,7 @@ class Problem:
 class VerifyReport:
     versions_checked: int = 0
     files_checked: int = 0
-    corrupt: list[Problem] = field(default_factory=list)
+    corrupt: list[Problem] = field(default_factory=list)  # damaged files and orphaned data
     leftovers: list[str] = field(default_factory=list)  # folders of interrupted ingests
 
     @property
@@ -44,7 +52,8 @@ def verify_archive(
                 f"Dataset {name!r} is not in the archive; `lake versions` lists it."
             )
     for dataset in datasets or known:
-        manifests = _readable_manifests(archive, dataset, report)
+        with_manifest = archive.version_names(dataset)  # readable or not
+        manifests = _readable_manifests(archive, dataset, with_manifest, report)
         for manifest in manifests:
             report.versions_checked += 1
             for stored in [*manifest.source_files, *manifest.data_files]:
@@ -52,8 +61,9 @@ def verify_archive(
                 progress(f"verifying {dataset} {manifest.version}", report.files_checked, None)
                 if problem := _check_file(archive, manifest, stored):
                     report.corrupt.append(problem)
-        referenced = {manifest.run_folder for manifest in manifests}
-        report.leftovers.extend(_interrupted_runs(archive, dataset, referenced))
+        damaged, leftovers = _unreferenced_runs(archive, dataset, with_manifest, manifests)
+        report.corrupt.extend(damaged)
+        report.leftovers.extend(leftovers)
     if datasets is None:
         store = archive.store
         report.leftovers.extend(
@@ -109,9 +119,11 @@ def _interrupted_builds(archive: Archive) -> list[str]:
     ]
 
 
-def _readable_manifests(archive: Archive, dataset: str, report: VerifyReport) -> list[Manifest]:
+def _readable_manifests(
+    archive: Archive, dataset: str, versions: list[str], report: VerifyReport
+) -> list[Manifest]:
     manifests = []
-    for version in sorted(archive.version_names(dataset)):
+    for version in sorted(versions):
         try:
             manifests.append(archive.read_manifest(dataset, version))
         except NewerRecordError:
@@ -136,15 +148,53 @@ def _check_file(archive: Archive, manifest: Manifest, stored: StoredFile) -> Pro
     return None
 
 
-def _interrupted_runs(archive: Archive, dataset: str, referenced: set[str]) -> list[str]:
-    """Run folders that no manifest points to: what a killed ingest left behind."""
-    leftovers: list[str] = []
+def _unreferenced_runs(
+    archive: Archive, dataset: str, with_manifest: list[str], manifests: list[Manifest]
+) -> tuple[list[Problem], list[str]]:
+    """Run folders that no readable manifest points to, in two kinds: the data of a committed
+    version whose manifest is gone or replaced (damage: the run folder holds the copy of its
+    manifest written after the commit, or a later version's QA was compared with the
+    version), and what an interrupted ingest left (a leftover, safe to delete). The runs of a
+    version whose manifest is there but unreadable are neither: that version is reported."""
+    store = archive.store
     base = dataset_folder(dataset)
-    for version in archive.store.list_folders(base):
-        if version.startswith("_"):
+    referenced = {manifest.run_folder for manifest in manifests}
+    readable = {manifest.version for manifest in manifests}
+    unreadable = set(with_manifest) - readable
+    compared_with = {
+        manifest.qa.against: manifest.version
+        for manifest in manifests
+        if manifest.qa is not None and manifest.qa.against is not None
+    }
+    damaged: list[Problem] = []
+    leftovers: list[str] = []
+
+    def orphaned(version: str, folder: str, why: str, restore: str) -> None:
+        reason = f"orphaned data of a damaged version: {why}; {restore}; do not delete the folder"
+        damaged.append(Problem(dataset, version, folder, reason))
+
+    from_copy = (
+        f"restore it from {COMMITTED_RECORD_NAME} in this folder (the copy written at commit)"
+    )
+    for version in store.list_folders(base):
+        if version.startswith("_") or version in unreadable:
             continue
-        runs = archive.store.list_folders(f"{base}/{version}")
-        leftovers.extend(
-            f"{base}/{version}/{run}" for run in runs if f"{base}/{version}/{run}" not in referenced
-        )
-    return leftovers
+        for run in store.list_folders(f"{base}/{version}"):
+            folder = f"{base}/{version}/{run}"
+            if folder in referenced:
+                continue
+            if store.exists(committed_record_path(folder)):
+                if version in readable:
+                    why = f"it was committed, but its {MANIFEST_NAME} names another run folder"
+                else:
+                    why = f"its {MANIFEST_NAME} is missing"
+                orphaned(version, folder, why, f"{from_copy} or from a backup")
+            elif version in compared_with and version not in readable:
+                why = (
+                    f"its {MANIFEST_NAME} is missing ({compared_with[version]} was compared with "
+                    "it, so it was committed)"
+                )
+                orphaned(version, folder, why, "restore the manifest from a backup")
+            else:
+                leftovers.append(folder)
+    return damaged, leftovers

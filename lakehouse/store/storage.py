@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import random
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
 
 HASH_CHUNK_BYTES = 8 * 1024 * 1024
 SCRATCH_FOLDER = ".tmp"
+CONDITIONAL_PUT_ATTEMPTS = 5  # of an S3 conditional PUT that raced another (409)
+CONDITIONAL_PUT_BACKOFF_SECONDS = 0.05
 
 
 def sha256_of_file(path: Path) -> tuple[str, int]:
@@ -37,6 +41,18 @@ def sha256_of_file(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+def _conditional_conflict(exc: BaseException) -> bool:
+    """Whether S3 refused a conditional PUT because another one for the same key was in flight
+    (409 ConditionalRequestConflict: retry), as s3fs raises it (an OSError caused by botocore's
+    ClientError)."""
+    cause = exc.__cause__ or exc.__context__
+    response = getattr(cause, "response", None)
+    if not isinstance(response, dict):
+        return False
+    error = response.get("Error") or {}
+    return bool(error.get("Code") == "ConditionalRequestConflict")
 
 
 def make_s3_filesystem(settings: S3Settings) -> fsspec.AbstractFileSystem:
@@ -219,12 +235,23 @@ class Store:
             self.put_file(local, target_rel, move=True)
 
     def create_exclusive(self, rel: str, data: bytes) -> None:
-        """Write one object atomically, refusing if it already exists (the commit point)."""
+        """Write one object atomically, refusing if it already exists (the commit point).
+
+        Of concurrent writers of one `rel`, exactly one succeeds; the others get a
+        VersionExistsError. (S3 answers a conditional PUT racing another one for the same key
+        with 409 ConditionalRequestConflict, "retry": it is retried, and then either lands or
+        finds the object.)"""
         if not self.is_local:
-            try:
-                self.fs.pipe_file(self.path(rel), data, mode="create")
-            except FileExistsError as exc:
-                raise VersionExistsError(f"{self.url(rel)} already exists.") from exc
+            for attempt in range(1, CONDITIONAL_PUT_ATTEMPTS + 1):
+                try:
+                    self.fs.pipe_file(self.path(rel), data, mode="create")
+                    return
+                except FileExistsError as exc:
+                    raise VersionExistsError(f"{self.url(rel)} already exists.") from exc
+                except OSError as exc:
+                    if attempt == CONDITIONAL_PUT_ATTEMPTS or not _conditional_conflict(exc):
+                        raise
+                    time.sleep(random.uniform(0, CONDITIONAL_PUT_BACKOFF_SECONDS * attempt))
             return
         target = self.local_path(rel)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -236,6 +263,21 @@ class Store:
             raise VersionExistsError(f"{target} already exists.") from exc
         finally:
             temp.unlink()
+
+    def put_file_kept(self, local: Path, rel: str) -> None:
+        """Put a local scratch file (one of `scratch_dir()`'s) into the store and keep it, so
+        that a commit that has to be retried (its version name taken by a concurrent ingest)
+        can put it again elsewhere: a hard link on a local store (no bytes copied; the scratch
+        name goes with its folder, the stored file is never changed), an upload on S3."""
+        if not self.is_local:
+            self.fs.put_file(str(local), self.path(rel))
+            return
+        target = self.local_path(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(local, target)
+        except OSError:  # another filesystem, or links not supported
+            shutil.copyfile(local, target)
 
     def put_file(self, local: Path, rel: str, *, move: bool = False) -> None:
         """Copy (or, on a local store, move) a local file into the store."""

@@ -1,16 +1,20 @@
-"""`lake verify`: damaged manifests and unknown datasets are reported, not crashes."""
+"""`lake verify`: damaged manifests and unknown datasets are reported, not crashes; the data of
+a version whose manifest was lost is damage (exit 1), never a leftover "safe to delete"."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
+from lakehouse.cli import app
 from lakehouse.errors import (
     IntegrityError,
     NotFoundError,
 )
 from lakehouse.project import Lakehouse
+from tests.conftest import write_template
 
 
 def test_a_damaged_manifest_is_reported_by_verify_not_a_crash(
@@ -30,3 +34,87 @@ def test_a_damaged_manifest_is_reported_by_verify_not_a_crash(
 def test_verify_of_an_unknown_dataset_says_so(lake: Lakehouse) -> None:
     with pytest.raises(NotFoundError, match="not in the archive"):
         lake.verify(["nope"])
+
+
+# -- a version whose manifest was removed is damage, not a leftover (D3) ----------------------
+
+
+def _verify_cli(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Result:
+    monkeypatch.chdir(project_dir)
+    return CliRunner().invoke(app, ["verify"])
+
+
+@pytest.mark.parametrize("storage", ["parquet", "delta"])
+def test_a_version_whose_manifest_was_removed_is_orphaned_data_and_fails_verify(
+    lake: Lakehouse,
+    project_dir: Path,
+    csv_file: Path,
+    storage: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    write_template(
+        project_dir,
+        "lots",
+        f"name: lots\nsource: {{type: file, path: x.csv}}\nformat: {{type: csv}}\n"
+        f"storage: {storage}\n",
+    )
+    manifest = lake.ingest("lots", file=csv_file).manifest
+    assert _verify_cli(project_dir, monkeypatch).exit_code == 0
+    version_folder = Path(lake.store.root) / "raw" / "lots" / manifest.version
+    (version_folder / "manifest.json").unlink()
+    report = lake.verify()
+    assert not report.ok
+    assert [(p.dataset, p.version, p.path) for p in report.corrupt] == [
+        ("lots", manifest.version, manifest.run_folder)
+    ]
+    assert report.corrupt[0].reason.startswith("orphaned data of a damaged version")
+    assert "do not delete" in report.corrupt[0].reason
+    assert report.leftovers == []  # nothing is called safe to delete
+    result = _verify_cli(project_dir, monkeypatch)
+    assert result.exit_code == 1, result.output
+    assert "orphaned data of a damaged version" in " ".join(result.output.split())
+    assert "safe to delete" not in result.output
+    # the copy written at commit restores it
+    copy = Path(lake.store.root) / manifest.run_folder / "committed.json"
+    (version_folder / "manifest.json").write_bytes(copy.read_bytes())
+    assert lake.verify().ok
+    assert lake.read("lots", manifest.version).num_rows == 3
+
+
+def test_a_lost_manifest_is_found_without_the_commit_copy_when_a_later_version_names_it(
+    lake: Lakehouse, csv_file: Path, tmp_path: Path
+) -> None:
+    """Versions archived before the copy existed: a later version's QA was compared with the
+    lost one, so it was committed."""
+    first = lake.ingest("lots", file=csv_file).manifest
+    changed = tmp_path / "changed.csv"
+    changed.write_text("bbl,Owner Name,zip\n1000010001,SMITH,10001\n", encoding="utf-8")
+    second = lake.ingest("lots", file=changed).manifest
+    assert second.qa is not None and second.qa.against == first.version
+    root = Path(lake.store.root)
+    (root / first.run_folder / "committed.json").unlink()
+    (root / "raw" / "lots" / first.version / "manifest.json").unlink()
+    report = lake.verify()
+    assert [(p.version, p.path) for p in report.corrupt] == [(first.version, first.run_folder)]
+    assert f"{second.version} was compared with it" in report.corrupt[0].reason
+    assert report.leftovers == []
+
+
+def test_interrupted_runs_stay_leftovers_beside_damage(lake: Lakehouse, csv_file: Path) -> None:
+    """A run folder without the commit copy (a killed ingest, or the killed loser of a race
+    beside the winner's version) is a leftover, exit 0; the runs of a version whose manifest
+    is unreadable are not called leftovers."""
+    manifest = lake.ingest("lots", file=csv_file).manifest
+    root = Path(lake.store.root)
+    killed_loser = f"raw/lots/{manifest.version}/0123456789ab"
+    killed_alone = "raw/lots/20000101/ba9876543210"
+    for folder in (killed_loser, killed_alone):
+        (root / folder / "source").mkdir(parents=True)
+        (root / folder / "source" / "lots.csv").write_bytes(csv_file.read_bytes())
+    report = lake.verify()
+    assert report.ok
+    assert sorted(report.leftovers) == sorted([killed_loser, killed_alone])
+    (root / "raw" / "lots" / manifest.version / "manifest.json").write_text('{"broken":')
+    report = lake.verify()
+    assert [p.reason for p in report.corrupt] == ["manifest is unreadable"]
+    assert report.leftovers == [killed_alone]

@@ -231,7 +231,7 @@ def verify(
     if result.ok:
         console.print(f"[green]OK[/green]: {summary}, all checksums match.")
         return
-    console.print(f"[red]{len(result.corrupt)} corrupt file(s)[/red]: {summary}.")
+    console.print(f"[red]{len(result.corrupt)} problem(s)[/red]: {summary}.")
     raise typer.Exit(1)
 
 

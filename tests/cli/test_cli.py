@@ -59,7 +59,7 @@ def test_verify_exits_non_zero_on_corruption(in_project: Path, csv_file: Path) -
     stored.write_bytes(stored.read_bytes().replace(b"SMITH", b"SMITT"))
     result = runner.invoke(app, ["verify"])
     assert result.exit_code == 1
-    assert "CORRUPT" in result.output and "1 corrupt file" in result.output
+    assert "CORRUPT" in result.output and "1 problem(s)" in result.output
 
 
 def test_errors_are_one_sentence_without_traceback(in_project: Path, tmp_path: Path) -> None:

@@ -17,7 +17,10 @@ from lakehouse.archive.manifest import (
 )
 from lakehouse.errors import IntegrityError, NewerRecordError, NotFoundError
 from lakehouse.progress import Progress, no_progress
+from lakehouse.records import damage_reason
 from lakehouse.store.storage import SCRATCH_FOLDER
+from lakehouse.transform.cache import damaged_cache
+from lakehouse.transform.index import damaged_builds
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,21 @@ def verify_archive(
         )
         _verify_published(archive, report, progress)
         report.leftovers.extend(_interrupted_builds(archive))
+        _verify_builds(archive, report, progress)
     return report
+
+
+def _verify_builds(archive: Archive, report: VerifyReport, progress: Progress) -> None:
+    """Damaged build records, and cache entries whose record or file is damaged (every cached
+    result is hashed against the sha256 its name records)."""
+    store = archive.store
+    for build in damaged_builds(store):
+        product = build.path.split("/")[1]
+        reason = damage_reason(build.error)
+        report.corrupt.append(Problem(product, build.build_id, "", reason))
+    progress("verifying the build cache", 0, None)
+    for sentence in damaged_cache(store):
+        report.corrupt.append(Problem("cache", "entry", "", sentence))
 
 
 def _verify_published(archive: Archive, report: VerifyReport, progress: Progress) -> None:

@@ -213,15 +213,16 @@ def verify(
 ) -> None:
     """Re-check the sha256 of every archived and published file and report corruption (exit
     code 1), and list what interrupted ingests, builds and publishes left behind."""
+    from rich.markup import escape
+
     lake = _open()
     with _progress("verify") as report:
         result = _run(lambda: lake.verify(dataset or None, progress=report))
     console = _console()
     for problem in result.corrupt:
-        console.print(
-            f"[red]CORRUPT[/red] {problem.dataset} {problem.version}: {problem.path}: "
-            f"{problem.reason}"
-        )
+        where = f"{problem.path}: " if problem.path else ""
+        said = escape(f"{problem.dataset} {problem.version}: {where}{problem.reason}")
+        console.print(f"[red]CORRUPT[/red] {said}")
     for folder in result.leftovers:
         console.print(
             f"[yellow]note[/yellow] {folder}: left by an interrupted ingest, build or publish "

@@ -118,3 +118,25 @@ def test_interrupted_runs_stay_leftovers_beside_damage(lake: Lakehouse, csv_file
     report = lake.verify()
     assert [p.reason for p in report.corrupt] == ["manifest is unreadable"]
     assert report.leftovers == [killed_alone]
+
+
+def test_verify_names_a_damaged_build_record_and_a_damaged_cache_entry(
+    tmp_path: Path,
+) -> None:
+    from tests.projects import make_project
+
+    lake = make_project(tmp_path / "p", lots=300, seed=4)
+    first = lake.build("pluto_lite")
+    assert lake.build("pluto_lite").all_cached  # a second build, reusing the one cache entry
+    assert lake.verify().ok
+    root = Path(lake.store.root)
+    (root / first.folder / "build.json").write_bytes(b"{not json")
+    (cached,) = (root / "cache" / "pluto_lite" / "pluto_lite").glob("*.parquet")
+    data = bytearray(cached.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    cached.write_bytes(bytes(data))
+    report = lake.verify()
+    assert not report.ok
+    said = [f"{p.dataset} {p.version} {p.reason}" for p in report.corrupt]
+    assert any(first.build_id in line and "build.json" in line for line in said)
+    assert any(line.startswith("cache entry") and cached.name in line for line in said)

@@ -81,6 +81,15 @@ def ingest(
                 _console(stderr=True).print(f"[red]Error:[/red] {dataset}: {_text(exc)}")
                 failed.append(dataset)
                 continue
+            except Exception as exc:  # a bug: one line, the others go on (--debug: traceback)
+                if state.debug:
+                    raise
+                _console(stderr=True).print(
+                    f"[red]Unexpected error:[/red] {dataset}: {exc.__class__.__name__}: "
+                    f"{_text(exc)} (run again with --debug for the traceback, and report it)."
+                )
+                failed.append(dataset)
+                continue
         _print_ingest_result(dataset, result)
     if failed:
         _fail(f"{len(failed)} of {len(names)} dataset(s) failed: {', '.join(failed)}.")

@@ -61,6 +61,10 @@ def _read_json_records(path: Path, fmt: JsonFormat) -> pa.Table | None:
         document = json.loads(path.read_bytes())
     except ValueError as exc:
         raise FormatError(f"{path.name} is not valid JSON ({exc}); check the file.") from exc
+    except RecursionError as exc:
+        raise FormatError(
+            f"{path.name} nests arrays or objects too deeply to be records; check the file."
+        ) from exc
     for key in fmt.records_path:
         if not isinstance(document, dict) or key not in document:
             raise FormatError(

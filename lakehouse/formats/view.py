@@ -29,16 +29,29 @@ def register_tables(
 
 
 def checked_column_names(header: list[Any], file_name: str) -> list[str]:
-    """Header names as text, blanks named `column<N>`; a repeated name is refused."""
+    """Header names as text, blanks named `column<N>`; a repeated name is refused, and so are
+    two that differ only in case (SQL names ignore case: `a` and `A` are one column) and a
+    name with a NUL character."""
     names = [
         str(name).strip() if name is not None and str(name).strip() else f"column{index}"
         for index, name in enumerate(header)
     ]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
+    with_nul = [name for name in names if "\0" in name]
+    if with_nul:
+        shown = ", ".join(repr(name) for name in with_nul)
+        raise FormatError(
+            f"The header of {file_name} has a NUL character in column name(s) {shown}; "
+            "the file is probably not text of this encoding: check it."
+        )
+    folded = [name.casefold() for name in names]
+    duplicates = sorted(
+        {name for name, key in zip(names, folded, strict=True) if folded.count(key) > 1}
+    )
     if duplicates:
         raise FormatError(
-            f"The header of {file_name} repeats column(s) {', '.join(duplicates)}; "
-            "fix the header so every column has its own name."
+            f"The header of {file_name} repeats column(s) {', '.join(duplicates)} (names that "
+            "differ only in case are one column in SQL); fix the header so every column has "
+            "its own name."
         )
     return names
 

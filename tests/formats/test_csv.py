@@ -70,3 +70,20 @@ def test_very_long_lines_need_max_line_bytes(
     lake.ingest("wkt")
     assert lake.read("wkt").column("wkt").to_pylist() == [polygon]
     assert lake.versions("wkt")[0].row_count == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "said"),
+    [
+        (b"a,A\n1,2\n", r"repeats column\(s\) A, a \(names that differ only in case"),
+        (b"a\0b,c\n1,2\n", r"has a NUL character in column name\(s\) 'a\\x00b'"),
+    ],
+)
+def test_a_header_sql_cannot_take_is_refused_in_one_sentence(
+    lake: Lakehouse, tmp_path: Path, header: bytes, said: str
+) -> None:
+    source = tmp_path / "bad.csv"
+    source.write_bytes(header)
+    with pytest.raises(FormatError, match=said):
+        lake.ingest("bad", file=source)
+    assert lake.datasets() == []

@@ -45,3 +45,11 @@ def test_json_without_records_is_a_clear_error(lake: Lakehouse, tmp_path: Path) 
         path.write_text(content)
         with pytest.raises(FormatError, match="holds no records"):
             lake.ingest("e", file=path)
+
+
+def test_json_nested_too_deeply_is_refused_in_one_sentence(lake: Lakehouse, tmp_path: Path) -> None:
+    source = tmp_path / "deep.json"
+    source.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(FormatError, match="nests arrays or objects too deeply"):
+        lake.ingest("deep", file=source)
+    assert lake.datasets() == []

@@ -55,6 +55,9 @@ def _conditional_conflict(exc: BaseException) -> bool:
     return bool(error.get("Code") == "ConditionalRequestConflict")
 
 
+ENDPOINT_PROBE_SECONDS = 5.0
+
+
 def make_s3_filesystem(settings: S3Settings) -> fsspec.AbstractFileSystem:
     """An s3fs filesystem for these settings (credentials from the environment)."""
     import s3fs
@@ -112,6 +115,8 @@ class Store:
         if self.is_local:
             return
         bucket = self.path().split("/", 1)[0]
+        if self.s3.endpoint_url:
+            self._check_endpoint(self.s3.endpoint_url)
         try:
             found = self.fs.exists(bucket)
         except Exception as exc:
@@ -124,6 +129,20 @@ class Store:
                 f"Bucket {bucket!r} of the store {self.root} does not exist; create it or fix "
                 "[store] root in lakehouse.toml."
             )
+
+    def _check_endpoint(self, endpoint: str) -> None:
+        """An endpoint that does not answer at all is said so at once (s3fs retries for a
+        while, then reports the bucket as missing); any HTTP answer, even an error, is fine."""
+        import httpx
+
+        try:
+            httpx.head(endpoint, timeout=ENDPOINT_PROBE_SECONDS)
+        except httpx.TransportError as exc:
+            raise StorageError(
+                f"Cannot reach the S3 endpoint {endpoint} of the store {self.root} "
+                f"({exc.__class__.__name__}); check endpoint_url in lakehouse.toml and that the "
+                "server is running."
+            ) from exc
 
     def path(self, rel: str = "") -> str:
         """The filesystem path of `rel` (for s3fs: 'bucket/prefix/rel', no protocol)."""

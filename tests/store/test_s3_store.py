@@ -97,3 +97,21 @@ def test_a_missing_bucket_is_one_clear_error(project_dir: Path, s3_endpoint: str
 
     with pytest.raises(StorageError, match=r"'no-such-bucket' of the store .* does not exist"):
         open_lakehouse(project_dir / "lakehouse.toml")
+
+
+def test_an_endpoint_nothing_answers_at_is_said_at_once(project_dir: Path) -> None:
+    import socket
+
+    from lakehouse.errors import StorageError
+    from lakehouse.project import open_lakehouse
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (project_dir / "lakehouse.toml").write_text(
+        f'[store]\nroot = "s3://lake/data"\n[store.s3]\nendpoint_url = "http://127.0.0.1:{port}"\n'
+    )
+    with pytest.raises(
+        StorageError, match=rf"Cannot reach the S3 endpoint http://127.0.0.1:{port}"
+    ):
+        open_lakehouse(project_dir / "lakehouse.toml")

@@ -202,7 +202,8 @@ def _geometry_as_wkt(con: Any, query: str) -> str:
         return query
     ensure_spatial(con)
     texts = ", ".join(f"ST_AsText({sql_identifier(c)}) AS {sql_identifier(c)}" for c in geometry)
-    return f"SELECT * REPLACE ({texts}) FROM ({query.strip().rstrip(';')})"
+    body = query.strip().rstrip(";")
+    return f"SELECT * REPLACE ({texts}) FROM ({body}\n)"  # a trailing -- comment stays one
 
 
 def check_build(

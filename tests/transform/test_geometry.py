@@ -111,6 +111,10 @@ def test_points_from_longitude_latitude_build_pass_and_package_for_gis(
     assert built == {i: f"POINT ({x} {y})" for i, (x, y) in POINTS_BY_ID.items()}
     as_is = lake.sql("facility_points", "SELECT geom FROM facility_points ORDER BY facility_id")
     assert [row[0] for row in as_is[1]] == list(built.values())  # lake sql shows WKT
+    commented = lake.sql(
+        "facility_points", "SELECT geom FROM facility_points ORDER BY facility_id -- by id"
+    )
+    assert commented[1] == as_is[1]  # a query ending in a comment is wrapped whole
     lake.diff_report("facility_points")
     version = lake.publish("facility_points").version
     for fmt, suffix in (("shapefile", ".shp"), ("geoparquet", ".parquet")):

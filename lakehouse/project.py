@@ -228,9 +228,21 @@ class Lakehouse:
         return query_build(self.store, product, query, build_id=build_id, limit=limit)
 
     def verify(
-        self, datasets: list[str] | None = None, progress: Progress = no_progress
+        self,
+        datasets: list[str] | None = None,
+        progress: Progress = no_progress,
+        *,
+        repair: bool = False,
     ) -> VerifyReport:
-        return verify_archive(self.archive, datasets, progress)
+        """Check every stored checksum and list what unfinished runs left; `repair` removes
+        those whose writer is gone (never a live run's, never a committed version)."""
+        return verify_archive(
+            self.archive,
+            datasets,
+            progress,
+            workspace=self.config.workspace_dir,
+            repair=repair,
+        )
 
 
 def open_lakehouse(path: Path | None = None, env: str | None = None) -> Lakehouse:

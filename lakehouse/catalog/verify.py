@@ -1,26 +1,40 @@
 """`lake verify`: re-check every archived and published checksum, find the data of versions
 whose manifest was lost (damage, like a checksum that differs), and list what interrupted
-ingests, builds and publishes left."""
+ingests, builds and publishes left: each with its writer, and whether that writer is gone
+(then `repair` removes it; a live writer's work is never touched)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lakehouse.archive.archive import Archive
+from lakehouse.archive.leftovers import unreferenced_runs
 from lakehouse.archive.manifest import (
-    COMMITTED_RECORD_NAME,
     MANIFEST_NAME,
     Manifest,
     StoredFile,
-    committed_record_path,
     dataset_folder,
 )
 from lakehouse.errors import IntegrityError, NewerRecordError, NotFoundError
 from lakehouse.progress import Progress, no_progress
+from lakehouse.publish.leftovers import unfinished_publishes
 from lakehouse.records import damage_reason
-from lakehouse.store.storage import SCRATCH_FOLDER
+from lakehouse.store.storage import (
+    SCRATCH_FOLDER,
+    TEMPORARY,
+    Store,
+    abandoned_scratch,
+    abandoned_temporary,
+    scratch_writer,
+)
+from lakehouse.store.writers import Leftover, remove_abandoned
 from lakehouse.transform.cache import damaged_cache
 from lakehouse.transform.index import damaged_builds
+from lakehouse.transform.leftovers import unfinished_builds
+
+SCRATCH = "an interrupted run's scratch folder"
 
 
 @dataclass(frozen=True)
@@ -36,7 +50,12 @@ class VerifyReport:
     versions_checked: int = 0
     files_checked: int = 0
     corrupt: list[Problem] = field(default_factory=list)  # damaged files and orphaned data
-    leftovers: list[str] = field(default_factory=list)  # folders of interrupted ingests
+    leftovers: list[Leftover] = field(default_factory=list)  # of unfinished runs
+    repaired: list[Leftover] = field(default_factory=list)  # those removed (`repair`)
+
+    @property
+    def leftover_paths(self) -> list[str]:
+        return [leftover.path for leftover in self.leftovers]
 
     @property
     def ok(self) -> bool:
@@ -44,9 +63,17 @@ class VerifyReport:
 
 
 def verify_archive(
-    archive: Archive, datasets: list[str] | None = None, progress: Progress = no_progress
+    archive: Archive,
+    datasets: list[str] | None = None,
+    progress: Progress = no_progress,
+    *,
+    workspace: Path | None = None,
+    repair: bool = False,
 ) -> VerifyReport:
-    """Recompute the sha256 of every stored file of every version and compare with its manifest."""
+    """Recompute the sha256 of every stored file of every version and compare with its
+    manifest (and the published ones with their publish.json), and find what unfinished runs
+    left (with `workspace`, the databases of unfinished builds too); `repair` removes those
+    whose writer is gone."""
     report = VerifyReport()
     known = archive.datasets()
     for name in datasets or []:
@@ -64,18 +91,59 @@ def verify_archive(
                 progress(f"verifying {dataset} {manifest.version}", report.files_checked, None)
                 if problem := _check_file(archive, manifest, stored):
                     report.corrupt.append(problem)
-        damaged, leftovers = _unreferenced_runs(archive, dataset, with_manifest, manifests)
-        report.corrupt.extend(damaged)
+        orphaned, leftovers = unreferenced_runs(archive.store, dataset, with_manifest, manifests)
+        report.corrupt.extend(Problem(dataset, o.version, o.folder, o.reason) for o in orphaned)
         report.leftovers.extend(leftovers)
     if datasets is None:
         store = archive.store
-        report.leftovers.extend(
-            f"{SCRATCH_FOLDER}/{name}" for name in store.list_folders(SCRATCH_FOLDER)
-        )
         _verify_published(archive, report, progress)
-        report.leftovers.extend(_interrupted_builds(archive))
         _verify_builds(archive, report, progress)
+        report.leftovers.extend(unfinished_publishes(store))
+        report.leftovers.extend(unfinished_builds(store, workspace))
+        report.leftovers.extend(_scratch(store))
+        report.leftovers.extend(_temporary_files(store))
+    if repair:
+        report.repaired = remove_abandoned(report.leftovers)
     return report
+
+
+def _scratch(store: Store) -> list[Leftover]:
+    """The scratch folders of unfinished runs: in a local store's .tmp, all of them; on S3
+    (scratch in this machine's temp) those whose process is gone."""
+    import shutil
+
+    parent = store.scratch_parent()
+    found = []
+    if store.is_local:
+        gone = abandoned_scratch(parent, shared=False)
+        for name in store.list_folders(SCRATCH_FOLDER):
+            folder = parent / name
+            writer = scratch_writer(folder)
+            abandoned = folder in gone
+            remove = functools.partial(shutil.rmtree, folder, ignore_errors=True)
+            found.append(Leftover(f"{SCRATCH_FOLDER}/{name}", SCRATCH, writer, abandoned, remove))
+        return found
+    for folder in abandoned_scratch(parent, shared=True):
+        remove = functools.partial(shutil.rmtree, folder, ignore_errors=True)
+        found.append(Leftover(str(folder), SCRATCH, scratch_writer(folder), True, remove))
+    return found
+
+
+def _temporary_files(store: Store) -> list[Leftover]:
+    """Temporary files (of a write, renamed into place when whole) whose process is gone, in a
+    local store (S3 writes whole objects); those in scratch folders go with them."""
+    if not store.is_local:
+        return []
+    root = Path(store.root)
+    found = []
+    for path in root.rglob(".*.tmp"):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith(f"{SCRATCH_FOLDER}/") or not TEMPORARY.fullmatch(path.name):
+            continue
+        if abandoned_temporary(path):
+            remove = functools.partial(path.unlink, missing_ok=True)
+            found.append(Leftover(rel, "an interrupted write", None, True, remove))
+    return found
 
 
 def _verify_builds(archive: Archive, report: VerifyReport, progress: Progress) -> None:
@@ -103,8 +171,7 @@ def _verify_published(archive: Archive, report: VerifyReport, progress: Progress
             folder = f"{PUBLISH_AREA}/{product}/{version}"
             record = f"{folder}/{PUBLISH_FILE}"
             if not store.exists(record):
-                report.leftovers.append(folder)
-                continue
+                continue  # unfinished: `unfinished_publishes` judges it
             report.versions_checked += 1
             try:
                 entry = PublishRecord.from_json(store.read_bytes(record), store.url(record))
@@ -121,19 +188,6 @@ def _verify_published(archive: Archive, report: VerifyReport, progress: Progress
                     report.corrupt.append(Problem(product, version, path, "missing"))
                 elif store.sha256(path)[0] != output.sha256:
                     report.corrupt.append(Problem(product, version, path, "checksum differs"))
-
-
-def _interrupted_builds(archive: Archive) -> list[str]:
-    """Build folders without a build.json: a build that was killed before it finished."""
-    from lakehouse.transform.index import BUILD_FILE, BUILDS_AREA
-
-    store = archive.store
-    return [
-        f"{BUILDS_AREA}/{product}/{build}"
-        for product in store.list_folders(BUILDS_AREA)
-        for build in store.list_folders(f"{BUILDS_AREA}/{product}")
-        if not store.exists(f"{BUILDS_AREA}/{product}/{build}/{BUILD_FILE}")
-    ]
 
 
 def _readable_manifests(
@@ -163,55 +217,3 @@ def _check_file(archive: Archive, manifest: Manifest, stored: StoredFile) -> Pro
     if sha != stored.sha256:
         return problem("sha256 does not match the manifest")
     return None
-
-
-def _unreferenced_runs(
-    archive: Archive, dataset: str, with_manifest: list[str], manifests: list[Manifest]
-) -> tuple[list[Problem], list[str]]:
-    """Run folders that no readable manifest points to, in two kinds: the data of a committed
-    version whose manifest is gone or replaced (damage: the run folder holds the copy of its
-    manifest written after the commit, or a later version's QA was compared with the
-    version), and what an interrupted ingest left (a leftover, safe to delete). The runs of a
-    version whose manifest is there but unreadable are neither: that version is reported."""
-    store = archive.store
-    base = dataset_folder(dataset)
-    referenced = {manifest.run_folder for manifest in manifests}
-    readable = {manifest.version for manifest in manifests}
-    unreadable = set(with_manifest) - readable
-    compared_with = {
-        manifest.qa.against: manifest.version
-        for manifest in manifests
-        if manifest.qa is not None and manifest.qa.against is not None
-    }
-    damaged: list[Problem] = []
-    leftovers: list[str] = []
-
-    def orphaned(version: str, folder: str, why: str, restore: str) -> None:
-        reason = f"orphaned data of a damaged version: {why}; {restore}; do not delete the folder"
-        damaged.append(Problem(dataset, version, folder, reason))
-
-    from_copy = (
-        f"restore it from {COMMITTED_RECORD_NAME} in this folder (the copy written at commit)"
-    )
-    for version in store.list_folders(base):
-        if version.startswith("_") or version in unreadable:
-            continue
-        for run in store.list_folders(f"{base}/{version}"):
-            folder = f"{base}/{version}/{run}"
-            if folder in referenced:
-                continue
-            if store.exists(committed_record_path(folder)):
-                if version in readable:
-                    why = f"it was committed, but its {MANIFEST_NAME} names another run folder"
-                else:
-                    why = f"its {MANIFEST_NAME} is missing"
-                orphaned(version, folder, why, f"{from_copy} or from a backup")
-            elif version in compared_with and version not in readable:
-                why = (
-                    f"its {MANIFEST_NAME} is missing ({compared_with[version]} was compared with "
-                    "it, so it was committed)"
-                )
-                orphaned(version, folder, why, "restore the manifest from a backup")
-            else:
-                leftovers.append(folder)
-    return damaged, leftovers

@@ -6,21 +6,18 @@ never links: a stray write to a build cannot change a published version; server-
 on S3; every copy checked against its checksum), the lock, the contract report and the QA
 reports; its `publish.json`, written last and only if absent, is the commit point, so a
 version is never published twice or over another. Before writing anything a run claims the
-folder (`.claim.json`, created exclusively, removed after the commit): a second run publishing
-the same version at once neither writes nor removes anything there, and reports that the
-version was just published by another run. `publish/<product>/latest.json` names the latest
-version and is replaced atomically. A version is promoted to another environment by copying
-it the same way, checksums kept.
+folder (`.claim.json`, a writer lease created exclusively, removed after the commit): a second
+run publishing the same version at once neither writes nor removes anything there, and reports
+that the version was just published by another run; a run that finds the claim of a run that
+was killed takes it over and removes what that run left. `publish/<product>/latest.json` names
+the latest version and is replaced atomically. A version is promoted to another environment by
+copying it the same way, checksums kept.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import socket
-import time
-import uuid
 from datetime import UTC, datetime
 
 from lakehouse.config import LakehouseConfig
@@ -36,20 +33,21 @@ from lakehouse.names import LATEST, check_dataset_name
 from lakehouse.publish.records import (
     LatestRecord,
     Promotion,
-    PublishClaim,
     PublishRecord,
     QASummary,
     TableChanges,
 )
 from lakehouse.qa.records import DiffRecord
-from lakehouse.store.storage import Store
+from lakehouse.store.lease import TAKEOVER
+from lakehouse.store.storage import TEMPORARY, Store, abandoned_temporary
+from lakehouse.store.writers import HeldLease, LeaseBusy, acquire_exclusive, remove_file
 from lakehouse.transform.index import build_folder, find_build
 from lakehouse.transform.records import BuildRecord, OutputRecord
 
 PUBLISH_AREA = "publish"
 PUBLISH_FILE = "publish.json"
 LATEST_FILE = "latest.json"
-CLAIM_FILE = ".claim.json"  # held by the one run writing a version folder (PublishClaim)
+CLAIM_FILE = ".claim.json"  # the lease of the one run writing a version folder
 CLAIM_WAIT_SECONDS = 120.0  # how long a run waits for another that holds the version's claim
 VERSION_PATTERN = re.compile(r"\d{2}v\d{1,3}(\.\d{1,3})?|\d{4}-\d{2}-\d{2}|\d{8}")
 
@@ -175,7 +173,6 @@ def publish_build(
     claim = _claim(store, product, version, "publish")
     written: list[str] = []
     try:
-        _refuse_leftovers(store, target, claim, "publish")
         outputs = _copy_build_files(store, entry, source, target, qa, written)
         record = PublishRecord(
             product=product,
@@ -194,87 +191,38 @@ def publish_build(
     except BaseException:
         _undo(store, target, written, claim)
         raise
-    _remove_file(store, claim)  # committed: the claim has done its work
+    claim.release()  # committed: the claim has done its work
     move_latest(store, product, version)
     return record
 
 
-def _claim(store: Store, product: str, version: str, command: str) -> str:
-    """Claim the folder of `version` for this run, by creating its claim file exclusively
-    (atomic on a local store and on S3); the claim's path. When another run holds it, wait
-    for that run: refused with `VersionExistsError` once it has committed the version; with
-    `PublishError` when its process is gone (a run that was stopped) or after
-    `CLAIM_WAIT_SECONDS`. Nothing of the other run's is written over or removed."""
+def _claim(store: Store, product: str, version: str, command: str) -> HeldLease:
+    """Claim the folder of `version` for this run: its claim file (a writer lease, with a
+    heartbeat) created exclusively, atomic on a local store and on S3. When another run holds
+    it, wait for that run: refused with `VersionExistsError` once it has committed the version,
+    with `PublishError` after `CLAIM_WAIT_SECONDS`. A claim whose run is gone (killed) is taken
+    over, and what that run wrote is removed (`remove_leftovers`): nobody deletes anything by
+    hand. A live run's files are never written over or removed."""
     folder = version_folder(product, version)
-    path = f"{folder}/{CLAIM_FILE}"
-    mine = PublishClaim(
-        writer=uuid.uuid4().hex,
-        command=command,
-        host=socket.gethostname(),
-        pid=os.getpid(),
-        claimed_at=datetime.now(UTC),
-    ).to_json()
-    deadline = time.monotonic() + CLAIM_WAIT_SECONDS
-    pause = 0.01
-    vanished = 0
-    while True:
-        try:
-            store.create_exclusive(path, mine)
-        except FileNotFoundError:  # the folder went with another run's clean-up: again
-            vanished += 1
-            if vanished > 3:
-                raise
-            continue
-        except VersionExistsError:
-            holder = _read_claim(store, path)
-            _refuse_if_committed(store, product, version, command)
-            if holder is None:  # released between our two looks: try again at once
-                continue
-            if _is_gone(holder):
-                raise PublishError(
-                    f"{store.url(folder)} was left by a run that stopped ({holder.command} by "
-                    f"process {holder.pid} on {holder.host}, {holder.claimed_at.isoformat()}); "
-                    f"`lake verify` lists such leftovers: remove the folder by hand, then "
-                    f"{command} again."
-                ) from None
-            if time.monotonic() > deadline:
-                raise PublishError(
-                    f"{product} {version} is being published by another run ({holder.command} "
-                    f"by process {holder.pid} on {holder.host}, since "
-                    f"{holder.claimed_at.isoformat()}); wait for it to finish, or, if that run "
-                    f"was stopped, remove {store.url(folder)} by hand and {command} again."
-                ) from None
-            time.sleep(pause)
-            pause = min(pause * 2, 0.5)
-            continue
-        try:  # a run that committed removes its claim afterwards: look again
-            _refuse_if_committed(store, product, version, command)
-        except BaseException:
-            _remove_file(store, path)
-            raise
-        return path
-
-
-def _read_claim(store: Store, path: str) -> PublishClaim | None:
-    """The claim at `path` (None if it is gone)."""
     try:
-        data = store.read_bytes(path)
-    except FileNotFoundError:
-        return None
-    return PublishClaim.from_json(data, store.url(path))
-
-
-def _is_gone(holder: PublishClaim) -> bool:
-    """Whether the claim's process has ended (known only for a process on this machine)."""
-    if holder.host != socket.gethostname():
-        return False
+        held = acquire_exclusive(
+            store,
+            f"{folder}/{CLAIM_FILE}",
+            command,
+            wait_seconds=CLAIM_WAIT_SECONDS,
+            check=lambda: _refuse_if_committed(store, product, version, command),
+        )
+    except LeaseBusy as busy:
+        raise PublishError(
+            f"{product} {version} is being published by another run ({busy.holder.describe()}); "
+            f"wait for it to finish, then {command} again."
+        ) from None
     try:
-        os.kill(holder.pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # alive, but another user's
-        return False
-    return False
+        remove_leftovers(store, folder, held.path)
+    except BaseException:
+        held.release()
+        raise
+    return held
 
 
 def _refuse_if_committed(store: Store, product: str, version: str, command: str) -> None:
@@ -294,42 +242,42 @@ def _refuse_if_committed(store: Store, product: str, version: str, command: str)
     )
 
 
-def _refuse_leftovers(store: Store, folder: str, claim: str, command: str) -> None:
-    """Files in a freshly claimed folder are an older run's leftovers (from before claims):
-    never written over. (Another run's attempt at the claim may show for a moment as a
-    temporary file beside it: not a leftover.)"""
-    attempt = re.compile(rf"\.{re.escape(CLAIM_FILE)}\.[0-9a-f]+\.tmp")
-    found = [
-        path
-        for path in store.list_files(folder)
-        if path != claim and not attempt.fullmatch(path.rsplit("/", 1)[-1])
-    ]
-    if found:
-        raise PublishError(
-            f"{store.url(folder)} holds files of an unfinished {command}; `lake verify` lists "
-            f"such leftovers: remove the folder by hand, then {command} again."
-        )
+def remove_leftovers(store: Store, folder: str, claim: str) -> None:
+    """Remove what a run that was stopped left in a version folder this run has just claimed
+    (so no live run writes there): every file but the claim, other runs' attempts at it (a
+    temporary file of a live process) and the markers of runs taking a dead claim over."""
+    for path in store.list_files(folder):
+        name = path.rsplit("/", 1)[-1]
+        if path == claim or TAKEOVER in name:
+            continue
+        if TEMPORARY.fullmatch(name) and not (
+            store.is_local and abandoned_temporary(store.local_path(path))
+        ):
+            continue
+        remove_file(store, path)
 
 
-def _undo(store: Store, folder: str, written: list[str], claim: str) -> None:
+def _undo(store: Store, folder: str, written: list[str], claim: HeldLease) -> None:
     """Remove what a failed publish or promote wrote (only its own files, and on a local store
     the folders they leave empty), then its claim, then the version folder if it is empty."""
     for path in reversed(written):
-        _remove_file(store, path)
-    if store.is_local:  # (an S3 "folder" goes with its last object)
-        base = store.local_path(folder)
-        for directory in sorted((p for p in base.rglob("*") if p.is_dir()), reverse=True):
-            with contextlib.suppress(OSError):
-                directory.rmdir()  # only if empty: never another run's files
-    _remove_file(store, claim)
-    if store.is_local:
+        remove_file(store, path)
+    remove_empty_folders(store, folder)  # (not the folder itself: the claim is still in it)
+    claim.release()
+    remove_empty_folders(store, folder)
+
+
+def remove_empty_folders(store: Store, folder: str) -> None:
+    """On a local store, remove `folder` and the folders below it that are empty (never a file:
+    another run's are left alone); an S3 "folder" goes with its last object."""
+    if not store.is_local:
+        return
+    base = store.local_path(folder)
+    for directory in sorted((p for p in base.rglob("*") if p.is_dir()), reverse=True):
         with contextlib.suppress(OSError):
-            store.local_path(folder).rmdir()
-
-
-def _remove_file(store: Store, path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        store.fs.rm_file(store.path(path))
+            directory.rmdir()
+    with contextlib.suppress(OSError):
+        base.rmdir()
 
 
 def move_latest(store: Store, product: str, version: str) -> None:
@@ -437,7 +385,6 @@ def promote(
     claim = _claim(target, product, version, "promote")
     written: list[str] = []
     try:
-        _refuse_leftovers(target, folder, claim, "promote")
         recorded = {f"{folder}/{output.path}": output.sha256 for output in entry.outputs.values()}
         for path in source.list_files(folder):
             name = path.rsplit("/", 1)[-1]
@@ -462,7 +409,7 @@ def promote(
     except BaseException:
         _undo(target, folder, written, claim)
         raise
-    _remove_file(target, claim)
+    claim.release()
     move_latest(target, product, version)
     return record
 

@@ -11,16 +11,26 @@ import contextlib
 import hashlib
 import os
 import random
+import re
 import shutil
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.config import S3Settings
-from lakehouse.errors import ConfigError, StorageError, VersionExistsError
+from lakehouse.errors import ConfigError, IntegrityError, StorageError, VersionExistsError
+from lakehouse.store.lease import (
+    LEASE_FILE,
+    STALE_SECONDS,
+    Lease,
+    is_abandoned,
+    new_lease,
+    process_alive,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -28,6 +38,8 @@ if TYPE_CHECKING:
 
 HASH_CHUNK_BYTES = 8 * 1024 * 1024
 SCRATCH_FOLDER = ".tmp"
+SCRATCH_PREFIX = "lakehouse-"
+TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{32}\.tmp")  # temporary_beside
 CONDITIONAL_PUT_ATTEMPTS = 5  # of an S3 conditional PUT that raced another (409)
 CONDITIONAL_PUT_BACKOFF_SECONDS = 0.05
 
@@ -41,6 +53,60 @@ def sha256_of_file(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+def temporary_beside(target: Path) -> Path:
+    """A temporary file beside `target`, named for this process (`TEMPORARY`) so that one a
+    killed process left can be told from one being written."""
+    return target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex}.tmp")
+
+
+def abandoned_temporary(path: Path) -> bool:
+    """Whether `path` is a temporary file (`temporary_beside`) of a process that is gone."""
+    match = TEMPORARY.fullmatch(path.name)
+    return match is not None and not process_alive(int(match.group("pid")), None)
+
+
+def scratch_writer(folder: Path) -> Lease | None:
+    """The lease of a scratch folder (None: none, or unreadable)."""
+    try:
+        return Lease.from_json((folder / LEASE_FILE).read_bytes(), str(folder / LEASE_FILE))
+    except (OSError, IntegrityError):
+        return None
+
+
+def abandoned_scratch(parent: Path, *, shared: bool) -> list[Path]:
+    """The scratch folders under `parent` whose process is gone. In the store's own `.tmp`
+    (not `shared`) a folder without a readable lease counts once nothing in it changed for
+    STALE_SECONDS (an older lakehouse's); in the system's temp only this lakehouse's count."""
+    found = []
+    with contextlib.suppress(OSError):
+        for folder in parent.iterdir():
+            if (shared and not folder.name.startswith(SCRATCH_PREFIX)) or not folder.is_dir():
+                continue
+            lease = scratch_writer(folder)
+            if lease is not None:
+                if is_abandoned(lease, beats=False):
+                    found.append(folder)
+            elif not shared and _quiet(folder):
+                found.append(folder)
+    return found
+
+
+def _quiet(folder: Path) -> bool:
+    limit = time.time() - STALE_SECONDS
+    try:
+        return all(p.lstat().st_mtime < limit for p in [folder, *folder.rglob("*")])
+    except OSError:
+        return False
+
+
+def remove_abandoned_scratch(parent: Path, *, shared: bool) -> list[Path]:
+    """Remove the scratch folders of processes that are gone; those removed."""
+    removed = abandoned_scratch(parent, shared=shared)
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return removed
 
 
 def _conditional_conflict(exc: BaseException) -> bool:
@@ -187,6 +253,17 @@ class Store:
         prefix_len = len(self.path()) + 1
         return sorted(name[prefix_len:] for name in self.fs.find(base))
 
+    def modified_at(self, rel: str) -> datetime:
+        """When a stored file was last written (FileNotFoundError when it is not there)."""
+        if self.is_local:
+            seconds = self.local_path(rel).stat().st_mtime
+            return datetime.fromtimestamp(seconds, UTC)
+        info = self.fs.info(self.path(rel))
+        stamp = info.get("LastModified") or info.get("mtime")
+        if isinstance(stamp, datetime):
+            return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+        return datetime.fromtimestamp(float(stamp or 0), UTC)
+
     def sha256(self, rel: str) -> tuple[str, int]:
         """sha256 hex digest and size of a stored file."""
         if self.is_local:
@@ -208,7 +285,7 @@ class Store:
             return
         target = self.local_path(rel)
         target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        temp = temporary_beside(target)
         temp.write_bytes(data)
         os.replace(temp, target)
 
@@ -274,7 +351,7 @@ class Store:
             return
         target = self.local_path(rel)
         target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        temp = temporary_beside(target)
         temp.write_bytes(data)
         try:
             os.link(temp, target)  # atomic create-if-absent, unlike os.replace
@@ -317,17 +394,24 @@ class Store:
 
     @contextlib.contextmanager
     def scratch_dir(self) -> Iterator[Path]:
-        """A local temporary folder, on the same disk as a local store so moves are renames."""
-        if self.is_local:
-            parent = self.local_path(SCRATCH_FOLDER)
-            parent.mkdir(parents=True, exist_ok=True)
-            folder = Path(tempfile.mkdtemp(dir=parent))
-        else:
-            folder = Path(tempfile.mkdtemp(prefix="lakehouse-"))
+        """A local temporary folder, on the same disk as a local store so moves are renames.
+        It holds this process's lease (`.writer.json`), so that the scratch folders of killed
+        runs are told from live ones and removed: here, before a new one is made."""
+        parent = self.scratch_parent()
+        parent.mkdir(parents=True, exist_ok=True)
+        remove_abandoned_scratch(parent, shared=not self.is_local)
+        folder = Path(tempfile.mkdtemp(dir=parent, prefix=SCRATCH_PREFIX))
+        (folder / LEASE_FILE).write_bytes(new_lease("scratch").to_json())
         try:
             yield folder
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+    def scratch_parent(self) -> Path:
+        """Where scratch folders are made: `.tmp` in a local store, else the system's temp."""
+        if self.is_local:
+            return self.local_path(SCRATCH_FOLDER)
+        return Path(tempfile.gettempdir())
 
     # -- engines ---------------------------------------------------------------------------
 

@@ -39,7 +39,9 @@ from lakehouse.progress import Progress, no_progress
 from lakehouse.provenance import package_versions as installed_versions
 from lakehouse.records import DamagedRecordWarning, damage_reason
 from lakehouse.sql import sql_identifier, sql_string
+from lakehouse.store.lease import LEASE_FILE
 from lakehouse.store.storage import Store, sha256_of_file
+from lakehouse.store.writers import hold, remove_abandoned
 from lakehouse.transform.cache import (
     CACHE_AREA,
     Damage,
@@ -52,6 +54,7 @@ from lakehouse.transform.cache import (
 from lakehouse.transform.engines import ENGINES, Engine, EngineContext
 from lakehouse.transform.engines.duckdb import content_sha256, ibis_type
 from lakehouse.transform.index import BUILD_FILE, build_folder, output_path
+from lakehouse.transform.leftovers import unfinished_builds, workspace_database
 from lakehouse.transform.models import Model, plan
 from lakehouse.transform.recipe import Lock, Recipe
 from lakehouse.transform.records import (
@@ -190,12 +193,15 @@ class Builder:
         started = datetime.now(UTC)
         build_id = new_build_id(started)
         folder = build_folder(product, build_id)
-        database = self.workspace / product / f"{build_id}.duckdb"
+        database = workspace_database(self.workspace, product, build_id)
         database.parent.mkdir(parents=True, exist_ok=True)
         targets = list(dict.fromkeys([*self.recipe.outputs, *self.recipe.keep]))
         order = plan(self.models, self.lock.inputs, targets)
         result = BuildResult(build_id, product, folder, database)
         self.result = result
+        remove_abandoned(unfinished_builds(self.store, self.workspace, product))
+        # the lease first: a build killed from here on is told from a live one, and removed
+        lease = hold(self.store, f"{folder}/{LEASE_FILE}", "build")
         try:
             with self.store.scratch_dir() as scratch:
                 con = self._open_engine(database, scratch)
@@ -237,10 +243,13 @@ class Builder:
         except ContractError:
             raise
         except BaseException:
+            lease.release()
             self.store.remove_folder(folder)
             for leftover in (database, database.with_name(database.name + ".wal")):
                 leftover.unlink(missing_ok=True)
             raise
+        finally:
+            lease.release()
         return result
 
     # -- engine ---------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def test_a_kill_between_storing_files_and_the_manifest_leaves_no_version(
     stored_originals = list((Path(lake.store.root) / "raw" / "lots").rglob("source/lots.csv"))
     assert len(stored_originals) == 1  # the kill really landed mid-commit
     _assert_no_version_and_recovers(lake, project_dir)
-    leftovers = lake.verify().leftovers
+    leftovers = lake.verify().leftover_paths
     run_folder = str(stored_originals[0].parents[1].relative_to(lake.store.root))
     assert leftovers[0] == run_folder
     assert len(leftovers) == 2 and leftovers[1].startswith(".tmp/")  # the dead run's scratch

@@ -148,7 +148,7 @@ def _assert_same_day_names(names: list[str], count: int) -> None:
 def _assert_clean(lake: Lakehouse) -> None:
     report = lake.verify()
     assert report.corrupt == []
-    assert [f for f in report.leftovers if not f.startswith(".tmp/")] == []
+    assert [f for f in report.leftover_paths if not f.startswith(".tmp/")] == []
 
 
 # -- Delta: the loser of a race must never remove what the winner committed (D1) -------------

@@ -69,7 +69,7 @@ def test_a_version_whose_manifest_was_removed_is_orphaned_data_and_fails_verify(
     ]
     assert report.corrupt[0].reason.startswith("orphaned data of a damaged version")
     assert "do not delete" in report.corrupt[0].reason
-    assert report.leftovers == []  # nothing is called safe to delete
+    assert report.leftover_paths == []  # nothing is called safe to delete
     result = _verify_cli(project_dir, monkeypatch)
     assert result.exit_code == 1, result.output
     assert "orphaned data of a damaged version" in " ".join(result.output.split())
@@ -97,7 +97,7 @@ def test_a_lost_manifest_is_found_without_the_commit_copy_when_a_later_version_n
     report = lake.verify()
     assert [(p.version, p.path) for p in report.corrupt] == [(first.version, first.run_folder)]
     assert f"{second.version} was compared with it" in report.corrupt[0].reason
-    assert report.leftovers == []
+    assert report.leftover_paths == []
 
 
 def test_interrupted_runs_stay_leftovers_beside_damage(lake: Lakehouse, csv_file: Path) -> None:
@@ -113,11 +113,11 @@ def test_interrupted_runs_stay_leftovers_beside_damage(lake: Lakehouse, csv_file
         (root / folder / "source" / "lots.csv").write_bytes(csv_file.read_bytes())
     report = lake.verify()
     assert report.ok
-    assert sorted(report.leftovers) == sorted([killed_loser, killed_alone])
+    assert sorted(report.leftover_paths) == sorted([killed_loser, killed_alone])
     (root / "raw" / "lots" / manifest.version / "manifest.json").write_text('{"broken":')
     report = lake.verify()
     assert [p.reason for p in report.corrupt] == ["manifest is unreadable"]
-    assert report.leftovers == [killed_alone]
+    assert report.leftover_paths == [killed_alone]
 
 
 def test_verify_names_a_damaged_build_record_and_a_damaged_cache_entry(

@@ -296,7 +296,7 @@ def test_verify_checks_published_versions_and_lists_leftovers(tmp_path: Path) ->
     lake.diff_report("pluto_lite")
     lake.publish("pluto_lite", "25v1")
     report = lake.verify()
-    assert report.ok and report.leftovers == []
+    assert report.ok and report.leftover_paths == []
     killed = stored(lake, "builds/pluto_lite/20260101T000000Z-dead00/outputs")
     killed.mkdir(parents=True)
     output = stored(lake, published_output("pluto_lite", "25v1", "pluto_lite"))
@@ -307,7 +307,7 @@ def test_verify_checks_published_versions_and_lists_leftovers(tmp_path: Path) ->
     assert [(p.dataset, p.version, p.reason) for p in report.corrupt] == [
         ("pluto_lite", "25v1", "checksum differs")
     ]
-    assert "builds/pluto_lite/20260101T000000Z-dead00" in report.leftovers
+    assert "builds/pluto_lite/20260101T000000Z-dead00" in report.leftover_paths
 
 
 def test_without_a_version_a_build_is_published_as_the_next_number_of_the_year(

@@ -186,29 +186,32 @@ def test_a_publish_that_finds_another_run_writing_the_version_waits_and_says_so(
     assert latest_version(lake.store, "pluto_lite") == "23v1"
 
 
-def test_a_publish_waits_for_a_live_claim_and_refuses_a_dead_one(
+def test_a_publish_waits_for_a_live_claim_and_takes_a_dead_one_over(
     lake: Lakehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A claim left by a process that is gone (killed) is named at once, nothing removed; a
-    claim whose writer is alive is waited for, then named."""
+    """A claim whose writer is alive is waited for, then named, nothing touched; a claim (of
+    the old shape, too) left by a process that is gone (killed) is taken over: what that run
+    wrote is removed and the version published, without a person."""
     from lakehouse.publish import publish as publishing
 
     build_id = lake.builds("pluto_lite")[0].build_id
     claim = stored(lake, f"publish/pluto_lite/22v1/{CLAIM_FILE}")
     claim.parent.mkdir(parents=True)
-    dead = {"writer": "x", "command": "publish", "host": socket.gethostname(),
-            "pid": 2**22 + 12345, "claimed_at": "2026-01-01T00:00:00Z"}  # fmt: skip
-    claim.write_text(json.dumps(dead))  # pid_max is at most 2**22: no such process
-    with pytest.raises(PublishError, match=r"left by a run that stopped .*remove the folder"):
-        publish_build(lake.store, "pluto_lite", build_id, "22v1")
-    assert claim.is_file()
-    claim.write_text(json.dumps(dead | {"pid": os.getpid()}))
+    live = {"writer": "x", "command": "publish", "host": socket.gethostname(),
+            "pid": os.getpid(), "claimed_at": "2026-01-01T00:00:00Z"}  # fmt: skip
+    claim.write_text(json.dumps(live))
+    half_copied = claim.parent / "outputs" / "pluto_lite.parquet"
+    half_copied.parent.mkdir()
+    half_copied.write_bytes(b"PAR1 half")
     monkeypatch.setattr(publishing, "CLAIM_WAIT_SECONDS", 0.3)
-    with pytest.raises(PublishError, match=r"is being published by another run"):
+    with pytest.raises(PublishError, match=r"is being published by another run \(`lake publish` "):
         publish_build(lake.store, "pluto_lite", build_id, "22v1")
-    assert claim.is_file() and lake.published("pluto_lite")[-1].version != "22v1"
-    claim.unlink()
-    claim.parent.rmdir()
+    assert claim.is_file() and half_copied.read_bytes() == b"PAR1 half"
+    assert lake.published("pluto_lite")[-1].version != "22v1"
+    claim.write_text(json.dumps(live | {"pid": 2**22 + 12345}))  # above pid_max: no such process
+    entry = publish_build(lake.store, "pluto_lite", build_id, "22v1")
+    assert entry.version == "22v1" and not claim.exists()
+    assert_intact(lake.store, "pluto_lite", "22v1")
 
 
 def test_concurrent_promotes_of_one_version_leave_the_winner_intact(lake: Lakehouse) -> None:
@@ -489,14 +492,17 @@ def test_concurrent_publishes_of_one_version_on_s3_leave_the_winner_intact(
 
 
 def test_a_claim_is_a_typed_record() -> None:
-    """`.claim.json` reads back as it was written, and a damaged one is refused naming it."""
+    """`.claim.json` (a writer lease) reads back as it was written, a claim of the first shape
+    is upgraded, and a damaged one is refused naming it."""
     from datetime import UTC, datetime
 
-    from lakehouse.publish.records import PublishClaim
+    from lakehouse.store.lease import Lease, new_lease
 
-    claim = PublishClaim(
-        writer="ab12", command="publish", host="h", pid=42, claimed_at=datetime.now(UTC)
-    )
-    assert PublishClaim.from_json(claim.to_json(), "c") == claim
-    with pytest.raises(IntegrityError, match=r"x/\.claim\.json is not a valid publish claim"):
-        PublishClaim.from_json(b'{"writer": "ab12"}', "x/.claim.json")
+    claim = new_lease("publish")
+    assert Lease.from_json(claim.to_json(), "c") == claim
+    first = b'{"writer": "ab", "command": "publish", "host": "h", "pid": 4, "claimed_at": ' \
+        b'"2026-01-01T00:00:00Z", "schema_version": 1}'  # fmt: skip
+    upgraded = Lease.from_json(first, "c")
+    assert upgraded.heartbeat_at == upgraded.started_at == datetime(2026, 1, 1, tzinfo=UTC)
+    with pytest.raises(IntegrityError, match=r"x/\.claim\.json is not a valid writer lease"):
+        Lease.from_json(b'{"writer": "ab12"}', "x/.claim.json")

@@ -250,7 +250,7 @@ def test_it_diffs_its_builds_and_published_version(old: Lakehouse) -> None:
 
 def test_it_verifies_clean_and_checks_its_contracts(old: Lakehouse) -> None:
     report = old.verify()
-    assert report.ok and report.leftovers == []
+    assert report.ok and report.leftover_paths == []
     assert report.versions_checked == 6  # five dataset versions and 25v1
     assert "OK: checked 11 files in 6 versions, all checksums match." in lake_cli(old, "verify")
     entry, contracts = old.check("pluto_lite", build_id=FIRST)

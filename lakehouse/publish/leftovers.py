@@ -1,0 +1,81 @@
+"""What killed publishes and promotes left: version folders without a `publish.json` (their
+claim, `.claim.json`, is the writer lease of the run that wrote them), and the claim a run
+killed after its commit left in a published version. They are removed through the claim, as
+a publish would take it over, so a run that takes the folder at the same moment is never
+touched."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+from lakehouse.publish.publish import (
+    CLAIM_FILE,
+    PUBLISH_AREA,
+    PUBLISH_FILE,
+    remove_empty_folders,
+    remove_leftovers,
+    version_folder,
+)
+from lakehouse.store.lease import Lease, is_abandoned, new_lease
+from lakehouse.store.storage import Store
+from lakehouse.store.writers import (
+    LeaseBusy,
+    Leftover,
+    acquire_exclusive,
+    folder_writer,
+    read_lease,
+    take_over,
+)
+
+INTERRUPTED_PUBLISH = "an interrupted publish or promote"
+
+
+def unfinished_publishes(store: Store) -> list[Leftover]:
+    """Every version folder of every product without a publish.json, judged by its claim, and
+    the claims left in published versions."""
+    found = []
+    for product in store.list_folders(PUBLISH_AREA):
+        for version in store.list_folders(f"{PUBLISH_AREA}/{product}"):
+            folder = f"{PUBLISH_AREA}/{product}/{version}"
+            claim = f"{folder}/{CLAIM_FILE}"
+            if store.exists(f"{folder}/{PUBLISH_FILE}"):
+                holder = read_lease(store, claim)
+                if holder is not None:
+                    found.append(_stray_claim(store, claim, holder))
+                continue
+            holder = read_lease(store, claim)
+            if holder is not None:
+                abandoned = is_abandoned(holder)
+            else:
+                holder, abandoned = folder_writer(store, folder)
+            remove = _remover(store, product, version)
+            found.append(Leftover(folder, INTERRUPTED_PUBLISH, holder, abandoned, remove))
+    return found
+
+
+def _remover(store: Store, product: str, version: str) -> Callable[[], None]:
+    def remove() -> None:
+        """Take the claim (over, from a dead run), remove every other file, let it go."""
+        folder = version_folder(product, version)
+        with contextlib.suppress(LeaseBusy):  # taken by a live run meanwhile: its folder now
+            held = acquire_exclusive(store, f"{folder}/{CLAIM_FILE}", "verify", wait_seconds=0)
+            try:
+                if not store.exists(f"{folder}/{PUBLISH_FILE}"):
+                    remove_leftovers(store, folder, held.path)
+                    remove_empty_folders(store, folder)
+            finally:
+                held.release()
+            remove_empty_folders(store, folder)
+
+    return remove
+
+
+def _stray_claim(store: Store, claim: str, holder: Lease) -> Leftover:
+    return Leftover(
+        claim,
+        "a published version's claim",
+        holder,
+        is_abandoned(holder),
+        lambda: take_over(store, claim, holder, new_lease("verify")),
+    )

@@ -7,6 +7,7 @@ touched."""
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 
 from lakehouse.publish.publish import (
@@ -77,5 +78,9 @@ def _stray_claim(store: Store, claim: str, holder: Lease) -> Leftover:
         "a published version's claim",
         holder,
         is_abandoned(holder),
-        lambda: take_over(store, claim, holder, new_lease("verify")),
+        functools.partial(_take_claim_over, store, claim, holder),
     )
+
+
+def _take_claim_over(store: Store, claim: str, holder: Lease) -> None:
+    take_over(store, claim, holder, new_lease("verify"))

@@ -87,6 +87,19 @@ STEP_TYPES: dict[str, type[BaseModel]] = {
 # -- the template ----------------------------------------------------------------------------
 
 
+class Expect(Strict):
+    """What a healthy download of this source looks like, checked before anything is archived
+    (`lakehouse.archive.expect`): a version that breaks it is refused, not archived."""
+
+    min_rows: int | None = Field(default=None, ge=0, description="at least this many rows")
+    max_change: float | None = Field(
+        default=None,
+        gt=0,
+        description="the row count differs from the latest version's by at most this fraction "
+        "(0.2: 20%)",
+    )
+
+
 class IngestTemplate(Strict):
     name: DatasetName
     description: str = ""
@@ -105,6 +118,9 @@ class IngestTemplate(Strict):
     allow_empty: bool = False
     steps: list[Step] = Field(default_factory=list)
     contract: RawContract | None = None
+    expect: Expect | None = Field(
+        default=None, description="min_rows, max_change: what a healthy download looks like"
+    )
     qa: QaSettings | None = Field(
         default=None, description="source QA: the key and the drift thresholds"
     )

@@ -30,7 +30,7 @@ from lakehouse.store.storage import (
     scratch_writer,
 )
 from lakehouse.store.writers import Leftover, remove_abandoned
-from lakehouse.transform.cache import damaged_cache
+from lakehouse.transform.cache import damaged_cache, quarantined
 from lakehouse.transform.index import damaged_builds
 from lakehouse.transform.leftovers import unfinished_builds
 
@@ -52,6 +52,7 @@ class VerifyReport:
     corrupt: list[Problem] = field(default_factory=list)  # damaged files and orphaned data
     leftovers: list[Leftover] = field(default_factory=list)  # of unfinished runs
     repaired: list[Leftover] = field(default_factory=list)  # those removed (`repair`)
+    set_aside: list[str] = field(default_factory=list)  # damaged cache entries builds moved
 
     @property
     def leftover_paths(self) -> list[str]:
@@ -157,6 +158,7 @@ def _verify_builds(archive: Archive, report: VerifyReport, progress: Progress) -
     progress("verifying the build cache", 0, None)
     for sentence in damaged_cache(store):
         report.corrupt.append(Problem("cache", "entry", "", sentence))
+    report.set_aside = quarantined(store)
 
 
 def _verify_published(archive: Archive, report: VerifyReport, progress: Progress) -> None:

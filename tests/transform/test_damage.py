@@ -349,4 +349,5 @@ def test_damaged_cache_entries_and_builds_are_listed_for_verify(lake: Lakehouse)
         f"cache/{PRODUCT}/{PRODUCT}/{DAMAGED_FOLDER}/{again.build_id}"
     ]
     assert damaged_cache(lake.store) == []
+    assert lake.verify().set_aside == quarantined(lake.store)  # listed as a note for a person
     assert second.build_id in {b.build_id for b in scan_builds(lake.store, PRODUCT).builds}

@@ -20,6 +20,7 @@ import hashlib
 import random
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ from typing import TYPE_CHECKING, Literal
 
 from lakehouse.archive import delta
 from lakehouse.archive.convert import Converted, convert_to_parquet
+from lakehouse.archive.expect import check_expectations
+from lakehouse.archive.leftovers import unreferenced_runs
 from lakehouse.archive.manifest import (
     ContractWarning,
     Manifest,
@@ -68,8 +71,11 @@ from lakehouse.names import LATEST, check_dataset_name, check_version_name, is_d
 from lakehouse.progress import Progress, no_progress
 from lakehouse.provenance import run_details, tool_versions
 from lakehouse.qa.drift import QaSettings, SourceDrift
+from lakehouse.records import DamagedRecordWarning, damage_reason
 from lakehouse.sources import Fetched, fetch_source
+from lakehouse.store.lease import LEASE_FILE
 from lakehouse.store.storage import Store, sha256_of_file
+from lakehouse.store.writers import hold, remove_abandoned
 
 if TYPE_CHECKING:
     import duckdb
@@ -138,36 +144,113 @@ class Archive:
         ]
 
     def read_manifest(self, dataset: str, version: str) -> Manifest:
-        """One committed version's manifest; an unreadable one is an IntegrityError."""
-        path = manifest_path(dataset, version)
+        """One committed version's manifest; an unreadable or damaged one is an IntegrityError
+        that names it and says what to do (one of a newer lakehouse: NewerRecordError)."""
         try:
-            return Manifest.from_json(self.store.read_bytes(path), self.store.url(path))
+            return self._parse_manifest(dataset, version)
         except NewerRecordError:
             raise
         except IntegrityError as exc:
+            raise IntegrityError(self._damaged(dataset, version, str(exc))) from exc
+
+    def _parse_manifest(self, dataset: str, version: str) -> Manifest:
+        """The manifest, or an IntegrityError that says only what is wrong with it."""
+        path = manifest_path(dataset, version)
+        url = self.store.url(path)
+        try:
+            data = self.store.read_bytes(path)
+        except (IsADirectoryError, PermissionError) as exc:
+            reason = f"{url} cannot be read ({exc.strerror or exc.__class__.__name__})"
+            raise IntegrityError(reason) from exc
+        try:
+            manifest = Manifest.from_json(data, url)
+        except NewerRecordError:
+            raise
+        except IntegrityError as exc:
+            raise IntegrityError(damage_reason(exc)) from exc
+        except RecursionError as exc:  # a reader that does not catch it (nested too deep)
+            raise IntegrityError(f"{url} is not valid JSON (nested too deep)") from exc
+        if (manifest.dataset, manifest.version) != (dataset, version):
             raise IntegrityError(
-                f"The manifest {self.store.url(path)} is unreadable or damaged; run `lake verify` "
-                "and restore it from a backup."
-            ) from exc
+                f"{url} is the manifest of {manifest.dataset} {manifest.version}, not of "
+                f"{dataset} {version}"
+            )
+        return manifest
+
+    def _damaged(self, dataset: str, version: str, reason: str) -> str:
+        """The sentence for a version whose manifest cannot be read: what is wrong, and where
+        to restore it from (the copy its run folder keeps, when there is a sound one)."""
+        copy = self._manifest_copy(dataset, version)
+        source = f"its copy {self.store.url(copy)} or a backup" if copy else "a backup"
+        return (
+            f"{reason}, so version {version} of {dataset!r} cannot be used (its other versions "
+            f"can): the manifest is unreadable or damaged; run `lake verify` and restore it "
+            f"from {source}."
+        )
+
+    def _manifest_copy(self, dataset: str, version: str) -> str | None:
+        """The copy of the version's manifest written into its run folder at commit
+        (`committed.json`), when exactly one run folder holds a copy that reads as this
+        version's manifest."""
+        found = []
+        for run in self.store.list_folders(version_folder(dataset, version)):
+            path = committed_record_path(f"{version_folder(dataset, version)}/{run}")
+            try:
+                copy = Manifest.from_json(self.store.read_bytes(path), self.store.url(path))
+            except (OSError, IntegrityError, RecursionError):
+                continue
+            if (copy.dataset, copy.version) == (dataset, version):
+                found.append(path)
+        return found[0] if len(found) == 1 else None
+
+    def scan_versions(self, dataset: str) -> VersionScan:
+        """Every committed version of `dataset`: those whose manifest reads, oldest first (by
+        extraction time), and the damaged ones, each with its sentence. Nothing is warned; a
+        manifest of a newer lakehouse is refused (upgrade), as it cannot be placed."""
+        scan = VersionScan(dataset)
+        for version in self.version_names(dataset):
+            try:
+                scan.manifests.append(self._parse_manifest(dataset, version))
+            except FileNotFoundError:
+                continue  # removed since it was listed
+            except NewerRecordError:
+                raise
+            except IntegrityError as exc:
+                error = IntegrityError(self._damaged(dataset, version, str(exc)))
+                error.__cause__ = exc
+                path = manifest_path(dataset, version)
+                scan.damaged.append(DamagedVersion(dataset, version, path, str(exc), error))
+        scan.manifests.sort(key=lambda m: (m.extracted_at, m.version))
+        scan.damaged.sort(key=lambda damaged: damaged.version)
+        return scan
 
     def versions(self, dataset: str) -> list[Manifest]:
-        """Committed versions of `dataset`, oldest first (by extraction time)."""
-        manifests = [self.read_manifest(dataset, v) for v in self.version_names(dataset)]
-        return sorted(manifests, key=lambda m: (m.extracted_at, m.version))
+        """Committed versions of `dataset`, oldest first (by extraction time); a damaged
+        manifest is an IntegrityError that names it (`readable_versions` leaves it out)."""
+        scan = self.scan_versions(dataset)
+        if scan.damaged:
+            raise scan.damaged[0].error
+        return scan.manifests
+
+    def readable_versions(self, dataset: str) -> list[Manifest]:
+        """The committed versions of `dataset` whose manifest reads, oldest first; each damaged
+        one is left out and named in a `DamagedRecordWarning`, so that the rest keep working."""
+        scan = self.scan_versions(dataset)
+        scan.warn(stacklevel=3)
+        return scan.manifests
 
     def manifest(self, dataset: str, version: str = LATEST) -> Manifest:
-        """The manifest of `version` (or the newest, for 'latest')."""
+        """The manifest of `version` (or the newest, for 'latest': refused while a version's
+        manifest is damaged, since that version could be the newest)."""
         check_dataset_name(dataset)
         if version == LATEST:
-            versions = self.versions(dataset)
-            if not versions:
-                raise NotFoundError(
-                    f"Dataset {dataset!r} has no archived versions; run `lake ingest {dataset}`."
-                )
-            return versions[-1]
+            return self.scan_versions(dataset).latest()
         check_version_name(version)
         if not self.store.exists(manifest_path(dataset, version)):
-            known = ", ".join(m.version for m in self.versions(dataset)) or "none"
+            scan = self.scan_versions(dataset)
+            known = ", ".join(m.version for m in scan.manifests) or "none"
+            if scan.damaged:
+                known += f" (and, damaged, {', '.join(d.version for d in scan.damaged)})"
             raise NotFoundError(
                 f"Dataset {dataset!r} has no version {version!r}; archived versions: {known}."
             )
@@ -234,6 +317,7 @@ class Archive:
             report = _check_raw_contract(template, data_file, progress, source_contract)
             if report is not None and not report.passed:
                 self._reject(template.name, report, extracted_at)
+            check_expectations(template, converted.row_count, existing[-1] if existing else None)
             draft = _Draft(
                 template=template,
                 fetched=fetched,
@@ -256,6 +340,7 @@ class Archive:
         when this ingest read the archive, and only relabelled for a later name. Only what this
         run wrote is ever undone."""
         dataset = draft.template.name
+        self._remove_abandoned_runs(dataset, existing)
         run_id = uuid.uuid4().hex[:12]  # the run folder's name, under whichever version
         written = _DeltaWritten()
         name = ""
@@ -386,6 +471,8 @@ class Archive:
         is kept in `written` for the next attempt. The scratch files are kept for it too."""
         dataset, run_folder = manifest.dataset, manifest.run_folder
         path = manifest_path(dataset, manifest.version)
+        # the lease first: a run folder this ingest is killed in is told from a live one's
+        lease = hold(self.store, f"{run_folder}/{LEASE_FILE}", "ingest")
         try:
             source_files = []
             for index, original in enumerate(draft.originals):
@@ -430,15 +517,24 @@ class Archive:
                 if not self._holds(path, payload):  # (an S3 PUT retried after it landed)
                     raise _NameTaken(manifest.version) from exc
         except BaseException:
+            lease.release()
             self.store.remove_folder(run_folder)
             raise
         # Proof, beside the data, that this run folder was committed: `lake verify` tells a
         # version whose manifest was lost (damage) from an interrupted ingest (a leftover) by
-        # it. Best effort: the version is committed whatever happens to this copy.
+        # it. Best effort: the version is committed whatever happens to this copy. The lease
+        # goes after it, so the folder always has one of the two.
         with contextlib.suppress(Exception):
             self.store.write_bytes(committed_record_path(run_folder), payload)
+        lease.release()
         progress("archived", 1, 1)
         return committed
+
+    def _remove_abandoned_runs(self, dataset: str, existing: list[Manifest]) -> None:
+        """Remove the run folders of this dataset's ingests that were killed (their writer is
+        gone; a live ingest's are never touched), so nobody has to."""
+        names = self.version_names(dataset)
+        remove_abandoned(unreferenced_runs(self.store, dataset, names, existing)[1])
 
     def _versions_since(self, dataset: str, known: list[Manifest]) -> list[Manifest]:
         """`versions(dataset)` again, reading only the manifests not in `known` (a manifest
@@ -464,6 +560,54 @@ class Archive:
         if written.commit is not None:
             commit, written.commit = written.commit, None
             delta.undo_commit(self.store, dataset, commit.version)
+
+
+@dataclass(frozen=True)
+class DamagedVersion:
+    """A committed version whose manifest cannot be read: the manifest (relative to the store
+    root) and the error saying so."""
+
+    dataset: str
+    version: str
+    path: str
+    reason: str  # what is wrong with it, naming the file
+    error: IntegrityError  # that, and what to do
+
+    @property
+    def message(self) -> str:
+        return str(self.error)
+
+
+@dataclass
+class VersionScan:
+    """A dataset's committed versions: those whose manifest reads, oldest first, and those
+    whose manifest is damaged."""
+
+    dataset: str
+    manifests: list[Manifest] = field(default_factory=list)
+    damaged: list[DamagedVersion] = field(default_factory=list)
+
+    def warn(self, stacklevel: int = 2) -> None:
+        """A `DamagedRecordWarning` for each damaged version, naming its manifest."""
+        for damaged in self.damaged:
+            warnings.warn(damaged.message, DamagedRecordWarning, stacklevel=stacklevel + 1)
+
+    def latest(self) -> Manifest:
+        """The newest version; refused while a version is damaged (it could be the newest:
+        its extraction time is in the manifest that does not read)."""
+        if self.damaged:
+            first = self.damaged[0]
+            raise IntegrityError(
+                f"{first.reason}, so the latest version of {self.dataset!r} cannot "
+                f"be told (version {first.version}'s manifest is unreadable or damaged); run "
+                "`lake verify` and restore it, or ask for another version by name."
+            ) from first.error
+        if not self.manifests:
+            raise NotFoundError(
+                f"Dataset {self.dataset!r} has no archived versions; run "
+                f"`lake ingest {self.dataset}`."
+            )
+        return self.manifests[-1]
 
 
 class _NameTaken(Exception):

@@ -1,7 +1,9 @@
 """The documentation site: static HTML pages (styles inline, no scripts, nothing fetched) with
 an index, a page per product (dictionary, sources and their versions, lineage drawing and
 column lineage, a map of each output's geometry, the latest contract results, its builds) and a
-page per dataset (versions)."""
+page per dataset (versions). A damaged record is named where it would be shown (a version whose
+manifest is damaged, a published version whose publish.json is damaged), and the rest of the
+site is whole."""
 
 from __future__ import annotations
 
@@ -92,7 +94,7 @@ def write_project_docs(
     site = SiteContent(
         products,
         datasets,
-        {dataset.name: archive.versions(dataset.name) for dataset in datasets},
+        {dataset.name: archive.scan_versions(dataset.name).manifests for dataset in datasets},
         {p.name: _lineage_or_problem(config, store, archive, p.name) for p in products},
         builds,
         {name: product_maps(store, found.latest, config.workspace_dir)
@@ -185,8 +187,8 @@ def _index_body(products: list[ProductEntry], datasets: list[DatasetEntry]) -> s
     dataset_rows = [
         [
             f"<a href='dataset-{_e(d.name)}.html'>{_e(d.name)}</a>",
-            _e(len(d.versions)),
-            _e(d.latest),
+            _e(len(d.versions)) + (f" (and {len(d.damaged)} damaged)" if d.damaged else ""),
+            _e(d.latest) if not d.damaged else "<span class='status-failed'>unknown</span>",
             _e(f"{d.rows:,}" if d.rows is not None else ""),
             _e(d.source),
         ]
@@ -355,8 +357,13 @@ def _dictionary_table(name: str, table: TableEntry, traced: dict[str, list[str]]
 
 
 def _published_section(product: ProductEntry) -> str:
+    damaged = "".join(
+        f"<p class='status-failed'>Published version <code>{_e(version)}</code> is damaged (its "
+        "<code>publish.json</code> cannot be read): run <code>lake verify</code>.</p>"
+        for version in product.damaged_published
+    )
     if not product.published:
-        return (
+        return damaged + (
             "<h2>Published versions</h2><p>None yet: <code>lake publish "
             f"{_e(product.name)}</code> publishes a passed build that has a QA report.</p>"
         )
@@ -370,8 +377,10 @@ def _published_section(product: ProductEntry) -> str:
         ]
         for entry in reversed(product.published)
     ]
-    return "<h2>Published versions</h2>" + _table(
-        ["version", "published (UTC)", "build", "sources", "QA"], rows
+    return (
+        "<h2>Published versions</h2>"
+        + damaged
+        + _table(["version", "published (UTC)", "build", "sources", "QA"], rows)
     )
 
 
@@ -442,6 +451,12 @@ def _dataset_body(dataset: DatasetEntry, manifests: list[Manifest]) -> str:
     parts = [
         f"<h1>{_e(dataset.name)}</h1><p class='lead'>Raw dataset from {_e(dataset.source)}</p>",
         "<h2>Versions</h2>",
+        "".join(
+            f"<p class='status-failed'>Version <code>{_e(version)}</code> is damaged (its "
+            "manifest cannot be read), so which version is the latest cannot be told: run "
+            "<code>lake verify</code>.</p>"
+            for version in dataset.damaged
+        ),
         _table(
             [
                 "version",
@@ -458,6 +473,7 @@ def _dataset_body(dataset: DatasetEntry, manifests: list[Manifest]) -> str:
     if manifests:
         latest = manifests[-1]
         columns = [[f"<code>{_e(c.name)}</code>", _e(c.type)] for c in latest.columns]
-        parts.append(f"<h2>Columns of {_e(latest.version)}</h2>")
+        which = " (the newest version that reads)" if dataset.damaged else ""
+        parts.append(f"<h2>Columns of {_e(latest.version)}{which}</h2>")
         parts.append(_table(["column", "type"], columns))
     return "".join(parts)

@@ -169,6 +169,7 @@ def _verify_published(archive: Archive, report: VerifyReport, progress: Progress
 
     store = archive.store
     for product in store.list_folders(PUBLISH_AREA):
+        _verify_latest(store, product, report)
         for version in store.list_folders(f"{PUBLISH_AREA}/{product}"):
             folder = f"{PUBLISH_AREA}/{product}/{version}"
             record = f"{folder}/{PUBLISH_FILE}"
@@ -190,6 +191,26 @@ def _verify_published(archive: Archive, report: VerifyReport, progress: Progress
                     report.corrupt.append(Problem(product, version, path, "missing"))
                 elif store.sha256(path)[0] != output.sha256:
                     report.corrupt.append(Problem(product, version, path, "checksum differs"))
+
+
+def _verify_latest(store: Store, product: str, report: VerifyReport) -> None:
+    """A product's latest.json: damaged, or naming a version that is not published."""
+    from lakehouse.names import is_dataset_name
+    from lakehouse.publish.reading import LATEST_FILE, PUBLISH_AREA, PUBLISH_FILE, latest_version
+
+    if not is_dataset_name(product):
+        return
+    path = f"{PUBLISH_AREA}/{product}/{LATEST_FILE}"
+    try:
+        named = latest_version(store, product)
+    except NewerRecordError:
+        raise
+    except IntegrityError:
+        report.corrupt.append(Problem(product, "latest", path, "latest.json is damaged"))
+        return
+    if named is not None and not store.exists(f"{PUBLISH_AREA}/{product}/{named}/{PUBLISH_FILE}"):
+        reason = f"latest.json names {named}, which is not published"
+        report.corrupt.append(Problem(product, "latest", path, reason))
 
 
 def _readable_manifests(

@@ -12,7 +12,6 @@ from lakehouse.cli.shell import (
     _fail,
     _open,
     _preview_cell,
-    _print_datasets,
     _progress,
     _run,
     _text,
@@ -22,7 +21,7 @@ from lakehouse.cli.shell import (
 from lakehouse.errors import LakehouseError
 
 if TYPE_CHECKING:
-    from lakehouse.archive.archive import IngestResult
+    from lakehouse.archive.archive import IngestResult, VersionScan
 
 
 @app.command()
@@ -139,22 +138,35 @@ def versions(
         str | None, typer.Argument(help="Dataset name; default: a line per archived dataset.")
     ] = None,
 ) -> None:
-    """List the archived versions of a dataset, oldest first (or every dataset's latest)."""
+    """List the archived versions of a dataset, oldest first (or every dataset's latest); a
+    version whose manifest is damaged is listed as damaged, and named in a warning line."""
     from rich.table import Table
+
+    from lakehouse.cli.catalog_commands import print_datasets
 
     lake = _open()
     if dataset is None:
-        _print_datasets(lake)
+        print_datasets(lake)
         return
-    found = _run(lambda: lake.versions(dataset))
-    if not found:
+
+    def scan() -> VersionScan:
+        found = lake.archive.scan_versions(dataset)
+        found.warn()
+        return found
+
+    scanned = _run(scan)
+    found = scanned.manifests
+    if not found and not scanned.damaged:
         _console().print(f"{dataset}: no archived versions yet; run `lake ingest {dataset}`.")
         return
-    table = Table(title=f"{dataset}: {len(found)} version(s)")
+    damaged = f", {len(scanned.damaged)} damaged" if scanned.damaged else ""
+    table = Table(title=f"{dataset}: {len(found)} version(s){damaged}")
     for column in ("version", "extracted at (UTC)", "rows", "storage", "source sha256", "from"):
         table.add_column(column)
     for index, manifest in enumerate(found):
-        latest = " (latest)" if index == len(found) - 1 else ""
+        # while a version is damaged, which one is the latest cannot be told
+        newest = index == len(found) - 1 and not scanned.damaged
+        latest = " (latest)" if newest else ""
         table.add_row(
             manifest.version + latest,
             manifest.extracted_at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -163,6 +175,8 @@ def versions(
             manifest.source_sha256[:12],
             manifest.version_origin,
         )
+    for version in scanned.damaged:
+        table.add_row(f"{version.version} (damaged)", "?", "?", "?", "?", "manifest unreadable")
     _console().print(table)
 
 
@@ -219,23 +233,46 @@ def verify(
     dataset: Annotated[
         list[str] | None, typer.Argument(help="Datasets to check (default: all).")
     ] = None,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Remove what interrupted runs left whose process is gone (never a live run's "
+            "work, never a version; damage is only reported).",
+        ),
+    ] = False,
 ) -> None:
     """Re-check the sha256 of every archived and published file and report corruption (exit
-    code 1), and list what interrupted ingests, builds and publishes left behind."""
+    code 1), and list what interrupted ingests, builds and publishes left behind, with the run
+    that wrote it (the next run of the same command removes what a killed run left; so does
+    --repair)."""
     from rich.markup import escape
 
     lake = _open()
     with _progress("verify") as report:
-        result = _run(lambda: lake.verify(dataset or None, progress=report))
+        result = _run(lambda: lake.verify(dataset or None, progress=report, repair=repair))
     console = _console()
     for problem in result.corrupt:
         where = f"{problem.path}: " if problem.path else ""
         said = escape(f"{problem.dataset} {problem.version}: {where}{problem.reason}")
         console.print(f"[red]CORRUPT[/red] {said}")
-    for folder in result.leftovers:
+    removed = {leftover.path for leftover in result.repaired}
+    for leftover in result.leftovers:
+        if leftover.path in removed:
+            console.print(f"[green]removed[/green] {escape(leftover.path)}: {leftover.describe()}")
+        elif leftover.abandoned:
+            console.print(
+                f"[yellow]note[/yellow] {escape(leftover.path)}: {escape(leftover.describe())} "
+                "(not a version; `lake verify --repair` or the next run of that command "
+                "removes it)"
+            )
+        else:
+            console.print(f"[yellow]note[/yellow] {escape(leftover.path)}: "
+                          f"{escape(leftover.describe())}")  # fmt: skip
+    for folder in result.set_aside:
         console.print(
-            f"[yellow]note[/yellow] {folder}: left by an interrupted ingest, build or publish "
-            "(not a version; safe to delete by hand)"
+            f"[yellow]note[/yellow] {escape(folder)}: damaged cache files a build set aside "
+            "(DAMAGED.txt says why); delete the folder once you have looked"
         )
     summary = f"checked {result.files_checked} files in {result.versions_checked} versions"
     if result.ok:

@@ -181,7 +181,8 @@ def sql(
     explorer = Explorer(lake)
     views = _run(explorer.register_views)
     if command is not None:
-        _run_statement(explorer, command, rows)
+        if not _run_statement(explorer, command, rows):
+            raise typer.Exit(1)  # a script running `lake sql -c` sees the failure
         return
     _shell(explorer, views, rows)
 

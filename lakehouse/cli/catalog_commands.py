@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lakehouse.cli.shell import _console, _open, _print_datasets, _run, _utc, app
+from lakehouse.cli.shell import _console, _open, _run, _utc, app
 
 if TYPE_CHECKING:
     from lakehouse.catalog.catalog import DatasetEntry, ProductEntry
+    from lakehouse.project import Lakehouse
 
 
 @app.command(name="catalog")
@@ -43,20 +44,56 @@ def catalog_command(
             ", ".join(entry.version for entry in product.published) or "none",
         )
     console.print(table)
-    _print_datasets(lake, title="{} dataset(s)")
+    print_datasets(lake, title="{} dataset(s)")
+
+
+def print_datasets(lake: Lakehouse, title: str = "{} archived dataset(s)") -> None:
+    """A line per archived dataset: its versions and its latest; a version whose manifest is
+    damaged is counted apart and named in a warning line, and the dataset's latest is then
+    unknown (the other datasets are listed as ever)."""
+    from rich.table import Table
+
+    from lakehouse.catalog.catalog import dataset_entry
+
+    names = _run(lake.datasets)
+    if not names:
+        _console().print("The archive is empty; run `lake ingest <dataset>`.")
+        return
+    entries = _run(lambda: [dataset_entry(name, lake.archive) for name in names])
+    table = Table(title=title.format(len(names)))
+    for column in ("dataset", "versions", "latest", "rows", "extracted at (UTC)"):
+        table.add_column(column)
+    for entry in entries:
+        if not entry.versions and not entry.damaged:
+            continue
+        damaged = f" ({len(entry.damaged)} damaged)" if entry.damaged else ""
+        table.add_row(
+            entry.name,
+            f"{len(entry.versions)}{damaged}",
+            entry.latest or "unknown (a version is damaged)",
+            f"{entry.rows:,}" if entry.rows is not None else "",
+            _utc(entry.extracted_at) if entry.extracted_at else "",
+        )
+    _console().print(table)
 
 
 def _print_catalog_entry(entry: ProductEntry | DatasetEntry) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from lakehouse.catalog.catalog import ProductEntry
 
     console = _console()
     if not isinstance(entry, ProductEntry):
-        console.print(f"[bold]{entry.name}[/bold] (dataset): {entry.source or ''}")
-        console.print(f"  versions: {', '.join(entry.versions) or 'none'}")
+        console.print(f"[bold]{entry.name}[/bold] (dataset): {escape(entry.source or '')}")
+        console.print(f"  versions: {', '.join(entry.versions) or 'none'}", markup=False)
+        if entry.damaged:
+            console.print(
+                f"  damaged (manifest unreadable): {', '.join(entry.damaged)}; latest: unknown",
+                markup=False,
+            )
         if entry.latest:
-            console.print(f"  latest: {entry.latest} ({entry.rows:,} rows)")
+            console.print(f"  latest: {entry.latest} ({entry.rows:,} rows)", markup=False)
         return
     console.print(f"[bold]{entry.name}[/bold] (product): {entry.description}")
     console.print(f"  owner: {entry.owner}")
@@ -67,11 +104,14 @@ def _print_catalog_entry(entry: ProductEntry | DatasetEntry) -> None:
         f"({entry.latest_status or 'not built'})"
     )
     for published in entry.published:
+        latest = " (latest)" if published.version == entry.latest_published else ""
         console.print(
             f"  published {published.version}: build {published.build_id}, "
-            f"{_utc(published.published_at)[:10]}",
+            f"{_utc(published.published_at)[:10]}{latest}",
             markup=False,
         )
+    for version in entry.damaged_published:
+        console.print(f"  published {version}: damaged (publish.json unreadable)", markup=False)
     if entry.dictionary is None:
         console.print("  no data dictionary")
         return

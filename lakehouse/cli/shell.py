@@ -7,7 +7,6 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -170,31 +169,6 @@ def main_options(
 def _fail(message: str) -> NoReturn:
     _console(stderr=True).print(f"[red]Error:[/red] {message}")
     raise typer.Exit(1)
-
-
-def _print_datasets(lake: Lakehouse, title: str = "{} archived dataset(s)") -> None:
-    from rich.table import Table
-
-    names = _run(lake.datasets)
-    if not names:
-        _console().print("The archive is empty; run `lake ingest <dataset>`.")
-        return
-    table = Table(title=title.format(len(names)))
-    for column in ("dataset", "versions", "latest", "rows", "extracted at (UTC)"):
-        table.add_column(column)
-    for name in names:
-        found = _run(partial(lake.versions, name))
-        if not found:
-            continue
-        latest = found[-1]
-        table.add_row(
-            name,
-            str(len(found)),
-            latest.version,
-            f"{latest.row_count:,}",
-            latest.extracted_at.strftime("%Y-%m-%d %H:%M:%S"),
-        )
-    _console().print(table)
 
 
 def _utc(moment: datetime) -> str:

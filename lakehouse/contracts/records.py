@@ -36,8 +36,8 @@ class ContractResults(VersionedRecord):
         bare list of results, read as version 1."""
         try:
             bare = json.loads(data)
-        except ValueError:
-            bare = None  # not JSON: refused below, naming the file
+        except (ValueError, RecursionError):  # RecursionError: nested too deep
+            bare = None  # not JSON: refused below as damaged, naming the file
         if isinstance(bare, list):
             data = json.dumps({"schema_version": 1, "results": bare}).encode()
         return super().from_json(data, where)

@@ -15,6 +15,7 @@ from pydantic import Field
 from lakehouse.errors import FormatError
 from lakehouse.formats import Format, FormatSpec
 from lakehouse.formats.geometry import GeometryColumns, add_geometry, geometry_field, text_view
+from lakehouse.formats.long_lines import MAX_LINE_BYTES
 from lakehouse.formats.view import checked_column_names
 from lakehouse.sql import sql_string
 
@@ -29,14 +30,14 @@ class CsvFormat(FormatSpec):
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     encoding: Literal["utf-8", "latin-1", "utf-16"] = "utf-8"
     # DuckDB's default; raise it for very long lines (WKT polygons), at some cost in speed
-    max_line_bytes: int = Field(default=2_097_152, ge=1024, le=1_000_000_000)
+    max_line_bytes: int = Field(default=2_097_152, ge=1024, le=MAX_LINE_BYTES)
     geometry: GeometryColumns | None = geometry_field()
 
 
 def read_csv_header(path: Path, fmt: CsvFormat) -> list[str]:
     """Column names from the header row; blanks get DuckDB-style names, duplicates are refused."""
     try:
-        header_text = _first_line(path, fmt.encoding)
+        header_text = _first_line(path, fmt.encoding, fmt.max_line_bytes)
     except UnicodeError as exc:
         raise FormatError(
             f"The header of {path.name} is not valid {fmt.encoding} text; set format.encoding "
@@ -68,20 +69,34 @@ def count_csv_records(path: Path, chunk_bytes: int = 1 << 20) -> int:
     return records + (1 if last and last != b"\n" else 0)
 
 
-def _first_line(path: Path, encoding: str) -> str:
+def _first_line(path: Path, encoding: str, max_bytes: int) -> str:
     """The header record only (decoding more would blame the body's encoding errors on it);
-    a quoted header name may span lines."""
+    a quoted header name may span lines. At most `max_bytes` are read (a file of one long
+    line is not read into memory): a longer header is refused."""
     if encoding == "utf-16":
         with open(path, encoding="utf-16", newline="") as handle:
-            return handle.readline().rstrip("\r\n")
-    text = ""
+            text = handle.readline(max_bytes // 2 + 1)  # characters of two bytes (or four)
+        if len(text) > max_bytes // 2 and not text.endswith("\n"):
+            raise _header_too_long(path, max_bytes)
+        return text.rstrip("\r\n")
+    raw = b""
     with open(path, "rb") as handle:
         for _ in range(MAX_HEADER_LINES):
-            line = handle.readline()
-            text += line.decode("utf-8-sig" if encoding == "utf-8" and not text else encoding)
-            if not line or text.count('"') % 2 == 0:
+            line = handle.readline(max_bytes + 1 - len(raw))
+            raw += line
+            if len(raw) > max_bytes:
+                raise _header_too_long(path, max_bytes)
+            if not line or raw.count(b'"') % 2 == 0:
                 break
-    return text.rstrip("\r\n")
+    return raw.decode("utf-8-sig" if encoding == "utf-8" else encoding).rstrip("\r\n")
+
+
+def _header_too_long(path: Path, max_bytes: int) -> FormatError:
+    return FormatError(
+        f"The header of {path.name} is longer than {max_bytes:,} bytes (format.max_line_bytes); "
+        "if it really is, raise format.max_line_bytes in the template, else check that the file "
+        "is CSV and its line endings."
+    )
 
 
 def load(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: CsvFormat) -> None:

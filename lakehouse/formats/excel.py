@@ -3,7 +3,9 @@
 A template's `format: {type: excel, sheet: <name or number>}` (default: the first sheet),
 with `geometry:` when columns hold one (see `geometry`); claims .xlsx. Several sheets of one
 workbook are several datasets: a template each, naming its sheet (each archives the workbook's
-bytes, with their checksum, beside its own versions).
+bytes, with their checksum, beside its own versions). A workbook is a zip: it is refused, before
+it is opened, when it would unpack to more than `max_unzipped_bytes` or a file of it is
+compressed more than `max_compression_ratio` to 1 (see `unzip`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ from typing import TYPE_CHECKING, Literal
 from lakehouse.errors import FormatError
 from lakehouse.formats import Format, FormatSpec
 from lakehouse.formats.geometry import GeometryColumns, add_geometry, geometry_field, text_view
+from lakehouse.formats.unzip import (
+    ZipLimits,
+    check_zip,
+    compression_ratio_field,
+    unzipped_bytes_field,
+)
 from lakehouse.formats.view import checked_column_names, register_tables
 
 if TYPE_CHECKING:
@@ -25,6 +33,8 @@ class ExcelFormat(FormatSpec):
     type: Literal["excel"]
     sheet: str | int = 0
     geometry: GeometryColumns | None = geometry_field()
+    max_unzipped_bytes: int = unzipped_bytes_field()
+    max_compression_ratio: float = compression_ratio_field()
 
 
 def load(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: ExcelFormat) -> None:
@@ -36,6 +46,7 @@ def _read_excel(path: Path, fmt: ExcelFormat) -> pa.Table:
     import pandas as pd
     import pyarrow as pa
 
+    check_zip(path, ZipLimits.of(fmt))  # openpyxl reads through zipfile: declared sizes bound it
     try:
         sheet = pd.read_excel(path, sheet_name=fmt.sheet, dtype=str, header=None, engine="openpyxl")
     except ValueError as exc:

@@ -7,17 +7,20 @@ template's `format.layer` names: a dataset per layer."""
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from lakehouse.errors import ConfigError, FormatError
+from lakehouse.formats.unzip import ZipLimits, unzipped
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 GEOMETRY_COLUMN_NAMES = ("geom", "geometry", "geom_wkb")  # the first one no attribute uses
+EXTENSION_NAME = b"ARROW:extension:name"
 EXTENSION_METADATA = b"ARROW:extension:metadata"
 
 
@@ -37,23 +40,41 @@ def declared_crs_field() -> Any:
     )
 
 
-def _geo_path(path: Path) -> str:
-    return f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
-
-
-def read_geo(path: Path, layer: str | None, declared_crs: str | None = None) -> pa.Table:
+def read_geo(
+    path: Path,
+    layer: str | None,
+    declared_crs: str | None = None,
+    limits: ZipLimits | None = None,
+) -> pa.Table:
     """Features with their geometry as WKB (tagged geoarrow.wkb, so DuckDB sees GEOMETRY) and
     its CRS: the file's, else `declared_crs` (the template's); a geometry with neither is
-    refused, because every later step (reprojection, overlays, packages) needs it."""
+    refused, because every later step (reprojection, overlays, packages) needs it. A zip
+    (whatever its name: GDAL opens a .shz or a .gdb.zip by itself) is checked against `limits`
+    and unpacked first (see `unzip`): GDAL never reads a zip."""
+    if not _is_zip(path):
+        return _read_geo(path, path, layer, declared_crs)
+    with unzipped(path, limits or ZipLimits()) as opened:
+        return _read_geo(path, opened, layer, declared_crs)
+
+
+def _is_zip(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        start = handle.read(4)
+    return start in (b"PK\x03\x04", b"PK\x05\x06") and zipfile.is_zipfile(path)
+
+
+def _read_geo(path: Path, opened: Path, layer: str | None, declared_crs: str | None) -> pa.Table:
+    """`read_geo` of `path`, whose data GDAL opens at `opened` (where it was unpacked)."""
     import pyarrow as pa
     from pyogrio.errors import DataLayerError, DataSourceError
     from pyogrio.raw import read_arrow
 
     try:
-        _check_layer(path, layer)
-        meta, table = read_arrow(_geo_path(path), layer=layer)
+        _check_layer(path, opened, layer)
+        meta, table = read_arrow(str(opened), layer=layer)
     except (DataSourceError, DataLayerError) as exc:
-        raise FormatError(f"{path.name} is not a readable geo file ({exc}).") from exc
+        said = str(exc).replace(str(opened), path.name)  # not the temporary folder's path
+        raise FormatError(f"{path.name} is not a readable geo file ({said}).") from exc
     geometry_name = meta.get("geometry_name") or "wkb_geometry"
     if geometry_name not in table.column_names:
         return table
@@ -98,12 +119,12 @@ def _readable(column: Any, path: Path) -> Any:
     return pa.chunked_array([pa.array(repaired, type=column.type)])
 
 
-def _check_layer(path: Path, layer: str | None) -> None:
+def _check_layer(path: Path, opened: Path, layer: str | None) -> None:
     """A layer the file has; none named, the file must have only one (GDAL would silently read
     the first)."""
     from pyogrio import list_layers
 
-    layers = [str(name) for name in list_layers(_geo_path(path))[:, 0]]
+    layers = [str(name) for name in list_layers(str(opened))[:, 0]]
     if layer is None and len(layers) > 1:
         raise FormatError(
             f"{path.name} has {len(layers)} layers ({', '.join(layers)}); set format.layer in "

@@ -2,12 +2,16 @@
 (nested values as compact JSON), the columns the union of the records' keys.
 
 A template's `format: {type: json, records_path: [data, rows]}` (the keys leading to the list,
-if nested), with `geometry:` when columns hold one (see `geometry`); claims .json.
+if nested), with `geometry:` when columns hold one (see `geometry`); claims .json. A file is
+parsed whole, in memory (several times its size), so one larger than `max_file_bytes` (default
+`MAX_JSON_FILE_BYTES`, 256 MiB) is refused before it is read.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,6 +26,12 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
+MAX_JSON_FILE_BYTES = 256 * 1024 * 1024
+
+
+def _is(default: int) -> Callable[[int], bool]:
+    return lambda value: value == default
+
 
 class JsonFormat(FormatSpec):
     type: Literal["json"]
@@ -29,6 +39,29 @@ class JsonFormat(FormatSpec):
         default_factory=list, description="keys leading to the list of records, if nested"
     )
     geometry: GeometryColumns | None = geometry_field()
+    max_file_bytes: int = Field(
+        default=MAX_JSON_FILE_BYTES,
+        gt=0,
+        description="the largest file read (each is parsed whole, in memory)",
+        exclude_if=_is(MAX_JSON_FILE_BYTES),
+    )
+
+
+def json_error(exc: Exception) -> tuple[str, bool]:
+    """What a failed `json.loads` says about a document: the words that follow "JSON" in a
+    sentence about it, and whether it is in fact not valid JSON ("<name> is not valid JSON
+    (<words>)"); a number of too many digits (Python takes at most 4,300) or arrays nested too
+    deep are JSON that cannot be taken, not invalid JSON ("<name> is JSON <words>")."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"({exc.msg}: line {exc.lineno} column {exc.colno})", True
+    if isinstance(exc, UnicodeDecodeError):
+        return f"(not UTF-8 text: {exc.reason} at byte {exc.start:,})", True
+    if isinstance(exc, RecursionError):
+        return "that nests arrays or objects too deeply to be data", False
+    if "integer string conversion" in str(exc):
+        digits = sys.get_int_max_str_digits()
+        return f"with a number of more than {digits:,} digits, which no data has", False
+    return f"that cannot be read ({exc})", False
 
 
 def load(con: duckdb.DuckDBPyConnection, files: list[Path], fmt: JsonFormat) -> None:
@@ -57,14 +90,24 @@ def _as_text(value: Any) -> str | None:
 def _read_json_records(path: Path, fmt: JsonFormat) -> pa.Table | None:
     import pyarrow as pa
 
+    size = path.stat().st_size
+    if size > fmt.max_file_bytes:
+        raise FormatError(
+            f"{path.name} is {size:,} bytes of JSON, more than the {fmt.max_file_bytes:,} read "
+            "into memory at once (format.max_file_bytes); if there is memory for it, raise "
+            "format.max_file_bytes in the template, else get the data in smaller files (pages) "
+            "or as CSV."
+        )
     try:
         document = json.loads(path.read_bytes())
-    except ValueError as exc:
-        raise FormatError(f"{path.name} is not valid JSON ({exc}); check the file.") from exc
     except RecursionError as exc:
         raise FormatError(
             f"{path.name} nests arrays or objects too deeply to be records; check the file."
         ) from exc
+    except ValueError as exc:
+        words, invalid = json_error(exc)
+        said = "is not valid JSON" if invalid else "is JSON"
+        raise FormatError(f"{path.name} {said} {words}; check the file.") from exc
     for key in fmt.records_path:
         if not isinstance(document, dict) or key not in document:
             raise FormatError(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.errors import FormatError
+from lakehouse.formats.long_lines import READ_BUFFER_BYTES, long_line_message, longest_record
 
 if TYPE_CHECKING:
     import duckdb
@@ -58,6 +59,8 @@ def checked_column_names(header: list[Any], file_name: str) -> list[str]:
 
 _LINE = re.compile(r"CSV Error on Line: (\d+)")
 _COLUMNS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+_ACTUAL_SIZE = re.compile(r"Actual Size: ?(\d+) bytes")
+_CSV_READER = ("CSV Error", "CSV Reader")  # in DuckDB's CSV reader's errors
 
 
 def explain_read_error(exc: Exception, files: list[Path]) -> FormatError:
@@ -71,6 +74,17 @@ def explain_read_error(exc: Exception, files: list[Path]) -> FormatError:
             f"{name} is not valid text in the declared encoding{where}; set format.encoding "
             "in the template (utf-8, latin-1 or utf-16) or fix the file."
         )
+    if "maximum line size" in message.lower():
+        size = _ACTUAL_SIZE.search(message)
+        return FormatError(
+            long_line_message(
+                name, int(line.group(1)) if line else None, int(size.group(1)) if size else None
+            )
+        )
+    if any(mark in message for mark in _CSV_READER):
+        found = _longer_than_a_read_buffer(files, int(line.group(1)) if line else None)
+        if found is not None:
+            return found
     if counts := _COLUMNS.search(message):
         return FormatError(
             f"{name} has a row with {counts.group(2)} fields where the header has "
@@ -78,11 +92,24 @@ def explain_read_error(exc: Exception, files: list[Path]) -> FormatError:
         )
     if "unterminated quote" in message.lower():
         return FormatError(f"{name} has an unterminated quoted value{where}; fix the file.")
-    if "maximum line size" in message.lower():
-        return FormatError(
-            f"{name} has a line longer than the maximum{where}; if such lines are real (large "
-            "WKT geometries), raise format.max_line_bytes in the template, else check the "
-            "file's line endings and quoting."
-        )
     first_line = message.splitlines()[0] if message else exc.__class__.__name__
     return FormatError(f"Cannot read {name}{where}: {first_line}.")
+
+
+def _longer_than_a_read_buffer(files: list[Path], line: int | None) -> FormatError | None:
+    """The error DuckDB should have given when a CSV record is longer than its read buffer
+    (it then reports a failed "full read", an unterminated quote or a short row instead), or
+    when the file ends inside a quoted value; None when neither is so. Each file is scanned in
+    bounded chunks, only once the read has failed."""
+    for path in files:
+        if not path.is_file() or path.stat().st_size <= READ_BUFFER_BYTES:
+            continue
+        longest = longest_record(path)
+        if longest.size > READ_BUFFER_BYTES and line in (None, longest.line):
+            return FormatError(long_line_message(path.name, longest.line, longest.size))
+        if longest.open_quote_line is not None and line is None:
+            return FormatError(
+                f"{path.name} has an unterminated quoted value (opened on line "
+                f"{longest.open_quote_line}); fix the file."
+            )
+    return None

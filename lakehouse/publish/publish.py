@@ -24,12 +24,25 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.errors import (
     ConfigError,
     IntegrityError,
-    InvalidNameError,
-    NotFoundError,
     PublishError,
     VersionExistsError,
 )
-from lakehouse.names import LATEST, check_dataset_name
+from lakehouse.publish.reading import (
+    LATEST_FILE,
+    PUBLISH_FILE,
+    check_publish_version,
+    find_published,
+    product_folder,
+    read_published,
+    scan_published,
+    version_folder,
+)
+from lakehouse.publish.reading import PUBLISH_AREA as PUBLISH_AREA  # (the read side's names,
+from lakehouse.publish.reading import VERSION_PATTERN as VERSION_PATTERN  # imported from here
+from lakehouse.publish.reading import latest_version as latest_version  # by other modules)
+from lakehouse.publish.reading import list_published as list_published
+from lakehouse.publish.reading import published_output as published_output
+from lakehouse.publish.reading import published_output_files as published_output_files
 from lakehouse.publish.records import (
     LatestRecord,
     Promotion,
@@ -44,97 +57,20 @@ from lakehouse.store.writers import HeldLease, LeaseBusy, acquire_exclusive, rem
 from lakehouse.transform.index import build_folder, find_build
 from lakehouse.transform.records import BuildRecord, OutputRecord
 
-PUBLISH_AREA = "publish"
-PUBLISH_FILE = "publish.json"
-LATEST_FILE = "latest.json"
 CLAIM_FILE = ".claim.json"  # the lease of the one run writing a version folder
 CLAIM_WAIT_SECONDS = 120.0  # how long a run waits for another that holds the version's claim
-VERSION_PATTERN = re.compile(r"\d{2}v\d{1,3}(\.\d{1,3})?|\d{4}-\d{2}-\d{2}|\d{8}")
-
-
-def check_publish_version(version: str) -> str:
-    """Published versions are named like 25v1, 25v2 (25v2.1 for a fix) or by a date."""
-    if not VERSION_PATTERN.fullmatch(version):
-        raise InvalidNameError(
-            f"{version!r} is not a version name for publishing; use the year and a number "
-            "(25v1, 25v2, 25v2.1) or a date (2026-11-24 or 20261124)."
-        )
-    return version
 
 
 def next_version(store: Store, product: str, today: datetime | None = None) -> str:
-    """The next free `<yy>v<n>` name of this year (26v1, then 26v2, ...)."""
+    """The next free `<yy>v<n>` name of this year (26v1, then 26v2, ...); a version whose
+    publish.json is damaged is taken too."""
     year = f"{(today or datetime.now(UTC)).year % 100:02d}"
+    scan = scan_published(store, product)
+    taken = [entry.version for entry in scan.published] + [d.version for d in scan.damaged]
     numbers = [
-        int(match.group(1))
-        for entry in list_published(store, product)
-        if (match := re.fullmatch(rf"{year}v(\d+)", entry.version))
+        int(match.group(1)) for name in taken if (match := re.fullmatch(rf"{year}v(\d+)", name))
     ]
     return f"{year}v{max(numbers, default=0) + 1}"
-
-
-def product_folder(product: str) -> str:
-    return f"{PUBLISH_AREA}/{check_dataset_name(product)}"
-
-
-def version_folder(product: str, version: str) -> str:
-    return f"{product_folder(product)}/{check_publish_version(version)}"
-
-
-def read_published(store: Store, product: str, version: str) -> PublishRecord:
-    """The publish.json of one published version (refused, naming the file, if it is damaged
-    or of a newer lakehouse)."""
-    path = f"{version_folder(product, version)}/{PUBLISH_FILE}"
-    return PublishRecord.from_json(store.read_bytes(path), store.url(path))
-
-
-def list_published(store: Store, product: str) -> list[PublishRecord]:
-    """Every published version of a product (its publish.json), oldest first."""
-    found = []
-    base = product_folder(product)
-    for version in store.list_folders(base):
-        if store.exists(f"{base}/{version}/{PUBLISH_FILE}"):
-            found.append(read_published(store, product, version))
-    return sorted(found, key=lambda entry: entry.published_at)
-
-
-def latest_version(store: Store, product: str) -> str | None:
-    """The version latest.json names (None before the first publish)."""
-    path = f"{product_folder(product)}/{LATEST_FILE}"
-    if not store.exists(path):
-        return None
-    return LatestRecord.from_json(store.read_bytes(path), store.url(path)).version
-
-
-def find_published(store: Store, product: str, version: str = LATEST) -> PublishRecord:
-    """A published version's record (`latest`: the one latest.json names)."""
-    if version == LATEST:
-        latest = latest_version(store, product)
-        if latest is None:
-            raise NotFoundError(
-                f"{product!r} has no published version yet; publish a build with "
-                f"`lake publish {product} --build ID --version 25v1`."
-            )
-        version = latest
-    path = f"{version_folder(product, version)}/{PUBLISH_FILE}"
-    if not store.exists(path):
-        known = [entry.version for entry in list_published(store, product)]
-        listed = ", ".join(known) if known else "none yet"
-        raise NotFoundError(
-            f"{product!r} has no published version {version!r}; published versions: {listed}."
-        )
-    return read_published(store, product, version)
-
-
-def published_output(product: str, version: str, output: str) -> str:
-    return f"{version_folder(product, version)}/outputs/{output}.parquet"
-
-
-def published_output_files(entry: PublishRecord) -> dict[str, str]:
-    """Output name -> its Parquet file (relative to the store root), for a published version."""
-    return {
-        name: published_output(entry.product, entry.version, name) for name in entry.output_names()
-    }
 
 
 def publish_build(

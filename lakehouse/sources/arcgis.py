@@ -1,10 +1,13 @@
 """ArcGIS FeatureServer layers: `/query` paged with resultOffset, as GeoJSON.
 
-A template's `source: {type: arcgis, url: .../FeatureServer/<n>}`; it needs no `format:`.
+A template's `source: {type: arcgis, url: .../FeatureServer/<n>}`; it needs no `format:`. A
+page, like every JSON answer, is read into memory whole: one of more than
+`pages.MAX_PAGE_BYTES` is refused as it arrives (lower `page_size`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -15,7 +18,8 @@ from lakehouse.errors import SourceError
 from lakehouse.formats.geojson import GeoJsonFormat
 from lakehouse.progress import Progress
 from lakehouse.sources import Fetched, SourceSpec, SourceType
-from lakehouse.sources.http import Deadline, HttpSettings, deadline_for, get_json, redact_url
+from lakehouse.sources.http import Deadline, HttpSettings, deadline_for, redact_url
+from lakehouse.sources.pages import get_json_page, too_large_page
 
 DEFAULT_MAX_RECORD_COUNT = 1000
 
@@ -41,9 +45,15 @@ def version_from_epoch_millis(millis: int | float) -> str:
 
 
 def _get(
-    source: ArcgisSource, url: str, params: dict[str, str], deadline: Deadline | None = None
+    source: ArcgisSource,
+    url: str,
+    params: dict[str, str],
+    deadline: Deadline | None = None,
+    too_large: Callable[[int], str] | None = None,
 ) -> tuple[dict[str, Any], bytes]:
-    document, body = get_json(url, params=params, settings=source, deadline=deadline)
+    document, body = get_json_page(
+        url, params=params, settings=source, deadline=deadline, too_large=too_large
+    )
     if not isinstance(document, dict):
         raise SourceError(f"{redact_url(url)} did not return a JSON object; check the layer URL.")
     if "error" in document:  # ArcGIS reports errors with HTTP 200
@@ -87,6 +97,7 @@ def fetch(source: ArcgisSource, landing_dir: Path, progress: Progress) -> Fetche
                 "resultRecordCount": str(page_size),
             },
             deadline,
+            too_large_page(f"The ArcGIS layer {redact_url(source.url)}", page_size, offset),
         )
         features = page.get("features")
         if page.get("type") != "FeatureCollection" or not isinstance(features, list):

@@ -9,7 +9,9 @@ checks below are then skipped). An export with fewer rows is cut short, whatever
 framing said, and is fetched again (unless the dataset, asked again, shrank to it). API paging
 stops with an error at a page equal to the one before (a server ignoring `$offset`), at more
 rows than reported (with room for rows added meanwhile), and at its end with fewer. The whole
-fetch (metadata, count, export or every page) has one deadline, `deadline_seconds`.
+fetch (metadata, count, export or every page) has one deadline, `deadline_seconds`. A page, like
+every JSON answer, is read into memory whole: one of more than `pages.MAX_PAGE_BYTES` is refused
+as it arrives (lower `page_size`).
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ from lakehouse.sources.http import (
     Received,
     deadline_for,
     download,
-    get_json,
     redact_url,
 )
+from lakehouse.sources.pages import get_json_page, too_large_page
 
 
 class SocrataSource(SourceSpec, HttpSettings):
@@ -67,7 +69,7 @@ def _headers(source: SocrataSource) -> dict[str, str]:
 def fetch_view_metadata(source: SocrataSource, deadline: Deadline | None = None) -> dict[str, Any]:
     """The dataset's view metadata (name, rowsUpdatedAt, columns...)."""
     url = f"{source.domain.rstrip('/')}/api/views/{source.dataset_id}.json"
-    metadata, _ = get_json(
+    metadata, _ = get_json_page(
         url, params=None, headers=_headers(source), settings=source, deadline=deadline
     )
     if not isinstance(metadata, dict) or "id" not in metadata:
@@ -81,7 +83,7 @@ def fetch_row_count(source: SocrataSource, deadline: Deadline | None = None) -> 
     """How many rows the dataset says it has (`$select=count(*)`), or None when the portal
     does not say (the fetch then goes on without this check)."""
     try:
-        answer, _ = get_json(
+        answer, _ = get_json_page(
             _resource_url(source),
             params={"$select": "count(*)"},
             headers=_headers(source),
@@ -201,7 +203,7 @@ def _download_pages(
     previous: list[Any] | None = None
     limit = None if count is None else count + source.page_size + count // 10
     while True:
-        records, body = get_json(
+        records, body = get_json_page(
             _resource_url(source),
             params={
                 "$limit": str(source.page_size),
@@ -211,6 +213,9 @@ def _download_pages(
             headers=_headers(source),
             settings=source,
             deadline=deadline,
+            too_large=too_large_page(
+                f"The Socrata API for {source.dataset_id}", source.page_size, offset
+            ),
         )
         if not isinstance(records, list):
             message = records.get("message") if isinstance(records, dict) else None

@@ -16,7 +16,7 @@ import yaml
 from pydantic import Field, field_validator
 
 from lakehouse.archive.archive import Archive
-from lakehouse.errors import ConfigError, LockError, NotFoundError
+from lakehouse.errors import ConfigError, IntegrityError, LockError, NewerRecordError, NotFoundError
 from lakehouse.names import LATEST, DatasetName, VersionOrLatest, check_dataset_name
 from lakehouse.records import Strict, load_yaml_model
 from lakehouse.transform.index import find_build
@@ -105,7 +105,9 @@ def list_recipes(recipes_dir: Path) -> list[str]:
 
 
 def resolve_lock(recipe: Recipe, archive: Archive, recipes_dir: Path) -> Lock:
-    """Pin every input of `recipe` to an exact archived version (resolving `latest`)."""
+    """Pin every input of `recipe` to an exact archived version (resolving `latest`); an input
+    whose record is damaged is refused in a sentence naming the input and the file (the
+    damage of a dataset the recipe does not read is no matter)."""
     inputs = {}
     for alias, wanted in recipe.inputs.items():
         try:
@@ -114,6 +116,10 @@ def resolve_lock(recipe: Recipe, archive: Archive, recipes_dir: Path) -> Lock:
             raise NotFoundError(
                 f"{recipe_path(recipes_dir, recipe.name)}: input {alias!r}: {exc}"
             ) from exc
+        except NewerRecordError:
+            raise
+        except IntegrityError as exc:
+            raise IntegrityError(f"{recipe.name} input {alias!r}: {exc}") from exc
     return Lock(product=recipe.name, locked_at=datetime.now(UTC), inputs=inputs)
 
 
@@ -177,6 +183,10 @@ def check_lock(lock: Lock, recipe: Recipe, archive: Archive, recipes_dir: Path) 
             exact = _resolve_input(_pinned_request(wanted, pinned), archive)
         except NotFoundError as exc:
             raise LockError(f"{path}: input {alias!r}: {exc}") from exc
+        except NewerRecordError:
+            raise
+        except IntegrityError as exc:
+            raise IntegrityError(f"{path}: input {alias!r}: {exc}") from exc
         if exact.sha256 != pinned.sha256 or exact.name != pinned.name:
             raise LockError(
                 f"{path}: input {alias!r} pins {pinned.name} {pinned.version} with sha256 "

@@ -292,7 +292,8 @@ def test_a_version_folder_without_manifest_is_not_a_version(
     assert [m.version for m in lake.versions("lots")] != ["20990101"]
     report = lake.verify()
     assert report.ok
-    assert [f for f in report.leftover_paths if f.startswith("raw/")] == ["raw/lots/20990101/abc123"]
+    raw = [f for f in report.leftover_paths if f.startswith("raw/")]
+    assert raw == ["raw/lots/20990101/abc123"]
 
 
 def test_latest_in_any_case_is_not_a_version_name(lake: Lakehouse, csv_file: Path) -> None:

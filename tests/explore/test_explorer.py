@@ -75,6 +75,8 @@ def test_lake_sql_sees_every_version_as_a_view(
     assert "published.pluto_lite_25v1" in result.output and "│ 200 │" in result.output
     result = runner.invoke(app, ["sql"], input="SELECT nope;\n")
     assert result.exit_code == 1 and "Binder Error" in result.output
+    result = runner.invoke(app, ["sql", "-c", "SELECT nope"])
+    assert result.exit_code == 1 and "Binder Error" in result.output
 
 
 def test_versions_whose_view_names_collide_each_keep_a_view_of_their_own(

@@ -1,7 +1,8 @@
 """The records publishing writes as JSON, typed and versioned: a published version's
 `publish.json` (`PublishRecord`, the commit point of `publish/<product>/<version>/`),
-`publish/<product>/latest.json` (`LatestRecord`, which version is the latest) and the claim a
-publish or promote holds on a version folder while it writes it (`PublishClaim`)."""
+`publish/<product>/latest.json` (`LatestRecord`, which version is the latest). The claim a
+publish or promote holds on a version folder while it writes it, `.claim.json`, is a writer
+lease (`lakehouse.store.lease.Lease`)."""
 
 from __future__ import annotations
 
@@ -84,20 +85,3 @@ class LatestRecord(VersionedRecord):
     DESCRIPTION = "latest-version pointer (latest.json)"
 
     version: str
-
-
-class PublishClaim(VersionedRecord):
-    """`.claim.json` in `publish/<product>/<version>/`: the one run that may write the folder,
-    created exclusively before anything else and removed once `publish.json` is written (or
-    after its own files, when the run fails). Another run that finds it never writes or
-    removes anything there: it waits for the holder to commit and reports that, or names a
-    holder whose process is gone."""
-
-    SCHEMA_VERSION = 1
-    DESCRIPTION = "publish claim (.claim.json)"
-
-    writer: str  # a random id of the run
-    command: str  # publish | promote
-    host: str
-    pid: int
-    claimed_at: Timestamp

@@ -3,6 +3,7 @@ a version whose manifest was lost is damage (exit 1), never a leftover "safe to 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,58 @@ def test_verify_names_a_damaged_build_record_and_a_damaged_cache_entry(
     said = [f"{p.dataset} {p.version} {p.reason}" for p in report.corrupt]
     assert any(first.build_id in line and "build.json" in line for line in said)
     assert any(line.startswith("cache entry") and cached.name in line for line in said)
+
+
+def test_verify_judges_every_leftover_by_its_writer_and_repair_removes_the_dead_ones(
+    lake: Lakehouse, project_dir: Path, csv_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What killed runs leave, of every kind, each with a lease whose process is gone, beside
+    the same with a live writer: verify lists both (exit 0), --repair removes only the dead
+    ones, and the committed version is untouched."""
+    from lakehouse.store.lease import LEASE_FILE, new_lease
+
+    manifest = lake.ingest("lots", file=csv_file).manifest
+    root = Path(lake.store.root)
+    workspace = lake.config.workspace_dir
+    gone = new_lease("x").model_copy(update={"pid": 2**22 + 99, "process_started": None})
+    alive = new_lease("publish")
+    dead_things = {
+        "raw/lots/20000101/deadbeef0001": LEASE_FILE,
+        "builds/pluto_lite/20260101T000000Z-dead00": LEASE_FILE,
+        "publish/pluto_lite/25v9": ".claim.json",
+        ".tmp/lakehouse-dead": LEASE_FILE,
+    }
+    for folder, lease in dead_things.items():
+        (root / folder).mkdir(parents=True)
+        (root / folder / lease).write_bytes(gone.to_json())
+        (root / folder / "part.parquet").write_bytes(b"PAR1 half")
+    database = workspace / "pluto_lite" / "20260101T000000Z-dead00.duckdb"
+    database.parent.mkdir(parents=True, exist_ok=True)
+    database.write_bytes(b"duckdb")
+    half_written = root / "raw" / "lots" / f".manifest.json.{2**22 + 99}-{'ab' * 16}.tmp"
+    half_written.write_bytes(b"{")
+    live = root / "publish" / "pluto_lite" / "25v8"
+    live.mkdir(parents=True)
+    (live / ".claim.json").write_bytes(alive.to_json())
+
+    monkeypatch.chdir(project_dir)
+    listed = CliRunner().invoke(app, ["verify"], env={"COLUMNS": "300"})
+    assert listed.exit_code == 0, listed.output
+    text = " ".join(listed.output.split())
+    for folder in [*dead_things, half_written.relative_to(root).as_posix()]:
+        assert f"{folder}: left by " in text and "whose writer is gone" in text
+    assert f"publish/pluto_lite/25v8: being written by `lake publish` by process {os.getpid()}" in (
+        text
+    )
+    assert "lake verify --repair" in text
+    assert all((root / folder).exists() for folder in dead_things)  # listing removes nothing
+
+    repaired = CliRunner().invoke(app, ["verify", "--repair"], env={"COLUMNS": "300"})
+    assert repaired.exit_code == 0, repaired.output
+    assert repaired.output.count("removed ") == len(dead_things) + 1
+    assert not any((root / folder).exists() for folder in dead_things)
+    assert not database.exists() and not half_written.exists()
+    assert (live / ".claim.json").is_file()
+    report = lake.verify()
+    assert report.ok and report.leftover_paths == ["publish/pluto_lite/25v8"]
+    assert lake.read("lots", manifest.version).num_rows == 3

@@ -235,3 +235,30 @@ def test_a_lease_names_its_writer() -> None:
     assert f"`lake publish` by process {os.getpid()} on {socket.gethostname()}" in (
         lease.describe()
     )
+
+
+def test_on_s3_a_dead_claim_is_taken_over_and_a_killed_ingest_removed(
+    s3_endpoint: str, s3_bucket: str, tmp_path: Path
+) -> None:
+    """The same on moto's S3 (conditional PUT, LastModified): a dead claim is taken over; a
+    run folder whose writer is gone is judged abandoned, one with a live lease is not."""
+    from lakehouse.config import S3Settings
+
+    store = Store(f"s3://{s3_bucket}/lake", S3Settings(endpoint_url=s3_endpoint))
+    path = "publish/p/25v1/.claim.json"
+    store.write_bytes(path, dead_lease().to_json())
+    held = acquire_exclusive(store, path, "publish", wait_seconds=0)
+    assert read_lease(store, path) == held.lease
+    with pytest.raises(LeaseBusy):
+        acquire_exclusive(store, path, "publish", wait_seconds=0.2)
+    held.release()
+    assert store.list_files("publish") == []
+    store.write_bytes(f"raw/a/v1/run1/{LEASE_FILE}", dead_lease("ingest").to_json())
+    store.write_bytes(f"raw/a/v1/run2/{LEASE_FILE}", new_lease("ingest").to_json())
+    store.write_bytes("raw/a/v1/run3/data.parquet", b"x")  # no lease, just written
+    judged = [folder_leftover(store, f"raw/a/v1/{run}", "an ingest").abandoned
+              for run in ("run1", "run2", "run3")]  # fmt: skip
+    assert judged == [True, False, False]
+    assert store.modified_at("raw/a/v1/run3/data.parquet") > datetime.now(UTC) - timedelta(
+        minutes=5
+    )

@@ -56,7 +56,9 @@ built-in source type has its own test module there). What else `SourceType` says
   backoff_seconds=..., deadline=...)` retries it with back-off, never past the fetch's
   `Deadline`, and then reports it as a `SourceError`. An HTTP-based spec mixes in
   `HttpSettings` (timeouts, retries, the deadline, the minimum rate); `download` and `get_json`
-  refuse web pages and bodies cut short.
+  refuse web pages and bodies cut short, and decompress a gzip body a bounded step at a time;
+  `get_json` holds a document in memory, so it refuses one of more than `max_bytes` (by default
+  `MAX_JSON_BYTES`, 256 MiB) as it arrives.
 - `Fetched.source_version`: the source's own version (e.g. YYYYMMDD of its last edit), when it
   has one; `Fetched.location` is where the data came from, for the manifest: never credentials.
 - A spec holding a local path overrides `SourceSpec.relative_to_project` (see `file`).

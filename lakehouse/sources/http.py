@@ -8,7 +8,10 @@ starts like an HTML document whatever its content type: a login or error page); 
 far as HTTP can tell (its Content-Length, the final chunk of a chunked body, the end of a gzip
 or deflate stream); it arrives no slower than `min_bytes_per_second` over each
 `timeout_seconds`; and the whole fetch (every request, retry and page) ends within
-`deadline_seconds`. What HTTP cannot tell: a body that the server ends by closing the
+`deadline_seconds`. A compressed body is decompressed at most `DECODE_STEP_BYTES` at a time,
+and each step is checked (and written) before the next: a small body that expands a thousand
+times (a gzip bomb) meets the deadline, and a JSON document `get_json`'s size limit, as it
+expands, in bounded memory. What HTTP cannot tell: a body that the server ends by closing the
 connection (no Content-Length, not chunked, not compressed) and cuts at a line boundary looks
 complete; such a download is recorded as `framing: connection close (end unverified)` in its
 manifest's source details. A cut mid-row is refused by the CSV reader (a short last row, an
@@ -22,7 +25,7 @@ import json
 import re
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -32,6 +35,7 @@ import httpx
 from pydantic import Field, field_validator
 
 from lakehouse.errors import SourceError, TransientSourceError
+from lakehouse.formats.json import json_error
 from lakehouse.progress import Progress
 from lakehouse.records import Strict
 from lakehouse.redact import redact_url
@@ -42,6 +46,9 @@ USER_AGENT = "lakehouse-ingest/0.1"
 DEFAULT_DEADLINE_SECONDS = 3600.0
 DEFAULT_MIN_BYTES_PER_SECOND = 1024.0
 SNIFF_BYTES = 1024
+DECODE_STEP_BYTES = 1024 * 1024  # the most a compressed body expands by in one step
+MAX_JSON_BYTES = 256 * 1024 * 1024  # the largest JSON document read into memory (get_json)
+GZIP_MAGIC = b"\x1f\x8b"
 T = TypeVar("T")
 
 
@@ -229,41 +236,64 @@ def _transport_error(exc: httpx.HTTPError, shown_url: str, timeout: float) -> Tr
 
 
 class _Stage:
-    """One gzip or deflate layer of a body: decompressed as it comes, and known to be whole
-    only when its stream reached its end marker."""
+    """One gzip or deflate layer of a body: decompressed as it comes, at most
+    `DECODE_STEP_BYTES` at a time, and known to be whole only when its stream reached its end
+    marker."""
 
     def __init__(self, gzip: bool) -> None:
         self.gzip = gzip
         self.fed = False
         self._z = zlib.decompressobj(zlib.MAX_WBITS | 16 if gzip else zlib.MAX_WBITS)
+        # bytes not yet decompressed: the start of a deflate stream, until its first two bytes
+        # tell a zlib header from raw deflate, or a lone first byte of a further gzip member
+        self._held = b""
 
-    def decode(self, data: bytes) -> bytes:
-        out = b""
-        while data:
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        """The decompressed pieces of `data` (the next bytes of the stream), each at most
+        `DECODE_STEP_BYTES`: the next piece is made only when the one before was taken."""
+        data, self._held = self._held + data, b""
+        if not (self.gzip or self.fed) and len(data) < 2:
+            self._held = data
+            return
+        step = DECODE_STEP_BYTES
+        more = bool(data)  # input not yet taken, or output not yet given
+        while more:
+            if self._z.eof:
+                if not (self.gzip and data.startswith(GZIP_MAGIC)):
+                    # anything but a further gzip member after the end is ignored, as by httpx
+                    if self.gzip and data == GZIP_MAGIC[:1]:
+                        self._held = data
+                    return
+                self._z = zlib.decompressobj(zlib.MAX_WBITS | 16)
             first = not self.fed
             self.fed = True
             try:
-                out += self._z.decompress(data)
+                out = self._z.decompress(data, step)
             except zlib.error:
                 if self.gzip or not first:
                     raise
                 self._z = zlib.decompressobj(-zlib.MAX_WBITS)  # deflate without its zlib header
                 continue
-            data = self._z.unused_data if self._z.eof else b""
-            if not (self.gzip and data.startswith(b"\x1f\x8b")):
-                break  # anything but a further gzip member after the end is ignored, as by httpx
-            self._z = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        return out
+            if out:
+                yield out
+            if self._z.eof:
+                data = self._z.unused_data
+                more = bool(data)
+            else:
+                data = self._z.unconsumed_tail
+                more = bool(data) or len(out) == step  # a full step may leave output held
 
-    def finish(self) -> tuple[bytes, bool]:
-        """The rest, and whether the stream ended properly (an empty body counts as whole)."""
-        return self._z.flush(), self._z.eof or not self.fed
+    def whole(self) -> bool:
+        """Whether the stream ended properly (an empty body counts as whole). Nothing else is
+        held back once `decode` has given its last piece."""
+        return self._z.eof or not (self.fed or self._held)
 
 
 class _BodyDecoder:
-    """Undoes the gzip or deflate Content-Encoding of a body (the only ones asked for) and
-    knows whether each compressed stream reached its end: the one sign of a cut that a body
-    without Content-Length or chunks carries. Other codings pass through, as with httpx."""
+    """Undoes the gzip or deflate Content-Encoding of a body (the only ones asked for) a
+    bounded step at a time, and knows whether each compressed stream reached its end: the one
+    sign of a cut that a body without Content-Length or chunks carries. Other codings pass
+    through, as with httpx."""
 
     def __init__(self, content_encoding: str, shown_url: str) -> None:
         codings = [c.strip().lower() for c in content_encoding.split(",")]
@@ -274,34 +304,45 @@ class _BodyDecoder:
         ]
         self.shown = shown_url
 
-    def decode(self, data: bytes) -> bytes:
+    @property
+    def compressed(self) -> bool:
+        return bool(self._stages)
+
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        """The decoded pieces of the next bytes of the body, each at most `DECODE_STEP_BYTES`
+        (through every layer: gzip inside gzip expands no further in one step)."""
         try:
-            for stage in self._stages:
-                data = stage.decode(data)
+            yield from _through(self._stages, data)
         except zlib.error as exc:
             raise TransientSourceError(
                 f"the download from {self.shown} is not valid compressed data ({exc})"
             ) from exc
-        return data
+
+    def decode(self, data: bytes) -> bytes:
+        """All the decoded bytes of `data` at once: only for bodies known to be small (a
+        download is decoded with `pieces`)."""
+        return b"".join(self.pieces(data))
 
     def finish(self) -> bytes:
-        """The rest of the body; a compressed stream that stopped short is a cut-off body."""
-        out = b""
+        """The rest of the body, which is nothing (every piece was given as it came); a
+        compressed stream that stopped short is a cut-off body."""
         for stage in self._stages:
-            try:
-                out = stage.decode(out)
-                rest, whole = stage.finish()
-            except zlib.error as exc:
-                raise TransientSourceError(
-                    f"the download from {self.shown} is not valid compressed data ({exc})"
-                ) from exc
-            if not whole:
+            if not stage.whole():
                 raise TransientSourceError(
                     f"the download from {self.shown} was cut off before the end of its "
                     f"{'gzip' if stage.gzip else 'deflate'} data"
                 )
-            out += rest
-        return out
+        return b""
+
+
+def _through(stages: Sequence[_Stage], data: bytes) -> Iterator[bytes]:
+    """`data` decoded by each stage in turn, a piece at a time."""
+    if not stages:
+        if data:
+            yield data
+        return
+    for piece in stages[0].decode(data):
+        yield from _through(stages[1:], piece)
 
 
 class _RateMeter:
@@ -378,25 +419,33 @@ def _receive(
             total = int(declared) if framing == "content-length" and declared.isdigit() else None
             decoder = _BodyDecoder(response.headers.get("content-encoding", ""), shown)
             meter = _RateMeter(settings.min_bytes_per_second, settings.timeout_seconds, shown)
-            head, sniffed, received = b"", False, 0
-            for raw in response.iter_raw():
-                data = decoder.decode(raw)
-                if not sniffed:
-                    head += data[: SNIFF_BYTES - len(head)]
-                    if len(head) >= SNIFF_BYTES:
-                        sniffed = _sniff(head, shown, expected)
-                write(data)
-                received += len(raw)
-                meter.add(len(raw))
+            head, sniffed, received, decoded = b"", False, 0, 0
+
+            def check_deadline() -> None:
                 if deadline.expired():
                     of_total = f" of {total:,}" if total is not None else ""
-                    raise deadline.error(f"{received:,}{of_total} bytes received")
+                    expanded = f", {decoded:,} decompressed" if decoder.compressed else ""
+                    raise deadline.error(f"{received:,}{of_total} bytes received{expanded}")
+
+            for raw in response.iter_raw():
+                received += len(raw)
+                meter.add(len(raw))
+                # a step at a time: a body that expands a thousandfold meets each check
+                # (the deadline here, a size limit in `write`) as it expands
+                for data in decoder.pieces(raw):
+                    if not sniffed:
+                        head += data[: SNIFF_BYTES - len(head)]
+                        if len(head) >= SNIFF_BYTES:
+                            sniffed = _sniff(head, shown, expected)
+                    write(data)
+                    decoded += len(data)
+                    check_deadline()
+                check_deadline()
                 if on_bytes is not None:
                     on_bytes(received, total)
-            data = decoder.finish()
+            decoder.finish()
             if not sniffed:
-                _sniff(head + data[: SNIFF_BYTES - len(head)], shown, expected)
-            write(data)
+                _sniff(head, shown, expected)
             if total is not None and response.num_bytes_downloaded != total:
                 raise TransientSourceError(
                     f"the download from {shown} was cut off after "
@@ -478,13 +527,37 @@ def get_json(
     settings: HttpSettings,
     deadline: Deadline | None = None,
     headers: Mapping[str, str] | None = None,
+    max_bytes: int = MAX_JSON_BYTES,
+    too_large: Callable[[int], str] | None = None,
 ) -> tuple[Any, bytes]:
-    """GET a JSON document; returns (parsed, raw bytes) so callers can archive the original."""
+    """GET a JSON document; returns (parsed, raw bytes) so callers can archive the original.
+    It is held in memory whole and then parsed (several times its size), so a body of more
+    than `max_bytes` (decompressed) is refused as it arrives, with `too_large(max_bytes)` (by
+    default: the URL sent too much; check it). A body that does not parse is called "not valid
+    JSON" (and tried again) only when it is not: a number of thousands of digits, or arrays
+    nested thousands deep, are JSON this reader refuses, and the refusal says so."""
     shown = redact_url(url)
     deadline = deadline or deadline_for(settings, f"the fetch of {shown}")
 
+    def refusal(limit: int) -> str:
+        if too_large is not None:
+            return too_large(limit)
+        return (
+            f"{shown} sent more than {limit:,} bytes of JSON, more than is read into memory at "
+            "once; check the source's URL (it should answer with a short document)."
+        )
+
     def attempt() -> tuple[Any, bytes]:
         pieces: list[bytes] = []
+        held = 0
+
+        def hold(data: bytes) -> None:
+            nonlocal held
+            held += len(data)
+            if held > max_bytes:
+                raise SourceError(refusal(max_bytes))
+            pieces.append(data)
+
         _receive(
             url,
             shown=shown,
@@ -493,13 +566,19 @@ def get_json(
             deadline=deadline,
             params=params,
             headers=headers,
-            write=pieces.append,
+            write=hold,
         )
         body = b"".join(pieces)
+        del pieces[:]  # held once, not twice, while it is parsed
         try:
             return json.loads(body), body
-        except ValueError as exc:
-            raise TransientSourceError(f"{shown} returned a body that is not valid JSON") from exc
+        except (ValueError, RecursionError) as exc:
+            words, invalid = json_error(exc)
+            if invalid:  # a body garbled or cut on the way: worth another try
+                raise TransientSourceError(
+                    f"{shown} returned a body that is not valid JSON {words}"
+                ) from exc
+            raise SourceError(f"{shown} returned JSON {words}; check the source.") from exc
 
     return with_retries(
         attempt,

@@ -4,6 +4,7 @@ disconnects, replaced bodies."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -172,10 +173,19 @@ def replace_body(
     times: int | None = None,
     after: int = 0,
     methods: tuple[str, ...] = BODY_METHODS,
+    headers: Mapping[str, str] | None = None,
 ) -> Fault:
-    """Serve `body` (e.g. invalid JSON) instead of the real one."""
+    """Serve `body` (e.g. invalid JSON) instead of the real one, with `headers` if given (e.g.
+    Content-Encoding: gzip for a body that is already compressed)."""
     return Fault(
-        "replace_body", times, after, methods, status=status, body=body, content_type=content_type
+        "replace_body",
+        times,
+        after,
+        methods,
+        status=status,
+        body=body,
+        content_type=content_type,
+        headers=tuple((headers or {}).items()),
     )
 
 

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.archive.archive import (
-    Archive,
-    IngestResult,
+from lakehouse.archive.archive import Archive, IngestResult
+from lakehouse.archive.manifest import Manifest
+from lakehouse.archive.project_datasets import (
     compare_dataset_versions,
     ingest_dataset,
     write_dataset_report,
 )
-from lakehouse.archive.manifest import Manifest
 from lakehouse.archive.template import IngestTemplate, list_templates, load_template_for
 from lakehouse.catalog.catalog import DatasetEntry, ProductEntry, catalog, lookup, products
 from lakehouse.catalog.verify import VerifyReport, verify_archive

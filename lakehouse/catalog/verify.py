@@ -19,22 +19,28 @@ from lakehouse.archive.manifest import (
 )
 from lakehouse.errors import IntegrityError, NewerRecordError, NotFoundError
 from lakehouse.progress import Progress, no_progress
-from lakehouse.publish.leftovers import unfinished_publishes
+from lakehouse.publish.leftovers import lost_publishes, unfinished_publishes
 from lakehouse.records import damage_reason
 from lakehouse.store.storage import (
     SCRATCH_FOLDER,
-    TEMPORARY,
     Store,
     abandoned_scratch,
-    abandoned_temporary,
     scratch_writer,
 )
-from lakehouse.store.writers import Leftover, remove_abandoned
+from lakehouse.store.writers import Leftover, abandoned_temporaries, remove_abandoned
 from lakehouse.transform.cache import damaged_cache, quarantined
 from lakehouse.transform.index import damaged_builds
-from lakehouse.transform.leftovers import unfinished_builds
+from lakehouse.transform.leftovers import lost_builds, unfinished_builds
 
 SCRATCH = "an interrupted run's scratch folder"
+LOST_PUBLISH = (
+    "holds published files but no publish.json, and no run is writing it: its publish.json "
+    "was lost; restore it from a backup; do not delete the folder"
+)
+LOST_BUILD = (
+    "holds a build's files but no build.json, and no run is writing it: its build.json was "
+    "lost; restore it from a backup (or build again); do not delete the folder"
+)
 
 
 @dataclass(frozen=True)
@@ -99,10 +105,16 @@ def verify_archive(
         store = archive.store
         _verify_published(archive, report, progress)
         _verify_builds(archive, report, progress)
+        for folder in lost_publishes(store):
+            product, version = folder.split("/")[1:3]
+            report.corrupt.append(Problem(product, version, folder, LOST_PUBLISH))
+        for folder in lost_builds(store):
+            product, build_id = folder.split("/")[1:3]
+            report.corrupt.append(Problem(product, build_id, folder, LOST_BUILD))
         report.leftovers.extend(unfinished_publishes(store))
         report.leftovers.extend(unfinished_builds(store, workspace))
         report.leftovers.extend(_scratch(store))
-        report.leftovers.extend(_temporary_files(store))
+        report.leftovers.extend(abandoned_temporaries(store))
     if repair:
         report.repaired = remove_abandoned(report.leftovers)
     return report
@@ -127,23 +139,6 @@ def _scratch(store: Store) -> list[Leftover]:
     for folder in abandoned_scratch(parent, shared=True):
         remove = functools.partial(shutil.rmtree, folder, ignore_errors=True)
         found.append(Leftover(str(folder), SCRATCH, scratch_writer(folder), True, remove))
-    return found
-
-
-def _temporary_files(store: Store) -> list[Leftover]:
-    """Temporary files (of a write, renamed into place when whole) whose process is gone, in a
-    local store (S3 writes whole objects); those in scratch folders go with them."""
-    if not store.is_local:
-        return []
-    root = Path(store.root)
-    found = []
-    for path in root.rglob(".*.tmp"):
-        rel = path.relative_to(root).as_posix()
-        if rel.startswith(f"{SCRATCH_FOLDER}/") or not TEMPORARY.fullmatch(path.name):
-            continue
-        if abandoned_temporary(path):
-            remove = functools.partial(path.unlink, missing_ok=True)
-            found.append(Leftover(rel, "an interrupted write", None, True, remove))
     return found
 
 

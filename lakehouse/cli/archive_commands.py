@@ -21,7 +21,8 @@ from lakehouse.cli.shell import (
 from lakehouse.errors import LakehouseError
 
 if TYPE_CHECKING:
-    from lakehouse.archive.archive import IngestResult, VersionScan
+    from lakehouse.archive.archive import IngestResult
+    from lakehouse.archive.versions import VersionScan
 
 
 @app.command()
@@ -259,7 +260,8 @@ def verify(
     removed = {leftover.path for leftover in result.repaired}
     for leftover in result.leftovers:
         if leftover.path in removed:
-            console.print(f"[green]removed[/green] {escape(leftover.path)}: {leftover.describe()}")
+            said = escape(f"{leftover.path}: {leftover.describe()}")
+            console.print(f"[green]{escape(leftover.done)}[/green] {said}")
         elif leftover.abandoned:
             console.print(
                 f"[yellow]note[/yellow] {escape(leftover.path)}: {escape(leftover.describe())} "

@@ -12,10 +12,13 @@ from collections.abc import Callable
 
 from lakehouse.publish.publish import (
     CLAIM_FILE,
+    LATEST_FILE,
     PUBLISH_AREA,
     PUBLISH_FILE,
+    heal_latest,
     remove_empty_folders,
     remove_leftovers,
+    stale_latest,
     version_folder,
 )
 from lakehouse.store.lease import Lease, is_abandoned, new_lease
@@ -25,6 +28,7 @@ from lakehouse.store.writers import (
     Leftover,
     acquire_exclusive,
     folder_writer,
+    lost_commit,
     read_lease,
     take_over,
 )
@@ -45,6 +49,8 @@ def unfinished_publishes(store: Store) -> list[Leftover]:
                 if holder is not None:
                     found.append(_stray_claim(store, claim, holder))
                 continue
+            if lost_commit(store, folder, claim):
+                continue  # damage: `lost_publishes`
             holder = read_lease(store, claim)
             if holder is not None:
                 abandoned = is_abandoned(holder)
@@ -52,7 +58,32 @@ def unfinished_publishes(store: Store) -> list[Leftover]:
                 holder, abandoned = folder_writer(store, folder)
             remove = _remover(store, product, version)
             found.append(Leftover(folder, INTERRUPTED_PUBLISH, holder, abandoned, remove))
+        if (stale := stale_latest(store, product)) is not None:
+            named, newest = stale
+            what = (
+                f"a publish stopped before it moved latest.json (it names {named or 'nothing'}; "
+                f"{newest} was published last)"
+            )
+            heal = functools.partial(_heal_latest, store, product)
+            path = f"{PUBLISH_AREA}/{product}/{LATEST_FILE}"
+            found.append(Leftover(path, what, None, True, heal, done=f"moved to {newest}"))
     return found
+
+
+def lost_publishes(store: Store) -> list[str]:
+    """Version folders that hold published files but no publish.json and no claim (a lost
+    commit record: damage, see `lost_commit`)."""
+    return [
+        f"{PUBLISH_AREA}/{product}/{version}"
+        for product in store.list_folders(PUBLISH_AREA)
+        for version in store.list_folders(f"{PUBLISH_AREA}/{product}")
+        if not store.exists(f"{PUBLISH_AREA}/{product}/{version}/{PUBLISH_FILE}")
+        and lost_commit(
+            store,
+            f"{PUBLISH_AREA}/{product}/{version}",
+            f"{PUBLISH_AREA}/{product}/{version}/{CLAIM_FILE}",
+        )
+    ]
 
 
 def _remover(store: Store, product: str, version: str) -> Callable[[], None]:
@@ -84,3 +115,7 @@ def _stray_claim(store: Store, claim: str, holder: Lease) -> Leftover:
 
 def _take_claim_over(store: Store, claim: str, holder: Lease) -> None:
     take_over(store, claim, holder, new_lease("verify"))
+
+
+def _heal_latest(store: Store, product: str) -> None:
+    heal_latest(store, product)

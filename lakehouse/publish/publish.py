@@ -79,6 +79,7 @@ def publish_build(
     """Publish a passed build that has a QA report as `version` (default: the next free number
     of the year, `next_version`), never over an existing one. Two runs publishing one version
     at once: one does, the other says so and touches nothing (`_claim`)."""
+    heal_latest(store, product)
     if version is None:
         version = next_version(store, product)
     check_publish_version(version)
@@ -154,11 +155,29 @@ def _claim(store: Store, product: str, version: str, command: str) -> HeldLease:
             f"wait for it to finish, then {command} again."
         ) from None
     try:
+        if not held.took_over and _files_of(store, folder, held.path):
+            raise IntegrityError(
+                f"{store.url(folder)} holds published files but no {PUBLISH_FILE}, and no run is "
+                f"writing it: the version's {PUBLISH_FILE} was lost (damage; `lake verify` names "
+                f"it); restore it from a backup, or {command} under another version name."
+            )
         remove_leftovers(store, folder, held.path)
     except BaseException:
         held.release()
         raise
     return held
+
+
+def _files_of(store: Store, folder: str, claim: str) -> list[str]:
+    """The files in a version folder other than its claim, takeover markers and temporary
+    files (what `remove_leftovers` would remove, less the temporaries)."""
+    return [
+        path
+        for path in store.list_files(folder)
+        if path != claim
+        and TAKEOVER not in path.rsplit("/", 1)[-1]
+        and not TEMPORARY.fullmatch(path.rsplit("/", 1)[-1])
+    ]
 
 
 def _refuse_if_committed(store: Store, product: str, version: str, command: str) -> None:
@@ -214,6 +233,30 @@ def remove_empty_folders(store: Store, folder: str) -> None:
             directory.rmdir()
     with contextlib.suppress(OSError):
         base.rmdir()
+
+
+def stale_latest(store: Store, product: str) -> tuple[str | None, str] | None:
+    """When latest.json is missing or names another version than the one published last (a
+    run killed, or failing, between its commit and moving latest): what it names, and the
+    version it should. None when it is right, and while latest.json or a publish.json is
+    damaged (damage is reported, not written over)."""
+    scan = scan_published(store, product)
+    if not scan.published or scan.latest_problem or scan.damaged:
+        return None
+    newest = scan.published[-1].version  # (oldest first, by published_at)
+    if scan.latest_named == newest:
+        return None
+    return scan.latest_named, newest
+
+
+def heal_latest(store: Store, product: str) -> str | None:
+    """Move latest.json to the version published last when it is behind (`stale_latest`); the
+    version it now names, when it moved."""
+    stale = stale_latest(store, product)
+    if stale is None:
+        return None
+    move_latest(store, product, stale[1])
+    return stale[1]
 
 
 def move_latest(store: Store, product: str, version: str) -> None:
@@ -310,6 +353,7 @@ def promote(
     """Copy a published version from one environment's store to another's, unchanged (the
     same bytes in independent copies, checked by their checksums), and make it the target's
     latest."""
+    heal_latest(target, product)
     entry = find_published(source, product, version)
     version = entry.version
     folder = version_folder(product, version)

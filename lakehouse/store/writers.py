@@ -10,12 +10,14 @@ so a new holder's lease is never removed by a run that looked a moment earlier.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from lakehouse.errors import IntegrityError, VersionExistsError
 from lakehouse.store.lease import (
@@ -26,8 +28,14 @@ from lakehouse.store.lease import (
     Lease,
     is_abandoned,
     new_lease,
+    process_alive,
 )
-from lakehouse.store.storage import Store
+from lakehouse.store.storage import (
+    SCRATCH_FOLDER,
+    TEMPORARY,
+    Store,
+    abandoned_temporary,
+)
 
 MAX_TAKEOVER_DEPTH = 8  # dead takers of dead takers: a bound, never reached in practice
 
@@ -63,6 +71,7 @@ class HeldLease:
 
     def __init__(self, store: Store, path: str, lease: Lease) -> None:
         self.store, self.path, self.lease = store, path, lease
+        self.took_over = False  # (acquire_exclusive) whether a dead holder's lease was taken
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"lease {path}", daemon=True)
         self._thread.start()
@@ -128,9 +137,11 @@ def acquire_exclusive(
     deadline = time.monotonic() + wait_seconds
     pause = 0.01
     vanished = 0
-    while True:
+    took_over = False
+    while not took_over:
         try:
             store.create_exclusive(path, mine.to_json())
+            break
         except FileNotFoundError:  # its folder went with another run's clean-up: again
             vanished += 1
             if vanished > 3:
@@ -141,46 +152,49 @@ def acquire_exclusive(
             check()
             if holder is None:  # released between our two looks: try again at once
                 continue
-            if is_abandoned(holder) and take_over(store, path, holder, mine):
-                continue  # (else another run is taking it over: wait for that)
+            if is_abandoned(holder):
+                took_over = take_over(store, path, holder, mine)
+                if took_over:
+                    break
             if time.monotonic() > deadline:
                 raise LeaseBusy(holder) from None
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
-            continue
-        held = HeldLease(store, path, mine)
-        try:
-            check()
-        except BaseException:
-            held.release()
-            raise
-        return held
+    held = HeldLease(store, path, mine)
+    held.took_over = took_over
+    try:
+        check()
+    except BaseException:
+        held.release()
+        raise
+    return held
 
 
 def take_over(store: Store, path: str, dead: Lease, mine: Lease, depth: int = 0) -> bool:
-    """Remove the lease at `path` of the dead writer `dead`, if this run wins the marker
-    `<path>.takeover-<dead writer>` (created exclusively); a marker left by a taker that died
-    too is taken over the same way (then this returns True: look again). False when a live
-    run holds the marker (it is doing the same)."""
+    """Put this run's lease at `path` in place of the dead writer `dead`'s, if this run wins
+    the marker `<path>.takeover-<dead writer>` (created exclusively, removed after), and tell
+    whether it did. The lease is replaced, never removed, so there is always a holder: a run
+    that finds the folder a moment later waits for this one. A marker left by a taker that
+    died too is taken over the same way; a live taker's is left to it (False)."""
     marker = f"{path}{TAKEOVER}{dead.writer}"
     try:
         store.create_exclusive(marker, mine.to_json())
     except FileNotFoundError:
-        return True
+        return False
     except VersionExistsError:
         taker = read_lease(store, marker)
-        if taker is None:
-            return True
-        if is_abandoned(taker) and depth < MAX_TAKEOVER_DEPTH:
-            return take_over(store, marker, taker, mine, depth + 1)
-        return False
+        if taker is None or not is_abandoned(taker) or depth >= MAX_TAKEOVER_DEPTH:
+            return False
+        if not take_over(store, marker, taker, mine, depth + 1):
+            return False
     try:
         current = read_lease(store, path)
-        if current is not None and current.writer == dead.writer:
-            remove_file(store, path)
+        if current is None or current.writer != dead.writer:
+            return False
+        store.write_bytes(path, mine.to_json())
+        return True
     finally:
         remove_file(store, marker)
-    return True
 
 
 def remove_file(store: Store, path: str) -> None:
@@ -202,6 +216,7 @@ class Leftover:
     writer: Lease | None
     abandoned: bool
     remove: Callable[[], None]
+    done: str = "removed"  # what `remove` does, as the repair reports it
 
     def describe(self) -> str:
         if self.abandoned:
@@ -212,17 +227,66 @@ class Leftover:
 
 def folder_writer(store: Store, folder: str) -> tuple[Lease | None, bool]:
     """The lease of a folder a run writes, and whether that run is gone. A folder without a
-    lease (left by an older lakehouse, or emptied) is abandoned once nothing in it changed for
-    STALE_SECONDS."""
+    lease but with temporary files (a run killed while writing its lease) is judged by the
+    processes they name; one with neither (left by an older lakehouse) is abandoned once
+    nothing in it changed for STALE_SECONDS."""
     lease = read_lease(store, f"{folder}/{LEASE_FILE}")
     if lease is not None:
         return lease, is_abandoned(lease)
+    writers = temporary_writers(store, folder)
+    if writers:
+        return None, not any(process_alive(pid, None) for pid in writers)
     return None, quiet_for(store, folder, STALE_SECONDS)
 
 
+def lost_commit(store: Store, folder: str, lease: str) -> bool:
+    """Whether `folder` holds files but neither the lease of a run writing it (`lease`) nor a
+    temporary file of one: what a committed folder whose commit record (build.json,
+    publish.json) was lost looks like, since a run writes its lease first and removes it only
+    after its commit. Damage, never a leftover to remove."""
+    if store.exists(lease) or temporary_writers(store, folder):
+        return False
+    return bool(store.list_files(folder))
+
+
+def temporary_writers(store: Store, folder: str) -> set[int]:
+    """The processes whose temporary files (`temporary_beside`) are in `folder` (local)."""
+    if not store.is_local:
+        return set()
+    return {
+        int(match.group("pid"))
+        for path in store.list_files(folder)
+        if (match := TEMPORARY.fullmatch(path.rsplit("/", 1)[-1]))
+    }
+
+
+def abandoned_temporaries(store: Store, folder: str = "") -> list[Leftover]:
+    """Temporary files below `folder` (of a write renamed into place when whole) whose process
+    is gone, in a local store (S3 writes whole objects); not those of scratch folders, which
+    go with their folder."""
+    if not store.is_local:
+        return []
+    root = Path(store.root)
+    base = store.local_path(folder) if folder else root
+    found = []
+    for path in base.rglob(".*.tmp"):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith(f"{SCRATCH_FOLDER}/") or not abandoned_temporary(path):
+            continue
+        remove = functools.partial(path.unlink, missing_ok=True)
+        found.append(Leftover(rel, "an interrupted write", None, True, remove))
+    return found
+
+
 def quiet_for(store: Store, folder: str, seconds: float) -> bool:
-    """Whether no file below `folder` changed in the last `seconds`."""
+    """Whether no file below `folder` changed in the last `seconds` (nor, on a local store, the
+    folder itself: a run may have just made it, and not yet its first file)."""
     limit = datetime.now(UTC) - timedelta(seconds=seconds)
+    if store.is_local:
+        with contextlib.suppress(FileNotFoundError):
+            made = datetime.fromtimestamp(store.local_path(folder).stat().st_mtime, UTC)
+            if made > limit:
+                return False
     for path in store.list_files(folder):
         with contextlib.suppress(FileNotFoundError):
             if store.modified_at(path) > limit:

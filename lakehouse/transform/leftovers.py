@@ -10,7 +10,13 @@ from pathlib import Path
 
 from lakehouse.store.lease import LEASE_FILE, Lease, is_abandoned
 from lakehouse.store.storage import Store
-from lakehouse.store.writers import Leftover, folder_writer, read_lease, remove_file
+from lakehouse.store.writers import (
+    Leftover,
+    folder_writer,
+    lost_commit,
+    read_lease,
+    remove_file,
+)
 from lakehouse.transform.index import BUILD_FILE, BUILDS_AREA, build_folder
 
 INTERRUPTED_BUILD = "an interrupted build"
@@ -37,11 +43,25 @@ def unfinished_builds(
                 if writer is not None:  # killed between its build.json and the lease's removal
                     found.append(_stray_lease(store, lease, writer))
                 continue
+            if lost_commit(store, folder, lease):
+                continue  # damage: `lost_builds`
             writer, abandoned = folder_writer(store, folder)
             database = workspace_database(workspace, name, build_id) if workspace else None
             remove = functools.partial(_remove_build, store, folder, database)
             found.append(Leftover(folder, INTERRUPTED_BUILD, writer, abandoned, remove))
     return found
+
+
+def lost_builds(store: Store) -> list[str]:
+    """Build folders that hold files but no build.json and no lease of a run writing them: a
+    finished build whose build.json was lost (damage, see `lost_commit`)."""
+    return [
+        folder
+        for product in store.list_folders(BUILDS_AREA)
+        for build_id in store.list_folders(f"{BUILDS_AREA}/{product}")
+        if not store.exists(f"{(folder := build_folder(product, build_id))}/{BUILD_FILE}")
+        and lost_commit(store, folder, f"{folder}/{LEASE_FILE}")
+    ]
 
 
 def _stray_lease(store: Store, path: str, writer: Lease) -> Leftover:

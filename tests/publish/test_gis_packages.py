@@ -112,7 +112,7 @@ def test_a_shapefile_package_has_its_prj_a_utf8_cpg_and_says_how_names_were_shor
 ) -> None:
     import pyogrio
 
-    from lakehouse.publish.package import shapefile_names
+    from lakehouse.publish.gis_formats import shapefile_names
 
     data, readme = unpack(published, "shapefile", tmp_path)
     assert sorted(p.name for p in data.iterdir()) == [

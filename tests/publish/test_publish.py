@@ -21,7 +21,7 @@ from lakehouse.errors import (
     VersionExistsError,
 )
 from lakehouse.project import Lakehouse
-from lakehouse.publish.package import shapefile_names
+from lakehouse.publish.gis_formats import shapefile_names
 from lakehouse.publish.publish import published_output
 from tests.projects import make_project
 

@@ -16,7 +16,7 @@ from tests.conftest import write_template
 
 
 def test_a_local_file_changing_while_archived_is_refused(tmp_path: Path) -> None:
-    from lakehouse.archive.archive import _checksum_originals
+    from lakehouse.archive.draft import checksum_originals as _checksum_originals
 
     path = tmp_path / "growing.csv"
     path.write_text("a\n1\n")

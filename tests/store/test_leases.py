@@ -187,6 +187,9 @@ def test_a_folder_is_judged_by_its_lease_or_by_how_long_it_was_quiet(tmp_path: P
     store.write_bytes("new/data.parquet", b"x")
     old = time.time() - leases.STALE_SECONDS - 60
     os.utime(store.local_path("old/data.parquet"), (old, old))
+    os.utime(store.local_path("old"), (old, old))
+    (tmp_path / "empty").mkdir()  # just made: a run may be about to write its lease in it
+    assert not folder_leftover(store, "empty", "an ingest").abandoned
     judged = {name: folder_leftover(store, name, "an ingest").abandoned
               for name in ("live", "dead", "old", "new")}  # fmt: skip
     assert judged == {"live": False, "dead": True, "old": True, "new": False}

@@ -97,7 +97,7 @@ def test_points_from_longitude_latitude_build_pass_and_package_for_gis(
     import geopandas as gpd
     import pyogrio
 
-    from lakehouse.publish.package import shapefile_names
+    from lakehouse.publish.gis_formats import shapefile_names
 
     lake = facility_project
     result = lake.build("facility_points")

@@ -45,6 +45,7 @@ from lakehouse.archive.manifest import (
     StoredFile,
     VersionOrigin,
     committed_record_path,
+    dataset_folder,
     manifest_path,
     version_folder,
 )
@@ -80,7 +81,7 @@ from lakehouse.qa.drift import QaSettings, SourceDrift
 from lakehouse.sources import Fetched, fetch_source
 from lakehouse.store.lease import LEASE_FILE
 from lakehouse.store.storage import Store
-from lakehouse.store.writers import hold, remove_abandoned
+from lakehouse.store.writers import abandoned_temporaries, hold, remove_abandoned
 
 if TYPE_CHECKING:
     import duckdb
@@ -405,9 +406,11 @@ class Archive:
 
     def _remove_abandoned_runs(self, dataset: str, existing: list[Manifest]) -> None:
         """Remove the run folders of this dataset's ingests that were killed (their writer is
-        gone; a live ingest's are never touched), so nobody has to."""
+        gone; a live ingest's are never touched), and their half-written files, so nobody has
+        to."""
         names = version_names(self.store, dataset)
         remove_abandoned(unreferenced_runs(self.store, dataset, names, existing)[1])
+        remove_abandoned(abandoned_temporaries(self.store, dataset_folder(dataset)))
 
     def _holds(self, path: str, payload: bytes) -> bool:
         """Whether the manifest at `path` is exactly `payload` (ours: it names our run folder)."""

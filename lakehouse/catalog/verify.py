@@ -18,6 +18,7 @@ from lakehouse.archive.manifest import (
     dataset_folder,
 )
 from lakehouse.errors import IntegrityError, NewerRecordError, NotFoundError
+from lakehouse.names import is_dataset_name
 from lakehouse.progress import Progress, no_progress
 from lakehouse.publish.leftovers import lost_publishes, unfinished_publishes
 from lakehouse.records import damage_reason
@@ -29,7 +30,7 @@ from lakehouse.store.storage import (
 )
 from lakehouse.store.writers import Leftover, abandoned_temporaries, remove_abandoned
 from lakehouse.transform.cache import damaged_cache, quarantined
-from lakehouse.transform.index import damaged_builds
+from lakehouse.transform.index import BUILDS_AREA, build_folder, damaged_builds, scan_builds
 from lakehouse.transform.leftovers import lost_builds, unfinished_builds
 
 SCRATCH = "an interrupted run's scratch folder"
@@ -150,6 +151,20 @@ def _verify_builds(archive: Archive, report: VerifyReport, progress: Progress) -
         product = build.path.split("/")[1]
         reason = damage_reason(build.error)
         report.corrupt.append(Problem(product, build.build_id, "", reason))
+    for product in store.list_folders(BUILDS_AREA):
+        if not is_dataset_name(product):
+            continue
+        for record in scan_builds(store, product).builds:
+            report.versions_checked += 1
+            for output in record.outputs.values():
+                report.files_checked += 1
+                path = f"{build_folder(product, record.build_id)}/{output.path}"
+                progress(f"verifying build {record.build_id}", report.files_checked, None)
+                if not store.exists(path):
+                    report.corrupt.append(Problem(product, record.build_id, path, "missing"))
+                elif store.sha256(path) != (output.sha256, output.bytes):
+                    reason = "checksum differs from build.json"
+                    report.corrupt.append(Problem(product, record.build_id, path, reason))
     progress("verifying the build cache", 0, None)
     for sentence in damaged_cache(store):
         report.corrupt.append(Problem("cache", "entry", "", sentence))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -53,6 +54,9 @@ def _console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
 def _run(action: Callable[[], T]) -> T:
     """Run a library call; errors become one sentence and exit code 1 (traceback with --debug)."""
     from lakehouse.records import DamagedRecordWarning
@@ -74,6 +78,14 @@ def _run(action: Callable[[], T]) -> T:
     except Exception as exc:
         if state.debug:
             raise
+        if isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS:
+            where = f" {exc.filename}" if exc.filename else ""
+            said = _text(Exception(f"could not write{where}: {exc.strerror}"))
+            _console(stderr=True).print(
+                f"[red]Error:[/red] {said}; free space or fix the permissions, then run the "
+                "command again (it finishes or removes what this run left)."
+            )
+            raise typer.Exit(1) from None
         _console(stderr=True).print(
             f"[red]Unexpected error:[/red] {exc.__class__.__name__}: {_text(exc)} "
             "(run again with --debug for the traceback, and report it)."

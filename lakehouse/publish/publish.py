@@ -53,7 +53,14 @@ from lakehouse.publish.records import (
 from lakehouse.qa.records import DiffRecord
 from lakehouse.store.lease import TAKEOVER
 from lakehouse.store.storage import TEMPORARY, Store, abandoned_temporary
-from lakehouse.store.writers import HeldLease, LeaseBusy, acquire_exclusive, remove_file
+from lakehouse.store.writers import (
+    HeldLease,
+    LeaseBusy,
+    abandoned_temporaries,
+    acquire_exclusive,
+    remove_abandoned,
+    remove_file,
+)
 from lakehouse.transform.index import build_folder, find_build
 from lakehouse.transform.records import BuildRecord, OutputRecord
 
@@ -79,7 +86,7 @@ def publish_build(
     """Publish a passed build that has a QA report as `version` (default: the next free number
     of the year, `next_version`), never over an existing one. Two runs publishing one version
     at once: one does, the other says so and touches nothing (`_claim`)."""
-    heal_latest(store, product)
+    heal(store, product)
     if version is None:
         version = next_version(store, product)
     check_publish_version(version)
@@ -235,6 +242,28 @@ def remove_empty_folders(store: Store, folder: str) -> None:
         base.rmdir()
 
 
+def heal(store: Store, product: str) -> None:
+    """What a publish or promote of `product` killed (or failing) after its commit left:
+    latest.json behind (`heal_latest`), half-written files of processes that are gone. (A
+    version folder it left is taken over by the next run publishing that version.)"""
+    remove_abandoned(abandoned_temporaries(store, product_folder(product)))
+    heal_latest(store, product)
+
+
+def _check_complete(store: Store, entry: PublishRecord) -> None:
+    """Refuse, naming it, a published version with an output missing (promote copies every
+    file its publish.json records, each then checked against its checksum)."""
+    folder = version_folder(entry.product, entry.version)
+    for output in entry.outputs.values():
+        path = f"{folder}/{output.path}"
+        if not store.exists(path):
+            raise IntegrityError(
+                f"{store.url(path)} is missing, so {entry.product} {entry.version} is damaged "
+                "and was not promoted; `lake verify` lists what is wrong: restore it from a "
+                "backup."
+            )
+
+
 def stale_latest(store: Store, product: str) -> tuple[str | None, str] | None:
     """When latest.json is missing or names another version than the one published last (a
     run killed, or failing, between its commit and moving latest): what it names, and the
@@ -353,8 +382,9 @@ def promote(
     """Copy a published version from one environment's store to another's, unchanged (the
     same bytes in independent copies, checked by their checksums), and make it the target's
     latest."""
-    heal_latest(target, product)
+    heal(target, product)
     entry = find_published(source, product, version)
+    _check_complete(source, entry)
     version = entry.version
     folder = version_folder(product, version)
     if target.exists(f"{folder}/{PUBLISH_FILE}"):

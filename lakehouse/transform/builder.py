@@ -41,7 +41,7 @@ from lakehouse.records import DamagedRecordWarning, damage_reason
 from lakehouse.sql import sql_identifier, sql_string
 from lakehouse.store.lease import LEASE_FILE
 from lakehouse.store.storage import Store, sha256_of_file
-from lakehouse.store.writers import hold, remove_abandoned
+from lakehouse.store.writers import abandoned_temporaries, hold, remove_abandoned
 from lakehouse.transform.cache import (
     CACHE_AREA,
     Damage,
@@ -53,7 +53,8 @@ from lakehouse.transform.cache import (
 )
 from lakehouse.transform.engines import ENGINES, Engine, EngineContext
 from lakehouse.transform.engines.duckdb import content_sha256, ibis_type
-from lakehouse.transform.index import BUILD_FILE, build_folder, output_path
+from lakehouse.transform.index import BUILD_FILE, BUILDS_AREA, build_folder, output_path
+from lakehouse.transform.inputs import check_dataset_input, check_product_input
 from lakehouse.transform.leftovers import unfinished_builds, workspace_database
 from lakehouse.transform.models import Model, plan
 from lakehouse.transform.recipe import Lock, Recipe
@@ -200,6 +201,7 @@ class Builder:
         result = BuildResult(build_id, product, folder, database)
         self.result = result
         remove_abandoned(unfinished_builds(self.store, self.workspace, product))
+        remove_abandoned(abandoned_temporaries(self.store, f"{BUILDS_AREA}/{product}"))
         # the lease first: a build killed from here on is told from a live one, and removed
         lease = hold(self.store, f"{folder}/{LEASE_FILE}", "build")
         try:
@@ -274,10 +276,12 @@ class Builder:
         for alias, pinned in self.lock.inputs.items():
             if pinned.dataset is None:  # another product's build output
                 assert pinned.product and pinned.output
+                check_product_input(self.store, pinned.product, pinned.version, pinned.output)
                 url = self.store.url(output_path(pinned.product, pinned.version, pinned.output))
                 tables[alias] = con.parquet_table(alias, [url], None)
             else:
                 manifest = self.archive.manifest(pinned.dataset, pinned.version)
+                check_dataset_input(self.store, manifest, self.progress)
                 # a Delta version written by the archive is plain Parquet files (no deletes)
                 urls = [
                     self.store.url(f.path)

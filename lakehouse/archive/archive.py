@@ -208,6 +208,7 @@ class Archive:
             originals = checksum_originals(fetched.files, scratch, progress)
             source_sha = content_sha256([(o.path.name, o.sha256) for o in originals])
             existing = list_versions(self.store, template.name)
+            self._remove_abandoned_runs(template.name, existing)
             if (same := with_same_bytes(existing, source_sha)) is not None:
                 return _unchanged(same, template_sha)
             # a fixed name that is taken fails here, before any conversion
@@ -246,7 +247,6 @@ class Archive:
         when this ingest read the archive, and only relabelled for a later name. Only what this
         run wrote is ever undone."""
         dataset = draft.template.name
-        self._remove_abandoned_runs(dataset, existing)
         run_id = uuid.uuid4().hex[:12]  # the run folder's name, under whichever version
         written = _DeltaWritten()
         name = ""

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from lakehouse.archive.manifest import StoredFile, delta_table_folder
-from lakehouse.errors import StorageError
+from lakehouse.errors import IntegrityError, StorageError
 from lakehouse.store.storage import Store
 
 if TYPE_CHECKING:
@@ -136,9 +136,25 @@ def undo_commit(store: Store, dataset: str, version: int) -> None:
         return  # a concurrent commit came first: it is the table's newest version now
 
 
-def read_version(store: Store, dataset: str, version: int) -> ds.Dataset:
-    """The rows of one table version, as a pyarrow dataset."""
-    return _table(store, dataset, version).to_pyarrow_dataset()
+def read_version(
+    store: Store, dataset: str, version: int, recorded: list[StoredFile]
+) -> ds.Dataset:
+    """The rows of one table version, as a pyarrow dataset, once the table's log is found to
+    give it exactly the files its manifest records (`recorded`), its own log entry unchanged:
+    a damaged log never serves other rows as the version."""
+    table = _table(store, dataset, version)
+    prefix = delta_table_folder(dataset)
+    given = {f"{prefix}/{path}" for path in _data_paths(table)}
+    expected = {f.path for f in recorded if f.path.endswith(".parquet")}
+    entries = [f for f in recorded if "/_delta_log/" in f.path]
+    changed = [f.path for f in entries if store.sha256(f.path) != (f.sha256, f.bytes)]
+    if given != expected or changed:
+        raise IntegrityError(
+            f"{store.url(prefix)}: the Delta log does not give {dataset} version {version} the "
+            "files its manifest records (the log was changed or damaged), so it is not read; "
+            "run `lake verify`, and restore the log from a backup."
+        )
+    return table.to_pyarrow_dataset()
 
 
 def _table(store: Store, dataset: str, version: int | None = None) -> DeltaTable:

@@ -261,7 +261,9 @@ def version_relation(
     found = find_manifest(store, dataset, version)
     if found.storage == "delta":
         assert found.delta_version is not None
-        return con.from_arrow(delta.read_version(store, dataset, found.delta_version))
+        return con.from_arrow(
+            delta.read_version(store, dataset, found.delta_version, found.data_files)
+        )
     store.register_in_duckdb(con)
     return con.read_parquet(store.url(found.data_files[0].path))
 

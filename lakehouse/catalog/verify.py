@@ -54,7 +54,8 @@ class Problem:
 
 @dataclass
 class VerifyReport:
-    versions_checked: int = 0
+    versions_checked: int = 0  # archived and published
+    builds_checked: int = 0
     files_checked: int = 0
     corrupt: list[Problem] = field(default_factory=list)  # damaged files and orphaned data
     leftovers: list[Leftover] = field(default_factory=list)  # of unfinished runs
@@ -155,7 +156,7 @@ def _verify_builds(archive: Archive, report: VerifyReport, progress: Progress) -
         if not is_dataset_name(product):
             continue
         for record in scan_builds(store, product).builds:
-            report.versions_checked += 1
+            report.builds_checked += 1
             for output in record.outputs.values():
                 report.files_checked += 1
                 path = f"{build_folder(product, record.build_id)}/{output.path}"

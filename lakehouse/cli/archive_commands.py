@@ -276,7 +276,10 @@ def verify(
             f"[yellow]note[/yellow] {escape(folder)}: damaged cache files a build set aside "
             "(DAMAGED.txt says why); delete the folder once you have looked"
         )
-    summary = f"checked {result.files_checked} files in {result.versions_checked} versions"
+    summary = (
+        f"checked {result.files_checked} files in {result.versions_checked} versions and "
+        f"{result.builds_checked} builds"
+    )
     if result.ok:
         console.print(f"[green]OK[/green]: {summary}, all checksums match.")
         return

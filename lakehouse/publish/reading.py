@@ -247,8 +247,8 @@ def find_published(store: Store, product: str, version: str = LATEST) -> Publish
             if scan.published or scan.damaged:
                 raise NotFoundError(
                     f"{product!r} has published versions but no {LATEST_FILE} naming the latest "
-                    f"({store.url(latest_path(product))}); ask for a version by name, or "
-                    f"publish again (`lake publish {product}`), which writes it."
+                    f"({store.url(latest_path(product))}); `lake verify --repair` writes it "
+                    "again (naming the version published last), or ask for a version by name."
                 )
             raise NotFoundError(
                 f"{product!r} has no published version yet; publish a build with "

@@ -55,7 +55,7 @@ def read_build(store: Store, product: str, build_id: str) -> BuildRecord:
     path = f"{build_folder(product, build_id)}/{BUILD_FILE}"
     data = store.read_bytes(path)
     try:
-        return BuildRecord.from_json(data, store.url(path))
+        record = BuildRecord.from_json(data, store.url(path))
     except NewerRecordError:
         raise
     except IntegrityError as exc:
@@ -63,6 +63,13 @@ def read_build(store: Store, product: str, build_id: str) -> BuildRecord:
     except RecursionError as exc:  # a JSON reader that does not catch it (nested too deep)
         reason = f"{store.url(path)} is not valid JSON (nested too deep)"
         raise IntegrityError(_damaged(store, product, build_id, reason)) from exc
+    if (record.build_id, record.product) != (build_id, product):  # another build's record
+        reason = (
+            f"{store.url(path)} is the record of build {record.build_id} of "
+            f"{record.product!r}, not of this folder's"
+        )
+        raise IntegrityError(_damaged(store, product, build_id, reason))
+    return record
 
 
 def _damaged(store: Store, product: str, build_id: str, reason: str) -> str:

@@ -252,7 +252,9 @@ def test_it_verifies_clean_and_checks_its_contracts(old: Lakehouse) -> None:
     report = old.verify()
     assert report.ok and report.leftover_paths == []
     assert report.versions_checked == 6  # five dataset versions and 25v1
-    assert "OK: checked 11 files in 6 versions, all checksums match." in lake_cli(old, "verify")
+    assert report.builds_checked == 2  # and each build's outputs against its build.json
+    said = lake_cli(old, "verify")
+    assert "OK: checked 13 files in 6 versions and 2 builds, all checksums match." in said
     entry, contracts = old.check("pluto_lite", build_id=FIRST)
     assert entry.build_id == FIRST and contracts.passed
 

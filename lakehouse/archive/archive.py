@@ -81,7 +81,7 @@ from lakehouse.qa.drift import QaSettings, SourceDrift
 from lakehouse.sources import Fetched, fetch_source
 from lakehouse.store.lease import LEASE_FILE
 from lakehouse.store.storage import Store
-from lakehouse.store.writers import abandoned_temporaries, hold, remove_abandoned
+from lakehouse.store.writers import abandoned_temporaries, hold, remove_abandoned, remove_held
 
 if TYPE_CHECKING:
     import duckdb
@@ -391,8 +391,7 @@ class Archive:
                 if not self._holds(path, payload):  # (an S3 PUT retried after it landed)
                     raise _NameTaken(manifest.version) from exc
         except BaseException:
-            lease.release()
-            self.store.remove_folder(run_folder)
+            remove_held(self.store, run_folder, lease)
             raise
         # Proof, beside the data, that this run folder was committed: `lake verify` tells a
         # version whose manifest was lost (damage) from an interrupted ingest (a leftover) by

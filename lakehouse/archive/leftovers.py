@@ -14,6 +14,7 @@ from lakehouse.archive.manifest import (
     Manifest,
     committed_record_path,
     dataset_folder,
+    manifest_path,
 )
 from lakehouse.store.storage import Store
 from lakehouse.store.writers import Leftover, folder_leftover
@@ -57,6 +58,8 @@ def unreferenced_runs(
     for version in store.list_folders(base):
         if version.startswith("_") or version in unreadable:
             continue
+        if version not in with_manifest and store.exists(manifest_path(dataset, version)):
+            continue  # committed since the manifests were read: judged next time
         for run in store.list_folders(f"{base}/{version}"):
             folder = f"{base}/{version}/{run}"
             if folder in referenced:

@@ -10,11 +10,14 @@ import contextlib
 import functools
 from collections.abc import Callable
 
+from lakehouse.names import is_dataset_name
 from lakehouse.publish.publish import (
     CLAIM_FILE,
     LATEST_FILE,
     PUBLISH_AREA,
     PUBLISH_FILE,
+    VERSION_PATTERN,
+    files_of,
     heal_latest,
     remove_empty_folders,
     remove_leftovers,
@@ -30,6 +33,7 @@ from lakehouse.store.writers import (
     folder_writer,
     lost_commit,
     read_lease,
+    remove_file,
     take_over,
 )
 
@@ -41,7 +45,11 @@ def unfinished_publishes(store: Store) -> list[Leftover]:
     the claims left in published versions."""
     found = []
     for product in store.list_folders(PUBLISH_AREA):
+        if not is_dataset_name(product):
+            continue  # not a product's folder (verify does not guess)
         for version in store.list_folders(f"{PUBLISH_AREA}/{product}"):
+            if not VERSION_PATTERN.fullmatch(version):
+                continue
             folder = f"{PUBLISH_AREA}/{product}/{version}"
             claim = f"{folder}/{CLAIM_FILE}"
             if store.exists(f"{folder}/{PUBLISH_FILE}"):
@@ -76,8 +84,10 @@ def lost_publishes(store: Store) -> list[str]:
     return [
         f"{PUBLISH_AREA}/{product}/{version}"
         for product in store.list_folders(PUBLISH_AREA)
+        if is_dataset_name(product)
         for version in store.list_folders(f"{PUBLISH_AREA}/{product}")
-        if not store.exists(f"{PUBLISH_AREA}/{product}/{version}/{PUBLISH_FILE}")
+        if VERSION_PATTERN.fullmatch(version)
+        and not store.exists(f"{PUBLISH_AREA}/{product}/{version}/{PUBLISH_FILE}")
         and lost_commit(
             store,
             f"{PUBLISH_AREA}/{product}/{version}",
@@ -93,11 +103,14 @@ def _remover(store: Store, product: str, version: str) -> Callable[[], None]:
         with contextlib.suppress(LeaseBusy):  # taken by a live run meanwhile: its folder now
             held = acquire_exclusive(store, f"{folder}/{CLAIM_FILE}", "verify", wait_seconds=0)
             try:
-                if not store.exists(f"{folder}/{PUBLISH_FILE}"):
+                lost = not held.took_over and files_of(store, folder, held.path)
+                if not store.exists(f"{folder}/{PUBLISH_FILE}") and not lost:
                     remove_leftovers(store, folder, held.path)
                     remove_empty_folders(store, folder)
-            finally:
-                held.release()
+            except BaseException:
+                held.abandon()  # (the claim stays over what is left: the next run goes on)
+                raise
+            held.release()
             remove_empty_folders(store, folder)
 
     return remove
@@ -114,7 +127,12 @@ def _stray_claim(store: Store, claim: str, holder: Lease) -> Leftover:
 
 
 def _take_claim_over(store: Store, claim: str, holder: Lease) -> None:
-    take_over(store, claim, holder, new_lease("verify"))
+    """Take the stray claim (of a run killed after its commit) over, then remove it."""
+    mine = new_lease("verify")
+    if take_over(store, claim, holder, mine):
+        current = read_lease(store, claim)
+        if current is not None and current.writer == mine.writer:
+            remove_file(store, claim)
 
 
 def _heal_latest(store: Store, product: str) -> None:

@@ -131,6 +131,7 @@ def publish_build(
             outputs=outputs,
             packages=entry.packages,
         )
+        claim.confirm()
         store.create_exclusive(f"{target}/{PUBLISH_FILE}", record.to_json())
     except BaseException:
         _undo(store, target, written, claim)
@@ -161,21 +162,22 @@ def _claim(store: Store, product: str, version: str, command: str) -> HeldLease:
             f"{product} {version} is being published by another run ({busy.holder.describe()}); "
             f"wait for it to finish, then {command} again."
         ) from None
+    if not held.took_over and files_of(store, folder, held.path):
+        held.release()
+        raise IntegrityError(
+            f"{store.url(folder)} holds published files but no {PUBLISH_FILE}, and no run is "
+            f"writing it: the version's {PUBLISH_FILE} was lost (damage; `lake verify` names "
+            f"it); restore it from a backup, or {command} under another version name."
+        )
     try:
-        if not held.took_over and _files_of(store, folder, held.path):
-            raise IntegrityError(
-                f"{store.url(folder)} holds published files but no {PUBLISH_FILE}, and no run is "
-                f"writing it: the version's {PUBLISH_FILE} was lost (damage; `lake verify` names "
-                f"it); restore it from a backup, or {command} under another version name."
-            )
         remove_leftovers(store, folder, held.path)
     except BaseException:
-        held.release()
+        held.abandon()  # the claim stays: the next run takes over what is left
         raise
     return held
 
 
-def _files_of(store: Store, folder: str, claim: str) -> list[str]:
+def files_of(store: Store, folder: str, claim: str) -> list[str]:
     """The files in a version folder other than its claim, takeover markers and temporary
     files (what `remove_leftovers` would remove, less the temporaries)."""
     return [
@@ -221,10 +223,20 @@ def remove_leftovers(store: Store, folder: str, claim: str) -> None:
 
 def _undo(store: Store, folder: str, written: list[str], claim: HeldLease) -> None:
     """Remove what a failed publish or promote wrote (only its own files, and on a local store
-    the folders they leave empty), then its claim, then the version folder if it is empty."""
-    for path in reversed(written):
-        remove_file(store, path)
-    remove_empty_folders(store, folder)  # (not the folder itself: the claim is still in it)
+    the folders they leave empty), then its claim, then the version folder if it is empty.
+    Nothing is removed when the claim is no longer this run's (another run took it over, judging
+    this one stopped: the folder is that run's now); if a removal fails, the claim is left for
+    the next run, which takes over what remains."""
+    if not claim.still_held():
+        claim.abandon()
+        return
+    try:
+        for path in reversed(written):
+            remove_file(store, path)
+        remove_empty_folders(store, folder)  # (not the folder itself: the claim is still in it)
+    except BaseException:
+        claim.abandon()
+        raise
     claim.release()
     remove_empty_folders(store, folder)
 
@@ -415,6 +427,7 @@ def promote(
                 "published_at": datetime.now(UTC),
             }
         )
+        claim.confirm()
         target.create_exclusive(f"{folder}/{PUBLISH_FILE}", record.to_json())
     except BaseException:
         _undo(target, folder, written, claim)

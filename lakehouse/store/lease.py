@@ -38,16 +38,26 @@ def _migrate_publish_claim(raw: dict[str, Any]) -> dict[str, Any]:
     return {**raw, "started_at": claimed, "heartbeat_at": claimed}
 
 
-class Lease(VersionedRecord):
-    """Who is writing: a random id of the run, its command, host, process and heartbeat."""
+def _without_machine(raw: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 had no `machine`: such a lease is judged by its host name alone."""
+    return {**raw, "machine": None}
 
-    SCHEMA_VERSION = 2
-    MIGRATIONS: ClassVar[dict[int, Migration]] = {1: _migrate_publish_claim}
+
+class Lease(VersionedRecord):
+    """Who is writing: a random id of the run, its command, host (and the machine and pid
+    namespace its pid belongs to), process and heartbeat."""
+
+    SCHEMA_VERSION = 3
+    MIGRATIONS: ClassVar[dict[int, Migration]] = {
+        1: _migrate_publish_claim,
+        2: _without_machine,
+    }
     DESCRIPTION = "writer lease"
 
     writer: str
     command: str
     host: str
+    machine: str | None = None  # boot id and pid namespace (`this_machine`): where pid means
     pid: int
     process_started: int | None = None  # the process's start time (clock ticks after boot)
     started_at: Timestamp
@@ -69,11 +79,23 @@ def new_lease(command: str) -> Lease:
         writer=uuid.uuid4().hex,
         command=command,
         host=socket.gethostname(),
+        machine=this_machine(),
         pid=pid,
         process_started=process_start_time(pid),
         started_at=now,
         heartbeat_at=now,
     )
+
+
+def this_machine() -> str | None:
+    """This kernel's boot id and this process's pid namespace: two containers (or a container
+    and its host) may share a host name, never both of these; None where unknown."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+    return f"{boot}/{namespace}"
 
 
 def process_start_time(pid: int) -> int | None:
@@ -104,12 +126,20 @@ def process_alive(pid: int, started: int | None) -> bool:
     return now_started is None or now_started == started
 
 
+def _here(lease: Lease) -> bool:
+    """Whether the lease's pid is one of this machine's (same host name, and the same boot and
+    pid namespace when the lease says which)."""
+    if lease.host != socket.gethostname():
+        return False
+    return lease.machine is None or lease.machine == this_machine()
+
+
 def is_abandoned(lease: Lease, *, beats: bool = True, now: datetime | None = None) -> bool:
     """Whether the lease's writer is gone: its process ended (on this host: the pid is gone or
     is a process started later), or, for a writer elsewhere, its heartbeat stopped more than
     STALE_SECONDS ago. A lease without a heartbeat (`beats=False`: a scratch folder, local to
     its writer) is judged only on its own host."""
-    if lease.host == socket.gethostname():
+    if _here(lease):
         return not process_alive(lease.pid, lease.process_started)
     if not beats:
         return False  # another host's: only that host can tell

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from lakehouse.errors import IntegrityError, VersionExistsError
+from lakehouse.errors import IntegrityError, StorageError, VersionExistsError
 from lakehouse.store.lease import (
     HEARTBEAT_SECONDS,
     LEASE_FILE,
@@ -72,6 +73,7 @@ class HeldLease:
     def __init__(self, store: Store, path: str, lease: Lease) -> None:
         self.store, self.path, self.lease = store, path, lease
         self.took_over = False  # (acquire_exclusive) whether a dead holder's lease was taken
+        self._abandoned = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"lease {path}", daemon=True)
         self._thread.start()
@@ -85,14 +87,65 @@ class HeldLease:
                 beat = self.lease.model_copy(update={"heartbeat_at": datetime.now(UTC)})
                 self.store.write_bytes(self.path, beat.to_json())
 
-    def release(self) -> None:
-        """Stop the heartbeat and remove the lease file (only if it is still this run's)."""
+    def still_held(self) -> bool:
+        """Whether the lease file is still this run's (not taken over by a run that judged
+        this one gone: a writer paused for longer than STALE_SECONDS, on another host)."""
+        current = read_lease(self.store, self.path)
+        return current is not None and current.writer == self.lease.writer
+
+    def confirm(self) -> None:
+        """Refuse to go on (before a commit) when the lease is no longer this run's."""
+        if not self.still_held():
+            raise StorageError(
+                f"{self.store.url(self.path)} was taken over by another run, which judged this "
+                "one stopped (it was paused, or its heartbeat did not reach the store), so "
+                "this run committed nothing; run the command again."
+            )
+
+    def _stop_beating(self) -> None:
         self._stop.set()
         if self._thread is not threading.current_thread():
             self._thread.join()
-        current = read_lease(self.store, self.path)
-        if current is not None and current.writer == self.lease.writer:
+
+    def release(self) -> None:
+        """Stop the heartbeat and remove the lease file (only if it is still this run's)."""
+        if self._stop.is_set() and self._abandoned:
+            return
+        self._stop_beating()
+        if self.still_held():
             remove_file(self.store, self.path)
+
+    def abandon(self) -> None:
+        """Stop the heartbeat and leave the lease file: what this run leaves is then taken for a
+        dead run's, removed by the next run (not a lost commit, which a folder without a lease
+        would look like)."""
+        self._abandoned = True
+        self._stop_beating()
+
+
+def remove_lease_last(store: Store, folder: str, lease: str) -> None:
+    """Remove `folder`, its lease file last, so that a removal stopped part way leaves a
+    folder still judged by its (dead) writer's lease, never one that looks like a lost
+    commit."""
+    for path in store.list_files(folder):
+        if path != lease:
+            remove_file(store, path)
+    remove_file(store, lease)
+    store.remove_folder(folder)
+
+
+def remove_held(store: Store, folder: str, held: HeldLease) -> None:
+    """Remove what this run wrote in `folder` and then its lease; if that fails part way, the
+    lease is left (abandoned) for the next run to find."""
+    try:
+        for path in store.list_files(folder):
+            if path != held.path:
+                remove_file(store, path)
+    except BaseException:
+        held.abandon()
+        raise
+    held.release()
+    store.remove_folder(folder)
 
 
 def hold(store: Store, path: str, command: str) -> HeldLease:
@@ -269,12 +322,16 @@ def abandoned_temporaries(store: Store, folder: str = "") -> list[Leftover]:
     root = Path(store.root)
     base = store.local_path(folder) if folder else root
     found = []
-    for path in base.rglob(".*.tmp"):
-        rel = path.relative_to(root).as_posix()
-        if rel.startswith(f"{SCRATCH_FOLDER}/") or not abandoned_temporary(path):
-            continue
-        remove = functools.partial(path.unlink, missing_ok=True)
-        found.append(Leftover(rel, "an interrupted write", None, True, remove))
+    for directory, _, names in os.walk(base):  # (folders that go meanwhile are skipped)
+        for name in names:
+            if not (name.startswith(".") and name.endswith(".tmp")):
+                continue
+            path = Path(directory) / name
+            rel = path.relative_to(root).as_posix()
+            if rel.startswith(f"{SCRATCH_FOLDER}/") or not abandoned_temporary(path):
+                continue
+            remove = functools.partial(path.unlink, missing_ok=True)
+            found.append(Leftover(rel, "an interrupted write", None, True, remove))
     return found
 
 
@@ -297,7 +354,8 @@ def quiet_for(store: Store, folder: str, seconds: float) -> bool:
 def folder_leftover(store: Store, folder: str, what: str) -> Leftover:
     """A folder of an unfinished run, judged by its lease (`folder_writer`)."""
     writer, abandoned = folder_writer(store, folder)
-    return Leftover(folder, what, writer, abandoned, lambda: store.remove_folder(folder))
+    remove = functools.partial(remove_lease_last, store, folder, f"{folder}/{LEASE_FILE}")
+    return Leftover(folder, what, writer, abandoned, remove)
 
 
 def remove_abandoned(leftovers: list[Leftover]) -> list[Leftover]:

@@ -41,7 +41,7 @@ from lakehouse.records import DamagedRecordWarning, damage_reason
 from lakehouse.sql import sql_identifier, sql_string
 from lakehouse.store.lease import LEASE_FILE
 from lakehouse.store.storage import Store, sha256_of_file
-from lakehouse.store.writers import abandoned_temporaries, hold, remove_abandoned
+from lakehouse.store.writers import abandoned_temporaries, hold, remove_abandoned, remove_held
 from lakehouse.transform.cache import (
     CACHE_AREA,
     Damage,
@@ -245,8 +245,7 @@ class Builder:
         except ContractError:
             raise
         except BaseException:
-            lease.release()
-            self.store.remove_folder(folder)
+            remove_held(self.store, folder, lease)
             for leftover in (database, database.with_name(database.name + ".wal")):
                 leftover.unlink(missing_ok=True)
             raise

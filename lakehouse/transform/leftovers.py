@@ -16,6 +16,7 @@ from lakehouse.store.writers import (
     lost_commit,
     read_lease,
     remove_file,
+    remove_lease_last,
 )
 from lakehouse.transform.index import BUILD_FILE, BUILDS_AREA, build_folder
 
@@ -74,4 +75,4 @@ def _remove_build(store: Store, folder: str, database: Path | None) -> None:
         for path in (database, database.with_name(database.name + ".wal")):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-    store.remove_folder(folder)
+    remove_lease_last(store, folder, f"{folder}/{LEASE_FILE}")

@@ -196,3 +196,28 @@ def test_verify_judges_every_leftover_by_its_writer_and_repair_removes_the_dead_
     report = lake.verify()
     assert report.ok and report.leftover_paths == ["publish/pluto_lite/25v8"]
     assert lake.read("lots", manifest.version).num_rows == 3
+
+
+def test_repair_removes_a_stray_claim_once_and_passes_over_folders_that_are_not_versions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim left in a published version by a run killed after its commit is removed (and
+    stays removed); folders under publish/ that are no product's or version's stop nothing."""
+    from lakehouse.store.lease import new_lease
+    from tests.projects import make_project
+
+    lake = make_project(tmp_path / "p", lots=100)
+    lake.build("pluto_lite")
+    lake.diff_report("pluto_lite")
+    lake.publish("pluto_lite", "25v1")
+    root = Path(lake.store.root)
+    gone = new_lease("publish").model_copy(update={"pid": 2**22 + 7, "process_started": None})
+    (root / "publish" / "pluto_lite" / "25v1" / ".claim.json").write_bytes(gone.to_json())
+    (root / "publish" / "pluto_lite" / "old").mkdir()
+    (root / "publish" / "Bad Name").mkdir()
+    first = lake.verify(repair=True)
+    assert first.ok and [r.path for r in first.repaired] == [
+        "publish/pluto_lite/25v1/.claim.json"
+    ]
+    assert not (root / "publish" / "pluto_lite" / "25v1" / ".claim.json").exists()
+    assert lake.verify(repair=True).repaired == []

@@ -265,3 +265,31 @@ def test_on_s3_a_dead_claim_is_taken_over_and_a_killed_ingest_removed(
     assert store.modified_at("raw/a/v1/run3/data.parquet") > datetime.now(UTC) - timedelta(
         minutes=5
     )
+
+
+def test_a_lease_from_another_machine_with_this_host_name_is_judged_by_its_heartbeat() -> None:
+    """A container sharing the host's name has pids of its own: its lease is never judged by
+    this machine's processes, only by its heartbeat."""
+    theirs = dead_lease().model_copy(update={"machine": "another-boot/pid:[4026531836]"})
+    assert not is_abandoned(theirs)  # its pid is not ours to look up: its heartbeat is fresh
+    old = datetime.now(UTC) - timedelta(seconds=leases.STALE_SECONDS + 5)
+    assert is_abandoned(theirs.model_copy(update={"heartbeat_at": old}))
+    assert new_lease("x").machine == leases.this_machine() is not None
+
+
+def test_a_run_whose_claim_was_taken_over_commits_and_removes_nothing(tmp_path: Path) -> None:
+    """A writer judged gone while it was only paused finds, at its commit, that the claim is
+    another run's: it stops, and its clean-up leaves the folder to that run."""
+    from lakehouse.errors import StorageError
+    from lakehouse.publish.publish import _undo
+
+    store = Store(str(tmp_path))
+    folder = "publish/p/25v1"
+    held = acquire_exclusive(store, f"{folder}/.claim.json", "publish", wait_seconds=0)
+    store.write_bytes(f"{folder}/outputs/p.parquet", b"the new holder's copy")
+    store.write_bytes(f"{folder}/.claim.json", new_lease("publish").to_json())
+    with pytest.raises(StorageError, match=r"was taken over by another run.*committed nothing"):
+        held.confirm()
+    _undo(store, folder, [f"{folder}/outputs/p.parquet"], held)
+    assert store.read_bytes(f"{folder}/outputs/p.parquet") == b"the new holder's copy"
+    assert read_lease(store, f"{folder}/.claim.json") != held.lease

@@ -28,6 +28,7 @@ from lakehouse.errors import (
 )
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R", bound="VersionedRecord")
 
 
 class Strict(BaseModel):
@@ -129,6 +130,26 @@ def damage_reason(exc: Exception) -> str:
     `from_json` raised, without its closing advice (for a caller that says what it did
     instead)."""
     return str(exc).split(f"; {DAMAGED}", 1)[0]
+
+
+def parse_stored(model: type[R], read: Callable[[], bytes], where: str) -> R:
+    """The record `read()` returns (the file `where`), or an IntegrityError that says only what
+    is wrong with it, without the closing advice (for a caller that says what it does instead):
+    it cannot be read, is not JSON, is nested too deep, or is not a valid record. A record of a
+    newer lakehouse is refused as `from_json` refuses it."""
+    try:
+        data = read()
+    except (IsADirectoryError, PermissionError) as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise IntegrityError(f"{where} cannot be read ({reason})") from exc
+    try:
+        return model.from_json(data, where)
+    except NewerRecordError:
+        raise
+    except IntegrityError as exc:
+        raise IntegrityError(damage_reason(exc)) from exc
+    except RecursionError as exc:  # a reader that does not catch it (nested too deep)
+        raise IntegrityError(f"{where} is not valid JSON (nested too deep)") from exc
 
 
 class VersionedRecord(Strict):

@@ -27,7 +27,7 @@ from lakehouse.archive.manifest import (
 )
 from lakehouse.errors import IntegrityError, NewerRecordError, NotFoundError
 from lakehouse.names import LATEST, check_dataset_name, check_version_name, is_dataset_name
-from lakehouse.records import DamagedRecordWarning, damage_reason
+from lakehouse.records import DamagedRecordWarning, parse_stored
 from lakehouse.store.storage import Store
 
 if TYPE_CHECKING:
@@ -113,19 +113,7 @@ def _parse_manifest(store: Store, dataset: str, version: str) -> Manifest:
     """The manifest, or an IntegrityError that says only what is wrong with it."""
     path = manifest_path(dataset, version)
     url = store.url(path)
-    try:
-        data = store.read_bytes(path)
-    except (IsADirectoryError, PermissionError) as exc:
-        reason = f"{url} cannot be read ({exc.strerror or exc.__class__.__name__})"
-        raise IntegrityError(reason) from exc
-    try:
-        manifest = Manifest.from_json(data, url)
-    except NewerRecordError:
-        raise
-    except IntegrityError as exc:
-        raise IntegrityError(damage_reason(exc)) from exc
-    except RecursionError as exc:  # a reader that does not catch it (nested too deep)
-        raise IntegrityError(f"{url} is not valid JSON (nested too deep)") from exc
+    manifest = parse_stored(Manifest, lambda: store.read_bytes(path), url)
     if (manifest.dataset, manifest.version) != (dataset, version):
         raise IntegrityError(
             f"{url} is the manifest of {manifest.dataset} {manifest.version}, not of "

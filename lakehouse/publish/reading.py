@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from lakehouse.errors import IntegrityError, InvalidNameError, NewerRecordError, NotFoundError
 from lakehouse.names import LATEST, check_dataset_name
 from lakehouse.publish.records import LatestRecord, PublishRecord
-from lakehouse.records import DamagedRecordWarning, damage_reason
+from lakehouse.records import DamagedRecordWarning, parse_stored
 from lakehouse.store.storage import Store
 
 PUBLISH_AREA = "publish"
@@ -81,20 +81,7 @@ def _parse_published(store: Store, product: str, version: str) -> PublishRecord:
     """The record, or an IntegrityError that says only what is wrong with it."""
     path = f"{version_folder(product, version)}/{PUBLISH_FILE}"
     url = store.url(path)
-    try:
-        data = store.read_bytes(path)
-    except (IsADirectoryError, PermissionError) as exc:
-        raise IntegrityError(
-            f"{url} cannot be read ({exc.strerror or exc.__class__.__name__})"
-        ) from exc
-    try:
-        entry = PublishRecord.from_json(data, url)
-    except NewerRecordError:
-        raise
-    except IntegrityError as exc:
-        raise IntegrityError(damage_reason(exc)) from exc
-    except RecursionError as exc:  # a reader that does not catch it (nested too deep)
-        raise IntegrityError(f"{url} is not valid JSON (nested too deep)") from exc
+    entry = parse_stored(PublishRecord, lambda: store.read_bytes(path), url)
     if (entry.product, entry.version) != (product, version):
         raise IntegrityError(
             f"{url} is the record of {entry.product} {entry.version}, not of {product} {version}"
@@ -205,19 +192,11 @@ def latest_version(store: Store, product: str) -> str | None:
         return None
     url = store.url(path)
     try:
-        data = store.read_bytes(path)
-    except (IsADirectoryError, PermissionError) as exc:
-        reason = f"{url} cannot be read ({exc.strerror or exc.__class__.__name__})"
-        raise IntegrityError(_no_latest(product, reason)) from exc
-    try:
-        named = LatestRecord.from_json(data, url).version
+        named = parse_stored(LatestRecord, lambda: store.read_bytes(path), url).version
     except NewerRecordError:
         raise
     except IntegrityError as exc:
-        raise IntegrityError(_no_latest(product, damage_reason(exc))) from exc
-    except RecursionError as exc:  # a reader that does not catch it (nested too deep)
-        reason = f"{url} is not valid JSON (nested too deep)"
-        raise IntegrityError(_no_latest(product, reason)) from exc
+        raise IntegrityError(_no_latest(product, str(exc))) from exc
     if not VERSION_PATTERN.fullmatch(named):  # (a path trick is not followed either)
         reason = f"{url} names {named!r}, which is not a version name"
         raise IntegrityError(_no_latest(product, reason))

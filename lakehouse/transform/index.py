@@ -29,7 +29,7 @@ from lakehouse.errors import (
     NotFoundError,
 )
 from lakehouse.names import LATEST, check_dataset_name
-from lakehouse.records import DamagedRecordWarning, damage_reason
+from lakehouse.records import DamagedRecordWarning, parse_stored
 from lakehouse.spatial import ensure_spatial, is_geometry_type
 from lakehouse.sql import sql_identifier
 from lakehouse.store.storage import Store
@@ -53,16 +53,12 @@ def read_build(store: Store, product: str, build_id: str) -> BuildRecord:
     """The build.json of one build (refused, naming the file, if it is damaged or of a newer
     lakehouse)."""
     path = f"{build_folder(product, build_id)}/{BUILD_FILE}"
-    data = store.read_bytes(path)
     try:
-        record = BuildRecord.from_json(data, store.url(path))
+        record = parse_stored(BuildRecord, lambda: store.read_bytes(path), store.url(path))
     except NewerRecordError:
         raise
     except IntegrityError as exc:
-        raise IntegrityError(_damaged(store, product, build_id, damage_reason(exc))) from exc
-    except RecursionError as exc:  # a JSON reader that does not catch it (nested too deep)
-        reason = f"{store.url(path)} is not valid JSON (nested too deep)"
-        raise IntegrityError(_damaged(store, product, build_id, reason)) from exc
+        raise IntegrityError(_damaged(store, product, build_id, str(exc))) from exc
     if (record.build_id, record.product) != (build_id, product):  # another build's record
         reason = (
             f"{store.url(path)} is the record of build {record.build_id} of "

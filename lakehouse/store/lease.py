@@ -29,6 +29,7 @@ LEASE_FILE = ".writer.json"  # in a folder a run is writing
 TAKEOVER = ".takeover-"  # `<lease>.takeover-<writer>`: who is removing a dead holder's lease
 HEARTBEAT_SECONDS = 10.0
 STALE_SECONDS = 120.0  # a heartbeat older than this: the writer (on another host) is gone
+QUIET_SECONDS = 24 * 3600.0  # what has no heartbeat and is another machine's: gone after this
 
 
 def _migrate_publish_claim(raw: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def process_alive(pid: int, started: int | None) -> bool:
     return now_started is None or now_started == started
 
 
-def _here(lease: Lease) -> bool:
+def is_here(lease: Lease) -> bool:
     """Whether the lease's pid is one of this machine's (same host name, and the same boot and
     pid namespace when the lease says which)."""
     if lease.host != socket.gethostname():
@@ -139,7 +140,7 @@ def is_abandoned(lease: Lease, *, beats: bool = True, now: datetime | None = Non
     is a process started later), or, for a writer elsewhere, its heartbeat stopped more than
     STALE_SECONDS ago. A lease without a heartbeat (`beats=False`: a scratch folder, local to
     its writer) is judged only on its own host."""
-    if _here(lease):
+    if is_here(lease):
         return not process_alive(lease.pid, lease.process_started)
     if not beats:
         return False  # another host's: only that host can tell

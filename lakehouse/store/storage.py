@@ -25,9 +25,11 @@ from lakehouse.config import S3Settings
 from lakehouse.errors import ConfigError, IntegrityError, StorageError, VersionExistsError
 from lakehouse.store.lease import (
     LEASE_FILE,
+    QUIET_SECONDS,
     STALE_SECONDS,
     Lease,
     is_abandoned,
+    is_here,
     new_lease,
     process_alive,
 )
@@ -62,9 +64,17 @@ def temporary_beside(target: Path) -> Path:
 
 
 def abandoned_temporary(path: Path) -> bool:
-    """Whether `path` is a temporary file (`temporary_beside`) of a process that is gone."""
+    """Whether `path` is a temporary file (`temporary_beside`) of a process that is gone (or
+    untouched for QUIET_SECONDS: its pid may have been reused, or be another machine's)."""
     match = TEMPORARY.fullmatch(path.name)
-    return match is not None and not process_alive(int(match.group("pid")), None)
+    if match is None:
+        return False
+    if not process_alive(int(match.group("pid")), None):
+        return True
+    try:
+        return path.stat().st_mtime < time.time() - QUIET_SECONDS
+    except OSError:
+        return False
 
 
 def scratch_writer(folder: Path) -> Lease | None:
@@ -85,16 +95,19 @@ def abandoned_scratch(parent: Path, *, shared: bool) -> list[Path]:
             if (shared and not folder.name.startswith(SCRATCH_PREFIX)) or not folder.is_dir():
                 continue
             lease = scratch_writer(folder)
-            if lease is not None:
-                if is_abandoned(lease, beats=False):
-                    found.append(folder)
-            elif not shared and _quiet(folder):
+            if lease is not None and is_abandoned(lease, beats=False):
+                found.append(folder)
+            elif lease is not None and not shared and not is_here(lease) and _quiet(
+                folder, QUIET_SECONDS
+            ):
+                found.append(folder)  # another machine's (a container's), quiet for long
+            elif lease is None and not shared and _quiet(folder, STALE_SECONDS):
                 found.append(folder)
     return found
 
 
-def _quiet(folder: Path) -> bool:
-    limit = time.time() - STALE_SECONDS
+def _quiet(folder: Path, seconds: float) -> bool:
+    limit = time.time() - seconds
     try:
         return all(p.lstat().st_mtime < limit for p in [folder, *folder.rglob("*")])
     except OSError:

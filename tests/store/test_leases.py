@@ -293,3 +293,19 @@ def test_a_run_whose_claim_was_taken_over_commits_and_removes_nothing(tmp_path: 
     _undo(store, folder, [f"{folder}/outputs/p.parquet"], held)
     assert store.read_bytes(f"{folder}/outputs/p.parquet") == b"the new holder's copy"
     assert read_lease(store, f"{folder}/.claim.json") != held.lease
+
+
+def test_another_machines_scratch_goes_once_it_was_quiet_for_a_day(tmp_path: Path) -> None:
+    """A killed container's scratch folder in the store's .tmp (another machine: its pid says
+    nothing here) is removed once nothing in it changed for QUIET_SECONDS, not before."""
+    store = Store(str(tmp_path))
+    parent = store.local_path(SCRATCH_FOLDER)
+    folder = parent / "lakehouse-container"
+    folder.mkdir(parents=True)
+    theirs = new_lease("scratch").model_copy(update={"machine": "other-boot/pid:[1]"})
+    (folder / LEASE_FILE).write_bytes(theirs.to_json())
+    assert abandoned_scratch(parent, shared=False) == []
+    old = time.time() - leases.QUIET_SECONDS - 60
+    for path in [folder / LEASE_FILE, folder]:
+        os.utime(path, (old, old))
+    assert abandoned_scratch(parent, shared=False) == [folder]

@@ -35,6 +35,7 @@ from lakehouse.transform.index import (
     query_build,
 )
 from lakehouse.transform.lineage import Lineage
+from lakehouse.transform.plan import Plan, plan_product
 from lakehouse.transform.products import build_product, lineage_of, lock_product
 from lakehouse.transform.recipe import Lock, Recipe, load_recipe
 
@@ -72,10 +73,18 @@ class Lakehouse:
         file: Path | None = None,
         version: str | None = None,
         progress: Progress = no_progress,
+        dry_run: bool = False,
     ) -> IngestResult:
-        """Archive the dataset's source (or `file`, a local copy of it) as a new version."""
+        """Archive the dataset's source (or `file`, a local copy of it) as a new version (with
+        `dry_run`: fetch and check it, archive nothing, and say what would be archived)."""
         return ingest_dataset(
-            self.config, self.archive, dataset, file=file, version=version, progress=progress
+            self.config,
+            self.archive,
+            dataset,
+            file=file,
+            version=version,
+            progress=progress,
+            dry_run=dry_run,
         )
 
     def datasets(self) -> list[str]:
@@ -121,6 +130,21 @@ class Lakehouse:
         return build_product(
             self.config, self.store, self.archive, product,
             latest=latest, full_refresh=full_refresh, progress=progress, engine=engine,
+        )  # fmt: skip
+
+    def plan(
+        self,
+        product: str,
+        *,
+        latest: bool = False,
+        full_refresh: bool = False,
+        engine: str = "duckdb",
+    ) -> Plan:
+        """What `build` (with the same options) would do, without running a model: the lock's
+        stale inputs, and each model rebuilt, reused or a view, with why it is rebuilt."""
+        return plan_product(
+            self.config, self.store, self.archive, product,
+            latest=latest, full_refresh=full_refresh, engine=engine,
         )  # fmt: skip
 
     def lineage(self, product: str) -> Lineage:

@@ -19,6 +19,7 @@ draft an ingest commits, its checksums and raw contract check, is draft.py.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import random
 import time
@@ -29,10 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from lakehouse.archive import delta
-from lakehouse.archive.convert import convert_to_parquet
+from lakehouse.archive.convert import Converted, convert_to_parquet
 from lakehouse.archive.draft import (
     CONTRACT_FOLDER,
     Draft,
+    Original,
     check_raw_contract,
     checksum_originals,
     content_sha256,
@@ -52,6 +54,7 @@ from lakehouse.archive.manifest import (
 from lakehouse.archive.source_qa import (
     QA_FOLDER,
     SourceQa,
+    check_qa_settings,
     compare_manifests,
     ingest_qa,
     parquet_source,
@@ -74,7 +77,7 @@ from lakehouse.archive.versions import (
 )
 from lakehouse.contracts.contract import Contract
 from lakehouse.contracts.report import ContractReport, store_report
-from lakehouse.errors import ContractFailed, VersionExistsError
+from lakehouse.errors import ConfigError, ContractFailed, FormatError, VersionExistsError
 from lakehouse.names import LATEST, check_version_name
 from lakehouse.progress import Progress, no_progress
 from lakehouse.qa.drift import QaSettings, SourceDrift
@@ -95,12 +98,26 @@ MAX_NAME_BACKOFF_SECONDS = 1.0  # trying another name, up to this
 
 
 @dataclass(frozen=True)
+class Checked:
+    """What the template's checks found in data that was not archived: the bytes of an archived
+    version, read again with the template (a dry run, or a template changed since)."""
+
+    rows: int
+    columns: list[str]
+    contract: ContractReport | None
+
+
+@dataclass(frozen=True)
 class IngestResult:
-    """What an ingest did: archived a new version, or found the same bytes already archived."""
+    """What an ingest did: archived a new version, or found the same bytes already archived;
+    for a dry run, what it would do (`manifest` is then the one it would commit, without files,
+    when the bytes are new)."""
 
     status: Literal["archived", "unchanged"]
     manifest: Manifest
     template_changed: bool = False  # unchanged bytes, but the template differs from that version's
+    dry_run: bool = False
+    checked: Checked | None = None  # unchanged bytes checked again with the template
 
     @property
     def version(self) -> str:
@@ -193,9 +210,16 @@ class Archive:
         project_dir: Path | None = None,
         progress: Progress = no_progress,
         source_contract: Contract | None = None,
+        dry_run: bool = False,
     ) -> IngestResult:
         """Fetch the template's source and archive it as a new version (or find it archived).
-        The template's `contract:` and the pandera `source_contract`, if any, gate it."""
+        The template's steps, `contract:`, `expect:` and `qa:` key, and the pandera
+        `source_contract`, if any, gate it. Bytes already archived are read again with the
+        template when it changed since, and a template that would reject them is refused.
+
+        With `dry_run`, everything is fetched and checked the same way (the bytes already
+        archived too) and nothing is written: a check that fails raises as it would, and the
+        result says what would be archived."""
         if version is not None:
             check_version_name(version)
         template = _resolve_local_path(template, project_dir)
@@ -208,23 +232,22 @@ class Archive:
             originals = checksum_originals(fetched.files, scratch, progress)
             source_sha = content_sha256([(o.path.name, o.sha256) for o in originals])
             existing = list_versions(self.store, template.name)
-            self._remove_abandoned_runs(template.name, existing)
+            if not dry_run:
+                self._remove_abandoned_runs(template.name, existing)
+            gate = _Gate(template, source_contract, existing, extracted_at, progress)
             if (same := with_same_bytes(existing, source_sha)) is not None:
-                return _unchanged(same, template_sha)
+                result = _unchanged(same, template_sha, dry_run)
+                if not (dry_run or result.template_changed):
+                    return result
+                data_file = scratch / DATA_FILE_NAME
+                checked = self._check_again(gate, fetched, originals, data_file, result)
+                return dataclasses.replace(result, checked=checked)
             # a fixed name that is taken fails here, before any conversion
             self._choose_version(template, fetched, version, existing, extracted_at)
             data_file = scratch / DATA_FILE_NAME
-            converted = convert_to_parquet(
-                template,
-                [o.path for o in originals],
-                format_of(template, fetched),
-                data_file,
-                progress,
+            converted, report = self._convert_and_check(
+                gate, fetched, originals, data_file, keep_rejected=not dry_run
             )
-            report = check_raw_contract(template, data_file, progress, source_contract)
-            if report is not None and not report.passed:
-                self._reject(template.name, report, extracted_at)
-            check_expectations(template, converted.row_count, existing[-1] if existing else None)
             draft = Draft(
                 template=template,
                 fetched=fetched,
@@ -237,7 +260,75 @@ class Archive:
                 converted=converted,
                 report=report,
             )
+            if dry_run:
+                return self._dry_run(draft, existing, progress)
             return self._archive(draft, existing, progress)
+
+    def _convert_and_check(
+        self,
+        gate: _Gate,
+        fetched: Fetched,
+        originals: list[Original],
+        data_file: Path,
+        *,
+        keep_rejected: bool,
+    ) -> tuple[Converted, ContractReport | None]:
+        """Convert the originals with the template's steps into `data_file`, and check the
+        template's `qa:` key, the raw contracts and the template's `expect:` on it (a failed
+        raw contract's report is kept under `rejected/` when `keep_rejected`)."""
+        template = gate.template
+        converted = convert_to_parquet(
+            template,
+            [o.path for o in originals],
+            format_of(template, fetched),
+            data_file,
+            gate.progress,
+        )
+        check_qa_settings(template, [c.name for c in converted.columns])
+        report = check_raw_contract(template, data_file, gate.progress, gate.source_contract)
+        if report is not None and not report.passed:
+            self._reject(template.name, report, gate.extracted_at, keep=keep_rejected)
+        latest = gate.existing[-1] if gate.existing else None
+        check_expectations(template, converted.row_count, latest)
+        return converted, report
+
+    def _check_again(
+        self,
+        gate: _Gate,
+        fetched: Fetched,
+        originals: list[Original],
+        data_file: Path,
+        result: IngestResult,
+    ) -> Checked:
+        """Check the bytes of an archived version with the template as it is now (the same
+        bytes, fetched again): a template that would reject them is refused now, not when the
+        next version of the source arrives."""
+        try:
+            converted, report = self._convert_and_check(
+                gate, fetched, originals, data_file, keep_rejected=False
+            )
+        except (ConfigError, FormatError, ContractFailed) as exc:
+            why = "the template would reject it"
+            if result.template_changed:
+                why = "the template changed since and would reject it"
+            raise type(exc)(
+                f"{gate.template.name}: the source is identical to version {result.version} "
+                f"(nothing new to archive), but {why}: {exc}"
+            ) from exc
+        return Checked(converted.row_count, [c.name for c in converted.columns], report)
+
+    def _dry_run(self, draft: Draft, existing: list[Manifest], progress: Progress) -> IngestResult:
+        """What committing the draft would archive: its manifest under the name it would get
+        now, with the source QA it would record (no file is written)."""
+        name, origin = self._choose_version(
+            draft.template, draft.fetched, draft.requested, existing, draft.extracted_at
+        )
+        progress("source QA against the version before", 0, None)
+        before = existing[-1] if existing else None
+        qa = ingest_qa(self.store, draft.template, name, draft.data_file, before)
+        run_folder = f"{version_folder(draft.template.name, name)}/dry-run"
+        manifest = draft.manifest(name, origin, run_folder, qa)
+        return IngestResult("archived", manifest, dry_run=True)
 
     def _archive(self, draft: Draft, existing: list[Manifest], progress: Progress) -> IngestResult:
         """Commit the draft as a new version, optimistically: when a concurrent ingest commits
@@ -288,18 +379,24 @@ class Archive:
                     exc.add_note(f"(undoing its Delta commit failed too: {undo_failed})")
             raise
 
-    def _reject(self, dataset: str, report: ContractReport, extracted_at: datetime) -> None:
-        """Keep the failed contract's report beside the archive (not as a version), and stop."""
-        run = f"{extracted_at.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
-        path = store_report(self.store, f"{REJECTED_AREA}/{dataset}/{run}", report)
+    def _reject(
+        self, dataset: str, report: ContractReport, extracted_at: datetime, *, keep: bool
+    ) -> None:
+        """Keep the failed contract's report beside the archive (not as a version) when `keep`,
+        and stop."""
+        where = "a dry run"
+        if keep:
+            run = f"{extracted_at.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
+            path = store_report(self.store, f"{REJECTED_AREA}/{dataset}/{run}", report)
+            where = f"the report is at {self.store.url(path)}"
         details = "; ".join(
             f"{r.rule}: {r.failing_rows:,} row(s)"
             + (f", e.g. {', '.join(map(str, r.sample_keys[:3]))}" if r.sample_keys else "")
             for r in report.blocking
         )
         raise ContractFailed(
-            f"{dataset}: the raw contract failed ({details}); nothing was archived (the report "
-            f"is at {self.store.url(path)}). Fix the source or the template's contract."
+            f"{dataset}: the raw contract failed ({details}); nothing was archived ({where}). "
+            "Fix the source or the template's contract."
         )
 
     def _choose_version(
@@ -437,9 +534,21 @@ class _DeltaWritten:
     commit: delta.DeltaCommit | None = None
 
 
-def _unchanged(manifest: Manifest, template_sha: str) -> IngestResult:
+@dataclass(frozen=True)
+class _Gate:
+    """What an ingest's checks need besides the data: the template, the pandera source
+    contract, the versions archived before and the time the ingest began."""
+
+    template: IngestTemplate
+    source_contract: Contract | None
+    existing: list[Manifest]
+    extracted_at: datetime
+    progress: Progress
+
+
+def _unchanged(manifest: Manifest, template_sha: str, dry_run: bool = False) -> IngestResult:
     changed = manifest.template_sha256 not in (None, template_sha)
-    return IngestResult("unchanged", manifest, template_changed=changed)
+    return IngestResult("unchanged", manifest, template_changed=changed, dry_run=dry_run)
 
 
 def _resolve_local_path(template: IngestTemplate, project_dir: Path | None) -> IngestTemplate:

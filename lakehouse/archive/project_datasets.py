@@ -23,10 +23,12 @@ def ingest_dataset(
     file: Path | None = None,
     version: str | None = None,
     progress: Progress = no_progress,
+    dry_run: bool = False,
 ) -> IngestResult:
     """Archive the dataset's source (or `file`, a local copy of it) as a new version, with the
     project's template (or, for a file without one, a template from its suffix) and its
-    pandera source contract, if any."""
+    pandera source contract, if any; with `dry_run`, fetch and check it the same way and
+    archive nothing (see Archive.ingest)."""
     check_dataset_name(dataset)
     if file is not None:
         template = template_for_file(config.templates_dir, dataset, Path(file))
@@ -38,6 +40,7 @@ def ingest_dataset(
         project_dir=config.project_dir,
         progress=progress,
         source_contract=load_source_contract(config.contracts_dir, dataset),
+        dry_run=dry_run,
     )
 
 

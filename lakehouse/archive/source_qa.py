@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lakehouse.archive.manifest import Manifest, SourceQaSummary
 from lakehouse.archive.template import IngestTemplate, load_template_for, template_path
+from lakehouse.errors import ConfigError
 from lakehouse.qa.drift import QaSettings, SourceDrift, source_drift
 from lakehouse.qa.profile import TableProfile, profile_table
 from lakehouse.qa.records import DriftRecord, ProfileRecord
@@ -71,6 +72,21 @@ def qa_settings(template: IngestTemplate) -> QaSettings:
     if template.qa is not None:
         return template.qa
     return QaSettings(key=list(template.contract.unique) if template.contract else [])
+
+
+def check_qa_settings(template: IngestTemplate, columns: list[str]) -> None:
+    """Refuse, in one sentence, a template whose `qa: {key: ...}` names a column that the data
+    (after the template's steps) does not have: its key comparison would silently be left out."""
+    if template.qa is None:
+        return
+    missing = template.qa.missing_key_columns(columns)
+    if missing:
+        names = ", ".join(map(repr, missing))
+        raise ConfigError(
+            f"Template of {template.name!r}: qa.key names column{'s' if len(missing) > 1 else ''} "
+            f"{names}, which the data does not have (after the template's steps); its columns "
+            f"are: {', '.join(columns)}."
+        )
 
 
 def parquet_source(store: Store, manifest: Manifest) -> str:

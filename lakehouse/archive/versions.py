@@ -13,7 +13,9 @@ Nothing here writes: ingesting (archive.py) builds on these.
 
 from __future__ import annotations
 
+import difflib
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -59,6 +61,13 @@ class VersionScan:
     dataset: str
     manifests: list[Manifest] = field(default_factory=list)
     damaged: list[DamagedVersion] = field(default_factory=list)
+    # the archive's datasets, listed when this one has no version (to tell a typo by)
+    archived: list[str] = field(default_factory=list)
+
+    def missing_message(self, templates: Iterable[str] | None = None) -> str:
+        """The sentence for a dataset without a version: `no_versions_message` with the
+        archive's datasets and, when the caller knows them, the project's templates."""
+        return no_versions_message(self.dataset, self.archived, templates)
 
     def warn(self, stacklevel: int = 2) -> None:
         """A `DamagedRecordWarning` for each damaged version, naming its manifest."""
@@ -76,11 +85,31 @@ class VersionScan:
                 "`lake verify` and restore it, or ask for another version by name."
             ) from first.error
         if not self.manifests:
-            raise NotFoundError(
-                f"Dataset {self.dataset!r} has no archived versions; run "
-                f"`lake ingest {self.dataset}`."
-            )
+            raise NotFoundError(self.missing_message())
         return self.manifests[-1]
+
+
+def no_versions_message(
+    dataset: str, archived: Iterable[str], templates: Iterable[str] | None = None
+) -> str:
+    """What to do about `dataset`, which has no archived version: a name close to an archived
+    dataset's or a template's (difflib) is taken for a typo of it (`No dataset 'nypl_library';
+    did you mean 'nypl_libraries'?`); a dataset with a template is to be ingested; one with
+    neither (when `templates` are known) needs a template first."""
+    known = set(archived) | set(templates or ())
+    if dataset not in known:
+        close = difflib.get_close_matches(dataset, sorted(known), n=1)
+        if close:
+            return (
+                f"No dataset {dataset!r}; did you mean {close[0]!r}? (A new dataset needs a "
+                f"template, then `lake ingest {dataset}`.)"
+            )
+        if templates is not None:
+            return (
+                f"No dataset {dataset!r}: nothing is archived under that name and it has no "
+                f"template; write one, then run `lake ingest {dataset}`."
+            )
+    return f"Dataset {dataset!r} has no archived versions; run `lake ingest {dataset}`."
 
 
 def dataset_names(store: Store) -> list[str]:
@@ -169,6 +198,8 @@ def scan_versions(store: Store, dataset: str) -> VersionScan:
             scan.damaged.append(DamagedVersion(dataset, version, path, str(exc), error))
     scan.manifests.sort(key=lambda m: (m.extracted_at, m.version))
     scan.damaged.sort(key=lambda damaged: damaged.version)
+    if not scan.manifests and not scan.damaged:
+        scan.archived = dataset_names(store)
     return scan
 
 
@@ -216,6 +247,8 @@ def find_manifest(store: Store, dataset: str, version: str = LATEST) -> Manifest
     check_version_name(version)
     if not store.exists(manifest_path(dataset, version)):
         scan = scan_versions(store, dataset)
+        if not scan.manifests and not scan.damaged:
+            raise NotFoundError(scan.missing_message())
         known = ", ".join(m.version for m in scan.manifests) or "none"
         if scan.damaged:
             known += f" (and, damaged, {', '.join(d.version for d in scan.damaged)})"

@@ -61,6 +61,14 @@ def ingest(
         str | None,
         typer.Option(help="Version name to archive under (default: from the source or today)."),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Fetch and check everything an ingest checks, archive nothing, and say what "
+            "would be archived (exit 1 if a check fails).",
+        ),
+    ] = False,
 ) -> None:
     """Fetch datasets' sources and archive each as a new immutable version."""
     lake = _open()
@@ -74,7 +82,9 @@ def ingest(
     for dataset in names:
         with _progress(f"ingest {dataset}") as report:
             try:
-                result = lake.ingest(dataset, file=file, version=version, progress=report)
+                result = lake.ingest(
+                    dataset, file=file, version=version, progress=report, dry_run=dry_run
+                )
             except LakehouseError as exc:
                 if state.debug:
                     raise
@@ -98,18 +108,22 @@ def ingest(
 def _print_ingest_result(dataset: str, result: IngestResult) -> None:
     manifest = result.manifest
     if result.status == "unchanged":
-        note = (
-            " (the template changed since; its new settings apply from the next new version)"
-            if result.template_changed
-            else ""
-        )
+        checked = result.checked
+        note = ""
+        if checked is not None:
+            contract = f"; raw contract: {checked.contract.summary()}" if checked.contract else ""
+            which = "its new settings" if result.template_changed else "the template's checks"
+            note = f" ({which} pass on it: {checked.rows:,} rows, {len(checked.columns)} columns"
+            note += f"{contract})"
         _console().print(
             f"{dataset}: unchanged, the source is identical to version "
-            f"[bold]{manifest.version}[/bold]; no new version was created{note}."
+            f"[bold]{manifest.version}[/bold]; no new version "
+            f"{'would be' if result.dry_run else 'was'} created{note}."
         )
     else:
+        verb = "dry run: would archive" if result.dry_run else "archived"
         _console().print(
-            f"{dataset}: archived version [bold]{manifest.version}[/bold] "
+            f"{dataset}: {verb} version [bold]{manifest.version}[/bold] "
             f"({manifest.row_count:,} rows, {len(manifest.columns)} columns, {manifest.storage})."
         )
         geometry = manifest.geometry_summary()
@@ -121,7 +135,8 @@ def _print_ingest_result(dataset: str, result: IngestResult) -> None:
             warned = manifest.contract.warnings
             shown = "; ".join(f"{w.rule}: {w.failing_rows:,} row(s)" for w in warned)
             _console().print(
-                f"  raw contract: {manifest.contract.summary}" + (f" ({shown})" if shown else "")
+                f"  raw contract: {manifest.contract.summary}" + (f" ({shown})" if shown else ""),
+                markup=False,  # a rule may name a regex: [0-9] is not markup
             )
         if manifest.qa and manifest.qa.against:
             flags = manifest.qa.flags
@@ -131,6 +146,8 @@ def _print_ingest_result(dataset: str, result: IngestResult) -> None:
                 f"(`lake qa source {dataset}` for details)",
                 markup=False,
             )
+        if result.dry_run:
+            _console().print("  nothing was archived (a dry run).")
 
 
 @app.command()
@@ -158,8 +175,11 @@ def versions(
     scanned = _run(scan)
     found = scanned.manifests
     if not found and not scanned.damaged:
-        _console().print(f"{dataset}: no archived versions yet; run `lake ingest {dataset}`.")
-        return
+        templates = _run(lake.templates)
+        if dataset in templates or dataset in scanned.archived:
+            _console().print(f"{dataset}: no archived versions yet; run `lake ingest {dataset}`.")
+            return
+        _fail(scanned.missing_message(templates))  # a typo: the closest name, if there is one
     damaged = f", {len(scanned.damaged)} damaged" if scanned.damaged else ""
     table = Table(title=f"{dataset}: {len(found)} version(s){damaged}")
     for column in ("version", "extracted at (UTC)", "rows", "storage", "source sha256", "from"):

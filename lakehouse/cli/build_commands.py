@@ -1,4 +1,4 @@
-"""`lake` commands for builds: lock, build, check, builds, sql."""
+"""`lake` commands for builds: lock, plan, build, check, builds, sql."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ from lakehouse.cli.shell import (
 
 if TYPE_CHECKING:
     from lakehouse.contracts.contract import ContractReport
+    from lakehouse.project import Lakehouse
+    from lakehouse.transform.plan import Plan
+
+ENGINE_HELP = (
+    "duckdb (in-process, the default), spark (the same transforms on ibis's PySpark backend; "
+    "LAKEHOUSE_SPARK_MASTER picks the master, default local[2]), or an engine a plugin "
+    "registers (entry point group lakehouse.engines)."
+)
 
 
 @app.command()
@@ -44,18 +52,12 @@ def build(
     full_refresh: Annotated[
         bool, typer.Option("--full-refresh", help="Recompute every model, ignoring the cache.")
     ] = False,
-    engine: Annotated[
-        str,
-        typer.Option(
-            "--engine",
-            help="duckdb (in-process, the default), spark (the same transforms on ibis's "
-            "PySpark backend; LAKEHOUSE_SPARK_MASTER picks the master, default local[2]), or an "
-            "engine a plugin registers (entry point group lakehouse.engines).",
-        ),
-    ] = "duckdb",
+    engine: Annotated[str, typer.Option("--engine", help=ENGINE_HELP)] = "duckdb",
 ) -> None:
-    """Build a product from its locked inputs into builds/<product>/<build id>/."""
+    """Build a product from its locked inputs into builds/<product>/<build id>/ (printing its
+    plan first: stale inputs of the lock, the models to rebuild)."""
     lake = _open()
+    _print_short_plan(lake, product, latest, full_refresh, engine)
     with _progress(f"build {product}") as report:
         result = _run(
             lambda: lake.build(
@@ -79,6 +81,81 @@ def build(
         _print_failed_rules(result.contracts)
     table = product if f"outputs/{product}" in result.outputs else _first_output(result.outputs)
     console.print(f'query it: lake sql {product} "SELECT count(*) FROM {table}"')
+
+
+@app.command()
+def plan(
+    product: Annotated[str, typer.Argument(help="Product name (recipes/<product>.yml).")],
+    latest: Annotated[
+        bool, typer.Option("--latest", help="As `lake build --latest`: the newest versions.")
+    ] = False,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="As `lake build --full-refresh`.")
+    ] = False,
+    engine: Annotated[str, typer.Option("--engine", help=ENGINE_HELP)] = "duckdb",
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="The plan as JSON (its shape: lakehouse/transform/plan.py)."),
+    ] = False,
+) -> None:
+    """What `lake build` would do, without running a model: each input the lock pins against
+    the newest one (stale pins flagged, fixed by `lake lock`), and each model rebuilt, reused
+    or a view, with why it is rebuilt (code, shared helper, input, contract, never built)."""
+    lake = _open()
+    found = _run(
+        lambda: lake.plan(product, latest=latest, full_refresh=full_refresh, engine=engine)
+    )
+    if as_json:
+        typer.echo(found.to_json())
+        return
+    _print_plan(found)
+
+
+def _print_plan(found: Plan) -> None:
+    console = _console()
+    lock = found.lock or "no lock: the latest versions"
+    compared = f"; compared with build {found.compared_with}" if found.compared_with else ""
+    console.print(f"plan for {found.product} ({lock}{compared})", markup=False)
+    console.print("inputs:")
+    for entry in found.inputs:
+        newest = entry.latest or "none"
+        flag = "STALE" if entry.stale else ("pinned by the recipe" if entry.fixed else "")
+        console.print(
+            f"  {entry.alias:<20} {entry.name:<28} {entry.pinned:<24} latest {newest:<24} {flag}",
+            markup=False,
+        )
+    console.print("models:")
+    for model in found.models:
+        why = "; ".join(reason.detail for reason in model.reasons)
+        checked = [c.defined_in for c in model.contracts if c.action == "check"]
+        if model.action == "reuse" and checked:
+            why = f"contract checked again ({', '.join(checked)})"
+        console.print(
+            f"  {model.layer:<12} {model.name:<28} {model.action:<8} {why}".rstrip(),
+            markup=False,
+        )
+    for line in found.short_lines():
+        console.print(line, markup=False)
+
+
+def _print_short_plan(
+    lake: Lakehouse, product: str, latest: bool, full_refresh: bool, engine: str
+) -> None:
+    """The plan's short form, before a build: a plan that cannot be made prints nothing (the
+    build then says what is wrong, with its damaged records named once)."""
+    import warnings
+
+    from lakehouse.errors import LakehouseError
+    from lakehouse.records import DamagedRecordWarning
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DamagedRecordWarning)
+            found = lake.plan(product, latest=latest, full_refresh=full_refresh, engine=engine)
+    except (LakehouseError, OSError):
+        return
+    for line in found.short_lines():
+        _console().print(line, markup=False)
 
 
 def _first_output(outputs: Mapping[str, object]) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lakehouse.cli.shell import _console, _open, _run, app
+from lakehouse.qa.diff import sample_line
 
 if TYPE_CHECKING:
     from lakehouse.qa.drift import ColumnDrift, SourceDrift
@@ -52,9 +53,12 @@ def print_drift(drift: SourceDrift) -> None:
     console.print(f"[bold]{lines[0]}[/bold]")
     for line in lines[1:]:
         console.print(line, style="yellow" if line.startswith("  !") else None, markup=False)
-    if drift.keys and (drift.keys.added_sample or drift.keys.removed_sample):
-        console.print(f"  keys added, e.g.: {drift.keys.added_sample}", markup=False)
-        console.print(f"  keys removed, e.g.: {drift.keys.removed_sample}", markup=False)
+    if drift.keys:
+        for line in (sample_line("  keys added", drift.keys.added_sample, drift.keys.added),
+                     sample_line("  keys removed", drift.keys.removed_sample,
+                                 drift.keys.removed)):  # fmt: skip
+            if line:
+                console.print(line, markup=False)
     table = Table(title="columns (old -> new)")
     for heading in ("column", "null rate", "distinct", "min", "max", "mean", "length", "flags"):
         table.add_column(heading, overflow="fold")
@@ -119,9 +123,8 @@ def diff(
                 )
                 shown.add_row(*(str(row[k]) for k in table.key), changes)
             console.print(shown)
-        if table.added_sample or table.removed_sample:
-            console.print(f"added, e.g. {table.added_sample[:5]}", markup=False)
-            console.print(f"removed, e.g. {table.removed_sample[:5]}", markup=False)
+        for line in table.sample_lines():
+            console.print(line, markup=False)
 
 
 report_app = typer.Typer(

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lakehouse.contracts.dictionary import order_difference
 from lakehouse.contracts.report import SAMPLE_KEYS, ContractReport, RuleResult, Severity
 from lakehouse.errors import ConfigError
 
@@ -439,12 +440,10 @@ def _structure_results(t: Any, name: str, schema: Any, layer: str) -> list[RuleR
     problems += [{"missing": k} for k in keys]  # a unique key's column
     if schema.strict is True:
         problems += [{"unexpected": c} for c in actual if c not in schema.columns]
-    if (
-        schema.ordered
-        and not problems
-        and [c for c in actual if c in expected] != [c for c in expected if c in actual]
-    ):
-        problems.append({"order": ", ".join(actual)})
+    found_order = [c for c in actual if c in expected]
+    listed_order = [c for c in expected if c in actual]
+    if schema.ordered and not problems and found_order != listed_order:
+        problems.append({"order": order_difference(listed_order, found_order)})
     detail = "as listed" + (", in order" if schema.ordered else "")
     results = [
         RuleResult(name, f"{name}: columns", None, "columns", detail, "error", not problems,

@@ -15,10 +15,13 @@ the receiving teams read them, written before the build and checked against it.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from lakehouse.errors import ConfigError, NotFoundError
 from lakehouse.names import check_dataset_name
@@ -137,6 +140,14 @@ class TableEntry(Strict):
     primary_key: list[str] = Field(default_factory=list)
     columns: list[ColumnEntry] = Field(min_length=1)
 
+    @field_validator("columns", mode="wrap")
+    @classmethod
+    def _name_the_columns(cls, value: Any, handler: Callable[[Any], Any]) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            raise _named_column_errors(exc, value) from None
+
     @model_validator(mode="after")
     def _keys_are_columns(self) -> TableEntry:
         names = [column.name for column in self.columns]
@@ -154,6 +165,43 @@ class TableEntry(Strict):
     def geometry_crs(self) -> dict[str, str]:
         """Geometry column -> its declared CRS."""
         return {column.name: column.crs for column in self.columns if column.crs is not None}
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th ... 11th, 12th, 13th ... 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _column_label(columns: Any, index: int) -> str:
+    """How an error names the column at `index` of a table's `columns` list: `bbl (1st
+    column)`, or `(1st column)` when it has no name."""
+    place = f"{ordinal(index + 1)} column"
+    entry = columns[index] if isinstance(columns, list) and index < len(columns) else None
+    name = entry.get("name") if isinstance(entry, dict) else None
+    return f"{name} ({place})" if isinstance(name, str) and name else f"({place})"
+
+
+def _named_column_errors(exc: ValidationError, columns: Any) -> ValidationError:
+    """`exc` (the errors of a table's `columns` list) with each column named instead of
+    numbered (`columns.bbl (1st column)`, not `columns.0`), and a misspelt key reported on its
+    column with the key it most likely meant (`unknown key 'nullabel' (did you mean
+    'nullable'?)`)."""
+    keys = list(ColumnEntry.model_fields)
+    details: list[InitErrorDetails] = []
+    for error in exc.errors():
+        loc = list(error["loc"])
+        if loc and isinstance(loc[0], int):
+            loc[0] = _column_label(columns, loc[0])
+        kind, message = str(error["type"]), error["msg"].removeprefix("Value error, ")
+        if kind == "extra_forbidden" and len(loc) == 2:
+            key = str(loc.pop())
+            close = difflib.get_close_matches(key, keys, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"a column takes {', '.join(keys)}"
+            kind, message = "unknown_key", f"unknown key {key!r} ({hint})"
+        custom = PydanticCustomError(kind, message)  # no context: braces stay text
+        details.append(InitErrorDetails(type=custom, loc=tuple(loc), input=error["input"]))
+    return ValidationError.from_exception_data(exc.title, details)
 
 
 class Dictionary(Strict):
@@ -200,7 +248,7 @@ def schema_differences(table: TableEntry, schema: dict[str, str]) -> list[str]:
     if extra:
         problems.append(f"column(s) not in the dictionary: {', '.join(extra)}")
     if not missing and not extra and actual != expected:
-        problems.append(f"columns in the order {', '.join(actual)}, expected {', '.join(expected)}")
+        problems.append(order_difference(expected, actual))
     for column in table.columns:
         stored = schema.get(column.name)
         if stored is not None and _bare_type(stored) != _bare_type(column.storage_type):
@@ -209,6 +257,20 @@ def schema_differences(table: TableEntry, schema: dict[str, str]) -> list[str]:
                 f"{column.type} ({column.storage_type})"
             )
     return problems
+
+
+def order_difference(expected: list[str], actual: list[str]) -> str:
+    """The same columns in another order, told by the first place they differ and how many
+    columns are out of place (not two long lists to compare by eye)."""
+    misplaced = [
+        i for i, (want, got) in enumerate(zip(expected, actual, strict=True)) if want != got
+    ]
+    first = misplaced[0]
+    return (
+        f"columns out of order: the {ordinal(first + 1)} column is {actual[first]!r}, the "
+        f"dictionary puts {expected[first]!r} there ({len(misplaced)} of {len(expected)} "
+        "columns are not where the dictionary lists them)"
+    )
 
 
 def _bare_type(ibis_type: str) -> str:

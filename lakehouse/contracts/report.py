@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from lakehouse.store.storage import Store
 
 SAMPLE_KEYS = 5
+FAILURE_SAMPLES = 3  # sample rows a failure sentence shows (the report keeps SAMPLE_KEYS)
+STRUCTURE_KINDS = frozenset({"columns", "types"})  # rules whose "rows" are columns at fault
 Severity = Literal["error", "warn"]
 
 
@@ -30,6 +32,28 @@ class RuleResult:
     sample_keys: list[dict[str, Any]] = field(default_factory=list)
     layer: str = ""
 
+    def failure_text(self, limit: int = FAILURE_SAMPLES) -> str:
+        """The rule, for a sentence on the console: what it asks, how many rows break it and
+        the first `limit` of them by their key and the value at fault (`pluto_lite.yearbuilt:
+        range (between 1800 and 2026) fails on 2 rows, e.g. bbl=1000019998 yearbuilt=2031;
+        bbl=1000019999 yearbuilt=2032`); a rule on the columns says what is wrong with them."""
+        text = f"{self.table}.{self.rule} ({self.detail})"
+        if self.passed:
+            return text
+        shown = "; ".join(row_text(row) for row in self.sample_keys[:limit])
+        if self.kind in STRUCTURE_KINDS:
+            return f"{text} fails: {shown}" if shown else f"{text} fails"
+        rows = f"{self.failing_rows:,} row{'' if self.failing_rows == 1 else 's'}"
+        if not shown:
+            return f"{text} fails on {rows}"
+        more = ", e.g." if self.failing_rows > min(limit, len(self.sample_keys)) else ":"
+        return f"{text} fails on {rows}{more} {shown}"
+
+
+def row_text(row: dict[str, Any]) -> str:
+    """A sample row as `column=value` pairs (text quoted, as JSON writes it)."""
+    return " ".join(f"{column}={json.dumps(value, default=str)}" for column, value in row.items())
+
 
 @dataclass
 class ContractReport:
@@ -47,6 +71,11 @@ class ContractReport:
     @property
     def passed(self) -> bool:
         return not self.blocking
+
+    def failure_text(self, limit: int = FAILURE_SAMPLES) -> str:
+        """Every blocking rule's `RuleResult.failure_text`, joined by `; `: what a build or an
+        ingest that stops says on the console (the report file has every rule)."""
+        return "; ".join(result.failure_text(limit) for result in self.blocking)
 
     def summary(self) -> str:
         failed = [r for r in self.results if not r.passed]

@@ -30,6 +30,7 @@ from lakehouse.spatial import crs_label, is_geometry_type, load_spatial
 from lakehouse.sql import sql_identifier, sql_string
 
 SAMPLE_ROWS = 10
+SAMPLE_KEYS = 5  # keys shown on a line of text (`added, e.g. ...`)
 SAMPLE_TEXT = 120  # a geometry in the changed sample: its WKT, cut to this many characters
 BUFFER_SEGMENTS = 16  # per quarter circle: a buffer by the tolerance is within 0.5% of a circle
 GEOMETRY_FLAGS = "_lakehouse_geometry_changed"  # a temporary table: which geometries changed
@@ -124,6 +125,30 @@ class TableDiff:
     geometry: Annotated[list[GeometryShift], Field(exclude_if=lambda shifts: not shifts)] = field(
         default_factory=list
     )
+
+    def sample_lines(self, limit: int = SAMPLE_KEYS) -> list[str]:
+        """The keys of a few rows added and removed, one line each (`added, e.g. 1000010001,
+        1000010002`); a side with no rows has no line (never `removed, e.g. []`)."""
+        found = [sample_line("added", self.added_sample, self.added, limit),
+                 sample_line("removed", self.removed_sample, self.removed, limit)]  # fmt: skip
+        return [line for line in found if line]
+
+
+def sample_line(
+    label: str, rows: list[dict[str, Any]], total: int, limit: int = SAMPLE_KEYS
+) -> str:
+    """`label, e.g.` and the keys of the first `limit` of `rows` (a one-column key by its
+    value, a compound one as `(a=1, b=2)`), with the `total` when there are more; empty for no
+    rows."""
+    if not rows:
+        return ""
+    keys = [
+        str(next(iter(row.values()))) if len(row) == 1
+        else "(" + ", ".join(f"{column}={value}" for column, value in row.items()) + ")"
+        for row in rows[:limit]
+    ]  # fmt: skip
+    more = f" ({len(keys)} of {total:,})" if total > len(keys) else ""
+    return f"{label}, e.g. {', '.join(keys)}{more}"
 
 
 @dataclass

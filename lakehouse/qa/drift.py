@@ -24,6 +24,7 @@ from lakehouse.qa.profile import (
     GeometryProfile,
     TableProfile,
     column_dict,
+    is_code_name,
 )
 from lakehouse.records import STRICT_PART
 from lakehouse.spatial import crs_label, is_geometry_type
@@ -53,6 +54,10 @@ class QaSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     key: list[str] = Field(default_factory=list, description="columns identifying a row")
     thresholds: Thresholds = Field(default_factory=Thresholds)
+
+    def missing_key_columns(self, columns: list[str]) -> list[str]:
+        """The key's columns that are not among `columns` (a dataset's, after its steps)."""
+        return [k for k in self.key if k not in columns]
 
 
 @dataclass
@@ -196,7 +201,9 @@ def _column_flags(drift: ColumnDrift, thresholds: Thresholds) -> list[str]:
     change = _relative(drift.old.mean, drift.new.mean)
     if change is not None and abs(change) > thresholds.mean:
         flags.append(f"mean {drift.old.mean:,.6g} -> {drift.new.mean:,.6g}")
-    if drift.old.numeric != drift.new.numeric:
+    if drift.old.numeric != drift.new.numeric and not is_code_name(drift.column):
+        # (a column named for codes is profiled as text now: an older profile's numbers for it
+        # are the profiler's change, not the data's)
         now = "numbers" if drift.new.numeric else "text"
         flags.append(f"values are now {now}")
     return flags

@@ -2,13 +2,15 @@
 
 One aggregate pass gives, per column, non-empty and distinct counts, the length range of text,
 and min/max/mean of numbers (text columns count as numbers when nearly all their values parse,
-as raw CSV columns do); one grouping-sets pass gives the most common values of the columns with
-few distinct values. A geometry column gets its own pass, with DuckDB's spatial extension: its
-CRS, the rows of each geometry type, the invalid and the empty ones, and its bounding box.
+as raw CSV columns do, unless they are codes: see `counts_as_numbers`); one grouping-sets pass
+gives the most common values of the columns with few distinct values. A geometry column gets its
+own pass, with DuckDB's spatial extension: its CRS, the rows of each geometry type, the invalid
+and the empty ones, and its bounding box.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any
 
@@ -25,6 +27,9 @@ CATEGORICAL_MAX = 1000  # top values are kept for columns with at most this many
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE",
                  "DECIMAL", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")  # fmt: skip
 TEXT_TYPES = ("VARCHAR",)
+# words of a column name that say its values are codes, however numeric they look
+CODE_WORDS = frozenset({"id", "bbl", "bin", "zip", "zipcode", "postcode", "postal", "code",
+                        "fips", "geoid", "objectid"})  # fmt: skip
 
 
 def _absent(value: Any) -> bool:
@@ -97,6 +102,30 @@ def _kind(duckdb_type: str) -> str:
     return "other"
 
 
+def is_code_name(column: str) -> bool:
+    """Whether a column's name says it holds codes: one of its words (split at `_`, spaces,
+    other punctuation and lower-to-upper case changes) is in CODE_WORDS or ends in `code`,
+    as in zip, ZIP Code, zipcode, postcode, bbl, bin, facility_id, FacilityID, borocode."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", column)
+    words = re.split(r"[^a-z0-9]+", spaced.lower())
+    return any(word in CODE_WORDS or word.endswith("code") for word in words if word)
+
+
+def counts_as_numbers(column: str, kind: str, non_null: int, parsed: int) -> bool:
+    """Whether a column gets numeric statistics (min, max, mean, histograms). Its stored type
+    decides first: a number column does, a column of any type but text does not. A text column
+    (every archived column is text) does only when its values are quantities written as text:
+    at least NUMERIC_SHARE of its values parse as numbers and its name does not say it holds
+    codes (`is_code_name`: a zip code, a BBL or a
+    facility_id of digits has no meaningful mean). A product's typed columns come from its
+    dictionary, so a code kept as a number there is profiled as a number."""
+    if kind == "number":
+        return bool(non_null)
+    if kind != "text" or not non_null or is_code_name(column):
+        return False
+    return parsed >= NUMERIC_SHARE * non_null
+
+
 def _finite_stats(number: str) -> list[str]:
     """min, max and mean of a number's finite values (an inf or NaN would swamp them)."""
     finite = f"FILTER (WHERE isfinite({number}))"
@@ -119,7 +148,7 @@ def profile_table(con: Any, source: str, columns: list[str] | None = None) -> Ta
         non_null, distinct, parsed, low, high, mean, short, long = values[
             1 + 8 * index : 9 + 8 * index
         ]
-        numeric = bool(non_null) and parsed >= NUMERIC_SHARE * non_null
+        numeric = counts_as_numbers(name, _kind(duckdb_type), non_null, parsed)
         profiles[name] = ColumnProfile(
             name=name,
             type=duckdb_type,

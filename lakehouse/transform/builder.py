@@ -17,8 +17,6 @@ database, of every table model) for questions after the build.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 import uuid
 import warnings
@@ -36,17 +34,14 @@ from lakehouse.contracts.report import ContractReport, store_report
 from lakehouse.errors import BuildError, ContractError, IntegrityError, NewerRecordError
 from lakehouse.names import check_dataset_name
 from lakehouse.progress import Progress, no_progress
-from lakehouse.provenance import package_versions as installed_versions
 from lakehouse.records import DamagedRecordWarning, damage_reason
 from lakehouse.sql import sql_identifier, sql_string
 from lakehouse.store.lease import LEASE_FILE
 from lakehouse.store.storage import Store, sha256_of_file
 from lakehouse.store.writers import abandoned_temporaries, hold, remove_abandoned, remove_held
 from lakehouse.transform.cache import (
-    CACHE_AREA,
     Damage,
     entry_path,
-    look_up,
     recorded_sha256,
     result_path,
     set_aside,
@@ -62,12 +57,40 @@ from lakehouse.transform.records import (
     BuildRecord,
     CacheEntry,
     ContractsSummary,
+    FingerprintParts,
     GitState,
     LockRecord,
     ModelRunRecord,
     OutputRecord,
     RecipeRecord,
 )
+from lakehouse.transform.reuse import (
+    ModelKey,
+    cached_result,
+    contract_results_path,
+    declared_crs,
+    engine_package_versions,
+    engine_text,
+    fingerprint_models,
+    input_fingerprint,
+    is_published,
+    is_view,
+    model_fingerprint,
+)
+
+__all__ = [  # the fingerprints live in transform/reuse.py, shared with `lake plan`
+    "BuildResult",
+    "BuildSite",
+    "BuildSpec",
+    "Builder",
+    "EngineOptions",
+    "ModelRun",
+    "engine_package_versions",
+    "evaluate",
+    "input_fingerprint",
+    "model_fingerprint",
+    "new_build_id",
+]
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -84,6 +107,7 @@ class ModelRun:
     content_sha256: str | None = None
     cache_file: str | None = None
     schema: dict[str, str] | None = None  # column -> ibis type, for tables
+    key: ModelKey | None = None  # what the fingerprint is made of, recorded in build.json
 
 
 @dataclass
@@ -103,12 +127,6 @@ class BuildResult:
     @property
     def all_cached(self) -> bool:
         return all(run.status != "built" for run in self.models)
-
-
-def engine_package_versions(engine: str = "duckdb") -> dict[str, str]:
-    """The package versions a build on `engine` records in build.json and puts in every
-    fingerprint: the engine type's `fingerprinted_packages`."""
-    return installed_versions(ENGINES.get(engine).fingerprinted_packages)
 
 
 @dataclass(frozen=True)
@@ -148,19 +166,6 @@ class EngineOptions:
     threads: int | None = None
 
 
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-
-
-def input_fingerprint(alias: str, dataset: str, version: str, sha256: str) -> str:
-    return _digest("input", alias, dataset, version, sha256)
-
-
-def model_fingerprint(found: Model, input_fingerprints: dict[str, str], engine: str) -> str:
-    inputs = [f"{name}={input_fingerprints[name]}" for name in found.inputs]
-    return _digest("model", found.name, found.code_hash, engine, *inputs)
-
-
 def new_build_id(now: datetime) -> str:
     return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
 
@@ -176,9 +181,7 @@ class Builder:
         self.engine_name = self.engine_type.name
         # part of every fingerprint: a result of another engine or version is not reused
         self.packages = engine_package_versions(self.engine_name)  # recorded in build.json
-        self.engine_fingerprint = json.dumps(
-            {"engine": self.engine_name, **self.packages}, sort_keys=True
-        )
+        self.engine_fingerprint = engine_text(self.engine_name, self.packages)
         # the parts the methods below use most
         self.store, self.archive, self.workspace = site.store, site.archive, site.workspace
         self.git, self.progress = site.git, site.progress
@@ -198,6 +201,7 @@ class Builder:
         database.parent.mkdir(parents=True, exist_ok=True)
         targets = list(dict.fromkeys([*self.recipe.outputs, *self.recipe.keep]))
         order = plan(self.models, self.lock.inputs, targets)
+        keys = self.model_keys(order)
         result = BuildResult(build_id, product, folder, database)
         self.result = result
         remove_abandoned(unfinished_builds(self.store, self.workspace, product))
@@ -208,12 +212,12 @@ class Builder:
             with self.store.scratch_dir() as scratch:
                 con = self._open_engine(database, scratch)
                 try:
-                    tables, fingerprints = self._register_inputs(con, scratch)
+                    tables = self._register_inputs(con, scratch)
                     for index, name in enumerate(order):
                         self.step = (index, len(order))
                         self.progress(f"model {name}", index, len(order))
                         run = self._run_model(
-                            con, scratch, self.models[name], tables, fingerprints, full_refresh
+                            con, scratch, self.models[name], tables, keys[name], full_refresh
                         )
                         result.models.append(run)
                         contract = self.contracts.get(name)
@@ -234,11 +238,11 @@ class Builder:
                     self._workspace_database(database, result)
                 self._write_build_folder(result, order, started)
             if not result.contracts.passed:
-                failed = ", ".join(f"{r.table}.{r.rule}" for r in result.contracts.blocking)
+                failed = result.contracts.failure_text()
                 layer = result.contracts.blocking[0].layer
                 stopped = f" and stopped after {result.stopped_at}" if result.stopped_at else ""
                 raise ContractError(
-                    f"Build {build_id} of {product!r} failed its {layer} contract ({failed})"
+                    f"Build {build_id} of {product!r} failed its {layer} contract: {failed}"
                     f"{stopped}; it is recorded as failed and cannot be published: see "
                     f"{self.store.url(folder)}/contracts/report.txt."
                 )
@@ -252,6 +256,12 @@ class Builder:
         finally:
             lease.release()
         return result
+
+    def model_keys(self, order: list[str]) -> dict[str, ModelKey]:
+        """The fingerprint of each model of `order`, from the lock and the code alone (what
+        `lake plan` computes too)."""
+        crs = {name: self._output_crs(name) for name in order}
+        return fingerprint_models(self.models, order, self.lock, self.engine_fingerprint, crs)
 
     # -- engine ---------------------------------------------------------------------------------
 
@@ -267,11 +277,8 @@ class Builder:
         )
         return self.engine_type.open(context)
 
-    def _register_inputs(
-        self, con: Engine, scratch: Path
-    ) -> tuple[dict[str, ir.Table], dict[str, str]]:
+    def _register_inputs(self, con: Engine, scratch: Path) -> dict[str, ir.Table]:
         tables: dict[str, ir.Table] = {}
-        fingerprints: dict[str, str] = {}
         for alias, pinned in self.lock.inputs.items():
             if pinned.dataset is None:  # another product's build output
                 assert pinned.product and pinned.output
@@ -293,10 +300,7 @@ class Builder:
                     else {c.name: ibis_type(c.type) for c in manifest.columns}
                 )
                 tables[alias] = con.parquet_table(alias, urls, schema)
-            fingerprints[alias] = input_fingerprint(
-                alias, pinned.name, pinned.version, pinned.sha256
-            )
-        return tables, fingerprints
+        return tables
 
     def _run_model(
         self,
@@ -304,25 +308,21 @@ class Builder:
         scratch: Path,
         found: Model,
         tables: dict[str, ir.Table],
-        fingerprints: dict[str, str],
+        key: ModelKey,
         full_refresh: bool,
     ) -> ModelRun:
-        crs = self._output_crs(found.name)
-        # a declared CRS is written into the output: another CRS is another result
-        engine = self.engine_fingerprint + (json.dumps(crs, sort_keys=True) if crs else "")
-        fingerprint = model_fingerprint(found, fingerprints, engine)
-        fingerprints[found.name] = fingerprint
+        fingerprint = key.fingerprint
         start = time.perf_counter()
-        published = found.name in self.recipe.outputs or found.name in self.recipe.keep
-        if not (found.materialized or published):
+        published = is_published(self.recipe, found.name)
+        if is_view(found, self.recipe):
             expression = self._expression(found, tables)
             self.views[found.name] = found
             tables[found.name] = con.view(found.name, expression)
             return ModelRun(
-                found.name, found.layer, fingerprint, "view", time.perf_counter() - start
+                found.name, found.layer, fingerprint, "view", time.perf_counter() - start, key=key
             )
         cache_info = entry_path(self.recipe.name, found.name, fingerprint)
-        info = None if full_refresh else self._cached(found.name, cache_info, published)
+        info = self._cached(found.name, key, full_refresh)
         status: Literal["built", "cached"] = "cached"
         if info is None:
             status = "built"
@@ -340,12 +340,13 @@ class Builder:
             info.content_sha256,
             info.file,
             info.columns,
+            key,
         )
 
-    def _cached(self, model: str, cache_info: str, published: bool) -> CacheEntry | None:
+    def _cached(self, model: str, key: ModelKey, full_refresh: bool) -> CacheEntry | None:
         """The cache entry of a fingerprint, if complete (a published model needs its hash) and
         sound (its file hashes as written); a damaged one is set aside and reported."""
-        lookup = look_up(self.store, cache_info, needs_content_hash=published)
+        lookup = cached_result(self.store, self.recipe, key, full_refresh=full_refresh)
         if lookup.damage is not None:
             self._damaged(model, lookup.damage, f"{model} is rebuilt")
         elif lookup.note is not None:
@@ -413,10 +414,7 @@ class Builder:
 
     def _output_crs(self, name: str) -> dict[str, str]:
         """The CRS the data dictionary declares for each geometry column of an output."""
-        dictionary = self.spec.dictionary
-        if dictionary is None or name not in self.recipe.outputs or name not in dictionary.tables:
-            return {}
-        return dictionary.tables[name].geometry_crs()
+        return declared_crs(self.recipe, self.spec.dictionary, name)
 
     def _engine_failure(self, found: Model, exc: Exception) -> str:
         first_line = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
@@ -444,8 +442,7 @@ class Builder:
         unchanged contract reuses the earlier results."""
         started = time.perf_counter()
         layer = "product" if run.name in self.recipe.outputs else run.layer
-        cached = f"{CACHE_AREA}/{self.recipe.name}/{run.name}/{run.fingerprint}"
-        cached += f".contract-{contract.digest}.json"
+        cached = contract_results_path(self.recipe.name, run.name, run.fingerprint, contract.digest)
         results = None if full_refresh else self._cached_results(run.name, cached)
         if results is None:
             results = check_schema(t, run.name, contract.schema, layer).results
@@ -562,6 +559,7 @@ class Builder:
                     status=run.status,
                     seconds=round(run.seconds, 4),
                     rows=run.rows,
+                    parts=_parts(run.key),
                 )
                 for run in result.models
             },
@@ -569,6 +567,12 @@ class Builder:
             database=str(result.database),
         )
         self.store.create_exclusive(f"{result.folder}/{BUILD_FILE}", record.to_json())
+
+
+def _parts(key: ModelKey | None) -> FingerprintParts | None:
+    if key is None:
+        return None
+    return FingerprintParts(code=dict(key.code), inputs=key.inputs, engine=key.engine, crs=key.crs)
 
 
 def _content_hash(local: Path) -> str:

@@ -52,9 +52,9 @@ import linecache
 import pkgutil
 import sys
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -76,6 +76,9 @@ class Model:
     inputs: tuple[str, ...]
     code_hash: str
     defined_in: str  # "<file>:<line>", for messages
+    # what code_hash is made of: each function, class or module of the project's transforms
+    # it covers -> a digest of its part (so `lake plan` can name what changed)
+    code_parts: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __call__(self, **tables: Any) -> Any:
         return self.func(**tables)
@@ -182,14 +185,17 @@ def _as_model(func: Callable[..., Any], declared: dict[str, Any], package: str =
             )
     code = inspect.getsourcefile(func) or "?"
     line = inspect.getsourcelines(func)[1]
+    fingerprint = _Fingerprint(package)
+    code_hash = fingerprint.of(func)
     return Model(
         name=declared["name"],
         layer=declared["layer"],
         materialized=declared["materialized"],
         func=func,
         inputs=tuple(parameter.name for parameter in parameters),
-        code_hash=code_fingerprint(func, package),
+        code_hash=code_hash,
         defined_in=f"{Path(code).name}:{line}",
+        code_parts=fingerprint.parts(),
     )
 
 
@@ -212,6 +218,7 @@ class _Fingerprint:
         self.digest = hashlib.sha256()
         self.seen: set[int] = set()  # ids of the functions, classes and whole modules taken
         self.pending: list[Any] = []
+        self.by_key: dict[str, Any] = {}  # the same text, split by the key it was taken for
 
     def of(self, func: Callable[..., Any]) -> str:
         self.pending.append(func)
@@ -228,8 +235,17 @@ class _Fingerprint:
                 self._function(current)
         return self.digest.hexdigest()
 
+    def parts(self) -> dict[str, str]:
+        """The digest of each key's part of the text taken (for naming what changed)."""
+        return {key: part.hexdigest() for key, part in sorted(self.by_key.items())}
+
+    def _add(self, key: str, text: str) -> None:
+        data = text.encode()
+        self.digest.update(data)
+        self.by_key.setdefault(key, hashlib.sha256()).update(data)
+
     def _take(self, kind: str, key: str, source: str) -> None:
-        self.digest.update(f"{kind} {key}\n{source}\n".encode())
+        self._add(key, f"{kind} {key}\n{source}\n")
 
     def _function(self, func: types.FunctionType) -> None:
         key = f"{func.__module__}.{func.__qualname__}"
@@ -315,7 +331,7 @@ class _Fingerprint:
                 return  # a library's function: as for its module
         text = _stable_text(value)
         if text is not None:
-            self.digest.update(f"{key}:{name}={text}\n".encode())
+            self._add(key, f"{key}:{name}={text}\n")
         else:  # no stable form: depend on the whole source of the modules that hold it
             self.pending.extend(self._modules_holding(value, holder))
 

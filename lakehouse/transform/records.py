@@ -11,12 +11,12 @@ the published version's record.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from lakehouse.names import DatasetName
-from lakehouse.records import Strict, Timestamp, VersionedRecord
+from lakehouse.records import Migration, Strict, Timestamp, VersionedRecord
 
 OUTPUTS_GROUP = "outputs"  # a recipe's outputs; `models/<name>` holds the models it keeps
 
@@ -80,14 +80,28 @@ class LockRecord(Strict):
     inputs: dict[str, LockedInputRecord]
 
 
+class FingerprintParts(Strict):
+    """What a model's fingerprint was made of (see transform/reuse.py): a digest of each part
+    of its code (a function, class or module of the project's transforms, by dotted name),
+    each input's fingerprint, the engine text and the CRS the dictionary declared. `lake plan`
+    compares them with the current ones to say why a model is rebuilt."""
+
+    code: dict[str, str]
+    inputs: dict[str, str]
+    engine: str
+    crs: dict[str, str]
+
+
 class ModelRunRecord(Strict):
-    """How one model ran in a build (rows is None for a view)."""
+    """How one model ran in a build (rows is None for a view; parts is None in a build.json of
+    schema 1, written before fingerprint parts were recorded)."""
 
     layer: str
     fingerprint: str
     status: Literal["built", "cached", "view"]
     seconds: float
     rows: int | None
+    parts: FingerprintParts | None = None
 
 
 class OutputRecord(Strict):
@@ -107,10 +121,26 @@ def output_names(outputs: dict[str, OutputRecord]) -> list[str]:
     return [key.split("/", 1)[1] for key in outputs if key.split("/", 1)[0] == OUTPUTS_GROUP]
 
 
-class BuildRecord(VersionedRecord):
-    """`build.json`: what a build read, ran and wrote; written last, it commits the build."""
+def _record_no_parts(raw: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 -> 2: each model's fingerprint parts were not recorded."""
+    models = raw.get("models")
+    if isinstance(models, dict):
+        raw = {
+            **raw,
+            "models": {
+                name: {**run, "parts": None} if isinstance(run, dict) else run
+                for name, run in models.items()
+            },
+        }
+    return raw
 
-    SCHEMA_VERSION = 1
+
+class BuildRecord(VersionedRecord):
+    """`build.json`: what a build read, ran and wrote; written last, it commits the build.
+    Schema 2 records each model's fingerprint parts."""
+
+    SCHEMA_VERSION = 2
+    MIGRATIONS: ClassVar[dict[int, Migration]] = {1: _record_no_parts}
     DESCRIPTION = "build record (build.json)"
 
     build_id: str

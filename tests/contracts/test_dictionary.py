@@ -47,13 +47,13 @@ def test_a_dictionary_loads_and_gives_storage_types(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("type: text", "type: txt"), r"columns\.1\.type"),
+        (("type: text", "type: txt"), r"columns\.kind \(2nd column\)\.type"),
         (("allowed: [a, b]", "regex: x"), None),
         (("type: integer, description: the key", "type: integer, regex: '^1', description: k"),
          "regex applies to text columns"),
         (("primary_key: [id]", "primary_key: [nope]"), "primary_key names unknown column"),
         (("precision: [7, 2], ", ""), "decimal columns, and only they"),
-        (("description: what it is", "descripton: what it is"), "unknown field"),
+        (("description: what it is", "descripton: what it is"), "unknown key 'descripton'"),
     ],
 )  # fmt: skip
 def test_a_bad_dictionary_names_the_file_and_field(
@@ -79,7 +79,8 @@ def test_schema_differences_name_each_problem() -> None:
         ],
     )
     assert schema_differences(table, {"b": "string", "a": "int64"}) == [
-        "columns in the order b, a, expected a, b"
+        "columns out of order: the 1st column is 'b', the dictionary puts 'a' there (2 of 2 "
+        "columns are not where the dictionary lists them)"
     ]
     assert schema_differences(table, {"a": "float64", "c": "string"}) == [
         "missing column(s) b",

@@ -82,7 +82,8 @@ def test_a_build_lands_in_the_standard_folder_with_its_metadata(built: Lakehouse
     assert len(output.content_sha256) == 64
     assert {v.dataset for v in first.lock.inputs.values()} == set(DATASETS)
     written = json.loads((folder / "build.json").read_text())
-    assert written["schema_version"] == 1 and written["build_id"] == first.build_id
+    assert written["schema_version"] == BuildRecord.SCHEMA_VERSION
+    assert written["build_id"] == first.build_id
 
 
 def test_the_build_equals_the_hand_written_sql(built: Lakehouse) -> None:

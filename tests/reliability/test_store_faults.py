@@ -249,10 +249,15 @@ def pick(n: int, trials: int, rng: random.Random) -> list[int]:
     return sorted({1, n, *rng.sample(range(2, n), max(trials - 2, 0))})[:trials]
 
 
+PLAN_SUMMARY = re.compile(r"\d+ models? to rebuild.*, \d+ reused")  # `lake build` says it first
+
+
 def output_problems(result: Result, cause: str) -> list[str]:
     """A failed command says so clearly: a non-zero exit, no traceback, every line an error
-    line, the first naming the cause."""
+    line (after the plan `lake build` prints before it starts), the first naming the cause."""
     lines = [line for line in result.output.splitlines() if line.strip()]
+    if lines and PLAN_SUMMARY.fullmatch(lines[0]):
+        lines = lines[1:]
     problems = []
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         problems.append(f"it raised {result.exception!r}")

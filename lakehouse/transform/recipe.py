@@ -8,6 +8,7 @@ pins every input to an exact version and its sha256, so a build from a lock is r
 
 from __future__ import annotations
 
+import difflib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,13 @@ def load_recipe(recipes_dir: Path, product: str) -> Recipe:
     """Read and validate `recipes/<product>.yml`; errors name the file and the field."""
     path = recipe_path(recipes_dir, product)
     if not path.is_file():
+        products = sorted(p.stem for p in recipes_dir.glob("*.yml"))
+        close = difflib.get_close_matches(product, products, n=1)
+        if close:
+            raise NotFoundError(
+                f"No recipe {path}; did you mean {close[0]!r}? (A new product needs a recipe: "
+                "see recipes/pluto_lite.yml.)"
+            )
         raise NotFoundError(f"No recipe {path}; write one (see recipes/pluto_lite.yml).")
     recipe = load_yaml_model(path, Recipe, "name, owner, inputs and outputs")
     if recipe.name != product:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.config import LakehouseConfig
-from lakehouse.contracts.dictionary import Dictionary, TableEntry, load_dictionary
+from lakehouse.contracts.dictionary import ColumnEntry, Dictionary, TableEntry, load_dictionary
 from lakehouse.errors import PackageError
 from lakehouse.publish.gis_formats import write_gis_data
 from lakehouse.publish.publish import find_published, published_output_files
@@ -335,18 +335,48 @@ def dictionary_markdown(dictionary: Dictionary, entry: PublishRecord) -> str:
         lines += [f"## {name}", "", table.description, ""]
         if table.primary_key:
             lines += [f"Primary key: {', '.join(table.primary_key)}", ""]
-        lines += ["| column | type | empty allowed | description | source |",
-                  "|---|---|---|---|---|"]  # fmt: skip
+        lines += ["| column | type | empty allowed | description | source | values |",
+                  "|---|---|---|---|---|---|"]  # fmt: skip
         for column in table.columns:
             kind = column.storage_type
             if column.type == "geometry":
                 kind = ", ".join(filter(None, [column.geometry_type or kind, column.crs]))
             lines.append(
                 f"| {column.name} | {kind} | {'yes' if column.nullable else 'no'} "
-                f"| {column.description.replace('|', '/')} | {column.source or ''} |"
+                f"| {_cell(column.description)} | {_cell(column.source or '')} "
+                f"| {_cell(value_rules(column))} |"
             )
         lines.append("")
     return "\n".join(lines)
+
+
+SHOWN_ALLOWED = 20  # allowed values listed in a package's dictionary, then a count
+
+
+def value_rules(column: ColumnEntry) -> str:
+    """What a column's values may be, as the dictionary says (the docs site shows the same):
+    allowed values, range, pattern, uniqueness, bounding box, an example."""
+    rules = []
+    if column.allowed is not None:
+        shown = ", ".join(str(value) for value in column.allowed[:SHOWN_ALLOWED])
+        more = len(column.allowed) - SHOWN_ALLOWED
+        rules.append(f"one of {shown}" + (f" (and {more} more)" if more > 0 else ""))
+    if column.range is not None:
+        rules.append(f"from {column.range[0]} to {column.range[1]}")
+    if column.regex is not None:
+        rules.append(f"matches `{column.regex}`")
+    if column.unique:
+        rules.append("unique")
+    if column.bbox is not None:
+        rules.append("within " + ", ".join(str(edge) for edge in column.bbox))
+    if column.example is not None:
+        rules.append(f"e.g. {column.example}")
+    return "; ".join(rules)
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: no pipe (it would end the cell), no line break."""
+    return text.replace("|", "/").replace("\n", " ")
 
 
 def readme(entry: PublishRecord, fmt: str, description: str, notes: list[str]) -> str:

@@ -241,12 +241,37 @@ def show(
     if rows == 0:
         return
     preview = _run(lambda: lake.read(dataset, manifest.version, limit=rows))
+    cells = {
+        name: [_preview_cell(value) for value in preview.column(name).to_pylist()]
+        for name in preview.column_names
+    }
+    shown = _columns_that_fit(cells, console.width)
     table = Table(title=f"first {preview.num_rows} rows")
-    for name in preview.column_names:
-        table.add_column(name, overflow="fold")
-    for record in preview.to_pylist():
-        table.add_row(*(_preview_cell(value) for value in record.values()))
+    for name in shown:
+        table.add_column(name, no_wrap=True)  # a value is never split across lines
+    for index in range(preview.num_rows):
+        table.add_row(*(cells[name][index] for name in shown))
     console.print(table)
+    hidden = len(cells) - len(shown)
+    if hidden:
+        console.print(
+            f"  [dim]and {hidden} more column(s), not shown in {console.width} characters: "
+            f"widen the terminal, or `lake sql` them.[/dim]"
+        )
+
+
+def _columns_that_fit(cells: dict[str, list[str]], width: int) -> list[str]:
+    """The first columns whose widest value (or name) fits in `width` characters, whole (at
+    least one); a table's borders take 3 characters per column, and 1."""
+    shown: list[str] = []
+    used = 1
+    for name, values in cells.items():
+        needed = max([len(name), *(len(value) for value in values)]) + 3
+        if shown and used + needed > width:
+            break
+        shown.append(name)
+        used += needed
+    return shown
 
 
 @app.command()

@@ -287,33 +287,6 @@ def _lineage_section(lineage: Lineage | None, problem: str, product: ProductEntr
     return "".join(parts)
 
 
-def _constraints(column: Any) -> str:
-    found = []
-    if column.allowed is not None:
-        found.append("one of " + ", ".join(map(str, column.allowed)))
-    if column.range is not None:
-        found.append(f"between {column.range[0]} and {column.range[1]}")
-    if column.regex is not None:
-        found.append(f"matches {column.regex}")
-    if column.unique:
-        found.append("unique")
-    if column.crs is not None:  # geometry
-        found.append(f"CRS {column.crs}")
-        if column.geometry_type is not None:
-            found.append(f"every one a {column.geometry_type}")
-        if column.valid:
-            found.append("valid")
-        if not column.empty:
-            found.append("not empty")
-        if column.bbox is not None:
-            found.append("within " + ", ".join(f"{v:,.10g}" for v in column.bbox))
-        if column.tolerance is not None:
-            found.append(f"a diff counts moves beyond {column.tolerance:g}")
-    if column.severity == "warn" and found:
-        found.append("(warning only)")
-    return "; ".join(found)
-
-
 def _dictionary_section(product: ProductEntry, lineage: Lineage | None) -> str:
     if product.dictionary is None:
         return "<h2>Data dictionary</h2><p>This product has no data dictionary yet.</p>"
@@ -332,7 +305,7 @@ def _dictionary_table(name: str, table: TableEntry, traced: dict[str, list[str]]
             f"<code>{_e(c.name)}</code>",
             _e(c.storage_type),
             "yes" if c.nullable else "no",
-            _e(_constraints(c)),
+            _e(c.rules_text()),
             _e(c.description),
             _e(c.source),
             _e(", ".join(traced.get(c.name, []))),

@@ -132,6 +132,42 @@ class ColumnEntry(Strict):
             return f"decimal({self.precision[0]}, {self.precision[1]})"
         return STORAGE_TYPES[self.type]
 
+    def rules_text(self, allowed_shown: int | None = None) -> str:
+        """What the column's values may be, for people (the docs site, a package's
+        DICTIONARY.md): allowed values (the first `allowed_shown`, then a count), range,
+        pattern, uniqueness, a geometry's rules, and whether breaking them only warns."""
+        found = []
+        if self.allowed is not None:
+            shown = self.allowed[:allowed_shown] if allowed_shown else self.allowed
+            more = len(self.allowed) - len(shown)
+            found.append("one of " + ", ".join(map(str, shown))
+                         + (f" (and {more} more)" if more else ""))  # fmt: skip
+        if self.range is not None:
+            found.append(f"between {self.range[0]} and {self.range[1]}")
+        if self.regex is not None:
+            found.append(f"matches {self.regex}")
+        if self.unique:
+            found.append("unique")
+        if self.crs is not None:  # geometry
+            found += self._geometry_rules()
+        if self.severity == "warn" and found:
+            found.append("(warning only)")
+        return "; ".join(found)
+
+    def _geometry_rules(self) -> list[str]:
+        found = [f"CRS {self.crs}"]
+        if self.geometry_type is not None:
+            found.append(f"every one a {self.geometry_type}")
+        if self.valid:
+            found.append("valid")
+        if not self.empty:
+            found.append("not empty")
+        if self.bbox is not None:
+            found.append("within " + ", ".join(f"{v:,.10g}" for v in self.bbox))
+        if self.tolerance is not None:
+            found.append(f"a diff counts moves beyond {self.tolerance:g}")
+        return found
+
 
 class TableEntry(Strict):
     """One output: what it is, its primary key and its columns, in order."""

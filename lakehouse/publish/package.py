@@ -354,24 +354,11 @@ SHOWN_ALLOWED = 20  # allowed values listed in a package's dictionary, then a co
 
 
 def value_rules(column: ColumnEntry) -> str:
-    """What a column's values may be, as the dictionary says (the docs site shows the same):
-    allowed values, range, pattern, uniqueness, bounding box, an example."""
-    rules = []
-    if column.allowed is not None:
-        shown = ", ".join(str(value) for value in column.allowed[:SHOWN_ALLOWED])
-        more = len(column.allowed) - SHOWN_ALLOWED
-        rules.append(f"one of {shown}" + (f" (and {more} more)" if more > 0 else ""))
-    if column.range is not None:
-        rules.append(f"from {column.range[0]} to {column.range[1]}")
-    if column.regex is not None:
-        rules.append(f"matches `{column.regex}`")
-    if column.unique:
-        rules.append("unique")
-    if column.bbox is not None:
-        rules.append("within " + ", ".join(str(edge) for edge in column.bbox))
-    if column.example is not None:
-        rules.append(f"e.g. {column.example}")
-    return "; ".join(rules)
+    """What a column's values may be, as the docs site says it (`ColumnEntry.rules_text`),
+    with its example."""
+    rules = column.rules_text(allowed_shown=SHOWN_ALLOWED)
+    example = f"e.g. {column.example}" if column.example is not None else ""
+    return "; ".join(filter(None, [rules, example]))
 
 
 def _cell(text: str) -> str:

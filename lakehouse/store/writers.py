@@ -70,9 +70,9 @@ class HeldLease:
     """A lease this run holds at `path`, its heartbeat kept up by a daemon thread until
     `release()` (which removes the lease file if it is still this run's)."""
 
-    def __init__(self, store: Store, path: str, lease: Lease) -> None:
+    def __init__(self, store: Store, path: str, lease: Lease, *, took_over: bool = False) -> None:
         self.store, self.path, self.lease = store, path, lease
-        self.took_over = False  # (acquire_exclusive) whether a dead holder's lease was taken
+        self.took_over = took_over  # (acquire_exclusive) whether a dead holder's was replaced
         self._abandoned = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"lease {path}", daemon=True)
@@ -109,7 +109,7 @@ class HeldLease:
 
     def release(self) -> None:
         """Stop the heartbeat and remove the lease file (only if it is still this run's)."""
-        if self._stop.is_set() and self._abandoned:
+        if self._abandoned:
             return
         self._stop_beating()
         if self.still_held():
@@ -213,8 +213,7 @@ def acquire_exclusive(
                 raise LeaseBusy(holder) from None
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
-    held = HeldLease(store, path, mine)
-    held.took_over = took_over
+    held = HeldLease(store, path, mine, took_over=took_over)
     try:
         check()
     except BaseException:

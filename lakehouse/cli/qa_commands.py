@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lakehouse.cli.shell import _console, _open, _run, app
-from lakehouse.qa.diff import sample_line
 
 if TYPE_CHECKING:
     from lakehouse.qa.drift import ColumnDrift, SourceDrift
@@ -53,6 +52,8 @@ def print_drift(drift: SourceDrift) -> None:
     console.print(f"[bold]{lines[0]}[/bold]")
     for line in lines[1:]:
         console.print(line, style="yellow" if line.startswith("  !") else None, markup=False)
+    from lakehouse.qa.diff import sample_line  # (not at start-up: it pulls in DuckDB)
+
     if drift.keys:
         for line in (sample_line("  keys added", drift.keys.added_sample, drift.keys.added),
                      sample_line("  keys removed", drift.keys.removed_sample,

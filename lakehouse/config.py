@@ -41,6 +41,7 @@ templates = "templates"           # <dataset>.yml: one ingest template per sourc
 recipes = "recipes"               # <product>.yml recipes and their .lock files
 transforms = "transforms"         # transforms/<product>/: the @model functions
 contracts = "contracts"           # contracts/<product>/dictionary.yml: the data dictionary
+seeds = "seeds"                   # <name>.csv: small lookup tables a recipe reads as `{seed: name}`
 workspace = ".lakehouse/workspace"  # local: each build's DuckDB database file
 """
 
@@ -93,6 +94,7 @@ class PathSettings(Strict):
     recipes: str = "recipes"
     transforms: str = "transforms"
     contracts: str = "contracts"
+    seeds: str = "seeds"  # <name>.csv: small lookup tables kept in the repo
     workspace: str = ".lakehouse/workspace"  # local: each build's DuckDB database file
 
 
@@ -155,6 +157,10 @@ class LakehouseConfig(Strict):
     @property
     def contracts_dir(self) -> Path:
         return (self.project_dir / self.paths.contracts).resolve()
+
+    @property
+    def seeds_dir(self) -> Path:
+        return (self.project_dir / self.paths.seeds).resolve()
 
     @property
     def workspace_dir(self) -> Path:

@@ -8,6 +8,7 @@ lake.versions("dof_pts")
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,13 @@ from lakehouse.transform.index import (
 )
 from lakehouse.transform.lineage import Lineage
 from lakehouse.transform.plan import Plan, plan_product
-from lakehouse.transform.products import build_product, lineage_of, lock_product
+from lakehouse.transform.products import (
+    ProductOutcome,
+    build_all,
+    build_product,
+    lineage_of,
+    lock_product,
+)
 from lakehouse.transform.recipe import Lock, Recipe, load_recipe
 
 if TYPE_CHECKING:
@@ -123,12 +130,31 @@ class Lakehouse:
         full_refresh: bool = False,
         progress: Progress = no_progress,
         engine: str = "duckdb",
+        select: Sequence[str] = (),
     ) -> BuildResult:
         """Build the product from its lock (or from the latest versions, if no lock or `latest`),
         on DuckDB or on another engine of `lakehouse.transform.engines.ENGINES` (e.g.
-        `engine="spark"`: the same transforms on Spark)."""
+        `engine="spark"`: the same transforms on Spark). With `select` (`["m+"]`, see
+        `lakehouse.transform.selection`), only those models run, into the cache: no build is
+        recorded."""
         return build_product(
             self.config, self.store, self.archive, product,
+            latest=latest, full_refresh=full_refresh, progress=progress, engine=engine,
+            select=select,
+        )  # fmt: skip
+
+    def build_all(
+        self,
+        *,
+        latest: bool = False,
+        full_refresh: bool = False,
+        progress: Progress = no_progress,
+        engine: str = "duckdb",
+    ) -> Iterator[ProductOutcome]:
+        """Build every product, each after the products it reads; yields each outcome (a
+        failed product's readers are skipped, the others go on)."""
+        return build_all(
+            self.config, self.store, self.archive,
             latest=latest, full_refresh=full_refresh, progress=progress, engine=engine,
         )  # fmt: skip
 
@@ -139,12 +165,13 @@ class Lakehouse:
         latest: bool = False,
         full_refresh: bool = False,
         engine: str = "duckdb",
+        select: Sequence[str] = (),
     ) -> Plan:
         """What `build` (with the same options) would do, without running a model: the lock's
         stale inputs, and each model rebuilt, reused or a view, with why it is rebuilt."""
         return plan_product(
             self.config, self.store, self.archive, product,
-            latest=latest, full_refresh=full_refresh, engine=engine,
+            latest=latest, full_refresh=full_refresh, engine=engine, select=select,
         )  # fmt: skip
 
     def lineage(self, product: str) -> Lineage:

@@ -14,6 +14,7 @@ from lakehouse.cli.shell import (
     _preview_cell,
     _progress,
     _run,
+    _text,
     _utc,
     app,
 )
@@ -21,6 +22,7 @@ from lakehouse.cli.shell import (
 if TYPE_CHECKING:
     from lakehouse.contracts.contract import ContractReport
     from lakehouse.project import Lakehouse
+    from lakehouse.transform.builder import BuildResult
     from lakehouse.transform.plan import Plan
 
 ENGINE_HELP = (
@@ -43,9 +45,27 @@ def lock(
     console.print(f"wrote {path}")
 
 
+SELECT_HELP = (
+    "Run only these models of the product, into the cache (no build is recorded): `m` (with "
+    "what it reads), `m+` (and every model that reads it), `+m` (and every model it reads). "
+    "Repeat for more. The next full `lake build` reuses what they computed."
+)
+
+
 @app.command()
 def build(
-    product: Annotated[str, typer.Argument(help="Product name (recipes/<product>.yml).")],
+    product: Annotated[
+        str | None, typer.Argument(help="Product name (recipes/<product>.yml); or --all.")
+    ] = None,
+    all_products: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Build every product of the project, each after the products it reads; a "
+            "failed product's readers are skipped, the others go on.",
+        ),
+    ] = False,
+    select: Annotated[list[str] | None, typer.Option("--select", "-s", help=SELECT_HELP)] = None,
     latest: Annotated[
         bool, typer.Option("--latest", help="Ignore the lock: build from the newest versions.")
     ] = False,
@@ -55,32 +75,99 @@ def build(
     engine: Annotated[str, typer.Option("--engine", help=ENGINE_HELP)] = "duckdb",
 ) -> None:
     """Build a product from its locked inputs into builds/<product>/<build id>/ (printing its
-    plan first: stale inputs of the lock, the models to rebuild)."""
+    plan first: stale inputs of the lock, the models to rebuild); or every product (--all);
+    or some of a product's models (--select), to iterate on one part."""
+    if all_products:
+        if product is not None or select:
+            _fail("`lake build --all` builds every product: give no product and no --select.")
+        _build_all(latest, full_refresh, engine)
+        return
+    if product is None:
+        _fail("Name the product to build (see `lake catalog`), or build them all with --all.")
     lake = _open()
-    _print_short_plan(lake, product, latest, full_refresh, engine)
+    _print_short_plan(lake, product, latest, full_refresh, engine, select or [])
     with _progress(f"build {product}") as report:
         result = _run(
             lambda: lake.build(
-                product, latest=latest, full_refresh=full_refresh, progress=report, engine=engine
+                product,
+                latest=latest,
+                full_refresh=full_refresh,
+                progress=report,
+                engine=engine,
+                select=select or [],
             )
         )
+    _print_build(lake, result)
+
+
+def _print_build(lake: Lakehouse, result: BuildResult) -> None:
     console = _console()
+    width = max([24, *(len(run.name) for run in result.models)])
     for run in result.models:
         console.print(
-            f"  {run.layer:<12} {run.name:<24} {run.status:<6} "
+            f"  {run.layer:<12} {run.name:<{width}} {run.status:<6} "
             f"{f'{run.rows:,} rows' if run.rows is not None else '':>16} "
-            f"{run.seconds:8.2f} s"
+            f"{run.seconds:8.2f} s",
+            markup=False,
         )
     if result.all_cached:
         console.print("every model unchanged: all reused from the cache")
-    console.print(f"build [bold]{result.build_id}[/bold] at {lake.store.url(result.folder)}")
-    for name, output in result.outputs.items():
-        console.print(f"  {name}.parquet: {output.rows:,} rows")
     if result.contracts.results:
         console.print(f"contracts: {result.contracts.summary()}")
         _print_failed_rules(result.contracts)
+    if result.selected:
+        console.print(
+            f"selected {', '.join(result.selected)}: results kept in the cache, no build "
+            f"recorded; `lake build {result.product}` makes the build and reuses them."
+        )
+        return
+    console.print(f"build [bold]{result.build_id}[/bold] at {lake.store.url(result.folder)}")
+    for name, output in result.outputs.items():
+        console.print(f"  {name}.parquet: {output.rows:,} rows")
+    product = result.product
     table = product if f"outputs/{product}" in result.outputs else _first_output(result.outputs)
     console.print(f'query it: lake sql {product} "SELECT count(*) FROM {table}"')
+
+
+def _build_all(latest: bool, full_refresh: bool, engine: str) -> None:
+    """Every product in order, each printed as it finishes; exit 1 if any failed."""
+    from lakehouse.errors import LakehouseError
+
+    lake = _open()
+    console = _console()
+    outcomes = []
+    with _progress("build --all") as report:
+        builds = _run(
+            lambda: lake.build_all(
+                latest=latest, full_refresh=full_refresh, progress=report, engine=engine
+            )
+        )
+        while True:
+            outcome = _run(lambda: next(builds, None))
+            if outcome is None:
+                break
+            outcomes.append(outcome)
+            console.rule(outcome.product)
+            if outcome.result is not None:
+                _print_build(lake, outcome.result)
+            elif outcome.skipped_for is not None:
+                console.print(f"skipped: it reads {outcome.skipped_for}, whose build failed")
+            else:
+                assert isinstance(outcome.error, LakehouseError)
+                console.print(f"[red]failed:[/red] {_text(outcome.error)}")
+    console.rule("all products")
+    for outcome in outcomes:
+        if outcome.result is not None:
+            said = f"built {outcome.result.build_id}"
+        elif outcome.skipped_for is not None:
+            said = f"skipped (reads {outcome.skipped_for})"
+        else:
+            said = "FAILED"
+        console.print(f"  {outcome.product:<24} {said}", markup=False)
+    if not outcomes:
+        console.print("no products: write recipes/<product>.yml (see recipes/pluto_lite.yml)")
+    if any(not outcome.passed for outcome in outcomes):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -93,6 +180,9 @@ def plan(
         bool, typer.Option("--full-refresh", help="As `lake build --full-refresh`.")
     ] = False,
     engine: Annotated[str, typer.Option("--engine", help=ENGINE_HELP)] = "duckdb",
+    select: Annotated[
+        list[str] | None, typer.Option("--select", "-s", help="As `lake build --select`.")
+    ] = None,
     as_json: Annotated[
         bool,
         typer.Option("--json", help="The plan as JSON (its shape: lakehouse/transform/plan.py)."),
@@ -103,7 +193,9 @@ def plan(
     or a view, with why it is rebuilt (code, shared helper, input, contract, never built)."""
     lake = _open()
     found = _run(
-        lambda: lake.plan(product, latest=latest, full_refresh=full_refresh, engine=engine)
+        lambda: lake.plan(
+            product, latest=latest, full_refresh=full_refresh, engine=engine, select=select or []
+        )
     )
     if as_json:
         typer.echo(found.to_json())
@@ -139,7 +231,12 @@ def _print_plan(found: Plan) -> None:
 
 
 def _print_short_plan(
-    lake: Lakehouse, product: str, latest: bool, full_refresh: bool, engine: str
+    lake: Lakehouse,
+    product: str,
+    latest: bool,
+    full_refresh: bool,
+    engine: str,
+    select: list[str],
 ) -> None:
     """The plan's short form, before a build: a plan that cannot be made prints nothing (the
     build then says what is wrong, with its damaged records named once)."""
@@ -151,7 +248,9 @@ def _print_short_plan(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DamagedRecordWarning)
-            found = lake.plan(product, latest=latest, full_refresh=full_refresh, engine=engine)
+            found = lake.plan(
+                product, latest=latest, full_refresh=full_refresh, engine=engine, select=select
+            )
     except (LakehouseError, OSError):
         return
     for line in found.short_lines():

@@ -322,8 +322,7 @@ def _inputs(entry: BuildRecord) -> dict[str, str]:
     """alias -> "dataset version" of the lock the build used."""
     found = {}
     for alias, pinned in entry.lock.inputs.items():
-        name = pinned.dataset or f"{pinned.product}.{pinned.output}"
-        found[alias] = f"{name} {pinned.version}"
+        found[alias] = f"{pinned.name} {pinned.version}"
     return found
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 import uuid
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +39,13 @@ from lakehouse.records import DamagedRecordWarning, damage_reason
 from lakehouse.sql import sql_identifier, sql_string
 from lakehouse.store.lease import LEASE_FILE
 from lakehouse.store.storage import Store, sha256_of_file
-from lakehouse.store.writers import abandoned_temporaries, hold, remove_abandoned, remove_held
+from lakehouse.store.writers import (
+    HeldLease,
+    abandoned_temporaries,
+    hold,
+    remove_abandoned,
+    remove_held,
+)
 from lakehouse.transform.cache import (
     Damage,
     entry_path,
@@ -77,6 +84,8 @@ from lakehouse.transform.reuse import (
     is_view,
     model_fingerprint,
 )
+from lakehouse.transform.seeds import check_seed_copy, seed_to_parquet
+from lakehouse.transform.selection import read_by
 
 __all__ = [  # the fingerprints live in transform/reuse.py, shared with `lake plan`
     "BuildResult",
@@ -123,6 +132,8 @@ class BuildResult:
     stopped_at: str | None = None  # the model whose contract stopped the build
     # damaged cache entries this build found, set aside and rebuilt: one sentence each
     damaged: list[str] = field(default_factory=list)
+    # the models a selection ran (`select`): then nothing but the cache is written
+    selected: list[str] = field(default_factory=list)
 
     @property
     def all_cached(self) -> bool:
@@ -189,20 +200,26 @@ class Builder:
         self.dictionary, self.dictionary_file = spec.dictionary, spec.dictionary_file
         self.contracts = spec.contracts
         self.views: dict[str, Model] = {}
+        self.selected: list[str] = []  # the models a selection runs (`run(select=...)`)
         self.result: BuildResult | None = None  # the build under way
         self.step = (0, 0)  # its progress: models done, of how many
 
-    def run(self, *, full_refresh: bool = False) -> BuildResult:
+    def run(self, *, full_refresh: bool = False, select: Sequence[str] = ()) -> BuildResult:
+        """Build the product; with `select` (model names, see transform/selection.py), run only
+        those models and what they read, check their contracts, and keep their results in the
+        cache for the next build: no build folder is recorded, nothing is published."""
         product = check_dataset_name(self.recipe.name)
+        self.selected = list(select)
         started = datetime.now(UTC)
         build_id = new_build_id(started)
         folder = build_folder(product, build_id)
         database = workspace_database(self.workspace, product, build_id)
         database.parent.mkdir(parents=True, exist_ok=True)
-        targets = list(dict.fromkeys([*self.recipe.outputs, *self.recipe.keep]))
+        targets = self.selected or list(dict.fromkeys([*self.recipe.outputs, *self.recipe.keep]))
         order = plan(self.models, self.lock.inputs, targets)
         keys = self.model_keys(order)
-        result = BuildResult(build_id, product, folder, database)
+        selected = [name for name in order if name in self.selected]
+        result = BuildResult(build_id, product, folder, database, selected=selected)
         self.result = result
         remove_abandoned(unfinished_builds(self.store, self.workspace, product))
         remove_abandoned(abandoned_temporaries(self.store, f"{BUILDS_AREA}/{product}"))
@@ -234,28 +251,43 @@ class Builder:
                             self._check(contract, tables[contract.model], run, result, full_refresh)
                 finally:
                     con.close()
-                if not self.engine_type.provides_database:
-                    self._workspace_database(database, result)
-                self._write_build_folder(result, order, started)
+                if self.selected:
+                    self._discard(folder, lease, database)
+                else:
+                    if not self.engine_type.provides_database:
+                        self._workspace_database(database, result)
+                    self._write_build_folder(result, order, started)
             if not result.contracts.passed:
-                failed = result.contracts.failure_text()
-                layer = result.contracts.blocking[0].layer
-                stopped = f" and stopped after {result.stopped_at}" if result.stopped_at else ""
-                raise ContractError(
-                    f"Build {build_id} of {product!r} failed its {layer} contract: {failed}"
-                    f"{stopped}; it is recorded as failed and cannot be published: see "
-                    f"{self.store.url(folder)}/contracts/report.txt."
-                )
+                raise ContractError(self._failure(result))
         except ContractError:
             raise
         except BaseException:
-            remove_held(self.store, folder, lease)
-            for leftover in (database, database.with_name(database.name + ".wal")):
-                leftover.unlink(missing_ok=True)
+            self._discard(folder, lease, database)
             raise
         finally:
             lease.release()
         return result
+
+    def _failure(self, result: BuildResult) -> str:
+        failed = result.contracts.failure_text()
+        layer = result.contracts.blocking[0].layer
+        stopped = f" and stopped after {result.stopped_at}" if result.stopped_at else ""
+        if self.selected:
+            return (
+                f"The selected models of {result.product!r} failed their {layer} contract: "
+                f"{failed}{stopped}; nothing was recorded (a selection makes no build)."
+            )
+        return (
+            f"Build {result.build_id} of {result.product!r} failed its {layer} contract: "
+            f"{failed}{stopped}; it is recorded as failed and cannot be published: see "
+            f"{self.store.url(result.folder)}/contracts/report.txt."
+        )
+
+    def _discard(self, folder: str, lease: HeldLease, database: Path) -> None:
+        """Remove the build's folder (its lease last) and its workspace database."""
+        remove_held(self.store, folder, lease)
+        for leftover in (database, database.with_name(database.name + ".wal")):
+            leftover.unlink(missing_ok=True)
 
     def model_keys(self, order: list[str]) -> dict[str, ModelKey]:
         """The fingerprint of each model of `order`, from the lock and the code alone (what
@@ -280,7 +312,12 @@ class Builder:
     def _register_inputs(self, con: Engine, scratch: Path) -> dict[str, ir.Table]:
         tables: dict[str, ir.Table] = {}
         for alias, pinned in self.lock.inputs.items():
-            if pinned.dataset is None:  # another product's build output
+            if pinned.seed is not None:  # a CSV of the repo, as the lock pinned its bytes
+                stored = check_seed_copy(self.store, pinned.seed, pinned.sha256)
+                local = scratch / f"seed-{alias}.parquet"
+                seed_to_parquet(self.store, stored, pinned.types or {}, local)
+                tables[alias] = con.parquet_table(alias, [str(local)], None)
+            elif pinned.dataset is None:  # another product's build output
                 assert pinned.product and pinned.output
                 check_product_input(self.store, pinned.product, pinned.version, pinned.output)
                 url = self.store.url(output_path(pinned.product, pinned.version, pinned.output))
@@ -314,7 +351,7 @@ class Builder:
         fingerprint = key.fingerprint
         start = time.perf_counter()
         published = is_published(self.recipe, found.name)
-        if is_view(found, self.recipe):
+        if is_view(found, self.recipe) and found.name not in self.selected:
             expression = self._expression(found, tables)
             self.views[found.name] = found
             tables[found.name] = con.view(found.name, expression)
@@ -418,7 +455,7 @@ class Builder:
 
     def _engine_failure(self, found: Model, exc: Exception) -> str:
         first_line = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        upstream = [name for name in self.views if name in _ancestors(self.models, found.name)]
+        upstream = [name for name in self.views if name in read_by(self.models, found.name)]
         within = f" or a view it reads ({', '.join(upstream)})" if upstream else ""
         return (
             f"Model {found.name!r} ({found.defined_in}){within} failed in the engine: {first_line}"
@@ -428,7 +465,11 @@ class Builder:
         """The product layer's contracts: each output's dictionary entry, then any hand-written
         contract on it."""
         found = []
+        assert self.result is not None
+        ran = {run.name for run in self.result.models}
         for name in self.recipe.outputs:
+            if name not in ran:  # not selected
+                continue
             if self.dictionary is not None:
                 found.append(dictionary_contract(name, self.dictionary.tables[name]))
             if name in self.contracts:
@@ -473,7 +514,10 @@ class Builder:
         if self.dictionary is None:
             return
         where = self.dictionary_file or "the data dictionary"
+        ran = {run.name for run in result.models}
         for name in self.recipe.outputs:
+            if name not in ran:  # not selected
+                continue
             table = self.dictionary.tables.get(name)
             if table is None:
                 raise BuildError(
@@ -581,18 +625,6 @@ def _content_hash(local: Path) -> str:
 
     with duckdb.connect() as con:
         return content_sha256(con, local)
-
-
-def _ancestors(models: dict[str, Model], name: str) -> set[str]:
-    """Every model `name` reads, directly or through other models."""
-    found: set[str] = set()
-    pending = [name]
-    while pending:
-        for dependency in models[pending.pop()].inputs:
-            if dependency in models and dependency not in found:
-                found.add(dependency)
-                pending.append(dependency)
-    return found
 
 
 def evaluate(models: dict[str, Model], inputs: dict[str, Any], target: str, con: Any = None) -> Any:

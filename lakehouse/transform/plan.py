@@ -1,7 +1,8 @@
 """`lake plan <product>`: what a build would do, without running any model.
 
 For each input of the product's lock: the version it pins against the archive's latest version
-of that dataset (or, for another product's output, that product's newest passed build); a lock
+of that dataset (for another product's output, that product's newest passed build; for a
+seed, its file in the repo now); a lock
 behind an input the recipe asks `latest` of is stale (`lake lock <product>` moves it on). Then
 each model of the product's DAG: a view (computed inside the models that read it), reused from
 the cache, or rebuilt, and why, by comparing its fingerprint's parts with those the last build
@@ -25,7 +26,7 @@ checked again (`ModelPlan.contracts`). The JSON form (`Plan.to_dict`, `lake plan
     {"plan_format": 1, "product": str, "engine": str, "full_refresh": bool,
      "lock": str | null,             # the lock file read; null: built from the latest versions
      "compared_with": str | null,    # the build the reasons compare with (the latest one)
-     "inputs": [{"alias", "kind": "dataset" | "product", "name", "pinned", "latest",
+     "inputs": [{"alias", "kind": "dataset" | "product" | "seed", "name", "pinned", "latest",
                  "fixed": bool,      # the recipe asks for this version itself: never stale
                  "stale": bool}],
      "stale": [alias, ...], "fix": "lake lock <product>" | null,
@@ -38,8 +39,9 @@ checked again (`ModelPlan.contracts`). The JSON form (`Plan.to_dict`, `lake plan
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from lakehouse.archive.archive import Archive
@@ -54,7 +56,14 @@ from lakehouse.transform.index import find_build, list_builds
 from lakehouse.transform.models import COMMON, PACKAGE
 from lakehouse.transform.models import plan as model_order
 from lakehouse.transform.products import build_spec
-from lakehouse.transform.recipe import DatasetInput, Lock, LockedInput, lock_path, read_lock
+from lakehouse.transform.recipe import (
+    DatasetInput,
+    Lock,
+    LockedInput,
+    SeedInput,
+    lock_path,
+    read_lock,
+)
 from lakehouse.transform.records import BuildRecord, FingerprintParts, ModelRunRecord
 from lakehouse.transform.reuse import (
     ModelKey,
@@ -66,6 +75,8 @@ from lakehouse.transform.reuse import (
     fingerprint_models,
     is_view,
 )
+from lakehouse.transform.seeds import SEED_VERSION_DIGITS, hash_seed
+from lakehouse.transform.selection import select_models
 
 PLAN_FORMAT = 1
 ReasonKind = Literal[
@@ -87,7 +98,7 @@ class InputPlan:
     archive or the builds hold none); `fixed` when the recipe asks for that version itself."""
 
     alias: str
-    kind: Literal["dataset", "product"]
+    kind: Literal["dataset", "product", "seed"]
     name: str
     pinned: str
     latest: str | None
@@ -206,12 +217,15 @@ def plan_product(
     latest: bool = False,
     full_refresh: bool = False,
     engine: str = "duckdb",
+    select: Sequence[str] = (),
 ) -> Plan:
     """What `lake build product` (with the same options) would do, without running a model."""
     spec = build_spec(config, archive, product, latest=latest)
+    selected = select_models(spec.models, select, product) if select else []
     locked = not latest and read_lock(config.recipes_dir, product) is not None
     lock = str(lock_path(config.recipes_dir, product)) if locked else None
-    return plan_build(spec, store, archive, lock=lock, full_refresh=full_refresh, engine=engine)
+    return plan_build(spec, store, archive, lock=lock, full_refresh=full_refresh, engine=engine,
+                      seeds_dir=config.seeds_dir, selected=selected)  # fmt: skip
 
 
 def plan_build(
@@ -222,21 +236,25 @@ def plan_build(
     lock: str | None,
     full_refresh: bool = False,
     engine: str = "duckdb",
+    seeds_dir: Path | None = None,
+    selected: Sequence[str] = (),
 ) -> Plan:
-    """The plan of a build of `spec` on `engine` (its fingerprints, as the builder's)."""
+    """The plan of a build of `spec` on `engine` (its fingerprints, as the builder's); a seed
+    is compared with its file in `seeds_dir`; with `selected` models, of that selection's
+    run (`Builder.run(select=...)`)."""
     from lakehouse.transform.engines import ENGINES
 
     recipe = spec.recipe
     product = check_dataset_name(recipe.name)
     engine_name = ENGINES.get(engine).name
-    targets = list(dict.fromkeys([*recipe.outputs, *recipe.keep]))
+    targets = list(selected) or list(dict.fromkeys([*recipe.outputs, *recipe.keep]))
     order = model_order(spec.models, spec.lock.inputs, targets)
     crs = {name: declared_crs(recipe, spec.dictionary, name) for name in order}
     text = engine_text(engine_name, engine_package_versions(engine_name))
     keys = fingerprint_models(spec.models, order, spec.lock, text, crs)
     builds = list_builds(store, product)
     inputs = [
-        _input_plan(alias, pinned, spec, store, archive, fixed=lock is not None)
+        _input_plan(alias, pinned, spec, store, archive, lock is not None, seeds_dir)
         for alias, pinned in spec.lock.inputs.items()
     ]
     models = []
@@ -245,7 +263,7 @@ def plan_build(
         key = keys[name]
         previous = _last_run(builds, name)
         changes = [] if previous is None else _changes(key, previous, spec.lock)
-        if is_view(found, recipe):
+        if is_view(found, recipe) and name not in selected:
             action: Literal["rebuild", "reuse", "view"] = "view"
             reasons = changes
         else:
@@ -264,15 +282,25 @@ def plan_build(
 
 
 def _input_plan(
-    alias: str, pinned: LockedInput, spec: BuildSpec, store: Store, archive: Archive, fixed: bool
+    alias: str,
+    pinned: LockedInput,
+    spec: BuildSpec,
+    store: Store,
+    archive: Archive,
+    fixed: bool,
+    seeds_dir: Path | None,
 ) -> InputPlan:
     """`fixed`: whether the pinned version is the recipe's own (a lock's `latest` is a version
     the lock chose; without a lock every input is at its newest)."""
     wanted = spec.recipe.inputs[alias]
+    if isinstance(wanted, SeedInput):  # the file in the repo is its latest version
+        return InputPlan(alias, "seed", pinned.name, pinned.version,
+                         _seed_now(seeds_dir, wanted.seed), not fixed)  # fmt: skip
     if isinstance(wanted, DatasetInput):
         asks_latest = wanted.version == LATEST
     else:
         asks_latest = wanted.build == LATEST
+    kind: Literal["dataset", "product", "seed"]
     if pinned.dataset is not None:
         try:
             newest: str | None = archive.manifest(pinned.dataset, LATEST).version
@@ -280,7 +308,7 @@ def _input_plan(
             raise
         except (NotFoundError, IntegrityError):  # none, or unreadable: the build says which
             newest = None
-        kind: Literal["dataset", "product"] = "dataset"
+        kind = "dataset"
     else:
         assert pinned.product is not None
         try:
@@ -291,6 +319,17 @@ def _input_plan(
             newest = None
         kind = "product"
     return InputPlan(alias, kind, pinned.name, pinned.version, newest, not (fixed and asks_latest))
+
+
+def _seed_now(seeds_dir: Path | None, name: str) -> str | None:
+    """The version a lock would pin of a seed now (None if its file is gone: the build says
+    whether the store still has the pinned bytes)."""
+    if seeds_dir is None:
+        return None
+    try:
+        return hash_seed(seeds_dir, name)[:SEED_VERSION_DIGITS]
+    except NotFoundError:
+        return None
 
 
 def _last_run(builds: list[BuildRecord], name: str) -> tuple[BuildRecord, ModelRunRecord] | None:

@@ -1,9 +1,10 @@
 """Recipes (`recipes/<product>.yml`) and their lock files (`recipes/<product>.lock`).
 
 A recipe names a product's owner, the inputs its transforms read (archived datasets, pinned to a
-version or `latest`, or another product's build output, `{product: p, output: o}`) and the
-models it publishes. A lock
-pins every input to an exact version and its sha256, so a build from a lock is reproducible.
+version or `latest`; another product's build output, `{product: p, output: o}`; or a seed, a
+small CSV kept in the repo, `{seed: name}`, see transform/seeds.py) and the models it
+publishes. A lock pins every input to an exact version and its sha256, so a build from a lock
+is reproducible.
 """
 
 from __future__ import annotations
@@ -14,13 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from lakehouse.archive.archive import Archive
 from lakehouse.errors import ConfigError, IntegrityError, LockError, NewerRecordError, NotFoundError
 from lakehouse.names import LATEST, DatasetName, VersionOrLatest, check_dataset_name
 from lakehouse.records import Strict, load_yaml_model
 from lakehouse.transform.index import find_build
+from lakehouse.transform.seeds import (
+    SEED_VERSION_DIGITS,
+    check_seed_types,
+    hash_seed,
+    seed_display_name,
+)
 
 LOCK_SUFFIX = ".lock"
 
@@ -40,11 +47,28 @@ class ProductInput(Strict):
     build: str = LATEST
 
 
+class SeedInput(Strict):
+    """A CSV kept in the repo (`seeds/<seed>.csv`), with the ibis types of columns DuckDB
+    should not guess."""
+
+    seed: DatasetName
+    types: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("types")
+    @classmethod
+    def _known_types(cls, types: dict[str, str]) -> dict[str, str]:
+        check_seed_types(types)
+        return types
+
+
+RecipeInput = DatasetInput | ProductInput | SeedInput
+
+
 class Recipe(Strict):
     name: DatasetName
     description: str = ""
     owner: str = Field(min_length=1, description="the product's primary data engineer")
-    inputs: dict[str, DatasetInput | ProductInput] = Field(min_length=1)
+    inputs: dict[str, RecipeInput] = Field(min_length=1)
     outputs: list[str] = Field(min_length=1)
     keep: list[str] = Field(default_factory=list, description="intermediate models to write out")
 
@@ -61,17 +85,31 @@ class Recipe(Strict):
 
 
 class LockedInput(Strict):
-    """An exact input: a dataset version (sha256 of its source bytes), or a product's build
-    output (`version` is the build id, sha256 the output's content hash)."""
+    """An exact input: a dataset version (sha256 of its source bytes), a product's build
+    output (`version` is the build id, sha256 the output's content hash), or a seed (sha256
+    of its file's bytes, `version` their first 12 hex digits, and the column types)."""
 
     dataset: str | None = None
     product: str | None = None
     output: str | None = None
+    seed: str | None = None
+    types: dict[str, str] | None = None
     version: str
     sha256: str
 
+    @model_validator(mode="after")
+    def _one_kind(self) -> LockedInput:
+        kinds = [self.dataset is not None, self.product is not None, self.seed is not None]
+        if sum(kinds) != 1:
+            raise ValueError("an input has exactly one of dataset, product or seed")
+        if self.product is not None and self.output is None:
+            raise ValueError(f"input of product {self.product!r} needs its output")
+        return self
+
     @property
     def name(self) -> str:
+        if self.seed is not None:
+            return seed_display_name(self.seed)
         return self.dataset or f"{self.product}.{self.output}"
 
 
@@ -112,13 +150,19 @@ def list_recipes(recipes_dir: Path) -> list[str]:
     return sorted(p.stem for p in recipes_dir.glob("*.yml")) if recipes_dir.is_dir() else []
 
 
-def resolve_lock(recipe: Recipe, archive: Archive, recipes_dir: Path) -> Lock:
-    """Pin every input of `recipe` to an exact archived version (resolving `latest`); an input
-    whose record is damaged is refused in a sentence naming the input and the file (the
-    damage of a dataset the recipe does not read is no matter)."""
+def resolve_lock(
+    recipe: Recipe, archive: Archive, recipes_dir: Path, seeds_dir: Path | None = None
+) -> Lock:
+    """Pin every input of `recipe` to an exact archived version (resolving `latest`) or, for a
+    seed, to the bytes of its file in `seeds_dir` now; an input whose record is damaged is
+    refused in a sentence naming the input and the file (the damage of a dataset the recipe
+    does not read is no matter)."""
     inputs = {}
     for alias, wanted in recipe.inputs.items():
         try:
+            if isinstance(wanted, SeedInput):
+                inputs[alias] = _resolve_seed(wanted, seeds_dir)
+                continue
             inputs[alias] = _resolve_input(wanted, archive)
         except NotFoundError as exc:
             raise NotFoundError(
@@ -129,6 +173,18 @@ def resolve_lock(recipe: Recipe, archive: Archive, recipes_dir: Path) -> Lock:
         except IntegrityError as exc:
             raise IntegrityError(f"{recipe.name} input {alias!r}: {exc}") from exc
     return Lock(product=recipe.name, locked_at=datetime.now(UTC), inputs=inputs)
+
+
+def _resolve_seed(wanted: SeedInput, seeds_dir: Path | None) -> LockedInput:
+    if seeds_dir is None:
+        raise ConfigError(f"The seed {wanted.seed!r} needs the project's seeds folder.")
+    sha256 = hash_seed(seeds_dir, wanted.seed)
+    return LockedInput(
+        seed=wanted.seed,
+        types=dict(wanted.types),
+        version=sha256[:SEED_VERSION_DIGITS],
+        sha256=sha256,
+    )
 
 
 def _resolve_input(wanted: DatasetInput | ProductInput, archive: Archive) -> LockedInput:
@@ -187,6 +243,8 @@ def check_lock(lock: Lock, recipe: Recipe, archive: Archive, recipes_dir: Path) 
                 f"{path}: input {alias!r} pins {pinned.name} {pinned.version}, but the recipe now "
                 f"asks for {_describe(wanted)}; run `lake lock {recipe.name}` again."
             )
+        if isinstance(wanted, SeedInput):
+            continue  # its stored copy is checked by the build (`seeds.check_seed_copy`)
         try:
             exact = _resolve_input(_pinned_request(wanted, pinned), archive)
         except NotFoundError as exc:
@@ -204,8 +262,11 @@ def check_lock(lock: Lock, recipe: Recipe, archive: Archive, recipes_dir: Path) 
             )
 
 
-def _lock_satisfies(wanted: DatasetInput | ProductInput, pinned: LockedInput) -> bool:
-    """Whether a pinned input is what the recipe asks for (same source; same version if fixed)."""
+def _lock_satisfies(wanted: RecipeInput, pinned: LockedInput) -> bool:
+    """Whether a pinned input is what the recipe asks for (same source; same version if fixed;
+    a seed with the same column types)."""
+    if isinstance(wanted, SeedInput):
+        return pinned.seed == wanted.seed and (pinned.types or {}) == wanted.types
     if isinstance(wanted, DatasetInput):
         return pinned.dataset == wanted.dataset and wanted.version in (LATEST, pinned.version)
     return (pinned.product, pinned.output) == (wanted.product, wanted.output) and wanted.build in (
@@ -214,7 +275,10 @@ def _lock_satisfies(wanted: DatasetInput | ProductInput, pinned: LockedInput) ->
     )
 
 
-def _describe(wanted: DatasetInput | ProductInput) -> str:
+def _describe(wanted: RecipeInput) -> str:
+    if isinstance(wanted, SeedInput):
+        types = f" with types {wanted.types}" if wanted.types else ""
+        return f"{seed_display_name(wanted.seed)}{types}"
     if isinstance(wanted, DatasetInput):
         return f"{wanted.dataset} {wanted.version}"
     return f"{wanted.product}.{wanted.output} build {wanted.build}"

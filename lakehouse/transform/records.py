@@ -17,6 +17,7 @@ from pydantic import Field
 
 from lakehouse.names import DatasetName
 from lakehouse.records import Migration, Strict, Timestamp, VersionedRecord
+from lakehouse.transform.seeds import seed_display_name
 
 OUTPUTS_GROUP = "outputs"  # a recipe's outputs; `models/<name>` holds the models it keeps
 
@@ -53,13 +54,22 @@ class ProductInputRecord(Strict):
     build: str
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
+class SeedInputRecord(Strict):
+    seed: str
+    types: dict[str, str]
+
+
 class RecipeRecord(Strict):
     """The recipe a build ran, as it was then."""
 
     name: str
     description: str
     owner: str
-    inputs: dict[str, DatasetInputRecord | ProductInputRecord]
+    inputs: dict[str, DatasetInputRecord | ProductInputRecord | SeedInputRecord]
     outputs: list[str]
     keep: list[str]
 
@@ -70,6 +80,15 @@ class LockedInputRecord(Strict):
     output: str | None
     version: str
     sha256: str
+    # a seed's (absent from records without one, which keep their bytes)
+    seed: str | None = Field(default=None, exclude_if=_absent)
+    types: dict[str, str] | None = Field(default=None, exclude_if=_absent)
+
+    @property
+    def name(self) -> str:
+        if self.seed is not None:
+            return seed_display_name(self.seed)
+        return self.dataset or f"{self.product}.{self.output}"
 
 
 class LockRecord(Strict):

@@ -27,15 +27,15 @@ from lakehouse.store.storage import Store
 from lakehouse.transform.cache import CACHE_AREA, Lookup, entry_path, look_up
 from lakehouse.transform.engines import ENGINES
 from lakehouse.transform.models import Model
-from lakehouse.transform.recipe import Lock, Recipe
+from lakehouse.transform.recipe import Lock, LockedInput, Recipe
 
 
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def input_fingerprint(alias: str, dataset: str, version: str, sha256: str) -> str:
-    return _digest("input", alias, dataset, version, sha256)
+def input_fingerprint(alias: str, dataset: str, version: str, sha256: str, *more: str) -> str:
+    return _digest("input", alias, dataset, version, sha256, *more)
 
 
 def model_fingerprint(found: Model, input_fingerprints: Mapping[str, str], engine: str) -> str:
@@ -79,9 +79,14 @@ class ModelKey:
 def lock_fingerprints(lock: Lock) -> dict[str, str]:
     """The fingerprint of each recipe input, from the lock alone (no data read)."""
     return {
-        alias: input_fingerprint(alias, pinned.name, pinned.version, pinned.sha256)
+        alias: input_fingerprint(alias, pinned.name, pinned.version, pinned.sha256, *_typed(pinned))
         for alias, pinned in lock.inputs.items()
     }
+
+
+def _typed(pinned: LockedInput) -> list[str]:
+    """A seed's column types are part of what it is (the same bytes read otherwise)."""
+    return [json.dumps(pinned.types, sort_keys=True)] if pinned.types else []
 
 
 def fingerprint_models(

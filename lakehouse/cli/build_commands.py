@@ -209,21 +209,25 @@ def _print_plan(found: Plan) -> None:
     compared = f"; compared with build {found.compared_with}" if found.compared_with else ""
     console.print(f"plan for {found.product} ({lock}{compared})", markup=False)
     console.print("inputs:")
+    alias_width = max([20, *(len(entry.alias) for entry in found.inputs)])
+    name_width = max([28, *(len(entry.name) for entry in found.inputs)])
     for entry in found.inputs:
         newest = entry.latest or "none"
         flag = "STALE" if entry.stale else ("pinned by the recipe" if entry.fixed else "")
         console.print(
-            f"  {entry.alias:<20} {entry.name:<28} {entry.pinned:<24} latest {newest:<24} {flag}",
+            f"  {entry.alias:<{alias_width}} {entry.name:<{name_width}} {entry.pinned:<24} "
+            f"latest {newest:<24} {flag}".rstrip(),
             markup=False,
         )
     console.print("models:")
+    model_width = max([28, *(len(model.name) for model in found.models)])
     for model in found.models:
         why = "; ".join(reason.detail for reason in model.reasons)
         checked = [c.defined_in for c in model.contracts if c.action == "check"]
         if model.action == "reuse" and checked:
             why = f"contract checked again ({', '.join(checked)})"
         console.print(
-            f"  {model.layer:<12} {model.name:<28} {model.action:<8} {why}".rstrip(),
+            f"  {model.layer:<12} {model.name:<{model_width}} {model.action:<8} {why}".rstrip(),
             markup=False,
         )
     for line in found.short_lines():

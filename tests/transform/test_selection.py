@@ -80,7 +80,7 @@ def test_a_selection_that_fails_a_contract_says_nothing_was_recorded(
         )
     )
     with pytest.raises(
-        ContractError, match="selected models of 'prod' failed.*nothing was recorded"
+        ContractError, match=r"selected models of 'prod' failed.*nothing was recorded"
     ):
         prod.build("prod", select=["prod"])
     assert list_builds(prod.store, "prod") == []
@@ -165,3 +165,43 @@ def test_the_cli_asks_for_a_product_or_all_but_not_both(project_dir: Path) -> No
     assert said.exit_code == 1 and "Name the product to build" in said.output
     said = runner.invoke(app, [*config, "build", "prod", "--all"])
     assert said.exit_code == 1 and "give no product and no --select" in said.output
+
+
+LONG = """
+from lakehouse.transform import model
+
+
+@model(layer="staging", materialized=True)
+def numbers_cleaned_and_typed_for_the_product(numbers):
+    return numbers.select(n=numbers.n.cast("int64"))
+
+
+@model(layer="product")
+def short(numbers_cleaned_and_typed_for_the_product):
+    return numbers_cleaned_and_typed_for_the_product
+"""
+
+
+def test_the_build_and_plan_tables_stay_aligned_with_long_model_names(
+    three: Lakehouse, project_dir: Path
+) -> None:
+    write(
+        project_dir,
+        {
+            "transforms/short/__init__.py": "",
+            "transforms/short/models.py": LONG,
+            "recipes/short.yml": RECIPE.format(name="short", inputs="{numbers: latest}"),
+        },
+    )
+    runner = CliRunner()
+    config = ["--config", str(project_dir / "lakehouse.toml")]
+    for command, word in (("plan", "rebuild"), ("build", "built")):
+        said = runner.invoke(app, [*config, command, "short", "--latest"], env={"COLUMNS": "200"})
+        assert said.exit_code == 0, said.output
+        lines = [
+            line
+            for line in said.output.splitlines()
+            if line.startswith("  ") and f" {word} " in line
+        ]
+        assert len(lines) == 2, said.output
+        assert len({line.index(f" {word} ") for line in lines}) == 1, said.output

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from lakehouse.publish.records import PublishRecord
     from lakehouse.qa.diff import BuildDiff
     from lakehouse.transform.records import BuildRecord
+    from lakehouse.transform.rule_tests import RuleTestResult
 
 
 class Lakehouse:
@@ -173,6 +174,13 @@ class Lakehouse:
             self.config, self.store, self.archive, product,
             latest=latest, full_refresh=full_refresh, engine=engine, select=select,
         )  # fmt: skip
+
+    def test(self, product: str, select: str | None = None) -> list[RuleTestResult]:
+        """Run the product's rule tests (`transforms/<product>/tests/*.yml`, see
+        `lakehouse.transform.rule_tests`): hand-written rows through its models."""
+        from lakehouse.transform.rule_tests import run_rule_tests
+
+        return run_rule_tests(self.config.transforms_dir, product, select)
 
     def lineage(self, product: str) -> Lineage:
         """Table and column lineage of a product, from its lock (or the latest versions)."""

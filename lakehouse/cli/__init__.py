@@ -10,6 +10,7 @@ from lakehouse.cli import (  # noqa: F401
     catalog_commands,
     publish_commands,
     qa_commands,
+    test_commands,
 )
 from lakehouse.cli.shell import app, main
 

@@ -96,8 +96,9 @@ def diff(
     old: Annotated[
         str | None,
         typer.Argument(
-            help="The earlier build: an id, `latest` or <product>/<id> (default: "
-            "the build before NEW)."
+            help="The earlier side: a build id, `latest`, a published version (26v1) or "
+            "<product>/<any of these> (default: the latest published version, unless NEW is "
+            "its build; then, or with nothing published, the build before NEW)."
         ),
     ] = None,
     new: Annotated[
@@ -157,7 +158,11 @@ def report_source(
 def report_diff(
     product: Annotated[str, typer.Argument(help="Product name.")],
     old: Annotated[
-        str | None, typer.Argument(help="The earlier build (default: before NEW).")
+        str | None,
+        typer.Argument(
+            help="The earlier side, as for `lake diff` (default: the latest published version, "
+            "unless NEW is its build; then the build before NEW)."
+        ),
     ] = None,
     new: Annotated[str | None, typer.Argument(help="The later build (default: latest).")] = None,
 ) -> None:

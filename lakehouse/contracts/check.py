@@ -6,7 +6,8 @@ of the table in one aggregate query; other custom checks (element-wise, windows,
 run through pandera, a query each. A few failing keys are fetched for each failed rule.
 The data dictionary's geometry rules (`geometry_check`: geometry type, valid, not empty,
 within a bbox) are checks of their own kind that join the one query too; a geometry in a
-sample is shown as its WKT, cut short.
+sample is shown as its WKT, cut short. Its relationship rules (`relationship_check`: a column's
+values are found in another table's column) are an anti-join each, a query of their own.
 (pandera's own `validate` runs a query per check: three times slower on the 1M-lot product,
 and its failure cases carry no keys.) Severity: a check's `raise_warning=True` is `warn`; a
 column's `metadata={"severity": "warn"}` makes its not-null and unique rules `warn` too.
@@ -106,6 +107,8 @@ def rules_for(name: str, schema: Any, present: set[str] | None = None) -> list[R
 
 
 def _kind(check: Any) -> str:
+    if _is_relationship_check(check):
+        return RELATIONSHIP_KIND
     if _is_geometry_check(check):
         return GEOMETRY_RULES[check.statistics["rule"]].kind
     return BUILTIN_KINDS.get(check.name, f"check {check.name}")
@@ -117,6 +120,8 @@ def _column_severity(column: Any) -> Severity:
 
 def _describe(check: Any) -> str:
     stats = check.statistics or {}
+    if _is_relationship_check(check):
+        return f"values in {stats['references']}"
     if _is_geometry_check(check):
         return _geometry_detail(stats)
     if check.name == "isin":
@@ -242,12 +247,76 @@ def _is_geometry(rule: Rule) -> bool:
 
 
 def _in_one_query(rule: Rule, t: Any) -> bool:
+    if _is_relationship(rule):
+        return False
     return (
         rule.check is None
         or _is_builtin(rule)
         or _is_geometry(rule)
         or _custom_passes(rule.check, t, rule.column) is not None
     )
+
+
+# -- relationship rules ------------------------------------------------------------------------
+
+RELATIONSHIP_KIND = "references"
+
+
+def relationship_check(references: str, referenced: Any, severity: Severity) -> Any:
+    """A data dictionary's `references: table.column` as a pandera check on a column: its
+    values (NULL aside) are among the values of `column` in `referenced`, the engine's table
+    that `table` names. `check_schema` counts the rows breaking it by an anti-join in the
+    engine (a query of its own: it reads another table); pandera's own `validate` runs it as a
+    custom check."""
+    import pandera.ibis as pa
+
+    return pa.Check(
+        # the table rides in the function, not in the statistics pandera and reports show
+        functools.partial(_relationship_check_fn, referenced=referenced),
+        name=RELATIONSHIP_KIND,
+        error=f"values in {references}",
+        raise_warning=severity == "warn",
+        references=references,
+    )
+
+
+def _relationship_check_fn(data: Any, referenced: Any, references: str) -> Any:
+    """A relationship rule as pandera calls a check: on `data.table[data.key]`."""
+    return data.table[data.key].isin(referenced[references.split(".")[1]])
+
+
+def _is_relationship_check(check: Any) -> bool:
+    function = getattr(check, "_check_fn", None)
+    return isinstance(function, functools.partial) and function.func is _relationship_check_fn
+
+
+def _is_relationship(rule: Rule) -> bool:
+    return rule.column is not None and _is_relationship_check(rule.check)
+
+
+def _unmatched(t: Any, rule: Rule) -> Any:
+    """The rows of `t` whose value of the rule's column is not NULL and not found in the
+    referenced column."""
+    assert rule.column is not None
+    referenced = rule.check._check_fn.keywords["referenced"]
+    column = rule.check.statistics["references"].split(".")[1]
+    # one column under a name of its own: a self-reference joins two distinct relations
+    values = referenced.select(_referenced_value=referenced[column])
+    present = t.filter(t[rule.column].notnull())
+    return present.anti_join(values, present[rule.column] == values._referenced_value)
+
+
+def _relationship_result(t: Any, rule: Rule, keys: list[str]) -> tuple[int, list[dict[str, Any]]]:
+    """Rows breaking a relationship rule, and the first few of them (by key) with their key
+    and the value not found."""
+    unmatched = _unmatched(t, rule)
+    count = int(unmatched.count().to_pyarrow().as_py() or 0)
+    if not count:
+        return 0, []
+    shown = list(dict.fromkeys([*keys, str(rule.column)]))
+    order = [c for c in shown if not t[c].type().is_geospatial()]
+    sample = unmatched.order_by(order).select(**{c: _shown(unmatched[c]) for c in shown})
+    return count, sample.limit(SAMPLE_KEYS).to_pyarrow().to_pylist()
 
 
 # -- geometry rules ----------------------------------------------------------------------------
@@ -391,9 +460,10 @@ def _shown(value: Any) -> Any:
 
 def check_schema(t: Any, name: str, schema: Any, layer: str) -> ContractReport:
     """Evaluate the contract `schema` on the ibis table `t`: structure from the table's schema,
-    every built-in rule in one engine query, custom checks through pandera; a few failing keys
-    for each rule that fails. A uniqueness rule fails on its surplus rows (non-empty rows minus
-    distinct values); a primary key also on rows with an empty key."""
+    every built-in rule in one engine query, relationship rules by an anti-join each, custom
+    checks through pandera; a few failing keys for each rule that fails. A uniqueness rule
+    fails on its surplus rows (non-empty rows minus distinct values); a primary key also on
+    rows with an empty key."""
     report = ContractReport(layer)
     report.results.extend(_structure_results(t, name, schema, layer))
     wrong_types = {entry["column"] for entry in report.results[-1].sample_keys}
@@ -412,6 +482,8 @@ def check_schema(t: Any, name: str, schema: Any, layer: str) -> ContractReport:
         if rule in failing:
             count = failing[rule]
             samples = _sample_keys(t, rule, keys) if count else []
+        elif _is_relationship(rule):
+            count, samples = _relationship_result(t, rule, keys)
         else:
             count, samples = _custom_check(t, rule, keys)
         report.results.append(

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lakehouse.contracts.check import check_schema, geometry_check
+from lakehouse.contracts.check import check_schema, geometry_check, relationship_check
 from lakehouse.contracts.dictionary import ColumnEntry, TableEntry
 from lakehouse.contracts.report import ContractReport
 from lakehouse.errors import ConfigError
@@ -47,14 +48,17 @@ def _literal(column: ColumnEntry, value: Any) -> Any:
     return value
 
 
-def dictionary_schema(table: TableEntry) -> Any:
+def dictionary_schema(table: TableEntry, referenced: Mapping[str, Any] | None = None) -> Any:
     """A dictionary table as a pandera DataFrameSchema: the product layer's contract. Columns,
     order and types are exact; the primary key is the schema's `unique` (pandera's ibis backend
     ignores `Column(unique=True)`, which `check_schema` honours); a geometry column's rules are
-    checks of their own (`geometry_check`)."""
+    checks of their own (`geometry_check`). A column's `references` is a check
+    (`relationship_check`) only when `referenced` gives, by column name, the engine table it
+    names (`dictionary_contract` finds them among a build's tables)."""
     import ibis
     import pandera.ibis as pa
 
+    referenced = referenced or {}
     columns = {}
     for column in table.columns:
         warn = column.severity == "warn"
@@ -67,6 +71,10 @@ def dictionary_schema(table: TableEntry) -> Any:
             checks.append(pa.Check.in_range(low, high, raise_warning=warn))
         if column.regex is not None:
             checks.append(pa.Check.str_matches(column.regex, raise_warning=warn))
+        if column.references is not None and column.name in referenced:
+            checks.append(
+                relationship_check(column.references, referenced[column.name], column.severity)
+            )
         checks += _geometry_checks(column)
         columns[column.name] = pa.Column(
             # pandera's ibis engine has no geometry type: the build checks it against the
@@ -115,9 +123,83 @@ def _geometry_checks(column: ColumnEntry) -> list[Any]:
     return found
 
 
-def dictionary_contract(name: str, table: TableEntry) -> Contract:
-    digest = hashlib.sha256(table.model_dump_json().encode()).hexdigest()[:16]
-    return Contract(name, dictionary_schema(table), "the data dictionary", digest)
+DICTIONARY = "the data dictionary"
+
+
+@dataclass(frozen=True)
+class BuildTables:
+    """The tables of a build that a dictionary's `references` may name: its recipe inputs by
+    alias and its models, each with its fingerprint (`tables` are the engine's tables by the
+    same names; without them, as for `lake plan`, the contract has the right digest but no
+    relationship checks), and the dictionary file, for messages."""
+
+    fingerprints: Mapping[str, str]
+    tables: Mapping[str, Any] | None = None
+    where: str = DICTIONARY
+
+
+def dictionary_contract(name: str, table: TableEntry, build: BuildTables | None = None) -> Contract:
+    """An output's contract from its dictionary entry. With the `build`'s tables, a column's
+    `references` is checked against the table it names; the digest then includes that table's
+    fingerprint, so that cached results are reused only while neither side changes. Without
+    `build`, references are left out (nothing to check them against)."""
+    referenced = {} if build is None else _referenced_tables(name, table, build)
+    parts = [table.model_dump_json()]
+    if build is not None:  # the fingerprint of each table referenced, self included
+        targets = sorted({target[0] for target in _references(table).values()})
+        parts += [f"{target}={build.fingerprints[target]}" for target in targets]
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+    return Contract(name, dictionary_schema(table, referenced), DICTIONARY, digest)
+
+
+def _references(table: TableEntry) -> dict[str, tuple[str, str]]:
+    """Each column with `references`: the (table, column) it names."""
+    return {c.name: c.reference for c in table.columns if c.reference is not None}
+
+
+def _referenced_tables(name: str, table: TableEntry, build: BuildTables) -> dict[str, Any]:
+    """The engine table each column's `references` names, by column name (none without the
+    engine's tables); an unknown table or column, or a column of another kind of value, is an
+    error naming the dictionary, the table and the column."""
+    found = {}
+    for column_name, (target, target_column) in _references(table).items():
+        shown = f"{build.where}: {name}.{column_name} references {target}.{target_column}"
+        if target not in build.fingerprints:
+            raise ConfigError(
+                f"{shown}, but the build has no table {target!r}; name one of its tables (the "
+                f"recipe's inputs by alias, the product's models): "
+                f"{', '.join(sorted(build.fingerprints))}."
+            )
+        if build.tables is None:
+            continue
+        other = build.tables[target]
+        if target_column not in other.columns:
+            raise ConfigError(
+                f"{shown}, but {target!r} has no column {target_column!r}; name one of: "
+                f"{', '.join(other.columns)}."
+            )
+        ours, theirs = table.column(column_name).storage_type, other.schema()[target_column]
+        if not _comparable(ours, theirs):
+            raise ConfigError(
+                f"{shown}, but that column holds {theirs.copy(nullable=True)} and "
+                f"{column_name} {ours}: values of different kinds never match; reference a "
+                "column of the same kind (e.g. a typed model rather than a raw input)."
+            )
+        found[column_name] = other
+    return found
+
+
+def _comparable(ours: str, theirs: Any) -> bool:
+    """Whether values of the ibis types `ours` (a name) and `theirs` can equal each other."""
+    import ibis
+
+    mine = ibis.dtype(ours)
+    return (
+        (mine.is_numeric() and theirs.is_numeric())
+        or (mine.is_string() and theirs.is_string())
+        or (mine.is_temporal() and theirs.is_temporal())
+        or mine.copy(nullable=True) == theirs.copy(nullable=True)
+    )
 
 
 # -- hand-written contracts --------------------------------------------------------------------
@@ -200,6 +282,9 @@ def load_source_contract(contracts_dir: Path, dataset: str) -> Contract | None:
     return Contract(dataset, schema, shown, digest)
 
 
-def check_table(t: Any, name: str, table: TableEntry, layer: str = "product") -> ContractReport:
-    """Check `t` against its data-dictionary entry."""
-    return check_schema(t, name, dictionary_schema(table), layer)
+def check_table(
+    t: Any, name: str, table: TableEntry, layer: str = "product", build: BuildTables | None = None
+) -> ContractReport:
+    """Check `t` against its data-dictionary entry (its `references` too when `build` gives the
+    tables they name)."""
+    return check_schema(t, name, dictionary_contract(name, table, build).schema, layer)

@@ -11,11 +11,21 @@ the receiving teams read them, written before the build and checked against it.
             description: Borough-block-lot, the tax lot's 10-digit identifier.
             nullable: false
             range: [1000000000, 5999999999]
+
+`references: <table>.<column>` on a column (MapPLUTO-lite's `bbl` says `references:
+pluto_lite.bbl`) is a relationship rule, as dbt's `relationships` test: every value of the
+column (NULL aside) must be among the values of that column of another table the build has:
+one of the product's recipe inputs by its alias (e.g. another product's output), or one of its
+models (an output, a kept model, or any model they read, views too; the table itself for a
+parent key). The name is checked when the build runs, where the tables are known
+(`lakehouse.contracts.contract.BuildTables`); a table of the same dictionary is checked on
+load. The rule takes the column's `severity`, as its other rules do.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +53,8 @@ STORAGE_TYPES: dict[str, str] = {
     "text": "string",
     "geometry": "geometry",
 }
+# `references`: a table (a recipe input's alias or a model: identifiers), a dot, a column
+REFERENCE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*")
 NUMERIC_TYPES = frozenset({"bbl", "decimal", "float", "integer"})
 ORDERED_TYPES = NUMERIC_TYPES | {"date", "datetime"}
 GeometryType = Literal[
@@ -88,6 +100,21 @@ class ColumnEntry(Strict):
         description="geometry: in crs units, how far a geometry may move before a diff counts "
         "it as changed (e.g. 0.01 ft; a reprojection round trip must not count)",
     )
+    references: str | None = Field(
+        default=None,
+        description="table.column: every value (NULL aside) is a value of that column of "
+        "another table of the build (a recipe input by its alias, or a model of the product)",
+    )
+
+    @field_validator("references")
+    @classmethod
+    def _table_dot_column(cls, references: str | None) -> str | None:
+        if references is not None and REFERENCE.fullmatch(references) is None:
+            raise ValueError(
+                f"references is {references!r}; write the table and the column its values "
+                "come from as table.column, e.g. pluto_lite.bbl"
+            )
+        return references
 
     @field_validator("crs")
     @classmethod
@@ -116,6 +143,8 @@ class ColumnEntry(Strict):
             "bbox": self.bbox is not None,
             "tolerance": self.tolerance is not None,
         }
+        if self.references is not None and self.type == "geometry":
+            raise ValueError("references cannot apply to geometry columns")
         given = [name for name, set_ in geometry_rules.items() if set_]
         if given and self.type != "geometry":
             raise ValueError(f"{', '.join(given)} apply to geometry columns, not {self.type}")
@@ -132,10 +161,19 @@ class ColumnEntry(Strict):
             return f"decimal({self.precision[0]}, {self.precision[1]})"
         return STORAGE_TYPES[self.type]
 
+    @property
+    def reference(self) -> tuple[str, str] | None:
+        """The (table, column) the column's values must be found in, if it says."""
+        if self.references is None:
+            return None
+        table, column = self.references.split(".")
+        return table, column
+
     def rules_text(self, allowed_shown: int | None = None) -> str:
         """What the column's values may be, for people (the docs site, a package's
         DICTIONARY.md): allowed values (the first `allowed_shown`, then a count), range,
-        pattern, uniqueness, a geometry's rules, and whether breaking them only warns."""
+        pattern, uniqueness, the column it references, a geometry's rules, and whether breaking
+        them only warns."""
         found = []
         if self.allowed is not None:
             shown = self.allowed[:allowed_shown] if allowed_shown else self.allowed
@@ -148,6 +186,8 @@ class ColumnEntry(Strict):
             found.append(f"matches {self.regex}")
         if self.unique:
             found.append("unique")
+        if self.references is not None:
+            found.append(f"values in {self.references}")
         if self.crs is not None:  # geometry
             found += self._geometry_rules()
         if self.severity == "warn" and found:
@@ -244,6 +284,24 @@ class Dictionary(Strict):
     product: str
     description: str = ""
     tables: dict[str, TableEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references_name_known_columns(self) -> Dictionary:
+        """A reference to a table this dictionary describes must name one of its columns
+        (other tables are known only to the build)."""
+        for name, table in self.tables.items():
+            for column in table.columns:
+                target = column.reference
+                if target is None or target[0] not in self.tables:
+                    continue
+                columns = [c.name for c in self.tables[target[0]].columns]
+                if target[1] not in columns:
+                    raise ValueError(
+                        f"{name}.{column.name} references {column.references}, but table "
+                        f"{target[0]!r} has no column {target[1]!r}; name one of: "
+                        f"{', '.join(columns)}"
+                    )
+        return self
 
 
 def dictionary_path(contracts_dir: Path, product: str) -> Path:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lakehouse.archive.archive import Archive
 from lakehouse.contracts.check import check_schema
-from lakehouse.contracts.contract import Contract, dictionary_contract
+from lakehouse.contracts.contract import BuildTables, Contract, dictionary_contract
 from lakehouse.contracts.dictionary import Dictionary, schema_differences
 from lakehouse.contracts.records import ContractResults
 from lakehouse.contracts.report import ContractReport, store_report
@@ -82,6 +82,7 @@ from lakehouse.transform.reuse import (
     input_fingerprint,
     is_published,
     is_view,
+    lock_fingerprints,
     model_fingerprint,
 )
 from lakehouse.transform.seeds import check_seed_copy, seed_to_parquet
@@ -246,7 +247,7 @@ class Builder:
                     if result.stopped_at is None:
                         self._check_dictionary(result)
                         self.progress("checking contracts", len(order), len(order))
-                        for contract in self._output_contracts():
+                        for contract in self._output_contracts(tables):
                             run = next(r for r in result.models if r.name == contract.model)
                             self._check(contract, tables[contract.model], run, result, full_refresh)
                 finally:
@@ -461,17 +462,23 @@ class Builder:
             f"Model {found.name!r} ({found.defined_in}){within} failed in the engine: {first_line}"
         )
 
-    def _output_contracts(self) -> list[Contract]:
-        """The product layer's contracts: each output's dictionary entry, then any hand-written
-        contract on it."""
+    def _output_contracts(self, tables: dict[str, ir.Table]) -> list[Contract]:
+        """The product layer's contracts: each output's dictionary entry (its `references`
+        checked against the build's `tables`), then any hand-written contract on it."""
         found = []
         assert self.result is not None
         ran = {run.name for run in self.result.models}
+        fingerprints = lock_fingerprints(self.lock) | {
+            r.name: r.fingerprint for r in self.result.models
+        }
+        build = BuildTables(
+            fingerprints, tables, str(self.dictionary_file or "the data dictionary")
+        )
         for name in self.recipe.outputs:
             if name not in ran:  # not selected
                 continue
             if self.dictionary is not None:
-                found.append(dictionary_contract(name, self.dictionary.tables[name]))
+                found.append(dictionary_contract(name, self.dictionary.tables[name], build))
             if name in self.contracts:
                 found.append(self.contracts[name])
         return found

@@ -149,6 +149,8 @@ def _modules_of(transforms_dir: Path, product: str) -> Iterable[types.ModuleType
     package = _import(f"{PACKAGE}.{product}", transforms_dir, f"{product}/__init__.py")
     yield package
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.ispkg:  # a subpackage (a tests/ folder made one) holds no models
+            continue
         yield _import(
             f"{package.__name__}.{info.name}", transforms_dir, f"{product}/{info.name}.py"
         )

@@ -46,7 +46,7 @@ from typing import Any, Literal
 
 from lakehouse.archive.archive import Archive
 from lakehouse.config import LakehouseConfig
-from lakehouse.contracts.contract import Contract, dictionary_contract
+from lakehouse.contracts.contract import BuildTables, Contract, dictionary_contract
 from lakehouse.errors import IntegrityError, NewerRecordError, NotFoundError
 from lakehouse.names import LATEST, check_dataset_name
 from lakehouse.store.storage import Store
@@ -74,6 +74,7 @@ from lakehouse.transform.reuse import (
     engine_text,
     fingerprint_models,
     is_view,
+    lock_fingerprints,
 )
 from lakehouse.transform.seeds import SEED_VERSION_DIGITS, hash_seed
 from lakehouse.transform.selection import select_models
@@ -205,6 +206,8 @@ class Plan:
 def _newest(found: InputPlan) -> str:
     if found.kind == "dataset":
         return "the archive's latest version"
+    if found.kind == "seed":
+        return "the file in the repo now"
     return f"the newest passed build of {found.name.split('.', 1)[0]!r}"
 
 
@@ -252,6 +255,8 @@ def plan_build(
     crs = {name: declared_crs(recipe, spec.dictionary, name) for name in order}
     text = engine_text(engine_name, engine_package_versions(engine_name))
     keys = fingerprint_models(spec.models, order, spec.lock, text, crs)
+    fingerprints = lock_fingerprints(spec.lock) | {n: k.fingerprint for n, k in keys.items()}
+    tables = BuildTables(fingerprints, where=str(spec.dictionary_file or "the data dictionary"))
     builds = list_builds(store, product)
     inputs = [
         _input_plan(alias, pinned, spec, store, archive, lock is not None, seeds_dir)
@@ -274,7 +279,7 @@ def plan_build(
                 reasons = _rebuild_reasons(previous, changes, lookup, full_refresh)
         contracts = [
             _contract_plan(store, product, key, contract, full_refresh)
-            for contract in _contracts_of(spec, name)
+            for contract in _contracts_of(spec, name, tables)
         ]
         models.append(ModelPlan(name, found.layer, action, key.fingerprint, reasons, contracts))
     compared = builds[-1].build_id if builds else None
@@ -441,14 +446,14 @@ def _rebuild_reasons(
     return [Reason("cache", "its cached result is gone (or lacks the content hash it now needs)")]
 
 
-def _contracts_of(spec: BuildSpec, name: str) -> list[Contract]:
+def _contracts_of(spec: BuildSpec, name: str, tables: BuildTables) -> list[Contract]:
     """The contracts a build checks on model `name`, as the builder picks them."""
     if name not in spec.recipe.outputs:
         contract = spec.contracts.get(name)
         return [contract] if contract else []
     found = []
     if spec.dictionary is not None and name in spec.dictionary.tables:
-        found.append(dictionary_contract(name, spec.dictionary.tables[name]))
+        found.append(dictionary_contract(name, spec.dictionary.tables[name], tables))
     if name in spec.contracts:
         found.append(spec.contracts[name])
     return found

@@ -317,13 +317,24 @@ def _input_plan(
     else:
         assert pinned.product is not None
         try:
-            newest = find_build(store, pinned.product, LATEST, passed_only=True).build_id
+            newest = _newest_build(store, pinned)
         except NewerRecordError:
             raise
         except (NotFoundError, IntegrityError):
             newest = None
         kind = "product"
     return InputPlan(alias, kind, pinned.name, pinned.version, newest, not (fixed and asks_latest))
+
+
+def _newest_build(store: Store, pinned: LockedInput) -> str:
+    """The newest passed build of the input's product; the pinned one when the newer build's
+    output holds the same rows (an unchanged rebuild does not make the lock stale)."""
+    assert pinned.product is not None
+    newest = find_build(store, pinned.product, LATEST, passed_only=True)
+    output = newest.outputs.get(f"outputs/{pinned.output}")
+    if output is not None and output.content_sha256 == pinned.sha256:
+        return pinned.version
+    return newest.build_id
 
 
 def _seed_now(seeds_dir: Path | None, name: str) -> str | None:

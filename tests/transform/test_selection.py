@@ -205,3 +205,29 @@ def test_the_build_and_plan_tables_stay_aligned_with_long_model_names(
         ]
         assert len(lines) == 2, said.output
         assert len({line.index(f" {word} ") for line in lines}) == 1, said.output
+
+
+def test_build_all_builds_pluto_lite_then_mappluto_lite(tmp_path: Path) -> None:
+    from tests.projects import mappluto_lite_project
+
+    lake = mappluto_lite_project(tmp_path / "demo", lots=200)
+    outcomes = list(lake.build_all())
+    assert [(o.product, o.passed) for o in outcomes] == [
+        ("pluto_lite", True), ("mappluto_lite", True)
+    ]  # fmt: skip
+    # pluto_lite's new build holds the same rows: mappluto_lite's lock is not stale for it
+    assert lake.plan("mappluto_lite").stale == []
+
+
+def test_a_product_input_with_other_rows_in_a_newer_build_is_stale(
+    three: Lakehouse, tmp_path: Path
+) -> None:
+    three.lock("zulu")
+    three.build("zulu")
+    three.lock("alpha")
+    assert three.plan("alpha").stale == []
+    ingest(three, tmp_path, "numbers", "n\n1\n2\n3\n")
+    three.lock("zulu")
+    newer = three.build("zulu")
+    (stale,) = three.plan("alpha").stale
+    assert (stale.alias, stale.kind, stale.latest) == ("zulu", "product", newer.build_id)

@@ -19,6 +19,7 @@ from lakehouse.publish.reading import scan_published
 from lakehouse.publish.records import PublishRecord
 from lakehouse.transform.index import list_builds
 from lakehouse.transform.recipe import Recipe, list_recipes, load_recipe
+from lakehouse.transform.seeds import seed_display_name
 
 
 @dataclass
@@ -49,6 +50,8 @@ class DatasetEntry:
 
 
 def _describe_input(spec: Any) -> str:
+    if hasattr(spec, "seed"):
+        return f"{seed_display_name(spec.seed)} (seed)"
     if hasattr(spec, "dataset"):
         return f"{spec.dataset} {spec.version}"
     return f"{spec.product}.{spec.output} (build {spec.build})"

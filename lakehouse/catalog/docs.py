@@ -3,7 +3,16 @@ an index, a page per product (dictionary, sources and their versions, lineage dr
 column lineage, a map of each output's geometry, the latest contract results, its builds) and a
 page per dataset (versions). A damaged record is named where it would be shown (a version whose
 manifest is damaged, a published version whose publish.json is damaged), and the rest of the
-site is whole."""
+site is whole.
+
+Tracing a product's column lineage (compiling every model to SQL and tracing each output
+column through it) is most of the time a site takes; reading a build's contract report and
+drawing its maps load pyarrow and DuckDB. So they are kept in the workspace (`DocsCache`:
+`<workspace>/docs-cache/<product>/<kind>-<key>.json`) under a key of everything they are made
+from: a lineage, of the recipe's outputs, the lock's exact inputs and each model's code
+fingerprint; contract results, of the build id; maps, of the build id and its outputs' sha256;
+each also of the lakehouse's own code and the versions of the packages that make it. A change to
+any of them gives another key, so kept content is never shown for what it was not made from."""
 
 from __future__ import annotations
 
@@ -15,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakehouse.archive.archive import Archive
 from lakehouse.catalog.catalog import DatasetEntry, ProductEntry, catalog
+from lakehouse.catalog.docs_cache import DocsCache, content_key
 from lakehouse.config import LakehouseConfig
 from lakehouse.errors import LakehouseError
 from lakehouse.publish.publish import qa_line
@@ -27,7 +37,9 @@ from lakehouse.render.maps import MAX_FEATURES, table_map
 from lakehouse.store.storage import Store
 from lakehouse.transform.index import contract_results, list_builds, output_files
 from lakehouse.transform.lineage import Lineage
-from lakehouse.transform.products import lineage_of
+from lakehouse.transform.models import load_models
+from lakehouse.transform.products import lineage_of, product_lock
+from lakehouse.transform.recipe import load_recipe, read_lock
 
 if TYPE_CHECKING:
     from lakehouse.archive.manifest import Manifest
@@ -35,6 +47,8 @@ if TYPE_CHECKING:
     from lakehouse.transform.records import BuildRecord
 
 BUILDS_SHOWN = 10  # a product page lists its latest builds, newest first
+DOCS_CACHE = "docs-cache"  # <workspace>/docs-cache/<product>/: what a site keeps between runs
+CONTRACT_ROWS = list[dict[str, Any]]
 
 
 @dataclass
@@ -89,45 +103,103 @@ def write_project_docs(
 ) -> DocsSite:
     """Gather what the project's site shows and write it into `folder` (default:
     <workspace>/docs)."""
+    kept = DocsCache(config.workspace_dir / DOCS_CACHE)
     products, datasets = catalog(archive, config.recipes_dir, config.contracts_dir)
-    builds = {product.name: product_builds(store, product.name) for product in products}
+    builds = {product.name: product_builds(store, product.name, kept) for product in products}
     site = SiteContent(
         products,
         datasets,
         {dataset.name: archive.scan_versions(dataset.name).manifests for dataset in datasets},
-        {p.name: _lineage_or_problem(config, store, archive, p.name) for p in products},
+        {p.name: _lineage_or_problem(config, store, archive, p.name, kept) for p in products},
         builds,
-        {name: product_maps(store, found.latest, config.workspace_dir)
+        {name: product_maps(store, found.latest, config.workspace_dir, kept)
          for name, found in builds.items()},
     )  # fmt: skip
     return write_docs(site, folder or config.workspace_dir / "docs")
 
 
 def _lineage_or_problem(
-    config: LakehouseConfig, store: Store, archive: Archive, product: str
+    config: LakehouseConfig, store: Store, archive: Archive, product: str, kept: DocsCache
 ) -> tuple[Lineage | None, str]:
     try:
-        return lineage_of(config, store, archive, product), ""
+        return kept_lineage(config, store, archive, product, kept), ""
     except LakehouseError as exc:
         return None, str(exc)
     except Exception as exc:  # one product's lineage must not stop the whole site
         return None, f"{exc.__class__.__name__}: {exc}"
 
 
-def product_builds(store: Store, product: str) -> ProductBuilds:
-    """The latest builds of a product and the rows of the latest one's contract report."""
+def kept_lineage(
+    config: LakehouseConfig, store: Store, archive: Archive, product: str, kept: DocsCache
+) -> Lineage:
+    """The product's lineage as `lineage_of` traces it, read from `kept` when it was traced
+    before from the same outputs, inputs and code (else traced and kept)."""
+    key = lineage_key(config, archive, product)
+    found = kept.read(product, "lineage", key, Lineage)
+    if isinstance(found, Lineage):
+        return found
+    traced = lineage_of(config, store, archive, product)
+    if lineage_key(config, archive, product) == key:  # nothing changed while it was traced
+        kept.keep(product, "lineage", key, traced, Lineage)
+    return traced
+
+
+def lineage_key(config: LakehouseConfig, archive: Archive, product: str) -> str:
+    """A digest of everything a product's lineage is traced from (nothing is compiled)."""
+    recipe = load_recipe(config.recipes_dir, product)
+    lock = read_lock(config.recipes_dir, product) or product_lock(
+        config, archive, recipe, latest=True
+    )
+    models = load_models(config.transforms_dir, product)
+    return content_key(
+        "lineage",
+        product,
+        list(recipe.outputs),
+        {alias: pinned.model_dump(mode="json") for alias, pinned in lock.inputs.items()},
+        {
+            name: [found.code_hash, found.layer, found.defined_in, list(found.inputs)]
+            for name, found in models.items()
+        },
+    )
+
+
+def product_builds(store: Store, product: str, kept: DocsCache | None = None) -> ProductBuilds:
+    """The latest builds of a product and the rows of the latest one's contract report (kept
+    in `kept` by build id: a build's report never changes)."""
     recent = list_builds(store, product)[-BUILDS_SHOWN:]
     if not recent:
         return ProductBuilds()
-    return ProductBuilds(recent, contract_results(store, product, recent[-1].build_id))
+    build_id = recent[-1].build_id
+    key = content_key("contracts", build_id)
+    rows = kept.read(product, "contracts", key, CONTRACT_ROWS) if kept else None
+    if rows is None:
+        rows = contract_results(store, product, build_id)
+        if kept:
+            kept.keep(product, "contracts", key, rows, CONTRACT_ROWS)
+    return ProductBuilds(recent, rows)
 
 
-def product_maps(store: Store, build: BuildRecord | None, workspace: Path) -> list[OutputMap]:
+def product_maps(
+    store: Store, build: BuildRecord | None, workspace: Path, kept: DocsCache | None = None
+) -> list[OutputMap]:
+    """A map of every geometry column of the build's outputs (kept in `kept` by build and
+    the outputs' sha256); an output that cannot be read gets its problem instead of a map
+    (and nothing is kept: it is tried again)."""
+    if build is None:
+        return []
+    key = content_key("maps", build.build_id, {n: o.sha256 for n, o in build.outputs.items()})
+    found = kept.read(build.product, "maps", key, list[OutputMap]) if kept else None
+    if found is None:
+        found = draw_maps(store, build, workspace)
+        if kept and not any(drawn.problem for drawn in found):
+            kept.keep(build.product, "maps", key, found, list[OutputMap])
+    return found
+
+
+def draw_maps(store: Store, build: BuildRecord, workspace: Path) -> list[OutputMap]:
     """A map of every geometry column of the build's outputs (DuckDB's spatial extension,
     installed once into `workspace`, loaded for them); an output that cannot be read gets its
     problem instead of a map."""
-    if build is None:
-        return []
     import duckdb
 
     found = []

@@ -11,8 +11,11 @@ body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; 
        color: #202124; line-height: 1.45; }
 h1 { margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #dadce0; }
 .lead { color: #5f6368; margin-top: 0; }
-table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .92rem; }
+.table-scroll { max-width: 100%; overflow-x: auto; margin: .6rem 0 1rem; }
+table { border-collapse: collapse; font-size: .92rem; }
 th, td { border: 1px solid #dadce0; padding: .25rem .5rem; text-align: left; vertical-align: top; }
+td { overflow-wrap: anywhere; min-width: 3.5rem; }
+td:first-child { overflow-wrap: break-word; }  /* names stay whole; the row scrolls */
 th { background: #f1f3f4; }
 code { background: #f1f3f4; padding: 0 .2rem; border-radius: 3px; }
 .pass { color: #137333; } .fail { color: #c5221f; font-weight: bold; } .warn { color: #b06000; }
@@ -41,4 +44,8 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     """An HTML table; cells are already escaped HTML."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    # wide tables scroll in their own box rather than spill past the page's right edge
+    return (
+        f"<div class='table-scroll'><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table></div>"
+    )

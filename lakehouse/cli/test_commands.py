@@ -1,5 +1,5 @@
-"""`lake test`: a product's rule tests, small hand-written tables run through its models
-(the library: lakehouse/transform/rule_tests.py, whose docstring describes the file format)."""
+"""`lake test`: a product's rule tests, small hand-written tables run through its models (the
+library: lakehouse/transform/rule_tests/, whose __init__ docstring describes the file format)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ HELP = "\n\n".join(
         "expect: the rows (only the columns they list are compared, rows in any order), or "
         "`{order: as_given, rows: [...]}`. Numbers compare by value, dates and timestamps from "
         "ISO text, null is null.",
-        "The format in full: docs/new-product.md and lakehouse/transform/rule_tests.py.",
+        "The format in full: docs/new-product.md and lakehouse/transform/rule_tests/__init__.py.",
     ]
 )
 

@@ -86,6 +86,12 @@ class PackageError(LakehouseError):
     """The data cannot be packaged in the asked format."""
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's first line of text (its class name when it has none), for a message."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """One clause per problem: the dotted field path and what is wrong with it."""
     problems = []

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.errors import FormatError
+from lakehouse.errors import FormatError, first_line
 from lakehouse.formats.long_lines import READ_BUFFER_BYTES, long_line_message, longest_record
 
 if TYPE_CHECKING:
@@ -92,8 +92,7 @@ def explain_read_error(exc: Exception, files: list[Path]) -> FormatError:
         )
     if "unterminated quote" in message.lower():
         return FormatError(f"{name} has an unterminated quoted value{where}; fix the file.")
-    first_line = message.splitlines()[0] if message else exc.__class__.__name__
-    return FormatError(f"Cannot read {name}{where}: {first_line}.")
+    return FormatError(f"Cannot read {name}{where}: {first_line(exc)}.")
 
 
 def _longer_than_a_read_buffer(files: list[Path], line: int | None) -> FormatError | None:

@@ -32,7 +32,13 @@ from lakehouse.contracts.contract import BuildTables, Contract, dictionary_contr
 from lakehouse.contracts.dictionary import Dictionary, schema_differences
 from lakehouse.contracts.records import ContractResults
 from lakehouse.contracts.report import ContractReport, store_report
-from lakehouse.errors import BuildError, ContractError, IntegrityError, NewerRecordError
+from lakehouse.errors import (
+    BuildError,
+    ContractError,
+    IntegrityError,
+    NewerRecordError,
+    first_line,
+)
 from lakehouse.names import check_dataset_name
 from lakehouse.progress import Progress, no_progress
 from lakehouse.records import DamagedRecordWarning, damage_reason
@@ -401,20 +407,7 @@ class Builder:
         warnings.warn(message, DamagedRecordWarning, stacklevel=4)
 
     def _expression(self, found: Model, tables: dict[str, ir.Table]) -> ir.Table:
-        import ibis.expr.types as ir
-
-        try:
-            expression = found(**{name: tables[name] for name in found.inputs})
-        except Exception as exc:
-            raise BuildError(
-                f"Model {found.name!r} ({found.defined_in}) raised {exc.__class__.__name__}: "
-                f"{exc}; fix the transform."
-            ) from exc
-        if not isinstance(expression, ir.Table):
-            raise BuildError(
-                f"Model {found.name!r} ({found.defined_in}) returned a "
-                f"{type(expression).__name__}, not a table; return an ibis table expression."
-            )
+        expression: ir.Table = found.expression(tables)
         return expression
 
     def _compute(
@@ -455,11 +448,11 @@ class Builder:
         return declared_crs(self.recipe, self.spec.dictionary, name)
 
     def _engine_failure(self, found: Model, exc: Exception) -> str:
-        first_line = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         upstream = [name for name in self.views if name in read_by(self.models, found.name)]
         within = f" or a view it reads ({', '.join(upstream)})" if upstream else ""
         return (
-            f"Model {found.name!r} ({found.defined_in}){within} failed in the engine: {first_line}"
+            f"Model {found.name!r} ({found.defined_in}){within} failed in the engine: "
+            f"{first_line(exc)}"
         )
 
     def _output_contracts(self, tables: dict[str, ir.Table]) -> list[Contract]:

@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from lakehouse.errors import TransformError
+from lakehouse.errors import BuildError, TransformError, first_line
 from lakehouse.project_code import import_failure, project_package
 
 Layer = Literal["staging", "intermediate", "product"]
@@ -82,6 +82,29 @@ class Model:
 
     def __call__(self, **tables: Any) -> Any:
         return self.func(**tables)
+
+    def expression(
+        self, tables: Mapping[str, Any], *, where: str = "", advice: str = "fix the transform"
+    ) -> Any:
+        """The model's ibis table expression on `tables` (its inputs by name); what it raises,
+        or a result that is not a table, is a BuildError naming the model (after `where`, the
+        file and test it runs for, if any)."""
+        import ibis.expr.types as ir
+
+        subject = f"{where}: model" if where else "Model"
+        try:
+            expression = self.func(**{name: tables[name] for name in self.inputs})
+        except Exception as exc:
+            raise BuildError(
+                f"{subject} {self.name!r} ({self.defined_in}) raised "
+                f"{exc.__class__.__name__}: {first_line(exc)}; {advice}."
+            ) from exc
+        if not isinstance(expression, ir.Table):
+            raise BuildError(
+                f"{subject} {self.name!r} ({self.defined_in}) returned a "
+                f"{type(expression).__name__}, not a table; return an ibis table expression."
+            )
+        return expression
 
 
 def model(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.errors import ConfigError
+from lakehouse.errors import ConfigError, first_line
 from lakehouse.transform.rule_tests.files import GivenTable, RuleTest
 
 if TYPE_CHECKING:
@@ -138,9 +138,3 @@ def _typed_array(values: list[Any], default: Any, where: str) -> pa.Array:
         raise ConfigError(
             f"{where} cannot be read as {kind} ({exc}); give the column's type under types:."
         ) from exc
-
-
-def first_line(exc: BaseException) -> str:
-    """An exception's first line of text (its class name when it has none), for a message."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else exc.__class__.__name__

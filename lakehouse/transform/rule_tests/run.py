@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from lakehouse.errors import BuildError, ConfigError, LakehouseError, NotFoundError
+from lakehouse.errors import BuildError, ConfigError, LakehouseError, NotFoundError, first_line
 from lakehouse.transform.models import Model, load_models, plan
 from lakehouse.transform.rule_tests.compare import RowDiff, compare
 from lakehouse.transform.rule_tests.files import RuleTest, load_rule_tests, select_rule_tests
-from lakehouse.transform.rule_tests.given import first_line, given_table
+from lakehouse.transform.rule_tests.given import given_table
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -107,22 +107,9 @@ def _run_model(test: RuleTest, models: Mapping[str, Model], con: Any) -> pa.Tabl
 def _call_model(test: RuleTest, name: str, found: Model, tables: Mapping[str, Any]) -> ir.Table:
     """The model's expression on the tables computed so far; what it raises, or a result that
     is not a table, is a BuildError naming the test."""
-    import ibis.expr.types as ir
-
-    try:
-        expression = found(**{parameter: tables[parameter] for parameter in found.inputs})
-    except Exception as exc:
-        raise BuildError(
-            f"{test.where}: model {name!r} ({found.defined_in}) raised "
-            f"{exc.__class__.__name__}: {first_line(exc)}; fix the transform or the "
-            "test's given tables."
-        ) from exc
-    if not isinstance(expression, ir.Table):
-        raise BuildError(
-            f"{test.where}: model {name!r} ({found.defined_in}) returned a "
-            f"{type(expression).__name__}, not a table; return an ibis table expression."
-        )
-    return expression
+    return found.expression(
+        tables, where=test.where, advice="fix the transform or the test's given tables"
+    )
 
 
 def _models_to_compute(test: RuleTest, models: Mapping[str, Model]) -> dict[str, Model]:

@@ -13,10 +13,9 @@ import pytest
 
 from lakehouse.catalog.docs import DOCS_CACHE, kept_lineage
 from lakehouse.catalog.docs_cache import DocsCache
-from lakehouse.config import init_project, load_config
 from lakehouse.project import Lakehouse
 from tests.projects import change_lots, make_project
-from tests.render.test_maps import AFTER, BEFORE, DICTIONARY, MODEL, ingest_places
+from tests.render.test_maps import AFTER, ingest_places, sites_project
 
 MARKER = "kept.marker"
 
@@ -121,27 +120,8 @@ def test_contract_results_are_kept_per_build(lake: Lakehouse, tmp_path: Path) ->
     assert "pluto_lite: primary key" in text and MARKER not in text
 
 
-def sites_project(folder: Path) -> Lakehouse:
-    """The one-product geometry project of tests/render/test_maps.py, built from BEFORE."""
-    init_project(folder)
-    lake = Lakehouse(load_config(folder / "lakehouse.toml"))
-    for made in (lake.config.templates_dir, lake.config.recipes_dir):
-        made.mkdir(parents=True, exist_ok=True)
-    (folder / "transforms" / "sites").mkdir(parents=True)
-    (folder / "transforms" / "sites" / "__init__.py").write_text(MODEL)
-    (lake.config.recipes_dir / "sites.yml").write_text(
-        "name: sites\nowner: me\ninputs: {places: latest}\noutputs: [sites]\n"
-    )
-    (folder / "contracts" / "sites").mkdir(parents=True)
-    (folder / "contracts" / "sites" / "dictionary.yml").write_text(DICTIONARY)
-    before: dict[int, tuple[float, float]] = dict(BEFORE)
-    ingest_places(lake, folder / "v1", before)
-    lake.build("sites")
-    return lake
-
-
 def test_maps_are_kept_per_build(tmp_path: Path) -> None:
-    lake = sites_project(tmp_path / "p")
+    lake = sites_project(tmp_path / "p", tmp_path)
     lake.docs(tmp_path / "site")
     page = tmp_path / "site" / "product-sites.html"
     assert page.read_text().count('<svg class="map"') == 1

@@ -135,11 +135,9 @@ def ingest_places(lake: Lakehouse, folder: Path, places: dict[int, tuple[float, 
     lake.ingest("places", file=path)
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lakehouse, Path, Path]]:
-    """The project, its diff report (written by `lake qa report diff sites`) and docs site."""
-    root = tmp_path_factory.mktemp("maps")
-    folder = root / "project"
+def sites_project(folder: Path, sources: Path) -> Lakehouse:
+    """The one-product geometry project (the model `sites` on the GeoJSON source `places`),
+    its first version (BEFORE, written under `sources`) archived and built."""
     init_project(folder)
     lake = Lakehouse(load_config(folder / "lakehouse.toml"))
     for made in (lake.config.templates_dir, lake.config.recipes_dir):
@@ -151,8 +149,17 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lakehouse,
     )
     (folder / "contracts" / "sites").mkdir(parents=True)
     (folder / "contracts" / "sites" / "dictionary.yml").write_text(DICTIONARY)
-    ingest_places(lake, root / "v1", BEFORE)
+    ingest_places(lake, sources / "v1", BEFORE)
     assert lake.build("sites").contracts.passed
+    return lake
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lakehouse, Path, Path]]:
+    """The project, its diff report (written by `lake qa report diff sites`) and docs site."""
+    root = tmp_path_factory.mktemp("maps")
+    folder = root / "project"
+    lake = sites_project(folder, root)
     ingest_places(lake, root / "v2", AFTER)
     assert lake.build("sites").contracts.passed
     with pytest.MonkeyPatch.context() as patch:

@@ -12,6 +12,7 @@ from lakehouse.cli.shell import _console, _open, _run, _utc, app
 if TYPE_CHECKING:
     from lakehouse.catalog.catalog import DatasetEntry, ProductEntry
     from lakehouse.project import Lakehouse
+    from lakehouse.transform.lineage import Lineage
 
 
 @app.command(name="catalog")
@@ -134,33 +135,68 @@ def lineage(
     product: Annotated[str, typer.Argument(help="Product name.")],
     column: Annotated[
         str | None,
-        typer.Option("--column", help="Show only where this output column comes from."),
+        typer.Option(
+            "--column",
+            help="Show only where this output column comes from, and what decides its rows.",
+        ),
     ] = None,
 ) -> None:
     """Show what feeds a product: source versions -> models -> outputs, and for each output
-    column the source columns it is computed from (from the lock, or the latest versions)."""
-    from rich.table import Table
-
+    column the source columns it is computed from and those that decide which rows it has
+    (join keys, filters, groupings), from the lock or the latest versions."""
     lake = _open()
-    console = _console()
     found = _run(lambda: lake.lineage(product))
     if column is not None:
-        for output, sources in _run(lambda: found.column_sources(column)).items():
-            console.print(f"{output}.{column} <- {', '.join(sources) or '(constant)'}")
+        _print_column_lineage(found, column)
         return
-    table = Table(title=f"{product}: tables")
+    _print_table_lineage(found)
+
+
+def _print_column_lineage(found: Lineage, column: str) -> None:
+    from lakehouse.transform.lineage import describe_rows
+
+    console = _console()
+    sources = _run(lambda: found.column_sources(column))
+    rows = found.rows_decided_by(column)
+    for output, computed_from in sources.items():
+        console.print(
+            f"{output}.{column} <- {', '.join(computed_from) or '(constant)'}", markup=False
+        )
+        lines = describe_rows(rows[output])
+        console.print("  rows decided by:" + ("" if lines else " nothing (every row)"))
+        for line in lines:
+            console.print(f"    {line}", markup=False)
+
+
+def _print_table_lineage(found: Lineage) -> None:
+    from rich.table import Table
+
+    from lakehouse.transform.lineage import describe_rows
+
+    console = _console()
+    table = Table(title=f"{found.product}: tables")
     for heading in ("name", "layer", "reads", "version / defined in"):
         table.add_column(heading, overflow="fold")
     for node in found.nodes:
         table.add_row(node.name, node.layer, ", ".join(found.upstream(node.name)), node.detail)
     console.print(table)
     for output, columns in found.columns.items():
+        own = {name: describe_rows(found.own_rows(output, name)) for name in columns}
         table = Table(title=f"{output}: columns")
         table.add_column("column")
         table.add_column("computed from", overflow="fold")
+        if any(own.values()):
+            table.add_column("its rows also decided by", overflow="fold")
         for name, sources in columns.items():
-            table.add_row(name, ", ".join(sources) or "(constant)")
+            rows = ["\n".join(own[name])] if any(own.values()) else []
+            table.add_row(name, ", ".join(sources) or "(constant)", *rows)
         console.print(table)
+        if not columns:
+            continue  # not traced: nothing to say about its rows either
+        shared = describe_rows(found.shared_rows(output))
+        console.print(f"rows of {output} decided by:" + ("" if shared else " nothing (every row)"))
+        for line in shared:
+            console.print(f"  {line}", markup=False)
 
 
 @app.command()

@@ -36,7 +36,7 @@ from lakehouse.render.html import table as _table
 from lakehouse.render.maps import MAX_FEATURES, table_map
 from lakehouse.store.storage import Store
 from lakehouse.transform.index import contract_results, list_builds, output_files
-from lakehouse.transform.lineage import Lineage
+from lakehouse.transform.lineage import Lineage, describe_rows
 from lakehouse.transform.models import load_models
 from lakehouse.transform.products import lineage_of, product_lock
 from lakehouse.transform.recipe import load_recipe, read_lock
@@ -356,7 +356,28 @@ def _lineage_section(lineage: Lineage | None, problem: str, product: ProductEntr
         ]
         parts.append(f"<h3>Columns of {_e(output)}</h3>")
         parts.append(_table(["column", "computed from"], rows))
+        parts.append(_rows_paragraph(lineage, output))
     return "".join(parts)
+
+
+def _rows_paragraph(lineage: Lineage | None, output: str) -> str:
+    """What decides the rows of an output (the joins, filters and groupings every column of
+    it shares), once per table; what decides only some columns' rows is in their own lines."""
+    if lineage is None:
+        return ""
+    lines = describe_rows(lineage.shared_rows(output))
+    own = {
+        column: describe_rows(lineage.own_rows(output, column))
+        for column in lineage.columns.get(output, {})
+    }
+    own_lines = [f"{column}: {line}" for column, found in own.items() for line in found]
+    if not lines and not own_lines:
+        return ""
+    items = "".join(f"<li>{_e(line)}</li>" for line in lines)
+    also = "".join(f"<li>{_e(line)}</li>" for line in own_lines)
+    shared = f"<p>Rows of {_e(output)} decided by:</p><ul>{items}</ul>" if lines else ""
+    some = f"<p>Rows of some columns also decided by:</p><ul>{also}</ul>" if own_lines else ""
+    return shared + some
 
 
 def _dictionary_section(product: ProductEntry, lineage: Lineage | None) -> str:
@@ -366,6 +387,7 @@ def _dictionary_section(product: ProductEntry, lineage: Lineage | None) -> str:
     for name, table in product.dictionary.tables.items():
         traced = lineage.columns.get(name, {}) if lineage else {}
         parts.append(_dictionary_table(name, table, traced))
+        parts.append(_rows_paragraph(lineage, name))
     return "".join(parts)
 
 

@@ -39,6 +39,11 @@ def test_the_site_has_an_index_a_page_per_product_and_per_dataset(
     for page in folder.iterdir():
         text = page.read_text()
         assert not EXTERNAL.search(text), f"{page.name} refers to something outside itself"
+    product = (folder / "product-pluto_lite.html").read_text()
+    assert "Rows of pluto_lite decided by:" in product
+    assert "join key in pluto_lite: dob_jobs.bbl, dof_pts.bbl, landmarks.bbl, zoning_lots.bbl" in (
+        product
+    )
     dataset = (folder / "dataset-dof_pts.html").read_text()
     assert "8/8 checks passed" in dataset or "checks passed" in dataset  # raw contract summary
     assert "owner_name" in dataset  # the latest version's columns

@@ -290,13 +290,18 @@ def check(
         str | None, typer.Option("--build", help="Build id (default: the latest build).")
     ] = None,
 ) -> None:
-    """Re-run a product's contracts (from its data dictionary) on an existing build."""
+    """Re-run a product's contracts (from its data dictionary, as it is now) on an existing
+    build, `references` too: against the build's outputs, kept models and locked inputs (a
+    reference to a model the build did not write out is reported as not checked)."""
     lake = _open()
     entry, report = _run(lambda: lake.check(product, build_id=build_id))
     console = _console()
     console.print(f"build {entry.build_id}: {report.summary()}")
+    for unchecked in report.unchecked:  # e.g. a reference to a model the build did not keep
+        console.print(f"not checked: {unchecked.text()}", markup=False)
     _print_failed_rules(report)
     if not report.passed:
+        console.print(f"build {entry.build_id} fails: {report.advice()}.", markup=False)
         raise typer.Exit(1)
 
 

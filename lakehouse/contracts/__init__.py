@@ -1,10 +1,11 @@
 """Contracts: data dictionaries and the pandera rules derived from them, raw contracts, checked
 at every layer (raw, staging, product) with one report shape."""
 
-from lakehouse.contracts.check import check_schema
+from lakehouse.contracts.check import TableRules, check_schema
 from lakehouse.contracts.contract import (
     Contract,
     dictionary_contract,
+    dictionary_rules,
     dictionary_schema,
     load_contracts,
     load_source_contract,
@@ -19,9 +20,11 @@ __all__ = [
     "Dictionary",
     "RawContract",
     "RuleResult",
+    "TableRules",
     "check_raw",
     "check_schema",
     "dictionary_contract",
+    "dictionary_rules",
     "dictionary_schema",
     "load_contracts",
     "load_dictionary",

@@ -11,13 +11,20 @@ values are found in another table's column) are an anti-join each, a query of th
 (pandera's own `validate` runs a query per check: three times slower on the 1M-lot product,
 and its failure cases carry no keys.) Severity: a check's `raise_warning=True` is `warn`; a
 column's `metadata={"severity": "warn"}` makes its not-null and unique rules `warn` too.
+
+A schema is a pandera `DataFrameSchema` (hand-written contracts) or a `TableRules`, the same
+rules in records of our own (the data dictionary's: checking them needs no pandera, whose
+import alone takes most of a second). A failing rule's samples show each row's key (the
+schema's `unique`, else its first column), then its identifying columns (`sample_columns`: the
+dictionary's, or a pandera schema's `metadata={"sample_columns": [...]}`), then the value at
+fault; a uniqueness rule's show the rows that repeat a value.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from lakehouse.contracts.dictionary import order_difference
@@ -47,6 +54,133 @@ BUILTIN_KINDS = {
 SAMPLE_WKT_CHARS = 60
 
 
+@dataclass(frozen=True, eq=False)
+class RuleCheck:
+    """A check of a `TableRules`, read as pandera's `Check` is (`name`, `statistics`, ...):
+    one of pandera's built-in checks by its name and arguments (`isin` with `allowed_values`),
+    or a function of ours (a geometry or relationship rule) that takes pandera's data and the
+    statistics, so that `to_pandera` can make it a pandera check."""
+
+    name: str
+    statistics: Mapping[str, Any] = field(default_factory=dict)
+    raise_warning: bool = False
+    error: str | None = None
+    function: Callable[..., Any] | None = None
+    ignore_na: bool = True
+    element_wise: bool = False
+
+    @property
+    def _check_fn(self) -> Callable[..., Any] | None:  # pandera's name for it
+        return self.function
+
+
+@dataclass(frozen=True)
+class ColumnRules:
+    """A column of a `TableRules`: its ibis type (None: not checked), whether it may be empty,
+    be repeated, its checks, and the severity of its not-null and unique rules."""
+
+    dtype: Any = None
+    nullable: bool = True
+    unique: bool = False
+    checks: tuple[Any, ...] = ()
+    severity: Severity = "error"
+    required: bool = True
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class TableRules:
+    """A table's contract as `check_schema` evaluates it: its columns (in order; `strict`: no
+    others; `ordered`: in that order), the columns unique together (`unique`: the primary key
+    when `primary_key` says the same), the columns a failing rule's samples show after the key,
+    and table-wide checks."""
+
+    columns: Mapping[str, ColumnRules]
+    unique: tuple[str, ...] = ()
+    primary_key: tuple[str, ...] = ()
+    sample_columns: tuple[str, ...] = ()
+    strict: bool = True
+    ordered: bool = True
+    checks: tuple[Any, ...] = ()
+
+
+def table_rules(schema: Any) -> TableRules:
+    """A pandera DataFrameSchema's rules as a `TableRules` (one is returned as it is)."""
+    if isinstance(schema, TableRules):
+        return schema
+    metadata = schema.metadata or {}
+    columns = {
+        name: ColumnRules(
+            None if column.dtype is None else column.dtype.type,
+            bool(column.nullable),
+            bool(column.unique),
+            tuple(column.checks),
+            _column_severity(column),
+            bool(column.required),
+            column.description,
+        )
+        for name, column in schema.columns.items()
+    }
+    return TableRules(
+        columns,
+        tuple(schema.unique or ()),
+        tuple(metadata.get("primary_key") or ()),
+        tuple(metadata.get("sample_columns") or ()),
+        schema.strict is True,
+        bool(schema.ordered),
+        tuple(schema.checks),
+    )
+
+
+def to_pandera(rules: TableRules, description: str | None = None) -> Any:
+    """`rules` as a pandera DataFrameSchema (ibis backend), for pandera's own `validate`: our
+    checks become custom checks."""
+    import pandera.ibis as pa
+
+    metadata: dict[str, Any] = {}
+    if rules.primary_key:
+        metadata["primary_key"] = list(rules.primary_key)
+    if rules.sample_columns:
+        metadata["sample_columns"] = list(rules.sample_columns)
+    columns = {
+        name: pa.Column(
+            column.dtype,
+            [_pandera_check(check) for check in column.checks],
+            nullable=column.nullable,
+            unique=column.unique,
+            required=column.required,
+            description=column.description,
+            metadata={"severity": column.severity},
+        )
+        for name, column in rules.columns.items()
+    }
+    return pa.DataFrameSchema(
+        columns,
+        checks=[_pandera_check(check) for check in rules.checks],
+        unique=list(rules.unique) or None,
+        strict=rules.strict,
+        ordered=rules.ordered,
+        description=description,
+        metadata=metadata or None,
+    )
+
+
+def _pandera_check(check: Any) -> Any:
+    import pandera.ibis as pa
+
+    if not isinstance(check, RuleCheck):
+        return check
+    if check.function is None:  # one of pandera's built-in checks, by name
+        return getattr(pa.Check, check.name)(**check.statistics, raise_warning=check.raise_warning)
+    return pa.Check(
+        check.function,
+        name=check.name,
+        error=check.error,
+        raise_warning=check.raise_warning,
+        **check.statistics,
+    )
+
+
 @dataclass(frozen=True)
 class Rule:
     table: str
@@ -66,13 +200,14 @@ class Rule:
 
 
 def rules_for(name: str, schema: Any, present: set[str] | None = None) -> list[Rule]:
-    """The row-level rules a schema implies, in column order (columns absent from `present`
-    are skipped: the structure rule reports them)."""
+    """The row-level rules a schema (pandera's or a `TableRules`) implies, in column order
+    (columns absent from `present` are skipped: the structure rule reports them)."""
+    schema = table_rules(schema)
     rules = []
     for column_name, column in schema.columns.items():
         if present is not None and column_name not in present:
             continue
-        severity = _column_severity(column)
+        severity = column.severity
         if not column.nullable:
             rules.append(Rule(name, column_name, "not null", "no empty values", severity))
         if column.unique:
@@ -88,12 +223,11 @@ def rules_for(name: str, schema: Any, present: set[str] | None = None) -> list[R
                 number += 1
                 kind = f"{base} ({number})"
             kinds.append(kind)
-            severity = "warn" if check.raise_warning else "error"
-            rules.append(Rule(name, column_name, kind, _describe(check), severity, check))
+            rules.append(Rule(name, column_name, kind, _describe(check), _severity(check), check))
     if schema.unique and (present is None or set(schema.unique) <= present):
-        key = tuple(schema.unique)
+        key = schema.unique
         shown = ", ".join(key)
-        if list(key) == (schema.metadata or {}).get("primary_key"):
+        if key == schema.primary_key:
             rules.append(
                 Rule(name, None, "primary key", f"({shown}) unique and not null", "error",
                      key=key)
@@ -101,9 +235,14 @@ def rules_for(name: str, schema: Any, present: set[str] | None = None) -> list[R
         else:
             rules.append(Rule(name, None, "unique", f"({shown}) unique", "error", key=key))
     for check in schema.checks:
-        severity = "warn" if check.raise_warning else "error"
-        rules.append(Rule(name, None, f"check {check.name}", _describe(check), severity, check))
+        rules.append(
+            Rule(name, None, f"check {check.name}", _describe(check), _severity(check), check)
+        )
     return rules
+
+
+def _severity(check: Any) -> Severity:
+    return "warn" if check.raise_warning else "error"
 
 
 def _kind(check: Any) -> str:
@@ -262,21 +401,18 @@ def _in_one_query(rule: Rule, t: Any) -> bool:
 RELATIONSHIP_KIND = "references"
 
 
-def relationship_check(references: str, referenced: Any, severity: Severity) -> Any:
-    """A data dictionary's `references: table.column` as a pandera check on a column: its
-    values (NULL aside) are among the values of `column` in `referenced`, the engine's table
-    that `table` names. `check_schema` counts the rows breaking it by an anti-join in the
-    engine (a query of its own: it reads another table); pandera's own `validate` runs it as a
-    custom check."""
-    import pandera.ibis as pa
-
-    return pa.Check(
-        # the table rides in the function, not in the statistics pandera and reports show
-        functools.partial(_relationship_check_fn, referenced=referenced),
-        name=RELATIONSHIP_KIND,
-        error=f"values in {references}",
+def relationship_check(references: str, referenced: Any, severity: Severity) -> RuleCheck:
+    """A data dictionary's `references: table.column` as a check on a column: its values (NULL
+    aside) are among the values of `column` in `referenced`, the engine's table that `table`
+    names. `check_schema` counts the rows breaking it by an anti-join in the engine (a query of
+    its own: it reads another table); pandera's own `validate` runs it as a custom check."""
+    return RuleCheck(
+        RELATIONSHIP_KIND,
+        {"references": references},
         raise_warning=severity == "warn",
-        references=references,
+        error=f"values in {references}",
+        # the table rides in the function, not in the statistics pandera and reports show
+        function=functools.partial(_relationship_check_fn, referenced=referenced),
     )
 
 
@@ -310,13 +446,13 @@ def _relationship_result(t: Any, rule: Rule, keys: list[str]) -> tuple[int, list
     """Rows breaking a relationship rule, and the first few of them (by key) with their key
     and the value not found."""
     unmatched = _unmatched(t, rule)
-    count = int(unmatched.count().to_pyarrow().as_py() or 0)
+    count = int(_value(unmatched.count()) or 0)
     if not count:
         return 0, []
     shown = list(dict.fromkeys([*keys, str(rule.column)]))
     order = [c for c in shown if not t[c].type().is_geospatial()]
     sample = unmatched.order_by(order).select(**{c: _shown(unmatched[c]) for c in shown})
-    return count, sample.limit(SAMPLE_KEYS).to_pyarrow().to_pylist()
+    return count, _rows(sample.limit(SAMPLE_KEYS))
 
 
 # -- geometry rules ----------------------------------------------------------------------------
@@ -389,22 +525,20 @@ GEOMETRY_RULES = {
 }
 
 
-def geometry_check(rule: str, severity: Severity, **statistics: Any) -> Any:
+def geometry_check(rule: str, severity: Severity, **statistics: Any) -> RuleCheck:
     """One of the data dictionary's geometry rules (a key of GEOMETRY_RULES, with its values:
-    geometry_type=, bbox= and crs=) as a pandera check on a geometry column: `check_schema`
-    evaluates it in its one query, pandera's own `validate` as a custom check. A NULL geometry
-    passes (`nullable` governs it)."""
-    import pandera.ibis as pa
-
+    geometry_type=, bbox= and crs=) as a check on a geometry column: `check_schema` evaluates
+    it in its one query, pandera's own `validate` as a custom check. A NULL geometry passes
+    (`nullable` governs it)."""
     if rule not in GEOMETRY_RULES:
         raise ValueError(f"no geometry rule {rule!r}; one of {', '.join(GEOMETRY_RULES)}")
     values = {"rule": rule, **statistics}
-    return pa.Check(
-        _geometry_check_fn,
-        name=rule,
-        error=_geometry_detail(values),
+    return RuleCheck(
+        rule,
+        values,
         raise_warning=severity == "warn",
-        **values,
+        error=_geometry_detail(values),
+        function=_geometry_check_fn,
     )
 
 
@@ -458,12 +592,31 @@ def _shown(value: Any) -> Any:
 # -- checking ----------------------------------------------------------------------------------
 
 
+def _rows(expression: Any) -> list[dict[str, Any]]:
+    """The rows of a small result, as dicts. On DuckDB they are fetched from DuckDB's own
+    relation: ibis's `to_pyarrow` imports pandas for its type converters, a third of a second
+    of every `lake check`; the values are Python's either way."""
+    backend = expression._find_backend(use_default=True)
+    if backend.name != "duckdb":
+        return list(expression.to_pyarrow().to_pylist())
+    relation = backend._to_duckdb_relation(expression)
+    return [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
+
+
+def _value(expression: Any) -> Any:
+    """The value of a scalar expression (see `_rows`)."""
+    (row,) = _rows(expression.name("value").as_table())
+    return row["value"]
+
+
 def check_schema(t: Any, name: str, schema: Any, layer: str) -> ContractReport:
-    """Evaluate the contract `schema` on the ibis table `t`: structure from the table's schema,
-    every built-in rule in one engine query, relationship rules by an anti-join each, custom
-    checks through pandera; a few failing keys for each rule that fails. A uniqueness rule
-    fails on its surplus rows (non-empty rows minus distinct values); a primary key also on
-    rows with an empty key."""
+    """Evaluate the contract `schema` (pandera's DataFrameSchema or a `TableRules`) on the ibis
+    table `t`: structure from the table's schema, every built-in rule in one engine query,
+    relationship rules by an anti-join each, custom checks through pandera; a few failing rows
+    for each rule that fails, by key and identifying columns. A uniqueness rule fails on its
+    surplus rows (non-empty rows minus distinct values); a primary key also on rows with an
+    empty key."""
+    schema = table_rules(schema)
     report = ContractReport(layer)
     report.results.extend(_structure_results(t, name, schema, layer))
     wrong_types = {entry["column"] for entry in report.results[-1].sample_keys}
@@ -473,11 +626,11 @@ def check_schema(t: Any, name: str, schema: Any, layer: str) -> ContractReport:
     aggregates: dict[str, Any] = {"rows": t.count()}
     for index, rule in enumerate(aggregated):
         aggregates.update(_rule_aggregates(f"r{index}", rule, t))
-    totals = t.aggregate(**aggregates).to_pyarrow().to_pylist()[0]
+    totals = _rows(t.aggregate(**aggregates))[0]
     failing = {
         rule: _failing_rows(f"r{index}", rule, totals) for index, rule in enumerate(aggregated)
     }
-    keys = _sample_columns(schema, t)
+    keys = _identifying_columns(schema, t)
     for rule in rules:
         if rule in failing:
             count = failing[rule]
@@ -508,9 +661,9 @@ def _structure_results(t: Any, name: str, schema: Any, layer: str) -> list[RuleR
     actual = list(t.columns)
     expected = list(schema.columns)
     problems = [{"missing": c} for c in expected if c not in actual and schema.columns[c].required]
-    keys = [k for k in schema.unique or [] if k not in actual and k not in expected]
+    keys = [k for k in schema.unique if k not in actual and k not in expected]
     problems += [{"missing": k} for k in keys]  # a unique key's column
-    if schema.strict is True:
+    if schema.strict:
         problems += [{"unexpected": c} for c in actual if c not in schema.columns]
     found_order = [c for c in actual if c in expected]
     listed_order = [c for c in expected if c in actual]
@@ -525,7 +678,7 @@ def _structure_results(t: Any, name: str, schema: Any, layer: str) -> list[RuleR
     for column_name, column in schema.columns.items():
         if column.dtype is None or column_name not in actual:
             continue
-        want = column.dtype.type.copy(nullable=True)
+        want = column.dtype.copy(nullable=True)
         have = t.schema()[column_name].copy(nullable=True)
         if want != have:
             wrong.append({"column": column_name, "expected": str(want), "found": str(have)})
@@ -557,32 +710,53 @@ def _failing_rows(prefix: str, rule: Rule, totals: dict[str, Any]) -> int:
     return value
 
 
-def _sample_columns(schema: Any, t: Any) -> list[str]:
-    """The columns that identify a row in a report: the schema's key, else its first column."""
-    key = [c for c in (schema.unique or []) if c in t.columns]
-    return key or [t.columns[0]]
+def _identifying_columns(schema: TableRules, t: Any) -> list[str]:
+    """The columns that tell which row a sample is: the schema's key (else its first column),
+    then its `sample_columns` (those the table has)."""
+    key = [c for c in schema.unique if c in t.columns] or [t.columns[0]]
+    return list(dict.fromkeys([*key, *(c for c in schema.sample_columns if c in t.columns)]))
 
 
 def _sample_keys(t: Any, rule: Rule, keys: list[str]) -> list[dict[str, Any]]:
+    """The first few rows breaking a row-wise rule: their identifying columns (`keys`) and the
+    value at fault (with a geometry's extent for a bbox rule)."""
     if rule.kind in {"unique", "primary key"}:
+        return _repeated_rows(t, rule, keys)
+    shown = {c: _shown(t[c]) for c in [*keys, *([rule.column] if rule.column else [])]}
+    if _is_geometry(rule) and rule.check.statistics["rule"] == "bbox":
         import ibis
 
-        columns = list(rule.key)
-        empty = ibis.or_(*[t[k].isnull() for k in columns])
-        kept = t.filter(~empty)
-        groups = kept.group_by(columns).aggregate(n=kept.count())
-        sample = groups.filter(groups.n > 1).select(*columns).limit(SAMPLE_KEYS)
-        if rule.kind == "primary key":  # empty keys break it too: show them first
-            sample = t.filter(empty).select(*columns).limit(SAMPLE_KEYS).union(sample)
-            sample = sample.limit(SAMPLE_KEYS)
-    else:
-        shown = {c: _shown(t[c]) for c in [*keys, *([rule.column] if rule.column else [])]}
-        if _is_geometry(rule) and rule.check.statistics["rule"] == "bbox":
-            import ibis
+        shown[f"{rule.column} extent"] = ibis.array(_extent(t[rule.column]))
+    sample = t.filter(_failing(rule, t)).select(**shown).limit(SAMPLE_KEYS)
+    return _rows(sample)
 
-            shown[f"{rule.column} extent"] = ibis.array(_extent(t[rule.column]))
-        sample = t.filter(_failing(rule, t)).select(**shown).limit(SAMPLE_KEYS)
-    return sample.to_pyarrow().to_pylist()
+
+def _repeated_rows(t: Any, rule: Rule, keys: list[str]) -> list[dict[str, Any]]:
+    """A uniqueness rule's samples: the rows that repeat a value of its columns, by those
+    columns (each repeated value once when nothing else is shown), after rows with an empty
+    key for a primary key; with their identifying columns `keys`."""
+    import ibis
+
+    columns = list(rule.key)
+    shown = list(dict.fromkeys([*keys, *columns]))
+    empty = ibis.or_(*[t[k].isnull() for k in columns])
+    found: list[dict[str, Any]] = []
+    if rule.kind == "primary key":  # empty keys break it too: shown first
+        found += _sample_rows(t.filter(empty), shown, SAMPLE_KEYS)
+    kept = t.filter(~empty)
+    groups = kept.group_by(columns).aggregate(_repeats=kept.count())
+    repeated = groups.filter(groups._repeats > 1).select(*columns)
+    rows = kept.semi_join(repeated, columns)
+    return found + _sample_rows(rows, shown, SAMPLE_KEYS - len(found))
+
+
+def _sample_rows(t: Any, shown: list[str], limit: int) -> list[dict[str, Any]]:
+    """The first `limit` distinct rows of `t`'s `shown` columns, ordered by them."""
+    if limit <= 0:
+        return []
+    selected = t.select(**{c: _shown(t[c]) for c in shown}).distinct()
+    order = [c for c in shown if not t[c].type().is_geospatial()]
+    return _rows(selected.order_by(order).limit(limit))
 
 
 def _custom_check(t: Any, rule: Rule, keys: list[str]) -> tuple[int, list[dict[str, Any]]]:
@@ -604,7 +778,7 @@ def _custom_check(t: Any, rule: Rule, keys: list[str]) -> tuple[int, list[dict[s
         cases = result.failure_cases
         samples = []
         if count and isinstance(cases, ir.Table):
-            if set(keys) <= set(cases.columns):
+            if set(keys) <= set(cases.columns):  # whole rows: shown by what identifies them
                 cases = cases.select(*keys)
             samples = cases.limit(SAMPLE_KEYS).to_pyarrow().to_pylist()
     except Exception as exc:

@@ -1,6 +1,8 @@
-"""Contracts: what a model's output must satisfy, as pandera schemas (ibis backend).
+"""Contracts: what a model's output must satisfy, as pandera schemas (ibis backend), or for a
+data dictionary as `TableRules` (the same rules without pandera: see contracts/check.py).
 
-A product's output contracts come from its data dictionary (`dictionary_schema`); other
+A product's output contracts come from its data dictionary (`dictionary_rules`, checked
+without importing pandera; `dictionary_schema` gives them as a pandera schema); other
 models' (staging, intermediate) are written by hand in `contracts/<product>/*.py` as
 `CONTRACTS = {"stg_lots": DataFrameSchema(...)}`, and a source's raw contract may be written
 in `contracts/sources/<dataset>.py` as `CONTRACT = DataFrameSchema(...)`. A module that fails
@@ -13,13 +15,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lakehouse.contracts.check import check_schema, geometry_check, relationship_check
+from lakehouse.contracts.check import (
+    RELATIONSHIP_KIND,
+    ColumnRules,
+    RuleCheck,
+    TableRules,
+    check_schema,
+    geometry_check,
+    relationship_check,
+    to_pandera,
+)
 from lakehouse.contracts.dictionary import ColumnEntry, TableEntry
-from lakehouse.contracts.report import ContractReport
+from lakehouse.contracts.report import ContractReport, UncheckedRule
 from lakehouse.errors import ConfigError
 from lakehouse.spatial import area_of_use
 
@@ -32,7 +43,7 @@ class Contract:
     definition (a cached check result is reused only while the hash holds)."""
 
     model: str
-    schema: Any  # pandera.api.ibis.container.DataFrameSchema
+    schema: Any  # a pandera.ibis DataFrameSchema, or the dictionary's TableRules
     defined_in: str
     digest: str
 
@@ -48,55 +59,56 @@ def _literal(column: ColumnEntry, value: Any) -> Any:
     return value
 
 
-def dictionary_schema(table: TableEntry, referenced: Mapping[str, Any] | None = None) -> Any:
-    """A dictionary table as a pandera DataFrameSchema: the product layer's contract. Columns,
-    order and types are exact; the primary key is the schema's `unique` (pandera's ibis backend
-    ignores `Column(unique=True)`, which `check_schema` honours); a geometry column's rules are
-    checks of their own (`geometry_check`). A column's `references` is a check
-    (`relationship_check`) only when `referenced` gives, by column name, the engine table it
-    names (`dictionary_contract` finds them among a build's tables)."""
+def dictionary_rules(table: TableEntry, referenced: Mapping[str, Any] | None = None) -> TableRules:
+    """A dictionary table as the rules `check_schema` evaluates (no pandera needed): the
+    product layer's contract. Columns, order and types are exact; the primary key is the
+    table's `unique` and never empty; `allowed`, `range` and `regex` are pandera's built-in
+    checks by name; a geometry column's rules are checks of their own (`geometry_check`). A
+    column's `references` is a check (`relationship_check`) only when `referenced` gives, by
+    column name, the engine table it names (`dictionary_contract` finds them among a build's
+    tables). Failing rows are shown by key and the table's `sample_columns`."""
     import ibis
-    import pandera.ibis as pa
 
     referenced = referenced or {}
     columns = {}
     for column in table.columns:
         warn = column.severity == "warn"
-        checks = []
+        checks: list[RuleCheck] = []
         if column.allowed is not None:
             allowed = [_literal(column, v) for v in column.allowed]
-            checks.append(pa.Check.isin(allowed, raise_warning=warn))
+            checks.append(RuleCheck("isin", {"allowed_values": allowed}, warn))
         if column.range is not None:
             low, high = (_literal(column, v) for v in column.range)
-            checks.append(pa.Check.in_range(low, high, raise_warning=warn))
+            bounds = {"min_value": low, "max_value": high, "include_min": True, "include_max": True}
+            checks.append(RuleCheck("in_range", bounds, warn))
         if column.regex is not None:
-            checks.append(pa.Check.str_matches(column.regex, raise_warning=warn))
+            checks.append(RuleCheck("str_matches", {"pattern": column.regex}, warn))
         if column.references is not None and column.name in referenced:
             checks.append(
                 relationship_check(column.references, referenced[column.name], column.severity)
             )
         checks += _geometry_checks(column)
-        columns[column.name] = pa.Column(
-            # pandera's ibis engine has no geometry type: the build checks it against the
-            # dictionary before its contracts run (`schema_differences`)
+        columns[column.name] = ColumnRules(
+            # no geometry type to compare: the build checks it against the dictionary before
+            # its contracts run (`schema_differences`)
             None if column.type == "geometry" else ibis.dtype(column.storage_type),
-            checks,
             nullable=column.nullable and column.name not in table.primary_key,
             unique=column.unique and [column.name] != table.primary_key,
+            checks=tuple(checks),
+            severity=column.severity,
             description=column.description,
-            metadata={"severity": column.severity},
         )
-    return pa.DataFrameSchema(
-        columns,
-        unique=table.primary_key or None,
-        strict=True,
-        ordered=True,
-        description=table.description,
-        metadata={"primary_key": table.primary_key} if table.primary_key else None,
-    )
+    key = tuple(table.primary_key)
+    return TableRules(columns, key, key, tuple(table.sample_columns))
 
 
-def _geometry_checks(column: ColumnEntry) -> list[Any]:
+def dictionary_schema(table: TableEntry, referenced: Mapping[str, Any] | None = None) -> Any:
+    """A dictionary table's rules (`dictionary_rules`) as a pandera DataFrameSchema, for
+    pandera's own `validate`."""
+    return to_pandera(dictionary_rules(table, referenced), table.description)
+
+
+def _geometry_checks(column: ColumnEntry) -> list[RuleCheck]:
     """A geometry column's rules: its coordinates fit its crs (they lie in the CRS's area of
     use: always checked), its geometry_type, valid: true, empty: false, its bbox (in the
     column's crs). A NULL geometry passes them: `nullable` rules it."""
@@ -131,11 +143,14 @@ class BuildTables:
     """The tables of a build that a dictionary's `references` may name: its recipe inputs by
     alias and its models, each with its fingerprint (`tables` are the engine's tables by the
     same names; without them, as for `lake plan`, the contract has the right digest but no
-    relationship checks), and the dictionary file, for messages."""
+    relationship checks), and the dictionary file, for messages. `unavailable` names tables
+    the build has but cannot give, each with why (`lake check` of a finished build has only
+    the models it wrote out): a reference to one is left unchecked and reported so."""
 
     fingerprints: Mapping[str, str]
     tables: Mapping[str, Any] | None = None
     where: str = DICTIONARY
+    unavailable: Mapping[str, str] = field(default_factory=dict)
 
 
 def dictionary_contract(name: str, table: TableEntry, build: BuildTables | None = None) -> Contract:
@@ -149,7 +164,7 @@ def dictionary_contract(name: str, table: TableEntry, build: BuildTables | None 
         targets = sorted({target[0] for target in _references(table).values()})
         parts += [f"{target}={build.fingerprints[target]}" for target in targets]
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
-    return Contract(name, dictionary_schema(table, referenced), DICTIONARY, digest)
+    return Contract(name, dictionary_rules(table, referenced), DICTIONARY, digest)
 
 
 def _references(table: TableEntry) -> dict[str, tuple[str, str]]:
@@ -170,7 +185,7 @@ def _referenced_tables(name: str, table: TableEntry, build: BuildTables) -> dict
                 f"recipe's inputs by alias, the product's models): "
                 f"{', '.join(sorted(build.fingerprints))}."
             )
-        if build.tables is None:
+        if build.tables is None or target in build.unavailable:
             continue
         other = build.tables[target]
         if target_column not in other.columns:
@@ -286,5 +301,22 @@ def check_table(
     t: Any, name: str, table: TableEntry, layer: str = "product", build: BuildTables | None = None
 ) -> ContractReport:
     """Check `t` against its data-dictionary entry (its `references` too when `build` gives the
-    tables they name)."""
-    return check_schema(t, name, dictionary_contract(name, table, build).schema, layer)
+    tables they name; one to a table it cannot give is reported as not checked)."""
+    report = check_schema(t, name, dictionary_contract(name, table, build).schema, layer)
+    if build is not None:
+        report.unchecked += unchecked_references(name, table, build)
+    return report
+
+
+def unchecked_references(name: str, table: TableEntry, build: BuildTables) -> list[UncheckedRule]:
+    """The relationship rules of `table` that name a table the `build` cannot give, with why."""
+    return [
+        UncheckedRule(
+            name,
+            f"{column}: {RELATIONSHIP_KIND}",
+            f"values in {target}.{target_column}",
+            build.unavailable[target],
+        )
+        for column, (target, target_column) in _references(table).items()
+        if target in build.unavailable
+    ]

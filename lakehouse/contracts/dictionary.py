@@ -5,6 +5,7 @@ the receiving teams read them, written before the build and checked against it.
       pluto_lite:
         description: One row per tax lot ...
         primary_key: [bbl]
+        sample_columns: [address, ownername]
         columns:
           - name: bbl
             type: bbl
@@ -20,6 +21,12 @@ models (an output, a kept model, or any model they read, views too; the table it
 parent key). The name is checked when the build runs, where the tables are known
 (`lakehouse.contracts.contract.BuildTables`); a table of the same dictionary is checked on
 load. The rule takes the column's `severity`, as its other rules do.
+
+`sample_columns: [<column>, ...]` on a table names the columns that tell people which row it
+is (a name, an address: what a hashed key cannot): a failing rule's sample rows show them after
+the row's key and before the value at fault, on the console, in the build's contract report
+and on the docs site; a uniqueness rule's show them for each row repeating a value. Each must
+be a column of the table. Without it, samples show the key alone.
 """
 
 from __future__ import annotations
@@ -214,6 +221,12 @@ class TableEntry(Strict):
 
     description: str = Field(min_length=1)
     primary_key: list[str] = Field(default_factory=list)
+    sample_columns: list[str] = Field(
+        default_factory=list,
+        description="columns that tell people which row it is (e.g. [name, address]): a "
+        "failing rule's sample rows show them after the key, before the value at fault",
+        exclude_if=lambda value: not value,  # a table without them keeps its contract digest
+    )
     columns: list[ColumnEntry] = Field(min_length=1)
 
     @field_validator("columns", mode="wrap")
@@ -233,6 +246,12 @@ class TableEntry(Strict):
         missing = [key for key in self.primary_key if key not in names]
         if missing:
             raise ValueError(f"primary_key names unknown column(s): {', '.join(missing)}")
+        unknown = [name for name in self.sample_columns if name not in names]
+        if unknown:
+            raise ValueError(
+                f"sample_columns names {_unknown_names(unknown, names)}; name columns of this "
+                f"table: {', '.join(names)}"
+            )
         return self
 
     def column(self, name: str) -> ColumnEntry:
@@ -241,6 +260,15 @@ class TableEntry(Strict):
     def geometry_crs(self) -> dict[str, str]:
         """Geometry column -> its declared CRS."""
         return {column.name: column.crs for column in self.columns if column.crs is not None}
+
+
+def _unknown_names(unknown: list[str], names: list[str]) -> str:
+    """`unknown column 'nmae' (did you mean 'name'?)`, or several, each with its likely meaning."""
+    told = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, names, n=1)
+        told.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(told)}"
 
 
 def ordinal(n: int) -> str:

@@ -1,4 +1,6 @@
-"""The results of a contract's checks: per rule pass/fail, failing rows and sample keys."""
+"""The results of a contract's checks: per rule pass/fail, failing rows and sample rows (each
+by its key and identifying columns), the rules that could not be checked and why, and what to
+do about a failure (`fix_advice`)."""
 
 from __future__ import annotations
 
@@ -34,9 +36,10 @@ class RuleResult:
 
     def failure_text(self, limit: int = FAILURE_SAMPLES) -> str:
         """The rule, for a sentence on the console: what it asks, how many rows break it and
-        the first `limit` of them by their key and the value at fault (`pluto_lite.yearbuilt:
-        range (between 1800 and 2026) fails on 2 rows, e.g. bbl=1000019998 yearbuilt=2031;
-        bbl=1000019999 yearbuilt=2032`); a rule on the columns says what is wrong with them."""
+        the first `limit` of them by their key, their identifying columns (the dictionary's
+        `sample_columns`) and the value at fault (`pluto_lite.yearbuilt: range (between 1800
+        and 2026) fails on 2 rows, e.g. bbl=1000019998 address="1 MAIN ST" yearbuilt=2031;
+        ...`); a rule on the columns says what is wrong with them."""
         text = f"{self.table}.{self.rule} ({self.detail})"
         if self.passed:
             return text
@@ -46,7 +49,9 @@ class RuleResult:
         rows = f"{self.failing_rows:,} row{'' if self.failing_rows == 1 else 's'}"
         if not shown:
             return f"{text} fails on {rows}"
-        more = ", e.g." if self.failing_rows > min(limit, len(self.sample_keys)) else ":"
+        # ":" when the samples are the failing rows (a uniqueness rule shows every row sharing
+        # a value: more rows than break it)
+        more = ":" if self.failing_rows == min(limit, len(self.sample_keys)) else ", e.g."
         return f"{text} fails on {rows}{more} {shown}"
 
 
@@ -55,10 +60,40 @@ def row_text(row: dict[str, Any]) -> str:
     return " ".join(f"{column}={json.dumps(value, default=str)}" for column, value in row.items())
 
 
+def fix_advice(rule_files: list[str]) -> str:
+    """What to do about failing rules, naming the files they are written in: the data or the
+    transform may be wrong, and so may the rule (`fix the transform or the data, or the rule in
+    contracts/p/dictionary.yml if the rule is wrong`)."""
+    if not rule_files:
+        return "fix the transform or the data"
+    files = " or ".join(dict.fromkeys(rule_files))
+    return f"fix the transform or the data, or the rule in {files} if the rule is wrong"
+
+
+@dataclass(frozen=True)
+class UncheckedRule:
+    """A rule that could not be checked (e.g. a reference to a table the build did not keep),
+    and why."""
+
+    table: str
+    rule: str
+    detail: str
+    reason: str
+
+    def text(self) -> str:
+        return f"{self.table}.{self.rule} ({self.detail}) not checked: {self.reason}"
+
+
 @dataclass
 class ContractReport:
     layer: str
     results: list[RuleResult] = field(default_factory=list)
+    unchecked: list[UncheckedRule] = field(default_factory=list)
+    rule_files: list[str] = field(default_factory=list)  # where its rules are written
+
+    def advice(self) -> str:
+        """What to do when it does not pass (`fix_advice` of its rule files)."""
+        return fix_advice(self.rule_files)
 
     @property
     def blocking(self) -> list[RuleResult]:
@@ -83,6 +118,7 @@ class ContractReport:
             f"{len(self.results) - len(failed)}/{len(self.results)} checks passed"
             + (f", {len(self.blocking)} blocking" if self.blocking else "")
             + (f", {len(self.warnings)} warning(s)" if self.warnings else "")
+            + (f", {len(self.unchecked)} not checked" if self.unchecked else "")
         )
 
     def to_text(self) -> str:
@@ -101,6 +137,7 @@ class ContractReport:
                 keys = ", ".join(json.dumps(k, default=str) for k in result.sample_keys)
                 line += f": {result.failing_rows:,} row(s), e.g. {keys}"
             lines.append(line)
+        lines += [f"skip  {rule.text()}" for rule in self.unchecked]
         return "\n".join(lines) + "\n"
 
     def to_rows(self) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ import re
 from datetime import UTC, datetime
 
 from lakehouse.config import LakehouseConfig
+from lakehouse.contracts.report import fix_advice
 from lakehouse.errors import (
     ConfigError,
     IntegrityError,
@@ -96,7 +97,7 @@ def publish_build(
         failed = ", ".join(entry.contracts.failed) or "its contract"
         raise PublishError(
             f"Build {build_id} of {product!r} failed its contracts ({failed}); a failed build "
-            "cannot be published: fix the data or the transform and build again."
+            f"cannot be published: {fix_advice([f'contracts/{product}/'])}, and build again."
         )
     source = build_folder(product, build_id)
     qa = [f for f in store.list_files(f"{source}/qa") if f.endswith(".html")]

@@ -31,7 +31,7 @@ from lakehouse.contracts.check import check_schema
 from lakehouse.contracts.contract import BuildTables, Contract, dictionary_contract
 from lakehouse.contracts.dictionary import Dictionary, schema_differences
 from lakehouse.contracts.records import ContractResults
-from lakehouse.contracts.report import ContractReport, store_report
+from lakehouse.contracts.report import ContractReport, fix_advice, store_report
 from lakehouse.errors import (
     BuildError,
     ContractError,
@@ -279,16 +279,29 @@ class Builder:
         failed = result.contracts.failure_text()
         layer = result.contracts.blocking[0].layer
         stopped = f" and stopped after {result.stopped_at}" if result.stopped_at else ""
+        advice = fix_advice(self._rule_files(result))
         if self.selected:
             return (
                 f"The selected models of {result.product!r} failed their {layer} contract: "
-                f"{failed}{stopped}; nothing was recorded (a selection makes no build)."
+                f"{failed}{stopped}; nothing was recorded (a selection makes no build): "
+                f"{advice}."
             )
         return (
             f"Build {result.build_id} of {result.product!r} failed its {layer} contract: "
-            f"{failed}{stopped}; it is recorded as failed and cannot be published: see "
-            f"{self.store.url(result.folder)}/contracts/report.txt."
+            f"{failed}{stopped}; it is recorded as failed and cannot be published: {advice}, "
+            f"and build again (see {self.store.url(result.folder)}/contracts/report.txt)."
         )
+
+    def _rule_files(self, result: BuildResult) -> list[str]:
+        """The files the blocking rules are written in: an output's data dictionary, a model's
+        hand-written contract."""
+        found = []
+        for failed in result.contracts.blocking:
+            if failed.table in self.recipe.outputs and self.dictionary is not None:
+                found.append(str(self.dictionary_file or "the data dictionary"))
+            if failed.table in self.contracts:
+                found.append(self.contracts[failed.table].defined_in)
+        return found
 
     def _discard(self, folder: str, lease: HeldLease, database: Path) -> None:
         """Remove the build's folder (its lease last) and its workspace database."""

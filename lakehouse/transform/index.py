@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lakehouse.contracts.contract import check_table
-from lakehouse.contracts.dictionary import require_dictionary
+from lakehouse.archive.archive import Archive
+from lakehouse.contracts.contract import BuildTables, check_table
+from lakehouse.contracts.dictionary import DICTIONARY_FILE, Dictionary, require_dictionary
 from lakehouse.contracts.report import ContractReport
 from lakehouse.errors import (
     BuildError,
@@ -34,7 +35,8 @@ from lakehouse.spatial import ensure_spatial, is_geometry_type
 from lakehouse.sql import sql_identifier
 from lakehouse.store.storage import Store
 from lakehouse.transform.engines.duckdb import parquet_table
-from lakehouse.transform.records import BuildRecord
+from lakehouse.transform.records import BuildRecord, LockedInputRecord
+from lakehouse.transform.seeds import check_seed_copy, read_seed_sql
 
 BUILDS_AREA = "builds"
 BUILD_FILE = "build.json"
@@ -213,21 +215,89 @@ def check_build(
     store: Store, contracts_dir: Path, product: str, build_id: str | None
 ) -> tuple[BuildRecord, ContractReport]:
     """Re-run the product's contracts (from its current dictionary in `contracts_dir`, which
-    it must have) on a build's outputs."""
+    it must have) on a build's outputs, its `references` too: against the build's outputs and
+    kept models, and its inputs as its lock pinned them (archived versions, other products'
+    outputs, seeds). A reference to a model the build did not write out cannot be checked
+    after the build: it is reported as not checked (`ContractReport.unchecked`). The files are
+    read as they are; `lake verify` checks their bytes."""
     import ibis
 
     dictionary = require_dictionary(contracts_dir, product)
+    where = f"{contracts_dir.name}/{product}/{DICTIONARY_FILE}"
     entry = find_build(store, product, build_id)
     con = ibis.duckdb.connect()
     store.register_in_duckdb(con.con)
-    report = ContractReport("product")
-    for name, path in output_files(entry).items():
-        table = dictionary.tables.get(name)
-        if table is None:
-            continue
-        output = parquet_table(con, f"output_{name}", [store.url(path)])
-        report.results.extend(check_table(output, name, table).results)
+    report = ContractReport("product", rule_files=[where])
+    outputs = output_files(entry)
+    checked = [name for name in outputs if name in dictionary.tables]
+    named = set(checked) | _referenced(dictionary, checked)
+    tables, build = _build_tables(store, con, entry, named, where)
+    for name in checked:
+        found = check_table(tables[name], name, dictionary.tables[name], build=build)
+        report.results += found.results
+        report.unchecked += found.unchecked
     return entry, report
+
+
+def _referenced(dictionary: Dictionary, tables: list[str]) -> set[str]:
+    """The tables that the `references` of the dictionary's `tables` name."""
+    return {
+        column.reference[0]
+        for name in tables
+        for column in dictionary.tables[name].columns
+        if column.reference is not None
+    }
+
+
+def _build_tables(
+    store: Store, con: Any, entry: BuildRecord, named: set[str], where: str
+) -> tuple[dict[str, Any], BuildTables]:
+    """The tables of a finished build that `named` asks for, on `con`: its written outputs
+    and kept models, and its inputs as its lock pinned them; the models it did not write out
+    are unavailable."""
+    written = _written_files(entry)
+    inputs = entry.lock.inputs
+    fingerprints = {alias: pinned.sha256 for alias, pinned in inputs.items()}
+    fingerprints |= {name: run.fingerprint for name, run in entry.models.items()}
+    tables: dict[str, Any] = {}
+    unavailable: dict[str, str] = {}
+    for name in sorted(named & set(fingerprints)):
+        if name in inputs:
+            tables[name] = _input_table(store, con, name, inputs[name])
+        elif name in written:
+            tables[name] = parquet_table(con, name, [store.url(written[name])])
+        else:
+            unavailable[name] = (
+                f"{name} is an intermediate model that build {entry.build_id} did not write "
+                f"out, so only a build checks it (add {name} to keep: in the recipe to have it "
+                "written)"
+            )
+    return tables, BuildTables(fingerprints, tables, where, unavailable)
+
+
+def _written_files(entry: BuildRecord) -> dict[str, str]:
+    """Each output and kept model the build wrote -> its file, relative to the store root."""
+    folder = build_folder(entry.product, entry.build_id)
+    return {
+        key.rsplit("/", 1)[-1]: f"{folder}/{record.path}" for key, record in entry.outputs.items()
+    }
+
+
+def _input_table(store: Store, con: Any, alias: str, pinned: LockedInputRecord) -> Any:
+    """A recipe input as the build's lock pinned it, as a view named `alias` on `con`."""
+    if pinned.seed is not None:
+        url = store.url(check_seed_copy(store, pinned.seed, pinned.sha256))
+        select = read_seed_sql(url, pinned.types or {})
+        con.raw_sql(f"CREATE OR REPLACE VIEW {sql_identifier(alias)} AS {select}")
+        return con.table(alias)
+    if pinned.dataset is None:  # another product's build output
+        assert pinned.product is not None and pinned.output is not None
+        path = output_path(pinned.product, pinned.version, pinned.output)
+        return parquet_table(con, alias, [store.url(path)])
+    manifest = Archive(store).manifest(pinned.dataset, pinned.version)
+    # a Delta version written by the archive is plain Parquet files (no deletes)
+    urls = [store.url(f.path) for f in manifest.data_files if f.path.endswith(".parquet")]
+    return parquet_table(con, alias, urls)
 
 
 def contract_results(store: Store, product: str, build_id: str) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from lakehouse.store.writers import Leftover, abandoned_temporaries, remove_aban
 from lakehouse.transform.cache import damaged_cache, quarantined
 from lakehouse.transform.index import BUILDS_AREA, build_folder, damaged_builds, scan_builds
 from lakehouse.transform.leftovers import lost_builds, unfinished_builds
+from lakehouse.transform.seeds import SEED_SUFFIX, SEEDS_AREA
 
 SCRATCH = "an interrupted run's scratch folder"
 LOST_PUBLISH = (
@@ -107,6 +108,7 @@ def verify_archive(
         store = archive.store
         _verify_published(archive, report, progress)
         _verify_builds(archive, report, progress)
+        _verify_seeds(store, report)
         for folder in lost_publishes(store):
             product, version = folder.split("/")[1:3]
             report.corrupt.append(Problem(product, version, folder, LOST_PUBLISH))
@@ -170,6 +172,18 @@ def _verify_builds(archive: Archive, report: VerifyReport, progress: Progress) -
     for sentence in damaged_cache(store):
         report.corrupt.append(Problem("cache", "entry", "", sentence))
     report.set_aside = quarantined(store)
+
+
+def _verify_seeds(store: Store, report: VerifyReport) -> None:
+    """Each seed copy a lock pinned (`seeds/<name>/<sha256>.csv`) must hash as its name says."""
+    for path in store.list_files(SEEDS_AREA):
+        seed, file = path.split("/")[-2:]
+        if file.startswith(".") or not file.endswith(SEED_SUFFIX):
+            continue  # a temporary file of a write under way, or a leftover `verify` lists
+        report.files_checked += 1
+        if store.sha256(path)[0] != file.removesuffix(SEED_SUFFIX):
+            reason = "does not hash as its name says; restore it, or run `lake lock` again"
+            report.corrupt.append(Problem(f"seed {seed}", file[:12], path, reason))
 
 
 def _verify_published(archive: Archive, report: VerifyReport, progress: Progress) -> None:

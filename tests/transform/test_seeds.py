@@ -139,3 +139,14 @@ def test_lineage_traces_a_column_to_the_seed(offices: Lakehouse) -> None:
     assert found.columns["offices"]["borough"] == ["borough_names.name"]
     sources = {node.name: node.detail for node in found.nodes if node.layer == "source"}
     assert sources["borough_names"].startswith("seeds/borough_names.csv ")
+
+
+def test_verify_checks_the_seed_copies(offices: Lakehouse) -> None:
+    lock, _ = offices.lock("offices")
+    assert offices.verify().ok
+    sha256 = lock.inputs["borough_names"].sha256
+    (Path(offices.store.root) / seed_copy_path("borough_names", sha256)).write_text("code\n9\n")
+    report = offices.verify()
+    (problem,) = report.corrupt
+    assert problem.path == seed_copy_path("borough_names", sha256)
+    assert "does not hash as its name says" in problem.reason

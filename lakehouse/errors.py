@@ -82,6 +82,10 @@ class PublishError(LakehouseError):
     """A build cannot be published (failed contracts, no QA report)."""
 
 
+class DistributeError(LakehouseError):
+    """A published version could not be sent to a destination (or the destination is wrong)."""
+
+
 class PackageError(LakehouseError):
     """The data cannot be packaged in the asked format."""
 

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from lakehouse.catalog.docs import DocsSite
+    from lakehouse.distribute.distribute import Outcome
+    from lakehouse.distribute.records import DistributionRecord
     from lakehouse.publish.package import Packaged
     from lakehouse.publish.records import PublishRecord
     from lakehouse.qa.diff import BuildDiff
@@ -258,6 +260,37 @@ class Lakehouse:
         from lakehouse.publish.package import package_published
 
         return package_published(self.config, self.store, product, version, fmt, out)
+
+    def distribute(
+        self,
+        product: str,
+        *,
+        version: str = LATEST,
+        to: Sequence[str] = (),
+        dry_run: bool = False,
+        force: bool = False,
+        progress: Progress = no_progress,
+    ) -> Iterator[Outcome]:
+        """Send a published version to the product's destinations (all, or those `to` names),
+        yielding each destination's outcome; a dry run only says what would change."""
+        from lakehouse.distribute.distribute import distribute
+
+        return distribute(
+            self.config, self.store, product,
+            version=version, to=to, dry_run=dry_run, force=force, progress=progress,
+        )  # fmt: skip
+
+    def distributions(self, product: str) -> list[DistributionRecord]:
+        """Every distribution of the product, oldest first."""
+        from lakehouse.distribute.records import distributions
+
+        return distributions(self.store, product)
+
+    def metadata(self, product: str, fmt: str = "md", target: Path | None = None) -> Path:
+        """Write the product's metadata and data dictionary for people (md or xlsx)."""
+        from lakehouse.distribute.metadata import write_metadata
+
+        return write_metadata(self.config, product, fmt, target)  # type: ignore[arg-type]
 
     def builds(self, product: str) -> list[BuildRecord]:
         return list_builds(self.store, product)

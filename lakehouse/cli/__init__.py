@@ -1,13 +1,14 @@
 """`lake`: a thin command-line shell over the library. Each command parses, calls, and prints.
 
-The commands live by concept (archive, build, qa, publish, catalog); importing them
-registers them on `app`.
+The commands live by concept (archive, build, test, qa, publish, distribute, catalog);
+importing them registers them on `app`.
 """
 
 from lakehouse.cli import (  # noqa: F401
     archive_commands,
     build_commands,
     catalog_commands,
+    distribute_commands,
     publish_commands,
     qa_commands,
     test_commands,

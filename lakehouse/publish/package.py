@@ -142,7 +142,8 @@ def build_package(
             for path in written:
                 files[f"{top}/data/{path.relative_to(folder).as_posix()}"] = path.read_bytes()
     if dictionary is not None:
-        files[f"{top}/DICTIONARY.md"] = dictionary_markdown(dictionary, entry).encode()
+        title = f"{entry.product} {entry.version}"
+        files[f"{top}/DICTIONARY.md"] = dictionary_markdown(dictionary, title).encode()
     files[f"{top}/README.md"] = readme(entry, fmt, description, notes).encode()
     sums = "".join(f"{hashlib.sha256(data).hexdigest()}  {name.removeprefix(top + '/')}\n"
                    for name, data in sorted(files.items()))  # fmt: skip
@@ -329,8 +330,9 @@ def _rezip(data: bytes, target: Path, stamp: datetime) -> None:
             archive.writestr(info, content)
 
 
-def dictionary_markdown(dictionary: Dictionary, entry: PublishRecord) -> str:
-    lines = [f"# Data dictionary: {entry.product} {entry.version}", ""]
+def dictionary_markdown(dictionary: Dictionary, title: str) -> str:
+    """The data dictionary in Markdown, headed `# Data dictionary: <title>`."""
+    lines = [f"# Data dictionary: {title}", ""]
     for name, table in dictionary.tables.items():
         lines += [f"## {name}", "", table.description, ""]
         if table.primary_key:

@@ -71,6 +71,12 @@ class Recipe(Strict):
     inputs: dict[str, RecipeInput] = Field(min_length=1)
     outputs: list[str] = Field(min_length=1)
     keep: list[str] = Field(default_factory=list, description="intermediate models to write out")
+    # what destinations and packages say of the product (one source of truth; all optional)
+    title: str | None = Field(default=None, description="a title for people, e.g. on a portal")
+    tags: list[str] | None = None
+    cadence: str | None = Field(default=None, description="how often it is updated, e.g. monthly")
+    attribution: str | None = Field(default=None, description="who to credit, e.g. the agency")
+    license: str | None = None
 
     @field_validator("inputs", mode="before")
     @classmethod
@@ -132,7 +138,7 @@ def load_recipe(recipes_dir: Path, product: str) -> Recipe:
     """Read and validate `recipes/<product>.yml`; errors name the file and the field."""
     path = recipe_path(recipes_dir, product)
     if not path.is_file():
-        products = sorted(p.stem for p in recipes_dir.glob("*.yml"))
+        products = list_recipes(recipes_dir)
         close = difflib.get_close_matches(product, products, n=1)
         if close:
             raise NotFoundError(
@@ -147,7 +153,10 @@ def load_recipe(recipes_dir: Path, product: str) -> Recipe:
 
 
 def list_recipes(recipes_dir: Path) -> list[str]:
-    return sorted(p.stem for p in recipes_dir.glob("*.yml")) if recipes_dir.is_dir() else []
+    """The products with a recipe (`<product>.yml`; `<product>.destinations.yml` is no recipe)."""
+    if not recipes_dir.is_dir():
+        return []
+    return sorted(p.stem for p in recipes_dir.glob("*.yml") if "." not in p.stem)
 
 
 def resolve_lock(

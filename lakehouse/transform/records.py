@@ -72,6 +72,12 @@ class RecipeRecord(Strict):
     inputs: dict[str, DatasetInputRecord | ProductInputRecord | SeedInputRecord]
     outputs: list[str]
     keep: list[str]
+    # the product's metadata for destinations (absent from records without it)
+    title: str | None = Field(default=None, exclude_if=_absent)
+    tags: list[str] | None = Field(default=None, exclude_if=_absent)
+    cadence: str | None = Field(default=None, exclude_if=_absent)
+    attribution: str | None = Field(default=None, exclude_if=_absent)
+    license: str | None = Field(default=None, exclude_if=_absent)
 
 
 class LockedInputRecord(Strict):

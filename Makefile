@@ -16,7 +16,8 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	touch $@
 
 ## demo: set up; generate the sample sources, archive them; lock, build, summarise, QA, publish
-## and package PLUTO-lite, then MapPLUTO-lite from its build; write the docs
+## package and distribute PLUTO-lite (to a folder drop), then MapPLUTO-lite from its build; write
+## the docs
 demo: setup
 	$(BIN)/lake init .
 	$(BIN)/lake demo --lots $(LOTS)
@@ -28,6 +29,7 @@ demo: setup
 	$(BIN)/lake qa report diff pluto_lite
 	$(BIN)/lake publish pluto_lite
 	$(BIN)/lake package pluto_lite --format csv
+	$(BIN)/lake distribute pluto_lite
 	$(BIN)/lake lock mappluto_lite
 	$(BIN)/lake build mappluto_lite
 	$(BIN)/lake sql mappluto_lite "$(MAP_SUMMARY)"

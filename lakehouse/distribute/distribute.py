@@ -113,7 +113,8 @@ def _one(
         )
     started = datetime.now(UTC)
     receipt = kind.send(spec, delivery, progress)
-    record = _record(spec, delivery, started, "sent", f"sent to {receipt.location}", receipt)
+    said = f"{delivery.version} sent to {receipt.location}"
+    record = _record(spec, delivery, started, "sent", said, receipt)
     keep_record(store, record)
     return Outcome(spec.name, spec.where(), "sent", record.message, record=record)
 

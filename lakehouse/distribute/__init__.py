@@ -17,8 +17,8 @@ Each destination type is one module that owns its typed spec and two functions:
   destination now holds (its revision or job id, where it went). A failure the user can fix is
   a `DistributeError` in one sentence, and leaves what readers see at the destination as it was.
 
-Built in: `folder` and `s3` (file drops: the version's files under `<version>/`, then `latest`
-switched to it), `socrata` and `arcgis`. A package adds one through the entry point group
+Built in: `folder`, `s3` and `sftp` (file drops: the version's files under `<version>/`, then
+`latest` switched to it), `socrata` and `arcgis`. A package adds one through the entry point group
 `lakehouse.destination_types` (a `DestinationType` object), as sources and formats do.
 """
 
@@ -66,6 +66,7 @@ DESTINATION_TYPES = Registry[DestinationType](
     {
         "folder": "lakehouse.distribute.drops:FOLDER",
         "s3": "lakehouse.distribute.drops:S3",
+        "sftp": "lakehouse.distribute.sftp:DESTINATION",
         "socrata": "lakehouse.distribute.socrata:DESTINATION",
         "arcgis": "lakehouse.distribute.arcgis:DESTINATION",
     },

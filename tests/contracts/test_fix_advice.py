@@ -29,9 +29,9 @@ def test_a_build_failing_a_dictionary_rule_names_the_dictionary(
 
 def test_lake_check_prints_the_unchecked_rule_and_the_advice(
     lake: Lakehouse,
-    shop: Path,
+    shop: Path,  # noqa: F811
     project_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     build = lake.build("shop")
     monkeypatch.chdir(project_dir)

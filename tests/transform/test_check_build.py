@@ -13,6 +13,7 @@ import pytest
 
 from lakehouse.errors import ConfigError
 from lakehouse.project import Lakehouse
+from tests.contracts.test_relationships import DICTIONARY
 
 MODELS = """
 from lakehouse.transform import model
@@ -35,16 +36,6 @@ def sales(sales_source):
     ).order_by("sale_id")
 """
 
-DICTIONARY = """
-product: shop
-tables:
-  sales:
-    description: one row per sale
-    primary_key: [sale_id]
-    columns:
-      - {name: sale_id, type: integer, description: the sale}
-      - {name: bbl, type: bbl, description: the lot sold, references: lots.bbl}
-"""
 
 AUDIT_MODELS = """
 from lakehouse.transform import model

@@ -28,7 +28,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self
 
 from lakehouse.distribute import DestinationType, Receipt
 from lakehouse.distribute.delivery import Delivery
@@ -45,6 +45,8 @@ class FolderSpec(DestinationSpec):
     type: Literal["folder"]
     path: str
 
+    TAKES_RENAMES: ClassVar[bool] = False
+
     def relative_to_project(self, project_dir: Path) -> Self:
         path = Path(self.path).expanduser()
         if not path.is_absolute():
@@ -56,6 +58,8 @@ class FolderSpec(DestinationSpec):
 
 
 class S3DropSpec(DestinationSpec):
+    TAKES_RENAMES: ClassVar[bool] = False
+
     type: Literal["s3"]
     bucket: str
     prefix: str = ""

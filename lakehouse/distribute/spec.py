@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Self
+from typing import ClassVar, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from lakehouse.errors import DistributeError
 from lakehouse.names import DatasetName
@@ -24,6 +24,19 @@ class DestinationSpec(Strict):
     type: str
     format: str = "csv"
     renames: dict[str, str] = Field(default_factory=dict)
+
+    # whether the type sends columns one by one (and so can rename them); a file drop sends
+    # the package as `lake package` makes it
+    TAKES_RENAMES: ClassVar[bool] = True
+
+    @model_validator(mode="after")
+    def _renames_where_taken(self) -> Self:
+        if self.renames and not self.TAKES_RENAMES:
+            raise ValueError(
+                f"a {self.type} drop sends the package as `lake package` makes it, so it takes "
+                "no renames; remove them (shapefile names are shortened by the package itself)"
+            )
+        return self
 
     @field_validator("format")
     @classmethod

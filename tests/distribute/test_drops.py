@@ -267,3 +267,19 @@ def test_metadata_as_markdown_and_a_workbook(prod: Lakehouse, project_dir: Path)
     assert book.sheetnames == ["product", "prod"]
     assert [c.value for c in book["prod"][2]][:4] == ["n", "int64", "yes", "a number plus one"]
     assert ["Updated", "monthly"] in [[c.value for c in row] for row in book["product"].rows]
+
+
+def test_a_file_drop_takes_no_renames(prod: Lakehouse, project_dir: Path) -> None:
+    write(
+        project_dir,
+        {
+            "recipes/prod.destinations.yml": (
+                "destinations:\n"
+                "  - {name: drop, type: folder, path: drops/prod, renames: {n: number}}\n"
+            )
+        },
+    )
+    with pytest.raises(
+        ConfigError, match=r"prod\.destinations\.yml.*a folder drop sends the package"
+    ):
+        sent(prod)

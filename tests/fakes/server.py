@@ -120,6 +120,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._owner()._serve(self, "POST")
 
+    def do_PUT(self) -> None:
+        self._owner()._serve(self, "PUT")
+
+    def do_PATCH(self) -> None:
+        self._owner()._serve(self, "PATCH")
+
+    def do_DELETE(self) -> None:
+        self._owner()._serve(self, "DELETE")
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request stderr log."""
 

@@ -1,7 +1,7 @@
 """A fake Socrata portal that takes writes: the publishing API (DSMAPI) a destination uses to
 replace a dataset through a revision, with the read calls a dry run makes.
 
-It follows the real API's shape (see lakehouse/distribute/socrata.py for the calls and the
+It follows the real API's shape (see lakehouse/distribute/socrata/__init__.py and the
 sources): a replace revision opened on a dataset, an upload source created on it, the file's
 bytes parsed into an input schema and a guessed output schema, a new output schema from the
 client's columns (field names, labels, descriptions, SoQL transforms), revision metadata patched,

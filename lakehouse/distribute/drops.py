@@ -85,25 +85,31 @@ def pointer(delivery: Delivery) -> bytes:
     ).encode()
 
 
+def preview_lines(where: str, delivery: Delivery, there: bool, now: str | None) -> list[str]:
+    """A drop's dry run: whether the version is there or would be written, and where `latest`
+    goes from (`now`) and to."""
+    size = sum((delivery.package / name).stat().st_size for name in delivery.files)
+    written = f"would be written ({len(delivery.files)} files, {size:,} bytes)"
+    unchanged = " (unchanged)" if now == delivery.version else ""
+    return [
+        f"{where}: {delivery.version}/ " + ("is already there" if there else written),
+        f"  latest: {now or 'none'} -> {delivery.version}{unchanged}",
+    ]
+
+
+def temporary_name(name: str) -> str:
+    """A hidden name for `name` while it is written, naming this process (so that the next
+    drop can tell a dead drop's leftovers)."""
+    return f".{name}{TEMPORARY}{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
 # -- folder ---------------------------------------------------------------------------------
 
 
 def preview_folder(spec: FolderSpec, delivery: Delivery) -> list[str]:
     root = Path(spec.path)
-    version = root / delivery.version
-    now = _folder_latest(root)
-    size = sum((delivery.package / name).stat().st_size for name in delivery.files)
-    lines = [
-        f"{spec.where()}: {delivery.version}/ "
-        + (
-            "is already there"
-            if version.is_dir()
-            else f"would be written ({len(delivery.files)} files, {size:,} bytes)"
-        ),
-        f"  latest: {now or 'none'} -> {delivery.version}"
-        + (" (unchanged)" if now == delivery.version else ""),
-    ]
-    return lines
+    there = (root / delivery.version).is_dir()
+    return preview_lines(spec.where(), delivery, there, _folder_latest(root))
 
 
 def send_folder(spec: FolderSpec, delivery: Delivery, progress: Progress) -> Receipt:
@@ -114,7 +120,7 @@ def send_folder(spec: FolderSpec, delivery: Delivery, progress: Progress) -> Rec
     if version.is_dir():
         _check_same(version, delivery, spec)
     else:
-        temporary = root / f".{delivery.version}{TEMPORARY}{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        temporary = root / temporary_name(delivery.version)
         total = len(delivery.files)
         for index, name in enumerate(sorted(delivery.files)):
             progress(f"writing {name}", index, total)
@@ -151,7 +157,7 @@ def _check_same(version: Path, delivery: Delivery, spec: FolderSpec) -> None:
 
 
 def _replace_file(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}{TEMPORARY}{os.getpid()}-{uuid.uuid4().hex[:6]}")
+    temporary = path.with_name(temporary_name(path.name))
     temporary.write_bytes(data)
     temporary.replace(path)
 
@@ -162,7 +168,7 @@ def _switch_link(link: Path, version: str) -> None:
             f"{link} is a real folder, not the link this drop switches; move it away and "
             "distribute again."
         )
-    temporary = link.with_name(f".{link.name}{TEMPORARY}{os.getpid()}-{uuid.uuid4().hex[:6]}")
+    temporary = link.with_name(temporary_name(link.name))
     temporary.symlink_to(version)  # relative: the drop folder can be moved or mounted
     temporary.replace(link)
 
@@ -218,11 +224,7 @@ def preview_s3(spec: S3DropSpec, delivery: Delivery) -> list[str]:
     with contextlib.suppress(FileNotFoundError):
         now = json.loads(fs.cat(_key(spec, POINTER)))["version"]  # type: ignore[attr-defined]
     there = fs.exists(_key(spec, delivery.version, "SHA256SUMS"))  # type: ignore[attr-defined]
-    return [
-        f"{spec.where()}/{delivery.version}/: "
-        + ("is already there" if there else f"would be written ({len(delivery.files)} files)"),
-        f"  latest: {now or 'none'} -> {delivery.version}",
-    ]
+    return preview_lines(spec.where(), delivery, bool(there), now)
 
 
 def send_s3(spec: S3DropSpec, delivery: Delivery, progress: Progress) -> Receipt:

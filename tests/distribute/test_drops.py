@@ -95,8 +95,8 @@ def test_a_dry_run_says_what_would_change_and_writes_nothing(
     assert outcome.status == "dry run"  # type: ignore[attr-defined]
     assert re.fullmatch(
         rf"folder .*/drops/prod: {version}/ would be written \(4 files, [\d,]+ bytes\)",
-        outcome.lines[0],
-    )  # type: ignore[attr-defined]
+        outcome.lines[0],  # type: ignore[attr-defined]
+    )
     assert outcome.lines[1] == f"  latest: none -> {version}"  # type: ignore[attr-defined]
     assert not (project_dir / "drops").exists()
     assert prod.distributions("prod") == []

@@ -12,6 +12,7 @@ import httpx
 
 from lakehouse.distribute.arcgis.layer import Layer
 from lakehouse.distribute.arcgis.spec import ArcGISSpec
+from lakehouse.distribute.http import retry_after
 from lakehouse.errors import DistributeError
 from lakehouse.redact import MASK, redact_url
 
@@ -137,7 +138,7 @@ class FeatureService:
                         reason,
                     ) from None
                 pause = self.spec.backoff_seconds * 2 ** (attempt - 1)
-                time.sleep(min(exc.wait, MAX_RETRY_AFTER_SECONDS) if exc.wait else pause)
+                time.sleep(exc.wait if exc.wait is not None else pause)
         raise AssertionError("unreachable")
 
     def _post(self, url: str, what: str, data: dict[str, str]) -> dict[str, Any]:
@@ -149,7 +150,7 @@ class FeatureService:
             raise _Transient(f"connection failed ({type(exc).__name__})") from None
         status = response.status_code
         if status == 429 or status >= 500:
-            raise _Transient(f"HTTP {status}", _retry_after(response))
+            raise _Transient(f"HTTP {status}", retry_after(response, MAX_RETRY_AFTER_SECONDS))
         if status in TOKEN_ERRORS:
             raise self._token_error(what, f"HTTP {status}")
         if status >= 300:
@@ -197,13 +198,6 @@ class FeatureService:
             "only from the environment).",
             f"ArcGIS refused the token in {variable} ({reason})",
         )
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return max(float(response.headers.get("retry-after", "")), 0.0)
-    except ValueError:
-        return None
 
 
 def _error_text(error: dict[str, Any]) -> str:

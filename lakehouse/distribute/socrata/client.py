@@ -11,12 +11,12 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from lakehouse.distribute.http import retry_after
 from lakehouse.distribute.socrata.spec import SocrataSpec
 from lakehouse.distribute.spec import secret
 from lakehouse.errors import DistributeError
@@ -141,7 +141,9 @@ class Portal:
             raise _Retryable(f"could not be reached ({exc.__class__.__name__})") from None
         status = response.status_code
         if status == 429 or status >= 500:
-            raise _Retryable(f"answered HTTP {status}", _retry_after(response))
+            raise _Retryable(
+                f"answered HTTP {status}", retry_after(response, MAX_RETRY_AFTER_SECONDS)
+            )
         if status >= 400:
             raise self._refusal(status, what, response)
         return _json(response, what)
@@ -202,21 +204,6 @@ def _request_body(body: Any, upload: Path | None, fmt: str) -> Iterator[tuple[An
         yield json.dumps(body).encode(), {"Content-Type": "application/json"}
     else:
         yield None, {}
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """The wait a 429 or 503 asks for (seconds or an HTTP date), within a bound."""
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
 def _json(response: httpx.Response, what: str) -> Any:

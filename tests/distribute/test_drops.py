@@ -283,3 +283,12 @@ def test_a_file_drop_takes_no_renames(prod: Lakehouse, project_dir: Path) -> Non
         ConfigError, match=r"prod\.destinations\.yml.*a folder drop sends the package"
     ):
         sent(prod)
+
+
+def test_every_built_in_destination_type_loads_under_its_name() -> None:
+    assert DESTINATION_TYPES.builtin_names() == ["folder", "s3", "sftp", "socrata", "arcgis"]
+    for name in DESTINATION_TYPES.builtin_names():
+        kind = DESTINATION_TYPES.get(name)
+        assert kind.name == name
+        assert kind.spec.model_fields["type"].annotation.__args__ == (name,)  # type: ignore[union-attr]
+    assert DESTINATION_TYPES.get("arcgis").geometry_only

@@ -16,8 +16,8 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	touch $@
 
 ## demo: set up; generate the sample sources, archive them; lock, build, summarise, QA, publish
-## package and distribute PLUTO-lite (to a folder drop), then MapPLUTO-lite from its build; write
-## the docs
+## and package PLUTO-lite, then MapPLUTO-lite from its build; write the docs; last, distribute
+## PLUTO-lite to its folder drop (data/drops/pluto_lite) and say where
 demo: setup
 	$(BIN)/lake init .
 	$(BIN)/lake demo --lots $(LOTS)
@@ -29,7 +29,6 @@ demo: setup
 	$(BIN)/lake qa report diff pluto_lite
 	$(BIN)/lake publish pluto_lite
 	$(BIN)/lake package pluto_lite --format csv
-	$(BIN)/lake distribute pluto_lite
 	$(BIN)/lake lock mappluto_lite
 	$(BIN)/lake build mappluto_lite
 	$(BIN)/lake sql mappluto_lite "$(MAP_SUMMARY)"
@@ -37,6 +36,7 @@ demo: setup
 	$(BIN)/lake publish mappluto_lite
 	$(BIN)/lake package mappluto_lite --format shapefile
 	$(BIN)/lake docs
+	$(BIN)/lake distribute pluto_lite
 
 MAP_SUMMARY := SELECT borough, count(*) AS lots, count(geom) AS mapped, round(sum(lotarea_gis) / 27878400, 2) AS square_miles, sum(splitzone::INT) AS split_lots, mode(zonedist1) AS commonest_district FROM mappluto_lite GROUP BY borough ORDER BY borough
 SUMMARY := SELECT borough, count(*) AS lots, sum(unitsres) AS residential_units, round(avg(far), 2) AS avg_far, sum(landmark::INT) AS landmarks, sum(dob_job_count) AS dob_jobs FROM pluto_lite GROUP BY borough ORDER BY borough

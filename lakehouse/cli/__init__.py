@@ -5,6 +5,7 @@ importing them registers them on `app`.
 """
 
 from lakehouse.cli import (  # noqa: F401
+    app_commands,
     archive_commands,
     build_commands,
     catalog_commands,

@@ -356,7 +356,7 @@ def _custom_passes(check: Any, t: Any, column: str | None) -> Any:
     return ibis.and_(*values)
 
 
-def _failing(rule: Rule, t: Any) -> Any:
+def failing_condition(rule: Rule, t: Any) -> Any:
     """A boolean ibis expression that is true on the rows breaking a row-wise rule."""
     import ibis
 
@@ -385,7 +385,7 @@ def _is_geometry(rule: Rule) -> bool:
     return rule.column is not None and _is_geometry_check(rule.check)
 
 
-def _in_one_query(rule: Rule, t: Any) -> bool:
+def is_row_wise(rule: Rule, t: Any) -> bool:
     if _is_relationship(rule):
         return False
     return (
@@ -430,7 +430,7 @@ def _is_relationship(rule: Rule) -> bool:
     return rule.column is not None and _is_relationship_check(rule.check)
 
 
-def _unmatched(t: Any, rule: Rule) -> Any:
+def unmatched_rows(t: Any, rule: Rule) -> Any:
     """The rows of `t` whose value of the rule's column is not NULL and not found in the
     referenced column."""
     assert rule.column is not None
@@ -445,7 +445,7 @@ def _unmatched(t: Any, rule: Rule) -> Any:
 def _relationship_result(t: Any, rule: Rule, keys: list[str]) -> tuple[int, list[dict[str, Any]]]:
     """Rows breaking a relationship rule, and the first few of them (by key) with their key
     and the value not found."""
-    unmatched = _unmatched(t, rule)
+    unmatched = unmatched_rows(t, rule)
     count = int(_value(unmatched.count()) or 0)
     if not count:
         return 0, []
@@ -622,7 +622,7 @@ def check_schema(t: Any, name: str, schema: Any, layer: str) -> ContractReport:
     wrong_types = {entry["column"] for entry in report.results[-1].sample_keys}
     checkable = {c for c in t.columns if c not in wrong_types}  # the structure rules report it
     rules = rules_for(name, schema, present=checkable)
-    aggregated = [rule for rule in rules if _in_one_query(rule, t)]
+    aggregated = [rule for rule in rules if is_row_wise(rule, t)]
     aggregates: dict[str, Any] = {"rows": t.count()}
     for index, rule in enumerate(aggregated):
         aggregates.update(_rule_aggregates(f"r{index}", rule, t))
@@ -697,7 +697,7 @@ def _rule_aggregates(prefix: str, rule: Rule, t: Any) -> dict[str, Any]:
         key = t[rule.key[0]] if len(rule.key) == 1 else ibis.struct({k: t[k] for k in rule.key})
         empty = ibis.or_(*[t[k].isnull() for k in rule.key])
         return {f"{prefix}_empty": empty.cast("int64").sum(), prefix: key.nunique(where=~empty)}
-    return {prefix: _failing(rule, t).cast("int64").sum()}
+    return {prefix: failing_condition(rule, t).cast("int64").sum()}
 
 
 def _failing_rows(prefix: str, rule: Rule, totals: dict[str, Any]) -> int:
@@ -727,7 +727,7 @@ def _sample_keys(t: Any, rule: Rule, keys: list[str]) -> list[dict[str, Any]]:
         import ibis
 
         shown[f"{rule.column} extent"] = ibis.array(_extent(t[rule.column]))
-    sample = t.filter(_failing(rule, t)).select(**shown).limit(SAMPLE_KEYS)
+    sample = t.filter(failing_condition(rule, t)).select(**shown).limit(SAMPLE_KEYS)
     return _rows(sample)
 
 

@@ -255,7 +255,7 @@ def _build_tables(
     """The tables of a finished build that `named` asks for, on `con`: its written outputs
     and kept models, and its inputs as its lock pinned them; the models it did not write out
     are unavailable."""
-    written = _written_files(entry)
+    written = written_files(entry)
     inputs = entry.lock.inputs
     fingerprints = {alias: pinned.sha256 for alias, pinned in inputs.items()}
     fingerprints |= {name: run.fingerprint for name, run in entry.models.items()}
@@ -275,7 +275,7 @@ def _build_tables(
     return tables, BuildTables(fingerprints, tables, where, unavailable)
 
 
-def _written_files(entry: BuildRecord) -> dict[str, str]:
+def written_files(entry: BuildRecord) -> dict[str, str]:
     """Each output and kept model the build wrote -> its file, relative to the store root."""
     folder = build_folder(entry.product, entry.build_id)
     return {

@@ -25,7 +25,9 @@ def show(lake: Lakehouse, state: PageState) -> PageState:
     found = run_or_error(lambda: lineage.lineage(lake, product))
     if found is not None:
         st.subheader(f"Lineage of {product}")
-        st.html(lineage.dag(found))
+        # st.html drops SVG; markdown keeps it, in a box that scrolls when the DAG is wide
+        drawing = f"<div style='overflow-x:auto'>{lineage.dag(found)}</div>"
+        st.markdown(drawing, unsafe_allow_html=True)
         outputs = lineage.outputs(found)
         if outputs:
             output = st.selectbox("Output", outputs, key="lineage-output")

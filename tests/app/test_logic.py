@@ -144,3 +144,14 @@ def test_the_lineage_and_the_dictionary_of_a_product(app_project: AppProject) ->
     assert frame[["column", "primary_key", "nullable"]].values.tolist() == [
         ["id", True, False], ["name", False, True], ["value", False, True]
     ]  # fmt: skip
+
+
+def test_a_diff_qa_stored_for_the_pair_is_read_back_not_computed(app_project: AppProject) -> None:
+    lake = app_project.lake
+    first, second = app_project.first_build, app_project.second_build
+    stored = diff.stored_diff(lake, "prod", first, second)  # `lake qa report diff` wrote it
+    assert stored is not None
+    assert stored.to_dict() == lake.diff("prod", first, second).to_dict()
+    assert diff.compare(lake, "prod", first, second).to_dict() == stored.to_dict()
+    # no report for the failed build against the first: computed
+    assert diff.stored_diff(lake, "prod", first, app_project.failed_build) is None

@@ -194,15 +194,24 @@ class Lakehouse:
 
         return write_project_docs(self.config, self.store, self.archive, folder)
 
-    def diff(self, product: str, old: str | None = None, new: str | None = None) -> BuildDiff:
+    def diff(
+        self,
+        product: str,
+        old: str | None = None,
+        new: str | None = None,
+        *,
+        detail: bool = True,
+    ) -> BuildDiff:
         """What changed between two builds or published versions, by the dictionary's primary
         key. `new` defaults to the latest build; `old` to the latest published version (if it
-        is another build), else the build before. See `build_side` for the names."""
+        is another build), else the build before. See `build_side` for the names. Without
+        `detail`, the counts only (no samples, numeric or geometry shifts): quicker."""
         from lakehouse.publish.diffs import compare
 
         return compare(
-            self.store, self.config.contracts_dir, product, old, new, self.config.workspace_dir
-        )[0]
+            self.store, self.config.contracts_dir, product, old, new,
+            self.config.workspace_dir, detail=detail,
+        )[0]  # fmt: skip
 
     def source_report(
         self,

@@ -27,12 +27,12 @@ RowSide = Literal["added", "removed"]
 CHANGED_COLUMNS = "changed columns"  # the column listing which columns of a row changed
 
 
-def compare(lake: Lakehouse, product: str, old: str, new: str) -> BuildDiff:
-    """`new` against `old` (build ids or published versions), as `lake diff` computes it; the
-    diff `lake qa report diff` stored for exactly this pair is read back instead (both sides
-    are immutable, so it still holds), which is what makes the page's first view quick."""
+def compare(lake: Lakehouse, product: str, old: str, new: str, *, detail: bool = True) -> BuildDiff:
+    """`new` against `old` (build ids or published versions), as `lake diff` computes it
+    (without `detail`, its counts only); the diff `lake qa report diff` stored for exactly
+    this pair is read back instead (both sides are immutable, so it still holds)."""
     stored = stored_diff(lake, product, old, new)
-    return stored if stored is not None else lake.diff(product, old, new)
+    return stored if stored is not None else lake.diff(product, old, new, detail=detail)
 
 
 def stored_diff(lake: Lakehouse, product: str, old: str, new: str) -> BuildDiff | None:

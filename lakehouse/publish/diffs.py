@@ -37,9 +37,12 @@ def compare(
     old: str | None,
     new: str | None,
     workspace: Path | None = None,
+    *,
+    detail: bool = True,
 ) -> tuple[BuildDiff, Side, Side]:
     """The diff of `new` (default: the latest build) against `old` (default: the latest
-    published version if it is another build, else the build before; see `build_side`)."""
+    published version if it is another build, else the build before; see `build_side`);
+    without `detail`, its counts only (see `diff_builds`)."""
     import duckdb
 
     new_side = build_side(store, new, product)
@@ -47,7 +50,7 @@ def compare(
     dictionary = load_dictionary(contracts_dir, new_side.product)
     with duckdb.connect() as con:
         store.register_in_duckdb(con)
-        found = diff_builds(dictionary, old_side, new_side, con, workspace)
+        found = diff_builds(dictionary, old_side, new_side, con, workspace, detail=detail)
         return found, old_side, new_side
 
 

@@ -222,9 +222,13 @@ def diff_builds(
     new: Side,
     con: Any,
     workspace: Path | None = None,
+    *,
+    detail: bool = True,
 ) -> BuildDiff:
     """Compare two sides output by output (`con` has the store registered; DuckDB's spatial
-    extension is loaded into it, from `workspace`, for geometry columns)."""
+    extension is loaded into it, from `workspace`, for geometry columns). Without `detail`,
+    only the counts (rows added, removed, changed, and by column): no samples, numeric or
+    geometry shifts, at the cost of one join per output (a first view that must be quick)."""
     if old.product != new.product:
         raise DiffError(
             f"{old.label} is a build of {old.product!r} and {new.label} of {new.product!r}: a "
@@ -255,7 +259,13 @@ def diff_builds(
         urls = (old_output["url"], new_output["url"])
         tables.append(
             diff_table(
-                con, name, table.primary_key, *urls, tolerances=tolerances, workspace=workspace
+                con,
+                name,
+                table.primary_key,
+                *urls,
+                tolerances=tolerances,
+                workspace=workspace,
+                detail=detail,
             )
         )
     removed = [name for name in old.outputs if name not in new.outputs]
@@ -280,6 +290,7 @@ def diff_table(
     *,
     tolerances: dict[str, float] | None = None,
     workspace: Path | None = None,
+    detail: bool = True,
 ) -> TableDiff:
     """Match the rows of two Parquet files by `key` and count what differs. Geometry columns
     (GEOMETRY on both sides) are compared within their `tolerances` (column -> CRS units; none:
@@ -321,8 +332,8 @@ def diff_table(
         differs.update({c: f"coalesce(f.{q(f'changed {c}')}, false)" for c in compared_geometry})
     try:
         diff = _compare(con, name, key, types, old_types, compared, differs, old_source,
-                        new_source, flags_join)  # fmt: skip
-        for c in compared_geometry if not diff.identical else []:
+                        new_source, flags_join, detail)  # fmt: skip
+        for c in compared_geometry if detail and not diff.identical else []:
             tolerance = (tolerances or {}).get(c, 0.0)
             diff.geometry.append(_geometry_shift(
                 con, key, c, crs_label(types[c]), tolerance, diff.columns[c], differs[c],
@@ -345,9 +356,10 @@ def _compare(
     old_source: str,
     new_source: str,
     flags_join: str,
+    detail: bool = True,
 ) -> TableDiff:
     """Count what differs, by key and column (`differs`: column -> SQL over `o`, `n` and the
-    geometry flags `f`, which `flags_join` joins), and sample it."""
+    geometry flags `f`, which `flags_join` joins), and (with `detail`) sample it."""
     q = sql_identifier
     on = " AND ".join(f"o.{q(k)} = n.{q(k)}" for k in key)
     first = q(key[0])
@@ -375,6 +387,8 @@ def _compare(
     schema_changed = diff.added_columns or diff.removed_columns or diff.retyped_columns
     if not (added or removed or changed or schema_changed) and old_rows == new_rows:
         diff.identical = True
+        return diff
+    if not detail:
         return diff
     keys = ", ".join(q(k) for k in key)
     if added:

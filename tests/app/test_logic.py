@@ -155,3 +155,16 @@ def test_a_diff_qa_stored_for_the_pair_is_read_back_not_computed(app_project: Ap
     assert diff.compare(lake, "prod", first, second).to_dict() == stored.to_dict()
     # no report for the failed build against the first: computed
     assert diff.stored_diff(lake, "prod", first, app_project.failed_build) is None
+
+
+def test_a_diff_without_detail_has_the_same_counts_and_nothing_else(
+    app_project: AppProject,
+) -> None:
+    lake = app_project.lake
+    first, failed = app_project.first_build, app_project.failed_build
+    (full,) = lake.diff("prod", first, failed).tables
+    (quick,) = lake.diff("prod", first, failed, detail=False).tables
+    counts = ("old_rows", "new_rows", "added", "removed", "changed", "columns")
+    assert [getattr(quick, c) for c in counts] == [getattr(full, c) for c in counts]
+    assert full.changed and full.changed_sample and full.numeric
+    assert (quick.changed_sample, quick.added_sample, quick.numeric) == ([], [], [])

@@ -23,10 +23,13 @@ ANY_COLUMN = "(any column)"
 
 
 @st.cache_data(show_spinner="Comparing…", max_entries=32)
-def _compare(_lake: Lakehouse, project: str, product: str, old: str, new: str) -> BuildDiff:
-    """The diff of two builds or published versions, kept: neither ever changes (`project`
-    names the store in the cache's key)."""
-    return diff.compare(_lake, product, old, new)
+def _compare(
+    _lake: Lakehouse, project: str, product: str, old: str, new: str, detail: bool
+) -> BuildDiff:
+    """The diff of two builds or published versions (its counts only, without `detail`: the
+    first view, shown before the rest is computed), kept: neither side ever changes
+    (`project` names the store in the cache's key)."""
+    return diff.compare(_lake, product, old, new, detail=detail)
 
 
 def show(lake: Lakehouse, state: PageState) -> PageState:
@@ -49,7 +52,7 @@ def show(lake: Lakehouse, state: PageState) -> PageState:
     if old == new:
         st.info("Pick two different builds or published versions to compare.")
         return chosen_state
-    found = run_or_error(lambda: _compare(lake, lake.store.root, product, old, new))
+    found = run_or_error(lambda: _compare(lake, lake.store.root, product, old, new, False))
     if found is None:
         return chosen_state
     st.subheader(f"{found.new} against {found.old}")
@@ -63,6 +66,12 @@ def show(lake: Lakehouse, state: PageState) -> PageState:
     table = st.selectbox("Output", changed, key="diff-table") if len(changed) > 1 else changed[0]
     _show_table(lake, product, old, new, diff.table_diff(found, table))
     return chosen_state
+
+
+def _detailed(lake: Lakehouse, product: str, old: str, new: str, table: str) -> TableDiff | None:
+    """The output's whole diff (numeric shifts too), computed after the counts are shown."""
+    found = run_or_error(lambda: _compare(lake, lake.store.root, product, old, new, True))
+    return diff.table_diff(found, table) if found is not None else None
 
 
 def _show_table(lake: Lakehouse, product: str, old: str, new: str, table: TableDiff) -> None:
@@ -80,8 +89,9 @@ def _show_table(lake: Lakehouse, product: str, old: str, new: str, table: TableD
     st.dataframe(columns, hide_index=True)
     if not columns.empty:
         st.bar_chart(columns, x="column", y="changed_rows")
-    numeric = diff.numeric_frame(table)
-    if not numeric.empty:
+    detailed = _detailed(lake, product, old, new, table.table)
+    numeric = diff.numeric_frame(detailed) if detailed is not None else None
+    if numeric is not None and not numeric.empty:
         st.subheader("Numeric columns")
         st.dataframe(numeric, hide_index=True)
         st.bar_chart(numeric, x="column", y=["old_mean", "new_mean"], stack=False)

@@ -35,6 +35,22 @@ def compare(lake: Lakehouse, product: str, old: str, new: str, *, detail: bool =
     return stored if stored is not None else lake.diff(product, old, new, detail=detail)
 
 
+def geometry_maps(lake: Lakehouse, product: str, old: str, new: str, table: TableDiff) -> list[str]:
+    """SVG maps of what changed in each geometry column of the output (as the diff report draws
+    them): moved, added and removed shapes; none for an output without geometry."""
+    import duckdb
+
+    from lakehouse.publish.diffs import change_maps
+
+    if not table.geometry:
+        return []
+    store = lake.store
+    old_side, new_side = build_side(store, old, product), build_side(store, new, product)
+    with duckdb.connect() as con:
+        store.register_in_duckdb(con)
+        return change_maps(con, table, old_side, new_side, lake.config.workspace_dir)
+
+
 def stored_diff(lake: Lakehouse, product: str, old: str, new: str) -> BuildDiff | None:
     """The diff stored in the newer build's `qa/` folder for this pair, if there is one that
     reads (else None: the page computes it)."""

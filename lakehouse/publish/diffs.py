@@ -75,7 +75,7 @@ def write_diff_report(
                 )
             if not table.identical and table.table in new.outputs:
                 try:
-                    maps[table.table] = _maps(con, table, old, new, workspace)
+                    maps[table.table] = change_maps(con, table, old, new, workspace)
                 except Exception as exc:  # a map must not stop the report (and publishing)
                     problem = f"No map of {table.table}: {exc.__class__.__name__}: {exc}"
                     maps[table.table] = [f"<p class='warn'>{escape(problem)}</p>"]
@@ -87,7 +87,9 @@ def write_diff_report(
     return store.url(report)
 
 
-def _maps(con: Any, table: TableDiff, old: Side, new: Side, workspace: Path | None) -> list[str]:
+def change_maps(
+    con: Any, table: TableDiff, old: Side, new: Side, workspace: Path | None
+) -> list[str]:
     """Maps of what changed in each geometry column of an output (compared on both sides, or
     every row added)."""
     new_url = new.outputs[table.table]["url"]

@@ -1,6 +1,6 @@
 """The Diff page: two of a product's builds or published versions compared, the counts per
 output and column, the rows added, removed and changed, a changed row side by side, and the
-numeric columns' shifts as charts. (No map of changed geometries yet.)"""
+numeric columns' shifts as charts, and a map of the changed geometries of a geometry product."""
 
 from __future__ import annotations
 
@@ -68,6 +68,15 @@ def show(lake: Lakehouse, state: PageState) -> PageState:
     return chosen_state
 
 
+@st.cache_data(show_spinner="Drawing…", max_entries=16)
+def _maps(
+    _lake: Lakehouse, project: str, product: str, old: str, new: str, output: str, _table: TableDiff
+) -> list[str]:
+    """The maps of an output's changed geometries, kept per pair and output (both sides are
+    immutable; `project` names the store in the cache's key)."""
+    return diff.geometry_maps(_lake, product, old, new, _table)
+
+
 def _detailed(lake: Lakehouse, product: str, old: str, new: str, table: str) -> TableDiff | None:
     """The output's whole diff (numeric shifts too), computed after the counts are shown."""
     found = run_or_error(lambda: _compare(lake, lake.store.root, product, old, new, True))
@@ -90,6 +99,12 @@ def _show_table(lake: Lakehouse, product: str, old: str, new: str, table: TableD
     if not columns.empty:
         st.bar_chart(columns, x="column", y="changed_rows")
     detailed = _detailed(lake, product, old, new, table.table)
+    if detailed is not None and detailed.geometry:
+        st.subheader("Changed geometries")
+        root, name = lake.store.root, detailed.table
+        maps = run_or_error(lambda: _maps(lake, root, product, old, new, name, detailed)) or []
+        for drawing in maps:  # SVG: st.html would drop it
+            st.markdown(f"<div style='overflow-x:auto'>{drawing}</div>", unsafe_allow_html=True)
     numeric = diff.numeric_frame(detailed) if detailed is not None else None
     if numeric is not None and not numeric.empty:
         st.subheader("Numeric columns")

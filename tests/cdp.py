@@ -189,7 +189,8 @@ def open_browser(work: Path, width: int = 1280, height: int = 1600) -> Iterator[
 @contextmanager
 def lake_app(config: Path, timeout: float = 60.0) -> Iterator[str]:
     """`lake app` on a free loopback port, as a user starts it; yields its base URL once
-    Streamlit's health check answers, and stops it (its whole process group) at the end. Its
+    Streamlit's health check answers and `lake app` has printed its address (as a person
+    waits for), and stops it (its whole process group) at the end. Its
     output goes to lake-app-<port>.log beside the config, and into the error if it fails."""
     port = free_port()
     log_path = config.parent / f"lake-app-{port}.log"
@@ -200,7 +201,7 @@ def lake_app(config: Path, timeout: float = 60.0) -> Iterator[str]:
             start_new_session=True,  # `lake` runs streamlit in a child: stop both
         )  # fmt: skip
         try:
-            if not _healthy(process, port, timeout):
+            if not _healthy(process, port, timeout) or not _ready(process, log_path, timeout):
                 raise AssertionError(
                     f"`lake app` did not answer on port {port} within {timeout} s (exit code "
                     f"{process.poll()}); its output:\n{log_path.read_text()[-3000:]}"
@@ -208,6 +209,16 @@ def lake_app(config: Path, timeout: float = 60.0) -> Iterator[str]:
             yield f"http://127.0.0.1:{port}/"
         finally:
             _stop_group(process)
+
+
+def _ready(process: subprocess.Popen[bytes], log_path: Path, timeout: float) -> bool:
+    """Whether `lake app` printed its address (it does once its first run is done) in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if "QA app at http" in log_path.read_text(errors="replace"):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def free_port() -> int:

@@ -38,6 +38,13 @@ def run(notebook: str, folder: Path) -> list[dict]:
     return [output for cell in book.cells if cell.cell_type == "code" for output in cell.outputs]
 
 
+@pytest.fixture(autouse=True)
+def inline_charts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel draws charts inline, as in Jupyter: importing streamlit (the QA app's tests,
+    earlier in the same run) sets MPLBACKEND=Agg for the process and its children."""
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+
+
 def texts(outputs: list[dict]) -> str:
     found = []
     for output in outputs:

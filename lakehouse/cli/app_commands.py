@@ -39,7 +39,7 @@ def qa_app(
         sys.executable, "-m", "streamlit", "run", found.origin,
         "--server.address", "127.0.0.1", "--server.port", str(chosen),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--global.developmentMode", "false",
+        "--global.developmentMode", "false", "--client.toolbarMode", "minimal",
         # its script health check runs the script once: imports and the project, warmed
         "--server.scriptHealthCheckEnabled", "true",
         "--", "--config", str(config), *(["--env", state.env] if state.env else []),

@@ -36,7 +36,7 @@ def distribute(
     ] = False,
 ) -> None:
     """Send a published version to the product's destinations (recipes/<product>.destinations.yml:
-    folder and S3 drops, Socrata, ArcGIS), each attempt recorded; a destination that already
+    folder, S3 and SFTP drops, Socrata, ArcGIS), each attempt recorded; a destination that already
     has it is left alone. Credentials come from the environment variables each destination
     names. Exit code 1 if any destination failed."""
     lake = _open()

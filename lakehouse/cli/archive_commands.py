@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from lakehouse.cli.json_output import JSON_HELP
 from lakehouse.cli.shell import (
     _console,
     _fail,
+    _json_mode,
     _open,
     _preview_cell,
     _progress,
@@ -23,6 +25,8 @@ from lakehouse.errors import LakehouseError
 if TYPE_CHECKING:
     from lakehouse.archive.archive import IngestResult
     from lakehouse.archive.versions import VersionScan
+    from lakehouse.catalog.catalog import DatasetEntry
+    from lakehouse.project import Lakehouse
 
 
 @app.command()
@@ -155,16 +159,22 @@ def versions(
     dataset: Annotated[
         str | None, typer.Argument(help="Dataset name; default: a line per archived dataset.")
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """List the archived versions of a dataset, oldest first (or every dataset's latest); a
     version whose manifest is damaged is listed as damaged, and named in a warning line."""
     from rich.table import Table
 
     from lakehouse.cli.catalog_commands import print_datasets
+    from lakehouse.cli.json_output import datasets_data, print_data, versions_data
 
+    _json_mode("versions", as_json)
     lake = _open()
     if dataset is None:
-        print_datasets(lake)
+        if as_json:
+            print_data("versions", datasets_data(_dataset_entries(lake)))
+        else:
+            print_datasets(lake)
         return
 
     def scan() -> VersionScan:
@@ -177,9 +187,18 @@ def versions(
     if not found and not scanned.damaged:
         templates = _run(lake.templates)
         if dataset in templates or dataset in scanned.archived:
-            _console().print(f"{dataset}: no archived versions yet; run `lake ingest {dataset}`.")
+            if as_json:
+                print_data("versions", versions_data(scanned))
+            else:
+                _console().print(
+                    f"{dataset}: no archived versions yet; run `lake ingest {dataset}`."
+                )
             return
-        _fail(scanned.missing_message(templates))  # a typo: the closest name, if there is one
+        # a typo: the closest name, if there is one
+        _fail(scanned.missing_message(templates), kind="NotFoundError")
+    if as_json:
+        print_data("versions", versions_data(scanned))
+        return
     damaged = f", {len(scanned.damaged)} damaged" if scanned.damaged else ""
     table = Table(title=f"{dataset}: {len(found)} version(s){damaged}")
     for column in ("version", "extracted at (UTC)", "rows", "storage", "source sha256", "from"):
@@ -260,6 +279,12 @@ def show(
         )
 
 
+def _dataset_entries(lake: Lakehouse) -> list[DatasetEntry]:
+    from lakehouse.catalog.catalog import dataset_entry
+
+    return _run(lambda: [dataset_entry(name, lake.archive) for name in lake.datasets()])
+
+
 def _columns_that_fit(cells: dict[str, list[str]], width: int) -> list[str]:
     """The first columns whose widest value (or name) fits in `width` characters, whole (at
     least one); a table's borders take 3 characters per column, and 1."""
@@ -287,6 +312,7 @@ def verify(
             "work, never a version; damage is only reported).",
         ),
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Re-check the sha256 of every archived and published file and report corruption (exit
     code 1), and list what interrupted ingests, builds and publishes left behind, with the run
@@ -294,9 +320,17 @@ def verify(
     --repair)."""
     from rich.markup import escape
 
+    from lakehouse.cli.json_output import print_data, verify_data
+
+    _json_mode("verify", as_json)
     lake = _open()
     with _progress("verify") as report:
         result = _run(lambda: lake.verify(dataset or None, progress=report, repair=repair))
+    if as_json:
+        print_data("verify", verify_data(result))
+        if not result.ok:
+            raise typer.Exit(1)
+        return
     console = _console()
     for problem in result.corrupt:
         where = f"{problem.path}: " if problem.path else ""

@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from lakehouse.cli.json_output import JSON_HELP
 from lakehouse.cli.shell import (
     _console,
     _fail,
+    _json_mode,
     _open,
     _preview_cell,
     _progress,
@@ -191,6 +193,7 @@ def plan(
     """What `lake build` would do, without running a model: each input the lock pins against
     the newest one (stale pins flagged, fixed by `lake lock`), and each model rebuilt, reused
     or a view, with why it is rebuilt (code, shared helper, input, contract, never built)."""
+    _json_mode("plan", as_json)  # errors as JSON too (the plan keeps its own shape)
     lake = _open()
     found = _run(
         lambda: lake.plan(
@@ -289,12 +292,21 @@ def check(
     build_id: Annotated[
         str | None, typer.Option("--build", help="Build id (default: the latest build).")
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Re-run a product's contracts (from its data dictionary, as it is now) on an existing
     build, `references` too: against the build's outputs, kept models and locked inputs (a
     reference to a model the build did not write out is reported as not checked)."""
+    from lakehouse.cli.json_output import check_data, print_data
+
+    _json_mode("check", as_json)
     lake = _open()
     entry, report = _run(lambda: lake.check(product, build_id=build_id))
+    if as_json:
+        print_data("check", check_data(product, entry, report))
+        if not report.passed:
+            raise typer.Exit(1)
+        return
     console = _console()
     console.print(f"build {entry.build_id}: {report.summary()}")
     for unchecked in report.unchecked:  # e.g. a reference to a model the build did not keep
@@ -306,12 +318,21 @@ def check(
 
 
 @app.command()
-def builds(product: Annotated[str, typer.Argument(help="Product name.")]) -> None:
+def builds(
+    product: Annotated[str, typer.Argument(help="Product name.")],
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
     """List a product's builds, oldest first."""
     from rich.table import Table
 
+    from lakehouse.cli.json_output import builds_data, print_data
+
+    _json_mode("builds", as_json)
     lake = _open()
     found = _run(lambda: lake.builds(product))
+    if as_json:
+        print_data("builds", builds_data(product, found))
+        return
     if not found:
         _console().print(f"{product}: no builds yet; run `lake build {product}`.")
         return

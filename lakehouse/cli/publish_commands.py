@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lakehouse.cli.shell import _console, _open, _run, _utc, app, state
+from lakehouse.cli.json_output import JSON_HELP
+from lakehouse.cli.shell import _console, _json_mode, _open, _run, _utc, app, state
 
 if TYPE_CHECKING:
     from lakehouse.publish.records import PublishRecord
@@ -50,14 +51,22 @@ def _rows(entry: PublishRecord) -> list[str]:
 
 
 @app.command()
-def published(product: Annotated[str, typer.Argument(help="Product name.")]) -> None:
+def published(
+    product: Annotated[str, typer.Argument(help="Product name.")],
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
     """List a product's published versions, oldest first, with their builds and inputs."""
     from rich.table import Table
 
+    from lakehouse.cli.json_output import print_data, published_data
     from lakehouse.publish.publish import qa_line
 
+    _json_mode("published", as_json)
     lake = _open()
     found = _run(lambda: lake.published(product))
+    if as_json:
+        print_data("published", published_data(product, found))
+        return
     table = Table(title=f"{product}: {len(found)} published version(s)")
     for heading in ("version", "published (UTC)", "build", "commit", "inputs", "QA", "note"):
         table.add_column(heading, overflow="fold")

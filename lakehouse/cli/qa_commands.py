@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lakehouse.cli.shell import _console, _open, _run, app
+from lakehouse.cli.json_output import JSON_HELP
+from lakehouse.cli.shell import _console, _json_mode, _open, _run, app
 
 if TYPE_CHECKING:
     from lakehouse.qa.drift import ColumnDrift, SourceDrift
@@ -104,14 +105,21 @@ def diff(
     new: Annotated[
         str | None, typer.Argument(help="The later build (default: the latest).")
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Compare two builds of a product row by row, by the dictionary's primary key: rows added,
     removed and changed, rows changed per column, numeric columns' shift, and a sample of
     changed rows side by side."""
     from rich.table import Table
 
+    from lakehouse.cli.json_output import diff_data, print_data
+
+    _json_mode("diff", as_json)
     lake = _open()
     found = _run(lambda: lake.diff(product, old, new))
+    if as_json:
+        print_data("diff", diff_data(found))
+        return
     console = _console()
     console.print(found.to_text().rstrip(), markup=False)
     for table in found.tables:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from lakehouse.cli.json_output import print_error
 from lakehouse.errors import LakehouseError
 
 if TYPE_CHECKING:
@@ -43,9 +44,17 @@ class _State:
     debug = False
     config: Path | None = None
     env: str | None = None
+    # the command whose --json is on: errors are then printed as its JSON envelope on stdout
+    json_command: str | None = None
 
 
 state = _State()
+
+
+def _json_mode(command: str, enabled: bool) -> None:
+    """Turn JSON mode on for `command` when `enabled` (its --json), before anything can fail:
+    `_run` and `_fail` then print errors as JSON (lakehouse/cli/json_output.py)."""
+    state.json_command = command if enabled else None
 
 
 def _console(stderr: bool = False) -> Console:
@@ -70,27 +79,39 @@ def _run(action: Callable[[], T]) -> T:
     except LakehouseError as exc:
         if state.debug:
             raise
-        _console(stderr=True).print(f"[red]Error:[/red] {_text(exc)}")
+        _say_error(exc.__class__.__name__, str(exc), f"[red]Error:[/red] {_text(exc)}")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
-        _console(stderr=True).print("[red]Interrupted[/red]: nothing was committed.")
+        said = "nothing was committed."
+        _say_error("Interrupted", f"Interrupted: {said}", f"[red]Interrupted[/red]: {said}")
         raise typer.Exit(130) from None
     except Exception as exc:
         if state.debug:
             raise
         if isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS:
             where = f" {exc.filename}" if exc.filename else ""
-            said = _text(Exception(f"could not write{where}: {exc.strerror}"))
-            _console(stderr=True).print(
-                f"[red]Error:[/red] {said}; free space or fix the permissions, then run the "
-                "command again (it finishes or removes what this run left)."
+            problem = f"could not write{where}: {exc.strerror}"
+            advice = (
+                "; free space or fix the permissions, then run the command again (it finishes "
+                "or removes what this run left)."
             )
+            said = _text(Exception(problem))
+            _say_error("StorageError", problem + advice, f"[red]Error:[/red] {said}{advice}")
             raise typer.Exit(1) from None
-        _console(stderr=True).print(
-            f"[red]Unexpected error:[/red] {exc.__class__.__name__}: {_text(exc)} "
-            "(run again with --debug for the traceback, and report it)."
-        )
+        kind = exc.__class__.__name__
+        advice = " (run again with --debug for the traceback, and report it)."
+        said = f"{kind}: {_text(exc)}{advice}"
+        _say_error(kind, f"{exc}{advice}", f"[red]Unexpected error:[/red] {said}")
         raise typer.Exit(2) from None
+
+
+def _say_error(kind: str, message: str, text: str) -> None:
+    """An error: in JSON mode its envelope on stdout (`kind` its type), else `text` (rich
+    markup) on stderr."""
+    if state.json_command is not None:
+        print_error(state.json_command, kind, message)
+    else:
+        _console(stderr=True).print(text)
 
 
 def _print_damage(caught: list[warnings.WarningMessage]) -> None:
@@ -176,10 +197,12 @@ def main_options(
     state.debug = debug
     state.config = config
     state.env = env
+    state.json_command = None
 
 
-def _fail(message: str) -> NoReturn:
-    _console(stderr=True).print(f"[red]Error:[/red] {message}")
+def _fail(message: str, kind: str = "UsageError") -> NoReturn:
+    """Stop with one sentence and exit code 1 (in JSON mode, an error of type `kind`)."""
+    _say_error(kind, message, f"[red]Error:[/red] {message}")
     raise typer.Exit(1)
 
 

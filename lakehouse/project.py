@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from lakehouse.catalog.docs import DocsSite
+    from lakehouse.catalog.gc import GcPlan, GcResult
     from lakehouse.distribute.distribute import Outcome
     from lakehouse.distribute.records import DistributionRecord
     from lakehouse.publish.package import Packaged
@@ -300,6 +301,20 @@ class Lakehouse:
         from lakehouse.distribute.metadata import write_metadata
 
         return write_metadata(self.config, product, fmt, target)  # type: ignore[arg-type]
+
+    def gc_plan(self, keep: int = 5) -> GcPlan:
+        """What `lake gc` would remove (old builds beyond the last `keep` per product, cache
+        entries nothing needs, what dead runs left), and why; nothing is removed."""
+        from lakehouse.catalog.gc import plan_gc
+
+        return plan_gc(self.config, self.store, self.archive, keep)
+
+    def gc(self, plan: GcPlan) -> GcResult:
+        """Remove what `plan` lists (never an archived or published version); anything a live
+        writer took since the plan was made is skipped."""
+        from lakehouse.catalog.gc import apply_gc
+
+        return apply_gc(plan, self.store)
 
     def builds(self, product: str) -> list[BuildRecord]:
         return list_builds(self.store, product)

@@ -1,18 +1,19 @@
 """`lake`: a thin command-line shell over the library. Each command parses, calls, and prints.
 
-The commands live by concept (archive, build, test, qa, publish, distribute, catalog);
+The commands live by concept (archive, build, test, catalog, qa, publish, distribute, app, gc);
 importing them registers them on `app`.
 """
 
-from lakehouse.cli import (  # noqa: F401
-    app_commands,
+from lakehouse.cli import (  # noqa: F401, I001  (in the order `lake --help` lists them)
     archive_commands,
     build_commands,
-    catalog_commands,
-    distribute_commands,
-    publish_commands,
-    qa_commands,
     test_commands,
+    catalog_commands,
+    qa_commands,
+    publish_commands,
+    distribute_commands,
+    app_commands,
+    gc_commands,
 )
 from lakehouse.cli.shell import app, main
 

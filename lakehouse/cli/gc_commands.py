@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lakehouse.catalog.gc import DEFAULT_KEEP_BUILDS
 from lakehouse.cli.shell import _console, _open, _run, app
 
 if TYPE_CHECKING:
     from lakehouse.catalog.gc import Freed, GcItem
+
+# lakehouse.catalog.gc.DEFAULT_KEEP_BUILDS (a test keeps them equal); importing that module here
+# would load the whole library for every `lake` command
+KEEP_BUILDS = 5
 
 
 @app.command(name="gc")
@@ -24,7 +27,7 @@ def gc_command(
         typer.Option(
             "--keep", min=0, help="How many of each product's latest builds stay whatever else."
         ),
-    ] = DEFAULT_KEEP_BUILDS,
+    ] = KEEP_BUILDS,
 ) -> None:
     """List (or, with --apply, remove) the builds and cache entries that no lock, published
     version, pinned build or recent build needs, and what interrupted runs left; never an

@@ -242,3 +242,10 @@ def test_what_a_dead_run_left_goes_and_a_live_runs_leftover_stays(
 def test_a_negative_number_of_builds_to_keep_is_refused(prod: Lakehouse) -> None:
     with pytest.raises(ConfigError, match=r"^Keep -1 builds\? Give 0 or more"):
         plan_gc(prod.config, prod.store, prod.archive, keep=-1)
+
+
+def test_the_cli_default_is_the_library_default() -> None:
+    from lakehouse.catalog.gc import DEFAULT_KEEP_BUILDS
+    from lakehouse.cli.gc_commands import KEEP_BUILDS
+
+    assert KEEP_BUILDS == DEFAULT_KEEP_BUILDS

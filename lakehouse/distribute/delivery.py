@@ -8,7 +8,6 @@ destination."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,7 +43,7 @@ class DeliveredColumn:
 class DeliveredTable:
     name: str
     rows: int
-    parquet: Path  # a local, checked copy of the published output
+    parquet: Path  # the published output, checked (a local copy when the store is S3)
     columns: list[DeliveredColumn]
     geometry: str | None = None  # the geometry column, as the destination names it
     crs: str | None = None
@@ -176,11 +175,11 @@ def _delivered_table(
 ) -> DeliveredTable:
     import pyarrow.parquet as pq
 
-    local = scratch / "outputs" / f"{name}.parquet"
-    local.parent.mkdir(parents=True, exist_ok=True)
-    if store.is_local:
-        shutil.copyfile(store.local_path(rel), local)
+    if store.is_local:  # published files are never rewritten: read in place
+        local = store.local_path(rel)
     else:
+        local = scratch / "outputs" / f"{name}.parquet"
+        local.parent.mkdir(parents=True, exist_ok=True)
         store.fs.get(store.path(rel), str(local))
     schema = pq.read_schema(local)
     described = dictionary.tables.get(name) if dictionary else None

@@ -84,6 +84,31 @@ class EngineSettings(Strict):
     threads: int | None = Field(default=None, ge=1, le=256)
 
 
+class GcSettings(Strict):
+    """`lake gc`: what stays beyond what a lock, a published version or a pin needs."""
+
+    keep_builds: int = Field(
+        default=5, ge=0, description="how many of each product's latest builds always stay"
+    )
+
+
+class OpenLineageSettings(Strict):
+    """OpenLineage run events (START, COMPLETE, FAIL) of ingest, build and publish, so that
+    Marquez or a data catalog can follow the lakehouse; off unless `file` or `url` is set.
+    OPENLINEAGE_URL in the environment sets `url`."""
+
+    file: str | None = Field(
+        default=None, description="JSON lines, one event a line; relative to the project"
+    )
+    url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="an OpenLineage HTTP endpoint's base URL; events go to <url>/api/v1/lineage",
+    )
+    namespace: str = Field(default="lakehouse", min_length=1, description="the jobs' namespace")
+    timeout_seconds: float = Field(default=5.0, gt=0)
+
+
 class StoreSettings(Strict):
     root: str = ".lakehouse"
     s3: S3Settings = S3Settings()
@@ -105,6 +130,8 @@ class LakehouseConfig(Strict):
     store: StoreSettings = StoreSettings()
     paths: PathSettings = PathSettings()
     engine: EngineSettings = EngineSettings()
+    gc: GcSettings = GcSettings()
+    openlineage: OpenLineageSettings = OpenLineageSettings()
     env: str | None = Field(
         default=None, pattern=r"^[a-z][a-z0-9_]{0,31}$", description="dev, prod, ..."
     )

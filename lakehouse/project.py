@@ -302,9 +302,10 @@ class Lakehouse:
 
         return write_metadata(self.config, product, fmt, target)  # type: ignore[arg-type]
 
-    def gc_plan(self, keep: int = 5) -> GcPlan:
-        """What `lake gc` would remove (old builds beyond the last `keep` per product, cache
-        entries nothing needs, what dead runs left), and why; nothing is removed."""
+    def gc_plan(self, keep: int | None = None) -> GcPlan:
+        """What `lake gc` would remove (old builds beyond the last `keep` per product, by
+        default `[gc] keep_builds`; cache entries nothing needs; what dead runs left), and
+        why; nothing is removed."""
         from lakehouse.catalog.gc import plan_gc
 
         return plan_gc(self.config, self.store, self.archive, keep)

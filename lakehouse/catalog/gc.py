@@ -68,7 +68,6 @@ from lakehouse.transform.plan import plan_product
 from lakehouse.transform.recipe import ProductInput, list_recipes, load_recipe, read_lock
 from lakehouse.transform.records import BuildRecord, CacheEntry, LockRecord
 
-DEFAULT_KEEP_BUILDS = 5
 ItemKind = Literal["build", "cache", "leftover"]
 
 
@@ -150,9 +149,12 @@ def freed_by_product(items: Iterable[GcItem]) -> dict[str, Freed]:
 
 
 def plan_gc(
-    config: LakehouseConfig, store: Store, archive: Archive, keep: int = DEFAULT_KEEP_BUILDS
+    config: LakehouseConfig, store: Store, archive: Archive, keep: int | None = None
 ) -> GcPlan:
-    """What gc would remove, and why (nothing is removed): see the module's docstring."""
+    """What gc would remove, and why (nothing is removed): see the module's docstring. `keep`
+    builds per product always stay (default: `[gc] keep_builds` of lakehouse.toml)."""
+    if keep is None:
+        keep = config.gc.keep_builds
     if keep < 0:
         raise ConfigError(f"Keep {keep} builds? Give 0 or more (the last N builds stay).")
     plan = GcPlan(keep)

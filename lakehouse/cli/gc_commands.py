@@ -12,10 +12,6 @@ from lakehouse.cli.shell import _console, _open, _run, app
 if TYPE_CHECKING:
     from lakehouse.catalog.gc import Freed, GcItem
 
-# lakehouse.catalog.gc.DEFAULT_KEEP_BUILDS (a test keeps them equal); importing that module here
-# would load the whole library for every `lake` command
-KEEP_BUILDS = 5
-
 
 @app.command(name="gc")
 def gc_command(
@@ -23,11 +19,14 @@ def gc_command(
         bool, typer.Option("--apply", help="Remove what the dry run lists (default: list only).")
     ] = False,
     keep: Annotated[
-        int,
+        int | None,
         typer.Option(
-            "--keep", min=0, help="How many of each product's latest builds stay whatever else."
+            "--keep",
+            min=0,
+            help="How many of each product's latest builds stay whatever else "
+            "(default: `[gc] keep_builds` in lakehouse.toml, 5 unless set).",
         ),
-    ] = KEEP_BUILDS,
+    ] = None,
 ) -> None:
     """List (or, with --apply, remove) the builds and cache entries that no lock, published
     version, pinned build or recent build needs, and what interrupted runs left; never an

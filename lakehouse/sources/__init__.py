@@ -61,6 +61,9 @@ built-in source type has its own test module there). What else `SourceType` says
   `MAX_JSON_BYTES`, 256 MiB) as it arrives.
 - `Fetched.source_version`: the source's own version (e.g. YYYYMMDD of its last edit), when it
   has one; `Fetched.location` is where the data came from, for the manifest: never credentials.
+- `probe(source) -> Upstream`: how `lake status` and `lake update` learn, without downloading
+  the data, whether the source changed since a version was fetched (see `Upstream`); a source
+  type without one is fetched whenever it is due.
 - A spec holding a local path overrides `SourceSpec.relative_to_project` (see `file`).
 """
 
@@ -68,6 +71,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Self
 
@@ -107,6 +111,24 @@ Fetch = Callable[[Any, Path, Progress], Fetched]
 
 
 @dataclass(frozen=True)
+class Upstream:
+    """What a source says of its current state when asked cheaply, without its data: a
+    metadata request, an HTTP HEAD, an object's listing. `marker` holds the values the source
+    type's `fetch` also records in `Fetched.details` under the same keys (Socrata's
+    `rowsUpdatedAt`, ArcGIS's `lastEditDate`, an HTTP `etag` and `last_modified`, an S3 `etag`):
+    a recorded value that differs now means the source changed since that version was fetched.
+    `edited_at` is when the source says it last changed, if it says."""
+
+    marker: dict[str, Any]
+    edited_at: datetime | None = None
+
+
+Probe = Callable[[Any], Upstream]
+"""`probe(source)`: ask the source (its spec) for its `Upstream` state; never downloads the
+data. A failure is a SourceError (one sentence: what failed, what to check)."""
+
+
+@dataclass(frozen=True)
 class SourceType:
     """A kind of source, as registered in `SOURCE_TYPES` (see the package's docstring)."""
 
@@ -114,6 +136,7 @@ class SourceType:
     spec: type[SourceSpec]  # the model of the template's `source:`, its `type` Literal[name]
     fetch: Fetch
     decides_format: bool = False  # fetch always sets Fetched.format_override
+    probe: Probe | None = None  # how `lake status` asks it for news; None: it cannot be asked
 
 
 SOURCE_TYPES = Registry[SourceType](
@@ -144,8 +167,10 @@ __all__ = [
     "SOURCE_TYPES",
     "Fetch",
     "Fetched",
+    "Probe",
     "SourceField",
     "SourceSpec",
     "SourceType",
+    "Upstream",
     "fetch_source",
 ]

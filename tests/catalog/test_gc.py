@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from lakehouse.catalog.gc import apply_gc, plan_gc
 from lakehouse.cli import app
 from lakehouse.cli.gc_commands import human_bytes
+from lakehouse.config import GcSettings
 from lakehouse.errors import ConfigError
 from lakehouse.project import Lakehouse
 from lakehouse.store.lease import LEASE_FILE
@@ -244,8 +245,8 @@ def test_a_negative_number_of_builds_to_keep_is_refused(prod: Lakehouse) -> None
         plan_gc(prod.config, prod.store, prod.archive, keep=-1)
 
 
-def test_the_cli_default_is_the_library_default() -> None:
-    from lakehouse.catalog.gc import DEFAULT_KEEP_BUILDS
-    from lakehouse.cli.gc_commands import KEEP_BUILDS
-
-    assert KEEP_BUILDS == DEFAULT_KEEP_BUILDS
+def test_the_number_of_builds_kept_comes_from_the_config_unless_given(prod: Lakehouse) -> None:
+    assert plan_gc(prod.config, prod.store, prod.archive).keep == 5
+    config = prod.config.model_copy(update={"gc": GcSettings(keep_builds=2)})
+    assert plan_gc(config, prod.store, prod.archive).keep == 2
+    assert plan_gc(config, prod.store, prod.archive, keep=7).keep == 7

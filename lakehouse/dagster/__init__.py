@@ -1,0 +1,1 @@
+"""Dagster integration (the optional extra `lakehouse[dagster]`)."""

@@ -1,0 +1,1 @@
+"""OpenLineage run events for ingest, build and publish."""

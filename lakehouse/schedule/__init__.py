@@ -1,0 +1,1 @@
+"""Running it every day: cadences, freshness, upstream news, and `lake update`."""

@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lakehouse.archive import delta
 from lakehouse.archive.convert import Converted, convert_to_parquet
@@ -118,10 +118,19 @@ class IngestResult:
     template_changed: bool = False  # unchanged bytes, but the template differs from that version's
     dry_run: bool = False
     checked: Checked | None = None  # unchanged bytes checked again with the template
+    fetched_details: dict[str, Any] | None = None  # what this fetch learnt (unchanged bytes)
 
     @property
     def version(self) -> str:
         return self.manifest.version
+
+    @property
+    def source_details(self) -> dict[str, Any]:
+        """What the source said during this ingest (its edit date, ETag...): the new
+        version's, or, for bytes already archived, this fetch's own."""
+        if self.fetched_details is not None:
+            return self.fetched_details
+        return self.manifest.source.details
 
 
 class Archive:
@@ -236,7 +245,7 @@ class Archive:
                 self._remove_abandoned_runs(template.name, existing)
             gate = _Gate(template, source_contract, existing, extracted_at, progress)
             if (same := with_same_bytes(existing, source_sha)) is not None:
-                result = _unchanged(same, template_sha, dry_run)
+                result = _unchanged(same, template_sha, fetched, dry_run)
                 if not (dry_run or result.template_changed):
                     return result
                 data_file = scratch / DATA_FILE_NAME
@@ -363,7 +372,7 @@ class Archive:
                     existing = versions_since(self.store, dataset, existing)
                     if (same := with_same_bytes(existing, draft.source_sha)) is not None:
                         self._undo_delta(dataset, written)
-                        return _unchanged(same, draft.template_sha)
+                        return _unchanged(same, draft.template_sha, draft.fetched)
                     continue
                 written.commit = None  # the version refers to it: never undo it now
                 return IngestResult("archived", committed)
@@ -546,9 +555,17 @@ class _Gate:
     progress: Progress
 
 
-def _unchanged(manifest: Manifest, template_sha: str, dry_run: bool = False) -> IngestResult:
+def _unchanged(
+    manifest: Manifest, template_sha: str, fetched: Fetched, dry_run: bool = False
+) -> IngestResult:
     changed = manifest.template_sha256 not in (None, template_sha)
-    return IngestResult("unchanged", manifest, template_changed=changed, dry_run=dry_run)
+    return IngestResult(
+        "unchanged",
+        manifest,
+        template_changed=changed,
+        dry_run=dry_run,
+        fetched_details=dict(fetched.details),
+    )
 
 
 def _resolve_local_path(template: IngestTemplate, project_dir: Path | None) -> IngestTemplate:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lakehouse.archive.archive import Archive, IngestResult
+from lakehouse.archive.checks import record_check
 from lakehouse.archive.source_qa import dataset_qa_settings, write_source_report
 from lakehouse.archive.template import load_template_for, template_for_file
 from lakehouse.config import LakehouseConfig
@@ -28,13 +29,14 @@ def ingest_dataset(
     """Archive the dataset's source (or `file`, a local copy of it) as a new version, with the
     project's template (or, for a file without one, a template from its suffix) and its
     pandera source contract, if any; with `dry_run`, fetch and check it the same way and
-    archive nothing (see Archive.ingest)."""
+    archive nothing (see Archive.ingest). A fetch of the template's own source is kept as the
+    dataset's last check (`lakehouse.archive.checks`), from which freshness is judged."""
     check_dataset_name(dataset)
     if file is not None:
         template = template_for_file(config.templates_dir, dataset, Path(file))
     else:
         template = load_template_for(config.templates_dir, dataset)
-    return archive.ingest(
+    result = archive.ingest(
         template,
         version=version,
         project_dir=config.project_dir,
@@ -42,6 +44,9 @@ def ingest_dataset(
         source_contract=load_source_contract(config.contracts_dir, dataset),
         dry_run=dry_run,
     )
+    if file is None and not dry_run:
+        record_check(archive.store, dataset, result)
+    return result
 
 
 def compare_dataset_versions(

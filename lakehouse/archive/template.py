@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from lakehouse.cadence import CadenceField, DurationField
 from lakehouse.contracts.raw import RawContract
 from lakehouse.errors import ConfigError, NotFoundError, describe_validation_error
 from lakehouse.formats import FormatField, format_for_file
@@ -123,6 +124,18 @@ class IngestTemplate(Strict):
     )
     qa: QaSettings | None = Field(
         default=None, description="source QA: the key and the drift thresholds"
+    )
+    # when to look for a new version (lakehouse.cadence); how to read the data does not depend
+    # on them, so they are left out of the template's hash recorded with each version
+    cadence: CadenceField | None = Field(
+        default=None,
+        exclude=True,
+        description="daily, weekly, monthly, quarterly or a cron expression (UTC)",
+    )
+    max_age: DurationField | None = Field(
+        default=None,
+        exclude=True,
+        description="overdue when the last fetch is older: 36h, 2d, 1w (default 1.5 cadences)",
     )
 
     @model_validator(mode="after")

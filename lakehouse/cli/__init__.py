@@ -1,6 +1,7 @@
 """`lake`: a thin command-line shell over the library. Each command parses, calls, and prints.
 
-The commands live by concept (archive, build, test, catalog, qa, publish, distribute, app, gc);
+The commands live by concept (archive, build, test, catalog, qa, publish, distribute, app,
+schedule, gc);
 importing them registers them on `app`.
 """
 
@@ -13,6 +14,7 @@ from lakehouse.cli import (  # noqa: F401, I001  (in the order `lake --help` lis
     publish_commands,
     distribute_commands,
     app_commands,
+    schedule_commands,
     gc_commands,
 )
 from lakehouse.cli.shell import app, main

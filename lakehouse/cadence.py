@@ -79,7 +79,7 @@ def parse_duration(text: str) -> timedelta:
 
 def describe_duration(span: timedelta) -> str:
     """A short, rounded `2d 4h`, `36h`, `15m` for people."""
-    seconds = int(span.total_seconds())
+    seconds = round(span.total_seconds() / 60) * 60  # to the minute: 2d less 5 ms is 2d
     if seconds < 0:
         return "-" + describe_duration(-span)
     days, rest = divmod(seconds, 86400)

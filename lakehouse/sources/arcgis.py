@@ -3,6 +3,15 @@
 A template's `source: {type: arcgis, url: .../FeatureServer/<n>}`; it needs no `format:`. A
 page, like every JSON answer, is read into memory whole: one of more than
 `pages.MAX_PAGE_BYTES` is refused as it arrives (lower `page_size`).
+
+`probe` asks for the layer's metadata alone (`<layer url>?f=json`: no query, no page) and
+reports its `editingInfo.lastEditDate` (epoch milliseconds; the last edit of the data or of the
+schema: a new field changes what a fetch lands too) as `{"lastEditDate": <ms>}`. A layer whose
+metadata has no `lastEditDate` is reported by its `dataLastEditDate`, under that key:
+`{"dataLastEditDate": <ms>}`. The fetch records both keys in the manifest's source details
+(None when the layer does not say), so either marker has its recorded value to be compared
+with; a layer that says neither gives an empty marker (nothing to compare). The version stays
+the YYYYMMDD of `dataLastEditDate`, as before.
 """
 
 from __future__ import annotations
@@ -17,11 +26,23 @@ from pydantic import Field, field_validator
 from lakehouse.errors import SourceError
 from lakehouse.formats.geojson import GeoJsonFormat
 from lakehouse.progress import Progress
-from lakehouse.sources import Fetched, SourceSpec, SourceType
-from lakehouse.sources.http import Deadline, HttpSettings, deadline_for, redact_url
-from lakehouse.sources.pages import get_json_page, too_large_page
+from lakehouse.sources import Fetched, SourceSpec, SourceType, Upstream
+from lakehouse.sources.http import (
+    Deadline,
+    HttpSettings,
+    deadline_for,
+    probe_settings,
+    redact_url,
+)
+from lakehouse.sources.pages import (
+    datetime_from_epoch,
+    get_json_page,
+    json_number,
+    too_large_page,
+)
 
 DEFAULT_MAX_RECORD_COUNT = 1000
+EDIT_DATE_KEYS = ("lastEditDate", "dataLastEditDate")  # the probe's marker: the first present
 
 
 class ArcgisSource(SourceSpec, HttpSettings):
@@ -42,6 +63,23 @@ class ArcgisSource(SourceSpec, HttpSettings):
 def version_from_epoch_millis(millis: int | float) -> str:
     """ArcGIS dates are epoch milliseconds; a version is their UTC date as YYYYMMDD."""
     return datetime.fromtimestamp(millis / 1000, tz=UTC).strftime("%Y%m%d")
+
+
+def editing_info(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The layer metadata's `editingInfo` (an empty mapping when it has none)."""
+    info = metadata.get("editingInfo")
+    return info if isinstance(info, dict) else {}
+
+
+def upstream_from_metadata(metadata: dict[str, Any]) -> Upstream:
+    """What the layer metadata says of its last edit: `lastEditDate`, or `dataLastEditDate`
+    when it lacks that (see the module's docstring)."""
+    info = editing_info(metadata)
+    for key in EDIT_DATE_KEYS:
+        millis = json_number(info.get(key))
+        if millis is not None:
+            return Upstream(marker={key: millis}, edited_at=datetime_from_epoch(millis / 1000))
+    return Upstream(marker={})
 
 
 def _get(
@@ -81,7 +119,7 @@ def fetch(source: ArcgisSource, landing_dir: Path, progress: Progress) -> Fetche
     max_records = int(metadata.get("maxRecordCount") or DEFAULT_MAX_RECORD_COUNT)
     page_size = min(source.page_size or max_records, max_records)
     order_field = metadata.get("objectIdField") or "OBJECTID"
-    edited = (metadata.get("editingInfo") or {}).get("dataLastEditDate")
+    edited = editing_info(metadata).get("dataLastEditDate")
     pages: list[Path] = []
     offset = 0
     while True:
@@ -126,8 +164,23 @@ def fetch(source: ArcgisSource, landing_dir: Path, progress: Progress) -> Fetche
         if isinstance(edited, int | float)
         else None,
         format_override=GeoJsonFormat(type="geojson"),
-        details={"name": metadata.get("name"), "dataLastEditDate": edited, "pages": len(pages)},
+        details={
+            "name": metadata.get("name"),
+            "lastEditDate": editing_info(metadata).get("lastEditDate"),
+            "dataLastEditDate": edited,
+            "pages": len(pages),
+        },
     )
 
 
-SOURCE = SourceType(name="arcgis", spec=ArcgisSource, fetch=fetch, decides_format=True)
+def probe(source: ArcgisSource) -> Upstream:
+    """The layer's last edit date, from its metadata alone (retried at most
+    `http.PROBE_RETRIES` times)."""
+    checked = probe_settings(source)
+    deadline = deadline_for(
+        checked, f"the check of ArcGIS layer {redact_url(source.url)} for changes"
+    )
+    return upstream_from_metadata(fetch_layer_metadata(checked, deadline))
+
+
+SOURCE = SourceType(name="arcgis", spec=ArcgisSource, fetch=fetch, decides_format=True, probe=probe)

@@ -17,16 +17,25 @@ complete; such a download is recorded as `framing: connection close (end unverif
 manifest's source details. A cut mid-row is refused by the CSV reader (a short last row, an
 unterminated quote), except within the last value of the last row. Socrata exports and pages
 are also counted against the dataset's own row count (see `socrata`).
+
+The fetch records the ETag and Last-Modified of the response that delivered the body in the
+manifest's source details (`etag`, `last_modified`: only those the server sent); `probe` asks
+for the same headers without the body (`read_headers`: a HEAD, or a GET whose body is never
+read when the server refuses HEAD), so `lake status` can tell whether the file changed. A
+server that sends neither cannot be asked; one whose Last-Modified is always "now" (a page
+made on every request) always looks changed.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
 import re
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -39,7 +48,7 @@ from lakehouse.formats.json import json_error
 from lakehouse.progress import Progress
 from lakehouse.records import Strict
 from lakehouse.redact import redact_url
-from lakehouse.sources import Fetched, SourceSpec, SourceType
+from lakehouse.sources import Fetched, SourceSpec, SourceType, Upstream
 
 PROGRESS_STEP_BYTES = 1024 * 1024
 USER_AGENT = "lakehouse-ingest/0.1"
@@ -49,6 +58,7 @@ SNIFF_BYTES = 1024
 DECODE_STEP_BYTES = 1024 * 1024  # the most a compressed body expands by in one step
 MAX_JSON_BYTES = 256 * 1024 * 1024  # the largest JSON document read into memory (get_json)
 GZIP_MAGIC = b"\x1f\x8b"
+PROBE_RETRIES = 1  # a probe tries at most twice, whatever the template's retries
 T = TypeVar("T")
 
 
@@ -127,6 +137,16 @@ class Deadline:
 def deadline_for(settings: HttpSettings, what: str) -> Deadline:
     """The deadline of one fetch made with `settings`; `what` names it ("the fetch of ...")."""
     return Deadline(settings.deadline_seconds, what)
+
+
+Settings = TypeVar("Settings", bound=HttpSettings)
+
+
+def probe_settings(settings: Settings) -> Settings:
+    """`settings` (a source's spec) for a probe: the same timeouts and deadline, but at most
+    `PROBE_RETRIES` retries. `lake status` asks every source in turn, and one that is down
+    should cost a failed request or two, not the back-off a fetch would wait through."""
+    return settings.model_copy(update={"retries": min(settings.retries, PROBE_RETRIES)})
 
 
 def with_retries(
@@ -371,10 +391,12 @@ class _RateMeter:
 
 @dataclass(frozen=True)
 class Received:
-    """What one request's body was: its size as sent, and how its end was marked."""
+    """What one request's body was: its size as sent, how its end was marked, and the
+    response's `change_marker` (its ETag and Last-Modified)."""
 
     raw_bytes: int  # as sent (compressed, if it was)
     framing: Literal["content-length", "chunked", "connection close"]
+    marker: dict[str, str] = field(default_factory=dict)
 
     @property
     def end_verified(self) -> bool:
@@ -389,6 +411,29 @@ def _framing(response: httpx.Response) -> Literal["content-length", "chunked", "
     if "content-length" in response.headers:
         return "content-length"
     return "connection close"
+
+
+MARKER_HEADERS = {"etag": "etag", "last_modified": "last-modified"}
+
+
+def change_marker(headers: httpx.Headers) -> dict[str, str]:
+    """The headers that tell one version of a file from the next, as the fetch records them
+    and the probe reports them: `{"etag": ..., "last_modified": ...}`, holding only those the
+    server sent, as it sent them (a weak `W/` ETag included)."""
+    return {key: headers[name] for key, name in MARKER_HEADERS.items() if name in headers}
+
+
+def last_modified_at(marker: Mapping[str, str]) -> datetime | None:
+    """The marker's Last-Modified as an aware UTC datetime; None when it has none or it is not
+    an HTTP date."""
+    value = marker.get("last_modified")
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _receive(
@@ -451,7 +496,7 @@ def _receive(
                     f"the download from {shown} was cut off after "
                     f"{response.num_bytes_downloaded:,} of {total:,} bytes"
                 )
-            return Received(response.num_bytes_downloaded, framing)
+            return Received(response.num_bytes_downloaded, framing, change_marker(response.headers))
     except httpx.HTTPError as exc:
         if deadline.expired():
             raise deadline.error(str(_transport_error(exc, shown, timeout))) from exc
@@ -594,15 +639,75 @@ def file_name_from_url(url: str, default: str) -> str:
     return name if SAFE_FILE_NAME.match(name) and "." in name.strip(".") else default
 
 
+# What a server answers HEAD with when it does not serve HEAD as it serves GET: 405 and 501
+# (HEAD refused), and other 4xx answers that some servers give HEAD alone (a presigned S3 URL
+# is signed for GET: 403). The probe then asks with a GET, and that answer counts.
+def _refuses_head(status: int) -> bool:
+    return status == 501 or (400 <= status < 500 and status != 429)
+
+
+def _checked_headers(response: httpx.Response, shown: str, expected: str) -> httpx.Headers:
+    _raise_for_status(response, shown)
+    _reject_html(response, shown, expected)
+    return response.headers
+
+
+def _ask_for_headers(
+    url: str, *, shown: str, expected: str, settings: HttpSettings, deadline: Deadline
+) -> httpx.Headers:
+    """One try of `read_headers`: HEAD, or a GET closed right after its headers."""
+    timeout = deadline.timeout(settings.timeout_seconds)
+    try:
+        with _client(timeout) as client:
+            response = client.head(url)
+            if not _refuses_head(response.status_code):
+                return _checked_headers(response, shown, expected)
+            # the body is never read: leaving the block closes the connection under it
+            with client.stream("GET", url) as streamed:
+                return _checked_headers(streamed, shown, expected)
+    except httpx.HTTPError as exc:
+        if deadline.expired():
+            raise deadline.error(str(_transport_error(exc, shown, timeout))) from exc
+        raise _transport_error(exc, shown, timeout) from exc
+
+
+def read_headers(
+    url: str, *, expected: str, settings: HttpSettings, deadline: Deadline | None = None
+) -> httpx.Headers:
+    """The headers `url` answers with, without its body: a HEAD request (redirects followed,
+    credentials kept from other origins, as for `download`), or, when the server does not
+    answer HEAD as it would GET (see `_refuses_head`), a GET whose body is never read. A web
+    page's content type is refused as by `download`; a server error or timeout is retried
+    at most `PROBE_RETRIES` times, and then is a SourceError."""
+    shown = redact_url(url)
+    checked = probe_settings(settings)
+    deadline = deadline or deadline_for(checked, f"the check of {shown} for changes")
+    return with_retries(
+        lambda: _ask_for_headers(
+            url, shown=shown, expected=expected, settings=checked, deadline=deadline
+        ),
+        retries=checked.retries,
+        backoff_seconds=checked.backoff_seconds,
+        deadline=deadline,
+    )
+
+
 def fetch(source: HttpSource, landing_dir: Path, progress: Progress) -> Fetched:
-    """Download one file over HTTP(S)."""
+    """Download one file over HTTP(S); its details hold the response's `change_marker`."""
     destination = landing_dir / file_name_from_url(source.url, "download")
     received = download(
         source.url, destination, expected="a data file", settings=source, progress=progress
     )
-    # a body ended only by the connection closing cannot be checked for a cut: say so
-    details = {} if received.end_verified else {"framing": f"{received.framing} (end unverified)"}
+    details: dict[str, Any] = dict(received.marker)
+    if not received.end_verified:  # a body ended only by the connection closing: say so
+        details["framing"] = f"{received.framing} (end unverified)"
     return Fetched(files=[destination], location=redact_url(source.url), details=details)
 
 
-SOURCE = SourceType(name="http", spec=HttpSource, fetch=fetch)
+def probe(source: HttpSource) -> Upstream:
+    """The file's ETag and Last-Modified, from its headers alone (see `read_headers`)."""
+    marker = change_marker(read_headers(source.url, expected="a data file", settings=source))
+    return Upstream(marker=marker, edited_at=last_modified_at(marker))
+
+
+SOURCE = SourceType(name="http", spec=HttpSource, fetch=fetch, probe=probe)

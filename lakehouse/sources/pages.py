@@ -9,11 +9,27 @@ deep, are JSON this reader refuses, and say so)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from lakehouse.sources.http import MAX_JSON_BYTES, Deadline, HttpSettings, get_json
 
 MAX_PAGE_BYTES = MAX_JSON_BYTES
+
+
+def json_number(value: object) -> int | float | None:
+    """A JSON document's value when it is a number (an epoch date, a count), else None: JSON
+    true and false are no numbers, though Python counts them as ints."""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def datetime_from_epoch(seconds: float) -> datetime | None:
+    """An epoch date's aware UTC datetime; None for one no datetime can hold (a server's
+    nonsense must not fail a check that needs only the number)."""
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def too_large_page(what: str, page_size: int | None, offset: int) -> Callable[[int], str]:

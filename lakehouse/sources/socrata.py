@@ -12,6 +12,11 @@ rows than reported (with room for rows added meanwhile), and at its end with few
 fetch (metadata, count, export or every page) has one deadline, `deadline_seconds`. A page, like
 every JSON answer, is read into memory whole: one of more than `pages.MAX_PAGE_BYTES` is refused
 as it arrives (lower `page_size`).
+
+`probe` asks for the view metadata alone (one request: no count, no export, no page) and reports
+its `rowsUpdatedAt` (epoch seconds), which the fetch records in the manifest's source details
+under the same key: `{"rowsUpdatedAt": <int>}`. A portal that does not say gives an empty
+marker (nothing to compare).
 """
 
 from __future__ import annotations
@@ -27,16 +32,22 @@ from lakehouse.errors import SourceError, TransientSourceError
 from lakehouse.formats.csv import CsvFormat, count_csv_records
 from lakehouse.formats.json import JsonFormat
 from lakehouse.progress import Progress
-from lakehouse.sources import Fetched, SourceSpec, SourceType
+from lakehouse.sources import Fetched, SourceSpec, SourceType, Upstream
 from lakehouse.sources.http import (
     Deadline,
     HttpSettings,
     Received,
     deadline_for,
     download,
+    probe_settings,
     redact_url,
 )
-from lakehouse.sources.pages import get_json_page, too_large_page
+from lakehouse.sources.pages import (
+    datetime_from_epoch,
+    get_json_page,
+    json_number,
+    too_large_page,
+)
 
 
 class SocrataSource(SourceSpec, HttpSettings):
@@ -58,6 +69,14 @@ class SocrataSource(SourceSpec, HttpSettings):
 def version_from_epoch_seconds(seconds: int | float) -> str:
     """A Unix timestamp's UTC date as YYYYMMDD (how rowsUpdatedAt becomes a version)."""
     return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y%m%d")
+
+
+def upstream_from_metadata(metadata: dict[str, Any]) -> Upstream:
+    """What the view metadata says of the dataset's last update (its `rowsUpdatedAt`)."""
+    updated = json_number(metadata.get("rowsUpdatedAt"))
+    if updated is None:
+        return Upstream(marker={})
+    return Upstream(marker={"rowsUpdatedAt": updated}, edited_at=datetime_from_epoch(updated))
 
 
 def _headers(source: SocrataSource) -> dict[str, str]:
@@ -252,4 +271,18 @@ def _download_pages(
     return pages
 
 
-SOURCE = SourceType(name="socrata", spec=SocrataSource, fetch=fetch, decides_format=True)
+def probe(source: SocrataSource) -> Upstream:
+    """The dataset's `rowsUpdatedAt`, from its view metadata alone (retried at most
+    `http.PROBE_RETRIES` times)."""
+    checked = probe_settings(source)
+    deadline = deadline_for(
+        checked,
+        f"the check of Socrata dataset {source.dataset_id} at {redact_url(source.domain)} "
+        "for changes",
+    )
+    return upstream_from_metadata(fetch_view_metadata(checked, deadline))
+
+
+SOURCE = SourceType(
+    name="socrata", spec=SocrataSource, fetch=fetch, decides_format=True, probe=probe
+)

@@ -1,6 +1,6 @@
-"""`--json`: what `lake versions`, `builds`, `published`, `check`, `diff` and `verify` print for
-scripts, one JSON document on stdout in a versioned envelope (`lake plan --json` prints its own
-shape, `plan_format` 1: lakehouse/transform/plan.py).
+"""`--json`: what `lake versions`, `builds`, `published`, `check`, `diff`, `verify`, `status` and
+`update` print for scripts, one JSON document on stdout in a versioned envelope (`lake plan
+--json` prints its own shape, `plan_format` 1: lakehouse/transform/plan.py).
 
 Every document is one envelope; `format_version` changes only when a field below is removed or
 changes meaning (fields may be added within a version):
@@ -91,6 +91,45 @@ the same):
                     "writer": {"command", "host", "pid", "started_at", "heartbeat_at"} | null,
                     "description"}],
      "set_aside": [folder]}                     # damaged cache entries builds moved aside
+
+`lake status [NAME...] --json` (exit code 1 when `--fail-on` finds something; the data is
+printed all the same; lakehouse/schedule/status.py):
+
+    {"as_of": time,
+     "sources": [{"dataset", "state": "never fetched" | "overdue" | "changed upstream" | "due"
+                                      | "current" | "no cadence" | "error",
+                  "cadence": str | null, "max_age_seconds": int | null,
+                  "latest": version | null, "archived_at": time | null,
+                  "age_seconds": int | null,               # of the latest version
+                  "fetched_at": time | null,               # the last fetch of its bytes
+                  "due": bool, "next_due": time | null, "overdue": bool,
+                  "upstream": {"state": "newer" | "same" | "unknown" | "not asked" | "failed",
+                               "detail": str, "edited_at": time | null},
+                  "error": str | null}],
+     "products": [{"product", "state": "error" | "no lock" | "lock behind" | "never built"
+                                        | "build behind" | "current",
+                   "locked": bool,
+                   "lock_behind": [{"input", "name", "locked", "latest"}],
+                   "rebuild": [model],                     # what the next build would rebuild
+                   "latest_build": str | null, "built_at": time | null,
+                   "build_passed": bool | null,
+                   "published": version | null, "published_at": time | null,
+                   "error": str | null}],
+     "failures": [str]}                                    # one sentence each (--fail-on)
+
+`lake update [DATASET...] --json` (exit code 1 when a fetch or a build failed;
+lakehouse/schedule/update.py):
+
+    {"dry_run": bool, "took_over": str | null,             # a killed run's lock taken over
+     "sources": [{"dataset", "action": "archived" | "unchanged" | "failed" | "would fetch",
+                  "why": str, "version": str | null, "error": str | null}],
+     "current": [dataset],                                 # neither due nor changed
+     "products": [{"product", "action": "built" | "published" | "failed" | "skipped"
+                                        | "would build" | "not locked",
+                   "why": str, "build_id": str | null, "published": str | null,
+                   "error": str | null}],
+     "locks_written": [path],                              # lock files to commit
+     "failed": bool}
 """
 
 from __future__ import annotations

@@ -66,8 +66,8 @@ class SourceStatus:
 
     @property
     def needs_fetch(self) -> bool:
-        """What `lake update` fetches: never fetched, due, or changed upstream."""
-        return self.error is None and (self.due or self.upstream.state == "newer")
+        """What `lake update` fetches: never fetched, due, overdue, or changed upstream."""
+        return self.error is None and (self.due or self.overdue or self.upstream.state == "newer")
 
     @property
     def state(self) -> SourceState:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from lakehouse.errors import LakehouseError, LockError
@@ -100,21 +101,22 @@ def update(
     dry_run: bool = False,
     wait_seconds: float = 0.0,
     say: Say = lambda line: None,
+    now: datetime | None = None,
 ) -> UpdateReport:
     """Fetch what is due or changed upstream among `datasets` (default: every template), then
     lock and build the products that read what changed (see the module docstring); `say`
     hears a line as each step begins. A dry run asks the sources and plans, and changes
-    nothing (it takes no lock)."""
+    nothing (it takes no lock). `now` (default: the time it starts) decides what is due."""
     report = UpdateReport(dry_run=dry_run)
     if dry_run:
-        _run(lake, report, datasets, say)
+        _run(lake, report, datasets, say, now)
         return report
     held = _take_update_lock(lake, wait_seconds)
     try:
         if held.took_over:
             report.took_over = "a run that was stopped before it finished"
             say("took over the update lock of a run that was stopped before it finished")
-        _run(lake, report, datasets, say)
+        _run(lake, report, datasets, say, now)
     finally:
         held.release()
     return report
@@ -131,13 +133,20 @@ def _take_update_lock(lake: Lakehouse, wait_seconds: float) -> HeldLease:
         ) from None
 
 
-def _run(lake: Lakehouse, report: UpdateReport, datasets: Iterable[str] | None, say: Say) -> None:
+def _run(
+    lake: Lakehouse,
+    report: UpdateReport,
+    datasets: Iterable[str] | None,
+    say: Say,
+    now: datetime | None,
+) -> None:
     status = project_status(
         lake.config,
         lake.store,
         lake.archive,
         datasets=datasets,
         products=[],
+        now=now,
         on_source=lambda dataset: say(f"asking {dataset}"),
     )
     changed: set[str] = set()

@@ -77,8 +77,10 @@ class Recipe(Strict):
     cadence: str | None = Field(default=None, description="how often it is updated, e.g. monthly")
     attribution: str | None = Field(default=None, description="who to credit, e.g. the agency")
     license: str | None = None
+    # how updates treat the product, not what it is: left out of the recipe a build records
     publish_on_update: bool = Field(
         default=False,
+        exclude=True,
         description="`lake update` publishes a build of it that passed (default: a person does)",
     )
 

@@ -26,6 +26,7 @@ from lakehouse.catalog.verify import VerifyReport, verify_archive
 from lakehouse.config import LakehouseConfig, init_project, load_config
 from lakehouse.contracts.contract import ContractReport
 from lakehouse.names import LATEST
+from lakehouse.openlineage import RunObserver
 from lakehouse.progress import Progress, no_progress
 from lakehouse.qa.drift import SourceDrift
 from lakehouse.store.storage import Store
@@ -67,6 +68,7 @@ class Lakehouse:
         self.config = config
         self.store = Store(config.store_root, config.store.s3)
         self.archive = Archive(self.store)
+        self.observer = RunObserver(config, self.archive)  # OpenLineage run events, if on
 
     def __repr__(self) -> str:
         return f"Lakehouse(project={str(self.config.project_dir)!r}, store={self.store.root!r})"
@@ -87,16 +89,16 @@ class Lakehouse:
         dry_run: bool = False,
     ) -> IngestResult:
         """Archive the dataset's source (or `file`, a local copy of it) as a new version (with
-        `dry_run`: fetch and check it, archive nothing, and say what would be archived)."""
-        return ingest_dataset(
-            self.config,
-            self.archive,
-            dataset,
-            file=file,
-            version=version,
-            progress=progress,
-            dry_run=dry_run,
-        )
+        `dry_run`: fetch and check it, archive nothing, and say what would be archived).
+        With `[openlineage]` on, it sends its run events (not for a dry run)."""
+
+        def ingest() -> IngestResult:
+            return ingest_dataset(
+                self.config, self.archive, dataset,
+                file=file, version=version, progress=progress, dry_run=dry_run,
+            )  # fmt: skip
+
+        return self.observer.ingest(dataset, ingest, dry_run=dry_run)
 
     def datasets(self) -> list[str]:
         return self.archive.datasets()
@@ -140,12 +142,16 @@ class Lakehouse:
         on DuckDB or on another engine of `lakehouse.transform.engines.ENGINES` (e.g.
         `engine="spark"`: the same transforms on Spark). With `select` (`["m+"]`, see
         `lakehouse.transform.selection`), only those models run, into the cache: no build is
-        recorded."""
-        return build_product(
-            self.config, self.store, self.archive, product,
-            latest=latest, full_refresh=full_refresh, progress=progress, engine=engine,
-            select=select,
-        )  # fmt: skip
+        recorded. With `[openlineage]` on, it sends its run events (not for a selection)."""
+
+        def build() -> BuildResult:
+            return build_product(
+                self.config, self.store, self.archive, product,
+                latest=latest, full_refresh=full_refresh, progress=progress, engine=engine,
+                select=select,
+            )  # fmt: skip
+
+        return self.observer.build(product, build, latest=latest, selection=bool(select))
 
     def build_all(
         self,
@@ -156,11 +162,13 @@ class Lakehouse:
         engine: str = "duckdb",
     ) -> Iterator[ProductOutcome]:
         """Build every product, each after the products it reads; yields each outcome (a
-        failed product's readers are skipped, the others go on)."""
-        return build_all(
+        failed product's readers are skipped, the others go on). With `[openlineage]` on,
+        each product built sends its run events once its build is over."""
+        outcomes = build_all(
             self.config, self.store, self.archive,
             latest=latest, full_refresh=full_refresh, progress=progress, engine=engine,
         )  # fmt: skip
+        return self.observer.build_all(outcomes, latest=latest)
 
     def plan(
         self,
@@ -244,10 +252,13 @@ class Lakehouse:
     ) -> PublishRecord:
         """Publish a build (default: the latest) as `version` (default: the next free number of
         the year, e.g. 26v3); refused unless its contracts passed and it has a QA report, and
-        never over an existing version."""
+        never over an existing version. With `[openlineage]` on, it sends its run events."""
         from lakehouse.publish.publish import publish_build
 
-        return publish_build(self.store, product, build_id, version)
+        def publish() -> PublishRecord:
+            return publish_build(self.store, product, build_id, version)
+
+        return self.observer.publish(product, build_id, publish)
 
     def published(self, product: str) -> list[PublishRecord]:
         """Every published version of a product, oldest first."""

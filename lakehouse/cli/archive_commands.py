@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,6 +15,7 @@ from lakehouse.cli.shell import (
     _json_mode,
     _open,
     _preview_cell,
+    _print_damage,
     _progress,
     _run,
     _text,
@@ -86,9 +88,11 @@ def ingest(
     for dataset in names:
         with _progress(f"ingest {dataset}") as report:
             try:
-                result = lake.ingest(
-                    dataset, file=file, version=version, progress=report, dry_run=dry_run
-                )
+                with warnings.catch_warnings(record=True) as caught:
+                    result = lake.ingest(
+                        dataset, file=file, version=version, progress=report, dry_run=dry_run
+                    )
+                _print_damage(caught)
             except LakehouseError as exc:
                 if state.debug:
                     raise

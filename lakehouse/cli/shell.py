@@ -115,12 +115,13 @@ def _say_error(kind: str, message: str, text: str) -> None:
 
 
 def _print_damage(caught: list[warnings.WarningMessage]) -> None:
-    """Damaged records the command left out or replaced, one line each (other warnings go
-    on as Python shows them)."""
+    """Damaged records the command left out or replaced, and lineage events it could not
+    send, one line each (other warnings go on as Python shows them)."""
+    from lakehouse.openlineage import LineageWarning
     from lakehouse.records import DamagedRecordWarning
 
     for warning in caught:
-        if issubclass(warning.category, DamagedRecordWarning):
+        if issubclass(warning.category, (DamagedRecordWarning, LineageWarning)):
             said = _text(Exception(str(warning.message)))
             _console(stderr=True).print(f"[yellow]Warning:[/yellow] {said}")
         else:

@@ -97,8 +97,11 @@ def abandoned_scratch(parent: Path, *, shared: bool) -> list[Path]:
             lease = scratch_writer(folder)
             if lease is not None and is_abandoned(lease, beats=False):
                 found.append(folder)
-            elif lease is not None and not shared and not is_here(lease) and _quiet(
-                folder, QUIET_SECONDS
+            elif (
+                lease is not None
+                and not shared
+                and not is_here(lease)
+                and _quiet(folder, QUIET_SECONDS)
             ):
                 found.append(folder)  # another machine's (a container's), quiet for long
             elif lease is None and not shared and _quiet(folder, STALE_SECONDS):

@@ -222,3 +222,15 @@ def test_a_source_that_cannot_be_reached_is_reported_not_raised(
     assert status.upstream.state == "failed"
     assert status.upstream.detail.endswith(".")  # one sentence, from the source type
     assert status.state != "error"  # the archive side is still known
+
+
+def test_the_python_api_is_what_the_cli_shows(
+    lake: Lakehouse, project_dir: Path, csv_file: Path
+) -> None:
+    from lakehouse.schedule import status
+
+    scheduled(project_dir, csv_file, "cadence: daily\n")
+    lake.ingest("lots")
+    found = status(lake, ["lots", "nothing"], ask_upstream=False)
+    assert [s.dataset for s in found.sources] == ["lots"] and found.products == []
+    assert found.to_dict()["sources"][0]["state"] == "current"

@@ -91,7 +91,7 @@ def describe_duration(span: timedelta) -> str:
         return f"{days}d {hours}h" if hours else f"{days}d"
     if hours:
         return f"{hours}h {minutes}m" if minutes and hours < 3 else f"{hours}h"
-    return f"{minutes}m"
+    return f"{minutes}m" if minutes else "<1m"
 
 
 def _cadence(value: Any) -> Cadence:

@@ -114,8 +114,10 @@ def _print_status(found: Status) -> None:
                 console.print(f"  {source.dataset}: {escape(detail)}")
     if found.products:
         table = Table(title="Products", title_justify="left")
-        for column in ("product", "state", "lock", "latest build", "published"):
+        for column in ("product", "state", "lock"):
             table.add_column(column)
+        table.add_column("latest build", no_wrap=True)
+        table.add_column("published")
         for product in found.products:
             table.add_row(*_product_row(product))
         console.print(table)
@@ -175,7 +177,7 @@ def _product_row(product: ProductStatus) -> list[str]:
     build = "none"
     if product.latest_build is not None:
         verdict = "passed" if product.build_passed else "failed"
-        build = f"{product.latest_build} ({verdict})"
+        build = f"{product.latest_build} {verdict}"
         if product.rebuild:
             build += f"; would rebuild {len(product.rebuild)} model(s)"
     published = product.published or "never"
@@ -212,12 +214,14 @@ def update(
     lock and build, with their contracts, the products that read what changed (publishing only
     a product whose recipe says `publish_on_update: true`). One update runs at a time per
     store; a killed run's lock is taken over. Exit code 1 when something failed."""
+    from rich.markup import escape
+
     from lakehouse.schedule.update import update as run_update
 
     _json_mode("update", as_json)
     lake = _open()
     console = _console(stderr=True)
-    say = (lambda line: None) if as_json else (lambda line: console.print(f"… {line}"))
+    say = (lambda line: None) if as_json else (lambda line: console.print(f"… {escape(line)}"))
     report = _run(lambda: run_update(lake, datasets=datasets, dry_run=dry_run,
                                      wait_seconds=wait, say=say))  # fmt: skip
     if as_json:
@@ -246,7 +250,7 @@ def _print_update(report: UpdateReport) -> None:
         action = f"[{style}]{source.action}[/{style}]" if style else source.action
         what = f" {source.version}" if source.version else ""
         error = f": {escape(source.error)}" if source.error else ""
-        console.print(f"{source.dataset}: {action}{what} ({escape(source.why)}){error}")
+        console.print(f"{source.dataset}: {action}{what}; {escape(source.why)}{error}")
     for product in report.products:
         style = ACTION_STYLE.get(product.action, "")
         action = f"[{style}]{product.action}[/{style}]" if style else product.action
@@ -254,7 +258,7 @@ def _print_update(report: UpdateReport) -> None:
         if product.published:
             what += f" as {product.published}"
         error = f": {escape(product.error)}" if product.error else ""
-        console.print(f"{product.product}: {action}{what} ({escape(product.why)}){error}")
+        console.print(f"{product.product}: {action}{what}; {escape(product.why)}{error}")
     if report.current:
         console.print(f"{prefix}current, not fetched: {', '.join(report.current)}")
     if not report.sources and not report.products:

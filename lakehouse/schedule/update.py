@@ -165,7 +165,7 @@ def _why(source: SourceStatus) -> str:
     if source.latest is None:
         return "never fetched"
     if source.upstream.state == "newer":
-        return f"changed upstream ({source.upstream.detail})"
+        return f"changed upstream: {source.upstream.detail}"
     return "overdue" if source.overdue else "due"
 
 

@@ -20,7 +20,7 @@ from lakehouse.store.writers import hold
 from lakehouse.transform.index import build_folder
 from lakehouse.transform.records import BuildRecord
 from tests.store.test_leases import dead_lease
-from tests.transform.test_plan import edit, numbers_and_letters, write
+from tests.transform.test_plan import edit, keyed_numbers_and_letters, write
 
 runner = CliRunner()
 HELPERS = Path("transforms") / "common" / "helpers.py"
@@ -40,13 +40,7 @@ CONSUMER = {
 @pytest.fixture
 def prod(lake: Lakehouse, project_dir: Path, tmp_path: Path) -> Lakehouse:
     """test_plan's small product, locked, with a primary key (to publish it)."""
-    numbers_and_letters(lake, project_dir, tmp_path)
-    edit(
-        project_dir / "contracts" / "prod" / "dictionary.yml",
-        "    description: every number with every letter\n",
-        "    description: every number with every letter\n    primary_key: [n, letter]\n",
-    )
-    return lake
+    return keyed_numbers_and_letters(lake, project_dir, tmp_path)
 
 
 def build_with(lake: Lakehouse, project_dir: Path, step: str) -> BuildRecord:

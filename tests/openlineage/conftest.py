@@ -12,7 +12,7 @@ import pytest
 from lakehouse.config import load_config
 from lakehouse.project import Lakehouse
 from tests.openlineage.validation import check_event
-from tests.transform.test_plan import edit, numbers_and_letters
+from tests.transform.test_plan import keyed_numbers_and_letters
 
 LINEAGE_FILE = "lineage.jsonl"
 TO_FILE = f'file = "{LINEAGE_FILE}"'
@@ -41,13 +41,7 @@ def kinds(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 def make_prod(lake: Lakehouse, project_dir: Path, tmp_path: Path) -> Lakehouse:
     """test_plan's `prod` (two ingests, locked, not built), with a primary key."""
-    numbers_and_letters(lake, project_dir, tmp_path)
-    edit(
-        project_dir / "contracts" / "prod" / "dictionary.yml",
-        "    description: every number with every letter\n",
-        "    description: every number with every letter\n    primary_key: [n, letter]\n",
-    )
-    return lake
+    return keyed_numbers_and_letters(lake, project_dir, tmp_path)
 
 
 @pytest.fixture

@@ -185,17 +185,22 @@ def test_arcgis_says_its_layer_was_edited_without_sending_features(
         assert {request.path for request in server.requests} == {server.layer_path("Lots", 0)}
 
 
+def served_lots(server: fakes.FileServer, project_dir: Path, body: bytes, extra: str = "") -> None:
+    """`lots`, a template of a CSV file the server serves over HTTP."""
+    url = server.add("/lots.csv", body, "text/csv")
+    options = ", ".join(option for option in ("backoff_seconds: 0", extra) if option)
+    write_template(
+        project_dir,
+        "lots",
+        f"name: lots\nsource: {{type: http, url: '{url}', {options}}}\nformat: {{type: csv}}\n",
+    )
+
+
 def test_an_http_file_with_a_new_etag_is_newer_and_only_its_headers_were_asked(
     lake: Lakehouse, project_dir: Path, csv_file: Path
 ) -> None:
     with fakes.FileServer() as server:
-        url = server.add("/lots.csv", csv_file.read_bytes(), "text/csv")
-        write_template(
-            project_dir,
-            "lots",
-            f"name: lots\nsource: {{type: http, url: '{url}', backoff_seconds: 0}}\n"
-            "format: {type: csv}\n",
-        )
+        served_lots(server, project_dir, csv_file.read_bytes())
         lake.ingest("lots")
         server.clear_requests()
         assert source_status(lake.config, lake.archive, "lots").upstream.state == "same"
@@ -209,13 +214,7 @@ def test_a_source_that_cannot_be_reached_is_reported_not_raised(
     lake: Lakehouse, project_dir: Path, csv_file: Path
 ) -> None:
     with fakes.FileServer() as server:
-        url = server.add("/lots.csv", csv_file.read_bytes(), "text/csv")
-        write_template(
-            project_dir,
-            "lots",
-            f"name: lots\nsource: {{type: http, url: '{url}', backoff_seconds: 0, retries: 0}}\n"
-            "format: {type: csv}\n",
-        )
+        served_lots(server, project_dir, csv_file.read_bytes(), "retries: 0")
         lake.ingest("lots")
     # the server is gone
     status = source_status(lake.config, lake.archive, "lots")

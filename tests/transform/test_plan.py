@@ -132,6 +132,17 @@ def details(found: Plan, name: str) -> str:
     return "; ".join(reason.detail for reason in model.reasons)
 
 
+def keyed_numbers_and_letters(lake: Lakehouse, project_dir: Path, tmp_path: Path) -> Lakehouse:
+    """`numbers_and_letters` with a primary key on the output (so it can be published)."""
+    numbers_and_letters(lake, project_dir, tmp_path)
+    edit(
+        project_dir / "contracts" / "prod" / "dictionary.yml",
+        "    description: every number with every letter\n",
+        "    description: every number with every letter\n    primary_key: [n, letter]\n",
+    )
+    return lake
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text

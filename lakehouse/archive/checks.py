@@ -17,6 +17,7 @@ from lakehouse.archive.archive import IngestResult
 from lakehouse.errors import IntegrityError
 from lakehouse.records import Timestamp, VersionedRecord
 from lakehouse.store.storage import Store
+from lakehouse.store.writers import abandoned_temporaries, remove_abandoned
 
 CHECKS_AREA = "checks"
 
@@ -38,7 +39,9 @@ def check_path(dataset: str) -> str:
 
 
 def record_check(store: Store, dataset: str, result: IngestResult) -> SourceCheck:
-    """Keep what this (not dry-run) ingest of `dataset` found, replacing the last check."""
+    """Keep what this (not dry-run) ingest of `dataset` found, replacing the last check (and
+    removing what a run killed while writing one left)."""
+    remove_abandoned(abandoned_temporaries(store, CHECKS_AREA))
     check = SourceCheck(
         dataset=dataset,
         checked_at=datetime.now(UTC),

@@ -61,7 +61,7 @@ from lakehouse.store.writers import (
     remove_file,
     remove_held,
 )
-from lakehouse.transform.cache import CACHE_AREA, model_cache
+from lakehouse.transform.cache import CACHE_AREA, PARTS_SUFFIX, model_cache
 from lakehouse.transform.index import BUILD_FILE, BUILDS_AREA, build_folder, scan_builds
 from lakehouse.transform.leftovers import unfinished_builds, workspace_database
 from lakehouse.transform.plan import plan_product
@@ -398,9 +398,10 @@ def _entries(store: Store, product: str, model: str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path in store.list_files(folder):
         name = path.removeprefix(f"{folder}/")
-        if "/" in name or name.startswith("."):
+        top = name.split("/", 1)[0]  # a file of the entry, or its folder of parts
+        if top.startswith(".") or ("/" in name and not top.endswith(PARTS_SUFFIX)):
             continue
-        found.setdefault(name.split(".", 1)[0], []).append(path)
+        found.setdefault(top.split(".", 1)[0], []).append(path)
     return found
 
 
@@ -421,12 +422,17 @@ def _entry_items(
     pointed = _pointed_at(store, record) if has_record else None
     if has_record and pointed is None:
         return []  # a damaged record of an entry in use: the next build sets it aside
-    results = [f for f in files if f.endswith(".parquet") and f != pointed]
+    results: dict[str, list[str]] = {}  # a result file, or a folder of parts -> its files
+    folder = model_cache(product, model)
+    for file in files:
+        top = f"{folder}/{file.removeprefix(folder + '/').split('/', 1)[0]}"
+        if top != pointed and (file.endswith(".parquet") or top.endswith(PARTS_SUFFIX)):
+            results.setdefault(top, []).append(file)
     why = "replaced by a newer result" if has_record else "left by an interrupted build"
     reason = f"a result of {model} ({fingerprint[:12]}) no cache record points at ({why})"
     return [
-        GcItem("cache", product, result, reason, _stored_bytes(store, [result]), (result,))
-        for result in results
+        GcItem("cache", product, result, reason, _stored_bytes(store, found), tuple(found))
+        for result, found in results.items()
     ]
 
 

@@ -32,6 +32,7 @@ from lakehouse.store.writers import Leftover, abandoned_temporaries, remove_aban
 from lakehouse.transform.cache import damaged_cache, quarantined
 from lakehouse.transform.index import BUILDS_AREA, build_folder, damaged_builds, scan_builds
 from lakehouse.transform.leftovers import lost_builds, unfinished_builds
+from lakehouse.transform.records import OutputRecord
 from lakehouse.transform.seeds import SEED_SUFFIX, SEEDS_AREA
 
 SCRATCH = "an interrupted run's scratch folder"
@@ -159,14 +160,19 @@ def _verify_builds(archive: Archive, report: VerifyReport, progress: Progress) -
             continue
         for record in scan_builds(store, product).builds:
             report.builds_checked += 1
+            folder = build_folder(product, record.build_id)
             for output in record.outputs.values():
-                report.files_checked += 1
-                path = f"{build_folder(product, record.build_id)}/{output.path}"
-                progress(f"verifying build {record.build_id}", report.files_checked, None)
-                if not store.exists(path):
-                    report.corrupt.append(Problem(product, record.build_id, path, "missing"))
-                elif store.sha256(path) != (output.sha256, output.bytes):
-                    reason = "checksum differs from build.json"
+                for file in output.files():  # one file, or each of its parts
+                    report.files_checked += 1
+                    path = f"{folder}/{file.path}"
+                    progress(f"verifying build {record.build_id}", report.files_checked, None)
+                    if not store.exists(path):
+                        report.corrupt.append(Problem(product, record.build_id, path, "missing"))
+                    elif store.sha256(path) != (file.sha256, file.bytes):
+                        reason = "checksum differs from build.json"
+                        report.corrupt.append(Problem(product, record.build_id, path, reason))
+                for path in _unlisted_parts(store, folder, output):
+                    reason = "not a part build.json records (readers of the parts would read it)"
                     report.corrupt.append(Problem(product, record.build_id, path, reason))
     progress("verifying the build cache", 0, None)
     for sentence in damaged_cache(store):
@@ -209,13 +215,26 @@ def _verify_published(archive: Archive, report: VerifyReport, progress: Progress
                 report.corrupt.append(Problem(product, version, record, "publish.json is damaged"))
                 continue
             for output in entry.outputs.values():
-                report.files_checked += 1
-                path = f"{folder}/{output.path}"
-                progress(f"verifying {product} {version}", report.files_checked, None)
-                if not store.exists(path):
-                    report.corrupt.append(Problem(product, version, path, "missing"))
-                elif store.sha256(path)[0] != output.sha256:
-                    report.corrupt.append(Problem(product, version, path, "checksum differs"))
+                for file in output.files():  # one file, or each of its parts
+                    report.files_checked += 1
+                    path = f"{folder}/{file.path}"
+                    progress(f"verifying {product} {version}", report.files_checked, None)
+                    if not store.exists(path):
+                        report.corrupt.append(Problem(product, version, path, "missing"))
+                    elif store.sha256(path)[0] != file.sha256:
+                        report.corrupt.append(Problem(product, version, path, "checksum differs"))
+                for path in _unlisted_parts(store, folder, output):
+                    reason = "not a part publish.json records (readers of the parts would read it)"
+                    report.corrupt.append(Problem(product, version, path, reason))
+
+
+def _unlisted_parts(store: Store, folder: str, output: OutputRecord) -> list[str]:
+    """The files in the folder of an output written in parts that its record does not list
+    (DuckDB reads every `part-*.parquet` there)."""
+    if output.parts is None:
+        return []
+    listed = {f"{folder}/{file.path}" for file in output.files()}
+    return [path for path in store.list_files(f"{folder}/{output.path}") if path not in listed]
 
 
 def _verify_latest(store: Store, product: str, report: VerifyReport) -> None:

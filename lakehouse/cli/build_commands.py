@@ -124,8 +124,9 @@ def _print_build(lake: Lakehouse, result: BuildResult) -> None:
         )
         return
     console.print(f"build [bold]{result.build_id}[/bold] at {lake.store.url(result.folder)}")
-    for name, output in result.outputs.items():
-        console.print(f"  {name}.parquet: {output.rows:,} rows")
+    for output in result.outputs.values():
+        parts = f" ({len(output.parts)} parts)" if output.parts else ""
+        console.print(f"  {output.path}{parts}: {output.rows:,} rows")
     product = result.product
     table = product if f"outputs/{product}" in result.outputs else _first_output(result.outputs)
     console.print(f'query it: lake sql {product} "SELECT count(*) FROM {table}"')

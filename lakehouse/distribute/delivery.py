@@ -18,8 +18,13 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.contracts.dictionary import Dictionary, load_dictionary
 from lakehouse.errors import DistributeError
 from lakehouse.publish.package import build_package, check_published_files
-from lakehouse.publish.reading import find_published, published_output_files
+from lakehouse.publish.reading import (
+    find_published,
+    published_output_file_lists,
+    published_output_files,
+)
 from lakehouse.spatial import is_geometry_type
+from lakehouse.sql import sql_string
 from lakehouse.store.storage import Store
 from lakehouse.transform.recipe import Recipe, load_recipe
 
@@ -118,9 +123,10 @@ def prepare_delivery(
             con, store, entry, outputs, dictionary, spec.format, zipped, recipe.description
         )
     package = _unpack(zipped, scratch / "package")
+    files = published_output_file_lists(entry)
     tables = {
-        name: _delivered_table(store, name, rel, entry, dictionary, spec, scratch)
-        for name, rel in outputs.items()
+        name: _delivered_table(store, name, files[name], entry, dictionary, spec, scratch)
+        for name in outputs
     }
     return Delivery(
         product=entry.product,
@@ -167,20 +173,25 @@ def _unpack(zipped: Path, folder: Path) -> Path:
 def _delivered_table(
     store: Store,
     name: str,
-    rel: str,
+    files: list[str],
     entry: PublishRecord,
     dictionary: Dictionary | None,
     spec: DestinationSpec,
     scratch: Path,
 ) -> DeliveredTable:
+    """One output as the destinations get it: one local Parquet file (an output published in
+    parts is joined into one, in order)."""
     import pyarrow.parquet as pq
 
-    if store.is_local:  # published files are never rewritten: read in place
-        local = store.local_path(rel)
+    if store.is_local and len(files) == 1:  # published files are never rewritten: in place
+        local = store.local_path(files[0])
     else:
         local = scratch / "outputs" / f"{name}.parquet"
         local.parent.mkdir(parents=True, exist_ok=True)
-        store.fs.get(store.path(rel), str(local))
+        if len(files) == 1:
+            store.fs.get(store.path(files[0]), str(local))
+        else:
+            _join_parts(store, files, local)
     schema = pq.read_schema(local)
     described = dictionary.tables.get(name) if dictionary else None
     unknown = sorted(set(spec.renames) - set(schema.names))
@@ -196,6 +207,19 @@ def _delivered_table(
         crs = described.geometry_crs().get(geometry.source)
     rows = entry.outputs[f"outputs/{name}"].rows
     return DeliveredTable(name, rows, local, columns, geometry.name if geometry else None, crs)
+
+
+def _join_parts(store: Store, files: list[str], local: Path) -> None:
+    """The parts of a published output (in order) as one local Parquet file."""
+    import duckdb
+
+    urls = ", ".join(sql_string(store.url(rel)) for rel in files)
+    with duckdb.connect() as con:
+        store.register_in_duckdb(con)
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet([{urls}])) TO {sql_string(str(local))} "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
 
 
 def _column(name: str, schema: Any, described: Any, renames: dict[str, str]) -> DeliveredColumn:

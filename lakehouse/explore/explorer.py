@@ -34,7 +34,7 @@ from lakehouse.errors import IntegrityError, NotFoundError
 from lakehouse.names import LATEST, is_dataset_name
 from lakehouse.publish.reading import PUBLISH_AREA, find_published, scan_published
 from lakehouse.publish.records import PublishRecord
-from lakehouse.publish.sides import entry_output_files
+from lakehouse.publish.sides import entry_output_file_lists
 from lakehouse.records import DamagedRecordWarning
 from lakehouse.spatial import crs_label, is_geometry_type
 from lakehouse.sql import sql_string
@@ -185,16 +185,17 @@ class Explorer:
         else:
             of = f"build {entry.build_id} of {entry.product!r}"
         return {
-            name: self._parquet([path], f"output {name} of {of}")
-            for name, path in entry_output_files(entry).items()
+            name: self._parquet(paths, f"output {name} of {of}")
+            for name, paths in entry_output_file_lists(entry).items()
         }
 
     def _output_crs(self, entry: BuildRecord | PublishRecord) -> dict[str, dict[str, str]]:
         """Each output's geometry columns and their CRS, as the GeoParquet files declare."""
         found: dict[str, dict[str, str]] = {}
-        for name, path in entry_output_files(entry).items():
+        for name, paths in entry_output_file_lists(entry).items():
+            first = self.lake.store.url(paths[0])  # (parts all have the same columns)
             described = self.con.con.execute(
-                f"DESCRIBE SELECT * FROM read_parquet({sql_string(self.lake.store.url(path))})"
+                f"DESCRIBE SELECT * FROM read_parquet({sql_string(first)})"
             ).fetchall()
             found[name] = {
                 column: crs
@@ -294,11 +295,11 @@ class Explorer:
         ]
         wanted: list[tuple[str, tuple[str, ...], list[str]]] = []
         for schema, entry, entry_label, is_latest in entries:
-            for name, path in entry_output_files(entry).items():
+            for name, paths in entry_output_file_lists(entry).items():
                 label = output_label(product, name)
-                wanted.append((schema, (label, entry_label), [path]))
+                wanted.append((schema, (label, entry_label), paths))
                 if is_latest:
-                    wanted.append((schema, (label,), [path]))
+                    wanted.append((schema, (label,), paths))
         return wanted
 
     def _products(self) -> list[str]:

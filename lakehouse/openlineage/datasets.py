@@ -12,7 +12,7 @@ from lakehouse.archive.archive import Archive
 from lakehouse.archive.manifest import Manifest
 from lakehouse.openlineage.events import facet
 from lakehouse.store.storage import Store
-from lakehouse.transform.index import output_path
+from lakehouse.transform.index import product_output_files
 from lakehouse.transform.recipe import LockedInput
 from lakehouse.transform.records import LockedInputRecord, OutputRecord
 from lakehouse.transform.seeds import seed_display_name
@@ -121,7 +121,7 @@ def published(
 def _statistics(written: OutputRecord | None) -> dict[str, Any] | None:
     if written is None:
         return None
-    return {"outputStatistics": statistics_facet(written.rows, written.bytes, 1)}
+    return {"outputStatistics": statistics_facet(written.rows, written.bytes, len(written.files()))}
 
 
 def locked_input(store: Store, archive: Archive, pinned: Pinned) -> Dataset:
@@ -132,7 +132,7 @@ def locked_input(store: Store, archive: Archive, pinned: Pinned) -> Dataset:
     if pinned.dataset is not None:
         return archived(namespace, archive.manifest(pinned.dataset, pinned.version))
     if pinned.product is not None and pinned.output is not None:
-        file = output_path(pinned.product, pinned.version, pinned.output)
+        file = product_output_files(store, pinned.product, pinned.version, pinned.output)[0]
         return build_output(
             namespace,
             pinned.product,

@@ -23,7 +23,7 @@ from lakehouse.openlineage.datasets import (
     store_namespace,
 )
 from lakehouse.openlineage.run import Described, guarded
-from lakehouse.publish.reading import published_output
+from lakehouse.publish.reading import published_output_file_lists
 from lakehouse.publish.records import PublishRecord
 from lakehouse.store.storage import Store
 from lakehouse.transform.builder import BuildResult
@@ -141,7 +141,8 @@ def publish_described(project: Project, record: PublishRecord) -> Described:
     inputs, outputs = [], []
     for name in record.output_names():
         inputs.append(build_output(namespace, product, name, record.build_id))
-        columns = parquet_columns(project.store, published_output(product, record.version, name))
+        first = published_output_file_lists(record)[name][0]  # (parts: the same columns)
+        columns = parquet_columns(project.store, first)
         output = published(
             namespace,
             product,

@@ -29,12 +29,17 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.contracts.dictionary import ColumnEntry, Dictionary, TableEntry, load_dictionary
 from lakehouse.errors import PackageError
 from lakehouse.publish.gis_formats import write_gis_data
-from lakehouse.publish.publish import find_published, published_output_files
+from lakehouse.publish.publish import (
+    find_published,
+    published_output_file_lists,
+    published_output_files,
+)
 from lakehouse.publish.records import PublishRecord
 from lakehouse.spatial import ensure_spatial, is_geometry_type
 from lakehouse.sql import sql_identifier, sql_string
 from lakehouse.store.storage import Store
 from lakehouse.transform.recipe import load_recipe, recipe_path
+from lakehouse.transform.records import OutputRecord
 
 PACKAGES_FOLDER = "packages"  # in the workspace, where packages go by default
 FORMATS = ("parquet", "csv", "geoparquet", "shapefile", "filegdb", "geojson", "xlsx")
@@ -94,23 +99,26 @@ def package_published(
 
 
 def check_published_files(store: Store, entry: PublishRecord, outputs: dict[str, str]) -> None:
-    """Refuse, naming the file, a published output that is missing or whose sha256 is not the
-    one publish.json records (changed after publishing): nothing damaged is handed over."""
-    for name, rel in outputs.items():
-        recorded = entry.outputs[f"outputs/{name}"].sha256
-        if not store.exists(rel):
-            raise PackageError(
-                f"{store.url(rel)} is missing, so {entry.product} {entry.version} cannot be "
-                "packaged; run `lake verify` to see what else is damaged, then restore the "
-                "file or publish the build again under a new version."
-            )
-        if store.sha256(rel)[0] != recorded:
-            raise PackageError(
-                f"{store.url(rel)} no longer matches the sha256 its publish.json records (it "
-                f"changed after publishing), so {entry.product} {entry.version} is not "
-                "packaged; run `lake verify` to see what else is damaged, then restore the "
-                "file or publish the build again under a new version."
-            )
+    """Refuse, naming the file, a published output (of `outputs`, by name) whose file, or any
+    of its parts, is missing or has not the sha256 publish.json records (changed after
+    publishing): nothing damaged is handed over."""
+    files = published_output_file_lists(entry)
+    for name in outputs:
+        recorded = entry.outputs[f"outputs/{name}"].files()
+        for rel, file in zip(files[name], recorded, strict=True):
+            if not store.exists(rel):
+                raise PackageError(
+                    f"{store.url(rel)} is missing, so {entry.product} {entry.version} cannot be "
+                    "packaged; run `lake verify` to see what else is damaged, then restore the "
+                    "file or publish the build again under a new version."
+                )
+            if store.sha256(rel)[0] != file.sha256:
+                raise PackageError(
+                    f"{store.url(rel)} no longer matches the sha256 its publish.json records (it "
+                    f"changed after publishing), so {entry.product} {entry.version} is not "
+                    "packaged; run `lake verify` to see what else is damaged, then restore the "
+                    "file or publish the build again under a new version."
+                )
 
 
 def build_package(
@@ -123,8 +131,9 @@ def build_package(
     out: Path,
     description: str = "",
 ) -> Packaged:
-    """Write the package of the published version `entry` (outputs: name -> its Parquet file
-    in the store; `con` has the store registered)."""
+    """Write the package of the published version `entry` (`outputs`: the outputs to package,
+    by name, as `published_output_files` gives them; their files are those `entry` records,
+    one or its parts; `con` has the store registered)."""
     if fmt not in FORMATS:
         raise PackageError(f"Unknown package format {fmt!r}; use one of {', '.join(FORMATS)}.")
     # a promoted copy packages like the original: the first publication's time
@@ -132,12 +141,13 @@ def build_package(
     top = f"{entry.product}-{entry.version}"
     files: dict[str, bytes] = {}
     notes: list[str] = []
+    stored = published_output_file_lists(entry)
     with store.scratch_dir() as scratch:
-        for name, rel in outputs.items():
+        for name in outputs:
             table = dictionary.tables.get(name) if dictionary else None
             folder = scratch / name  # each output's files apart: a .gdb is a folder
             folder.mkdir()
-            written, note = _write_data(con, store, name, rel, table, fmt, folder, stamp)
+            written, note = _write_data(con, store, name, stored[name], table, fmt, folder, stamp)
             notes += note
             for path in written:
                 files[f"{top}/data/{path.relative_to(folder).as_posix()}"] = path.read_bytes()
@@ -176,17 +186,23 @@ def _write_data(
     con: Any,
     store: Store,
     name: str,
-    rel: str,
+    files: list[str],
     table: TableEntry | None,
     fmt: str,
     scratch: Path,
     stamp: datetime,
 ) -> tuple[list[Path], list[str]]:
-    source = f"read_parquet({sql_string(store.url(rel))})"
-    if fmt == "parquet":
-        target = scratch / f"{name}.parquet"
-        target.write_bytes(store.read_bytes(rel))  # the published bytes, unchanged
-        return [target], []
+    """Write one output (its published `files`: one, or its parts in order) in `fmt`."""
+    source = "read_parquet([" + ", ".join(sql_string(store.url(rel)) for rel in files) + "])"
+    if fmt == "parquet":  # the published bytes, unchanged (parts: in a folder of the name)
+        if len(files) == 1 and files[0].endswith(f"/{name}.parquet"):
+            targets = [scratch / f"{name}.parquet"]
+        else:
+            targets = [scratch / name / rel.rsplit("/", 1)[1] for rel in files]
+            targets[0].parent.mkdir()
+        for rel, target in zip(files, targets, strict=True):
+            target.write_bytes(store.read_bytes(rel))
+        return targets, []
     if fmt == "csv":
         target = scratch / f"{name}.csv"
         select, count = _csv_neutralised(con, source)
@@ -195,7 +211,7 @@ def _write_data(
     if fmt == "xlsx":
         target, count = _write_xlsx(con, name, source, scratch, stamp)
         return [target], _formula_note(name, count, "written as text with Excel's quote prefix")
-    return write_gis_data(con, store, rel, source, name, table, fmt, scratch, stamp)
+    return write_gis_data(con, store, files[0], source, name, table, fmt, scratch, stamp)
 
 
 def _text_columns(con: Any, source: str) -> list[str]:
@@ -389,7 +405,7 @@ def readme(entry: PublishRecord, fmt: str, description: str, notes: list[str]) -
         "## Data",
         "",
         *[
-            f"- {key.split('/', 1)[1]}: {o.rows:,} rows (published file sha256 {o.sha256})"
+            f"- {key.split('/', 1)[1]}: {o.rows:,} rows " + _published_as(o)
             for key, o in entry.outputs.items()
             if key.startswith("outputs/")
         ],
@@ -413,3 +429,10 @@ def readme(entry: PublishRecord, fmt: str, description: str, notes: list[str]) -
         "",
     ]
     return "\n".join(lines)
+
+
+def _published_as(output: OutputRecord) -> str:
+    """How the README names an output's published bytes: its file's sha256, or its parts."""
+    if output.parts is None:
+        return f"(published file sha256 {output.sha256})"
+    return f"(published as {len(output.parts)} part files, read in name order)"

@@ -43,6 +43,9 @@ from lakehouse.publish.reading import VERSION_PATTERN as VERSION_PATTERN  # impo
 from lakehouse.publish.reading import latest_version as latest_version  # by other modules)
 from lakehouse.publish.reading import list_published as list_published
 from lakehouse.publish.reading import published_output as published_output
+from lakehouse.publish.reading import (
+    published_output_file_lists as published_output_file_lists,
+)
 from lakehouse.publish.reading import published_output_files as published_output_files
 from lakehouse.publish.records import (
     LatestRecord,
@@ -267,8 +270,8 @@ def _check_complete(store: Store, entry: PublishRecord) -> None:
     """Refuse, naming it, a published version with an output missing (promote copies every
     file its publish.json records, each then checked against its checksum)."""
     folder = version_folder(entry.product, entry.version)
-    for output in entry.outputs.values():
-        path = f"{folder}/{output.path}"
+    for file in (file for output in entry.outputs.values() for file in output.files()):
+        path = f"{folder}/{file.path}"
         if not store.exists(path):
             raise IntegrityError(
                 f"{store.url(path)} is missing, so {entry.product} {entry.version} is damaged "
@@ -341,16 +344,19 @@ def _copy_build_files(
     the others against their source. `written` gets every path copied."""
     outputs = {}
     for key, output in entry.outputs.items():
-        copied = f"{target}/{output.path}"
-        written.append(copied)
-        store.copy(f"{source}/{output.path}", copied)
-        sha, size = store.sha256(copied)
-        if sha != output.sha256:
-            raise IntegrityError(
-                f"{store.url(copied)} does not match the checksum build {entry.build_id} "
-                f"recorded for {output.path} after copying (the copy or the build's file is "
-                "damaged), so nothing was published; run `lake verify` and build again."
-            )
+        size = 0
+        for file in output.files():  # one file, or each part
+            copied = f"{target}/{file.path}"
+            written.append(copied)
+            store.copy(f"{source}/{file.path}", copied)
+            sha, file_size = store.sha256(copied)
+            if sha != file.sha256:
+                raise IntegrityError(
+                    f"{store.url(copied)} does not match the checksum build {entry.build_id} "
+                    f"recorded for {file.path} after copying (the copy or the build's file is "
+                    "damaged), so nothing was published; run `lake verify` and build again."
+                )
+            size += file_size
         outputs[key] = output.model_copy(update={"bytes": size})
     extras = [f"{source}/{entry.product}.lock", *qa]
     extras += [f for f in store.list_files(f"{source}/contracts")]
@@ -407,7 +413,11 @@ def promote(
     claim = _claim(target, product, version, "promote")
     written: list[str] = []
     try:
-        recorded = {f"{folder}/{output.path}": output.sha256 for output in entry.outputs.values()}
+        recorded = {
+            f"{folder}/{file.path}": file.sha256
+            for output in entry.outputs.values()
+            for file in output.files()
+        }
         for path in source.list_files(folder):
             name = path.rsplit("/", 1)[-1]
             if name == PUBLISH_FILE or name.startswith("."):  # the commit point; claims, temps

@@ -23,6 +23,7 @@ from lakehouse.names import LATEST, check_dataset_name
 from lakehouse.publish.records import LatestRecord, PublishRecord
 from lakehouse.records import DamagedRecordWarning, parse_stored
 from lakehouse.store.storage import Store
+from lakehouse.transform.records import OUTPUTS_GROUP
 
 PUBLISH_AREA = "publish"
 PUBLISH_FILE = "publish.json"
@@ -53,13 +54,28 @@ def latest_path(product: str) -> str:
 
 
 def published_output(product: str, version: str, output: str) -> str:
+    """Where an output published as one file lies, relative to the store root (one written in
+    parts is a folder: `published_output_file_lists` reads the record to tell)."""
     return f"{version_folder(product, version)}/outputs/{output}.parquet"
 
 
 def published_output_files(entry: PublishRecord) -> dict[str, str]:
-    """Output name -> its Parquet file (relative to the store root), for a published version."""
+    """Output name -> what DuckDB's `read_parquet` reads for it (`OutputRecord.source`: its
+    file, or the glob of its parts), relative to the store root, for a published version."""
+    folder = version_folder(entry.product, entry.version)
     return {
-        name: published_output(entry.product, entry.version, name) for name in entry.output_names()
+        name: f"{folder}/{entry.outputs[f'{OUTPUTS_GROUP}/{name}'].source()}"
+        for name in entry.output_names()
+    }
+
+
+def published_output_file_lists(entry: PublishRecord) -> dict[str, list[str]]:
+    """Output name -> its Parquet files in order (one, or its parts), relative to the store
+    root, for a published version."""
+    folder = version_folder(entry.product, entry.version)
+    return {
+        name: [f"{folder}/{f.path}" for f in entry.outputs[f"{OUTPUTS_GROUP}/{name}"].files()]
+        for name in entry.output_names()
     }
 
 

@@ -7,11 +7,12 @@ lease (`lakehouse.store.lease.Lease`)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, ClassVar
 
 from pydantic import Field
 
 from lakehouse.names import DatasetName
-from lakehouse.records import Strict, Timestamp, VersionedRecord
+from lakehouse.records import Migration, Strict, Timestamp, VersionedRecord
 from lakehouse.transform.records import (
     ContractsSummary,
     GitState,
@@ -50,10 +51,18 @@ class Promotion(Strict):
     published_at: Timestamp
 
 
-class PublishRecord(VersionedRecord):
-    """`publish.json`: a published version, its build and everything needed to trust it."""
+def _single_files(raw: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 -> 2: every output was one file (the shape is unchanged; the new version tells
+    an older lakehouse, which would take a record with parts for a damaged one, to upgrade)."""
+    return raw
 
-    SCHEMA_VERSION = 1
+
+class PublishRecord(VersionedRecord):
+    """`publish.json`: a published version, its build and everything needed to trust it.
+    Schema 2 may record an output written in parts (`OutputRecord.parts`)."""
+
+    SCHEMA_VERSION = 2
+    MIGRATIONS: ClassVar[dict[int, Migration]] = {1: _single_files}
     DESCRIPTION = "published version's record (publish.json)"
 
     product: DatasetName

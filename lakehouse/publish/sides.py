@@ -9,12 +9,13 @@ from lakehouse.publish.publish import (
     VERSION_PATTERN,
     find_published,
     latest_version,
+    published_output_file_lists,
     published_output_files,
 )
 from lakehouse.publish.records import PublishRecord
 from lakehouse.qa.diff import Side
 from lakehouse.store.storage import Store
-from lakehouse.transform.index import find_build, list_builds, output_files
+from lakehouse.transform.index import find_build, list_builds, output_file_lists, output_files
 from lakehouse.transform.records import BuildRecord
 
 
@@ -48,11 +49,19 @@ def build_side(
 
 
 def entry_output_files(entry: BuildRecord | PublishRecord) -> dict[str, str]:
-    """Output name -> its Parquet file (relative to the store root), for a build or a
-    published version."""
+    """Output name -> what DuckDB's `read_parquet` reads for it (its file, or the glob of its
+    parts), relative to the store root, for a build or a published version: a side's `url`."""
     if isinstance(entry, PublishRecord):
         return published_output_files(entry)
     return output_files(entry)
+
+
+def entry_output_file_lists(entry: BuildRecord | PublishRecord) -> dict[str, list[str]]:
+    """Output name -> its Parquet files in order (one, or its parts), relative to the store
+    root, for a build or a published version."""
+    if isinstance(entry, PublishRecord):
+        return published_output_file_lists(entry)
+    return output_file_lists(entry)
 
 
 def _side_outputs(store: Store, entry: BuildRecord | PublishRecord) -> dict[str, dict[str, Any]]:

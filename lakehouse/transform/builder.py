@@ -55,13 +55,20 @@ from lakehouse.store.writers import (
 from lakehouse.transform.cache import (
     Damage,
     entry_path,
+    parts_folder,
     recorded_sha256,
     result_path,
     set_aside,
+    stored_parts,
 )
-from lakehouse.transform.engines import ENGINES, Engine, EngineContext
+from lakehouse.transform.engines import ENGINES, AnyEngine, EngineContext, PartsEngine
 from lakehouse.transform.engines.duckdb import content_sha256, ibis_type
-from lakehouse.transform.index import BUILD_FILE, BUILDS_AREA, build_folder, output_path
+from lakehouse.transform.index import (
+    BUILD_FILE,
+    BUILDS_AREA,
+    build_folder,
+    product_output_files,
+)
 from lakehouse.transform.inputs import check_dataset_input, check_product_input
 from lakehouse.transform.leftovers import unfinished_builds, workspace_database
 from lakehouse.transform.models import Model, plan
@@ -74,8 +81,11 @@ from lakehouse.transform.records import (
     GitState,
     LockRecord,
     ModelRunRecord,
+    OutputPart,
     OutputRecord,
     RecipeRecord,
+    part_name,
+    parts_sha256,
 )
 from lakehouse.transform.reuse import (
     ModelKey,
@@ -124,6 +134,16 @@ class ModelRun:
     cache_file: str | None = None
     schema: dict[str, str] | None = None  # column -> ibis type, for tables
     key: ModelKey | None = None  # what the fingerprint is made of, recorded in build.json
+    cache_parts: list[OutputPart] | None = None  # cache_file is a folder of these parts
+
+    @property
+    def cache_files(self) -> list[str]:
+        """The result's Parquet files in the cache, in order (relative to the store root)."""
+        if self.cache_file is None:
+            return []
+        if self.cache_parts is None:
+            return [self.cache_file]
+        return [f"{self.cache_file}/{part.name}" for part in self.cache_parts]
 
 
 @dataclass
@@ -256,6 +276,7 @@ class Builder:
                         for contract in self._output_contracts(tables):
                             run = next(r for r in result.models if r.name == contract.model)
                             self._check(contract, tables[contract.model], run, result, full_refresh)
+                    self.progress("recording the build", len(order), len(order))
                 finally:
                     con.close()
                 if self.selected:
@@ -317,7 +338,7 @@ class Builder:
 
     # -- engine ---------------------------------------------------------------------------------
 
-    def _open_engine(self, database: Path, scratch: Path) -> Engine:
+    def _open_engine(self, database: Path, scratch: Path) -> AnyEngine:
         context = EngineContext(
             store=self.store,
             database=database,
@@ -329,7 +350,7 @@ class Builder:
         )
         return self.engine_type.open(context)
 
-    def _register_inputs(self, con: Engine, scratch: Path) -> dict[str, ir.Table]:
+    def _register_inputs(self, con: AnyEngine, scratch: Path) -> dict[str, ir.Table]:
         tables: dict[str, ir.Table] = {}
         for alias, pinned in self.lock.inputs.items():
             if pinned.seed is not None:  # a CSV of the repo, as the lock pinned its bytes
@@ -340,8 +361,10 @@ class Builder:
             elif pinned.dataset is None:  # another product's build output
                 assert pinned.product and pinned.output
                 check_product_input(self.store, pinned.product, pinned.version, pinned.output)
-                url = self.store.url(output_path(pinned.product, pinned.version, pinned.output))
-                tables[alias] = con.parquet_table(alias, [url], None)
+                paths = product_output_files(
+                    self.store, pinned.product, pinned.version, pinned.output
+                )
+                tables[alias] = con.parquet_table(alias, [self.store.url(p) for p in paths], None)
             else:
                 manifest = self.archive.manifest(pinned.dataset, pinned.version)
                 check_dataset_input(self.store, manifest, self.progress)
@@ -361,7 +384,7 @@ class Builder:
 
     def _run_model(
         self,
-        con: Engine,
+        con: AnyEngine,
         scratch: Path,
         found: Model,
         tables: dict[str, ir.Table],
@@ -385,8 +408,8 @@ class Builder:
             status = "built"
             expression = self._expression(found, tables)
             info = self._compute(con, scratch, found, expression, cache_info, published)
-        url = self.store.url(info.file)
-        tables[found.name] = con.parquet_table(found.name, [url], info.columns)
+        urls = [self.store.url(file) for file in info.files()]
+        tables[found.name] = con.parquet_table(found.name, urls, info.columns)
         return ModelRun(
             found.name,
             found.layer,
@@ -398,6 +421,7 @@ class Builder:
             info.file,
             info.columns,
             key,
+            info.parts,
         )
 
     def _cached(self, model: str, key: ModelKey, full_refresh: bool) -> CacheEntry | None:
@@ -435,8 +459,10 @@ class Builder:
         """Run the model into a new cache file, typed exactly as the expression says; published
         models get zstd and a content hash. The entry's .json, written last, points at it, so an
         existing cache file is never overwritten and an interrupted run leaves no entry."""
-        local = scratch / f"{found.name}.parquet"
         codec = "zstd" if published else "lz4_raw"  # an intermediate is written once, read once
+        if self.engine_type.writes_parts:
+            return self._compute_parts(con, found, expression, cache_info, codec, published)
+        local = scratch / f"{found.name}.parquet"
         schema = dict(expression.schema().items())
         try:
             crs = self._output_crs(found.name) or None
@@ -452,6 +478,39 @@ class Builder:
             rows=rows,
             content_sha256=content,
             schema={name: str(dtype) for name, dtype in schema.items()},
+        )
+        self.store.write_bytes(cache_info, info.to_json(indent=None))
+        return info
+
+    def _compute_parts(
+        self,
+        con: PartsEngine,
+        found: Model,
+        expression: Any,
+        cache_info: str,
+        codec: str,
+        published: bool,
+    ) -> CacheEntry:
+        """Run the model on an engine that writes it itself, in ordered parts, into a new
+        folder of the cache; each part is hashed where it lies and recorded in the entry, whose
+        .json, written last, points at the folder (a failed run's folder is removed)."""
+        folder = parts_folder(cache_info)
+        try:
+            crs = self._output_crs(found.name) or None
+            paths = con.write_parts(expression, folder, codec, crs)
+            parts = stored_parts(self.store, paths)
+            urls = [self.store.url(path) for path in paths]
+            content = _content_hash(urls, self.store) if published else None
+        except Exception as exc:
+            self.store.remove_folder(folder)
+            raise BuildError(self._engine_failure(found, exc)) from exc
+        info = CacheEntry(
+            model=found.name,
+            file=folder,
+            rows=sum(part.rows for part in parts),
+            content_sha256=content,
+            schema={name: str(dtype) for name, dtype in expression.schema().items()},
+            parts=parts,
         )
         self.store.write_bytes(cache_info, info.to_json(indent=None))
         return info
@@ -499,6 +558,7 @@ class Builder:
         cached = contract_results_path(self.recipe.name, run.name, run.fingerprint, contract.digest)
         results = None if full_refresh else self._cached_results(run.name, cached)
         if results is None:
+            # a table's files already tell its empty values and ranges (their footers)
             results = check_schema(t, run.name, contract.schema, layer).results
             self.store.write_bytes(cached, ContractResults.of(results).to_json(None))
         result.contracts.results.extend(results)
@@ -553,12 +613,35 @@ class Builder:
             self.store.register_in_duckdb(con)
             for run in result.models:
                 if run.cache_file:
+                    urls = ", ".join(sql_string(self.store.url(f)) for f in run.cache_files)
                     con.execute(
                         f"CREATE OR REPLACE VIEW {sql_identifier(run.name)} AS SELECT * FROM "
-                        f"read_parquet({sql_string(self.store.url(run.cache_file))})"
+                        f"read_parquet([{urls}])"
                     )
 
     # -- the build folder -----------------------------------------------------------------------
+
+    def _copy_parts(self, result: BuildResult, run: ModelRun, key: str) -> OutputRecord:
+        """Copy a result written in parts into the build folder as `<key>/part-00000.parquet`,
+        ... (their order), each copy checked against the sha256 its cache entry records."""
+        assert run.cache_parts is not None and run.rows is not None
+        assert run.content_sha256 is not None
+        parts = []
+        for index, (source, part) in enumerate(zip(run.cache_files, run.cache_parts, strict=True)):
+            target = f"{result.folder}/{key}/{part_name(index)}"
+            self.store.copy(source, target)
+            sha, size = self.store.sha256(target)
+            if sha != part.sha256:
+                raise IntegrityError(_changed(self.store.url(source), result, sha, part.sha256))
+            parts.append(OutputPart(name=part_name(index), rows=part.rows, bytes=size, sha256=sha))
+        return OutputRecord(
+            path=key,
+            rows=run.rows,
+            bytes=sum(part.bytes for part in parts),
+            sha256=parts_sha256(parts),
+            content_sha256=run.content_sha256,
+            parts=parts,
+        )
 
     def _write_build_folder(self, result: BuildResult, order: list[str], started: datetime) -> None:
         runs = {run.name: run for run in result.models}
@@ -569,16 +652,17 @@ class Builder:
                 run = runs[name]
                 assert run.cache_file is not None and run.rows is not None
                 assert run.content_sha256 is not None  # a written model's result is hashed
+                if run.cache_parts is not None:
+                    output = self._copy_parts(result, run, f"{group}/{name}")
+                    result.outputs[f"{group}/{name}"] = output
+                    continue
                 target = f"{result.folder}/{group}/{name}.parquet"
                 self.store.copy(run.cache_file, target)
                 sha, size = self.store.sha256(target)
                 written = recorded_sha256(run.cache_file)
                 if written is not None and sha != written:
-                    raise IntegrityError(
-                        f"{self.store.url(run.cache_file)} changed while build "
-                        f"{result.build_id} read it (sha256 {sha[:12]}..., written as "
-                        f"{written[:12]}...); run `lake verify`, then build again."
-                    )
+                    url = self.store.url(run.cache_file)
+                    raise IntegrityError(_changed(url, result, sha, written))
                 result.outputs[f"{group}/{name}"] = OutputRecord(
                     path=f"{group}/{name}.parquet",
                     rows=run.rows,
@@ -626,18 +710,28 @@ class Builder:
         self.store.create_exclusive(f"{result.folder}/{BUILD_FILE}", record.to_json())
 
 
+def _changed(url: str, result: BuildResult, sha: str, written: str) -> str:
+    return (
+        f"{url} changed while build {result.build_id} read it (sha256 {sha[:12]}..., written "
+        f"as {written[:12]}...); run `lake verify`, then build again."
+    )
+
+
 def _parts(key: ModelKey | None) -> FingerprintParts | None:
     if key is None:
         return None
     return FingerprintParts(code=dict(key.code), inputs=key.inputs, engine=key.engine, crs=key.crs)
 
 
-def _content_hash(local: Path) -> str:
-    """The content hash of a written Parquet file, by DuckDB whatever engine wrote it."""
+def _content_hash(files: Path | list[str], store: Store | None = None) -> str:
+    """The content hash of a written Parquet file, or of parts (URLs of `store`, in order), by
+    DuckDB whatever engine wrote them."""
     import duckdb
 
     with duckdb.connect() as con:
-        return content_sha256(con, local)
+        if store is not None:
+            store.register_in_duckdb(con)
+        return content_sha256(con, files)
 
 
 def evaluate(models: dict[str, Model], inputs: dict[str, Any], target: str, con: Any = None) -> Any:

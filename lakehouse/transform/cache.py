@@ -11,6 +11,11 @@ entry with a `DAMAGED.txt` saying what was wrong, and the build says so (a
 `DamagedRecordWarning` and `BuildResult.damaged`). Only the entries a build reuses are hashed:
 a no-op rebuild of PLUTO-lite at 1M lots hashes one 28 MB file (about 0.03 s).
 
+A result an engine wrote itself in parts (Spark: `writes_parts`) is a folder beside the
+record, `<fingerprint>.<8 hex>.parts/`, holding the part files as the engine named them; the
+record lists them in order with each one's rows, size and sha256 (`CacheEntry.parts`), and
+each part is checked against it before reuse; a damaged entry's folder is set aside whole.
+
 Entries written before results were named by their sha256 cannot be checked: they are
 recomputed once (not called damaged), and the fresh entry replaces them.
 """
@@ -26,7 +31,7 @@ from datetime import UTC, datetime
 from lakehouse.errors import IntegrityError, NewerRecordError
 from lakehouse.records import damage_reason
 from lakehouse.store.storage import Store
-from lakehouse.transform.records import CacheEntry
+from lakehouse.transform.records import CacheEntry, OutputPart
 
 CACHE_AREA = "cache"
 DAMAGED_FOLDER = "damaged"  # cache/<product>/<model>/damaged/<build id>/: what a build set aside
@@ -35,6 +40,7 @@ VERIFY_HINT = "run `lake verify` to check the rest of the store"
 _VERIFY_ADVICE = "it is damaged: the next build of its product rebuilds the model and sets it aside"
 
 _NAMED_BY_DIGEST = re.compile(r"\.sha256-(?P<digest>[0-9a-f]{64})\.parquet$")
+PARTS_SUFFIX = ".parts"  # <fingerprint>.<8 hex>.parts/: a result an engine wrote in parts
 
 
 def model_cache(product: str, model: str) -> str:
@@ -51,6 +57,26 @@ def result_path(record: str, sha256: str) -> str:
     """A new, unique name for a result whose bytes hash to `sha256`, beside its record (so that
     an existing cache file is never overwritten)."""
     return record.removesuffix(".json") + f".{uuid.uuid4().hex[:8]}.sha256-{sha256}.parquet"
+
+
+def parts_folder(record: str) -> str:
+    """A new, unique folder beside its record for a result an engine writes in parts (its
+    parts' sha256s are then recorded in the entry, `CacheEntry.parts`)."""
+    return record.removesuffix(".json") + f".{uuid.uuid4().hex[:8]}{PARTS_SUFFIX}"
+
+
+def stored_parts(store: Store, paths: list[str]) -> list[OutputPart]:
+    """The record of each part file (relative to the store root, all in one folder), in
+    order: its name, rows (from its footer), size and sha256, read where it lies."""
+    import pyarrow.parquet as pq
+
+    parts = []
+    for path in paths:
+        sha, size = store.sha256(path)
+        with store.fs.open(store.path(path), "rb") as handle:
+            rows = pq.ParquetFile(handle).metadata.num_rows
+        parts.append(OutputPart(name=path.rsplit("/", 1)[1], rows=rows, bytes=size, sha256=sha))
+    return parts
 
 
 def recorded_sha256(file: str) -> str | None:
@@ -98,7 +124,8 @@ def look_up(store: Store, record: str, *, needs_content_hash: bool) -> Lookup:
     folder, name = record.rsplit("/", 1)
     fingerprint = name.removesuffix(".json")
     own = entry.file.removeprefix(f"{folder}/{fingerprint}.")
-    if own == entry.file or "/" in own or not own.endswith(".parquet"):
+    suffix = ".parquet" if entry.parts is None else PARTS_SUFFIX
+    if own == entry.file or "/" in own or not own.endswith(suffix) or _odd_parts(entry):
         return Lookup(
             damage=Damage(
                 f"{store.url(record)} points at {entry.file!r}, not a file of its own cache entry",
@@ -112,6 +139,8 @@ def look_up(store: Store, record: str, *, needs_content_hash: bool) -> Lookup:
                 f"{store.url(record)} names {store.url(entry.file)}, which is missing", (record,)
             )
         )
+    if entry.parts is not None:
+        return _checked_parts(store, record, entry)
     expected = recorded_sha256(entry.file)
     if expected is None:
         return Lookup(note=f"{entry.model}: cached before results were checksummed; recomputed")
@@ -130,13 +159,47 @@ def look_up(store: Store, record: str, *, needs_content_hash: bool) -> Lookup:
     return Lookup(entry=entry)
 
 
+def _odd_parts(entry: CacheEntry) -> bool:
+    """Whether a record's parts name anything but files directly in its folder."""
+    names = [part.name for part in entry.parts or []]
+    return any("/" in n or n in ("", ".", "..") for n in names) or len(set(names)) < len(names)
+
+
+def _checked_parts(store: Store, record: str, entry: CacheEntry) -> Lookup:
+    """An entry written in parts, checked: each part is there and hashes to the sha256 the
+    record gives it, and the parts hold the rows and columns the record says."""
+    files = (record, entry.file)
+    for path, part in zip(entry.files(), entry.parts or [], strict=True):
+        if not store.exists(path):
+            reason = f"{store.url(record)} names {store.url(path)}, which is missing"
+            return Lookup(damage=Damage(reason, files))
+        found, _ = store.sha256(path)
+        if found != part.sha256:
+            reason = (
+                f"{store.url(path)} has sha256 {found[:12]}..., not the {part.sha256[:12]}... "
+                f"{store.url(record)} records"
+            )
+            return Lookup(damage=Damage(reason, files))
+    disagreement = _disagreement(store, entry)
+    if disagreement:
+        return Lookup(damage=Damage(f"{store.url(record)} {disagreement}", files))
+    return Lookup(entry=entry)
+
+
 def _disagreement(store: Store, entry: CacheEntry) -> str | None:
-    """How an entry's record disagrees with its (sound) file's footer: its rows or columns."""
+    """How an entry's record disagrees with its (sound) files' footers: its rows or columns
+    (each part's own rows too)."""
     import pyarrow.parquet as pq
 
-    with store.fs.open(store.path(entry.file), "rb") as handle:
-        metadata = pq.ParquetFile(handle).metadata
-        rows, columns = metadata.num_rows, metadata.schema.to_arrow_schema().names
+    rows, columns = 0, None
+    for index, path in enumerate(entry.files()):
+        with store.fs.open(store.path(path), "rb") as handle:
+            metadata = pq.ParquetFile(handle).metadata
+        if entry.parts is not None and metadata.num_rows != entry.parts[index].rows:
+            recorded = entry.parts[index].rows
+            return f"records {recorded} rows in {path}, but it holds {metadata.num_rows}"
+        rows += metadata.num_rows
+        columns = columns or metadata.schema.to_arrow_schema().names
     if rows != entry.rows:
         return f"records {entry.rows} rows, but its file holds {rows}"
     if columns != list(entry.columns):
@@ -159,7 +222,10 @@ def set_aside(
     for file in damage.files:
         target = f"{folder}/{file.rsplit('/', 1)[1]}"
         try:
-            store.fs.mv(store.path(file), store.path(target))
+            if file.endswith(PARTS_SUFFIX):  # a result's folder of parts, moved whole
+                store.fs.mv(store.path(file), store.path(target), recursive=True)
+            else:
+                store.fs.mv(store.path(file), store.path(target))
             moved = True
         except FileNotFoundError:
             continue  # gone already (another build set it aside)

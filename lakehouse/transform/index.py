@@ -35,7 +35,7 @@ from lakehouse.spatial import ensure_spatial, is_geometry_type
 from lakehouse.sql import sql_identifier
 from lakehouse.store.storage import Store
 from lakehouse.transform.engines.duckdb import parquet_table
-from lakehouse.transform.records import BuildRecord, LockedInputRecord
+from lakehouse.transform.records import OUTPUTS_GROUP, BuildRecord, LockedInputRecord
 from lakehouse.transform.seeds import check_seed_copy, read_seed_sql
 
 BUILDS_AREA = "builds"
@@ -47,8 +47,20 @@ def build_folder(product: str, build_id: str) -> str:
 
 
 def output_path(product: str, build_id: str, output: str) -> str:
-    """A build's output file, relative to the store root."""
+    """Where a build writes an output as one file, relative to the store root (one written in
+    parts is a folder: `product_output_files` reads the build's record to tell)."""
     return f"{build_folder(product, build_id)}/outputs/{output}.parquet"
+
+
+def product_output_files(store: Store, product: str, build_id: str, output: str) -> list[str]:
+    """The Parquet files of a build's output, in order, relative to the store root, as its
+    build.json records them (one file, or its parts)."""
+    entry = find_build(store, product, build_id)
+    recorded = entry.outputs.get(f"outputs/{output}")
+    if recorded is None:
+        raise NotFoundError(f"build {build_id} of {product!r} has no output {output!r}.")
+    folder = build_folder(product, build_id)
+    return [f"{folder}/{file.path}" for file in recorded.files()]
 
 
 def read_build(store: Store, product: str, build_id: str) -> BuildRecord:
@@ -255,7 +267,7 @@ def _build_tables(
     """The tables of a finished build that `named` asks for, on `con`: its written outputs
     and kept models, and its inputs as its lock pinned them; the models it did not write out
     are unavailable."""
-    written = written_files(entry)
+    written = written_file_lists(entry)
     inputs = entry.lock.inputs
     fingerprints = {alias: pinned.sha256 for alias, pinned in inputs.items()}
     fingerprints |= {name: run.fingerprint for name, run in entry.models.items()}
@@ -265,7 +277,7 @@ def _build_tables(
         if name in inputs:
             tables[name] = _input_table(store, con, name, inputs[name])
         elif name in written:
-            tables[name] = parquet_table(con, name, [store.url(written[name])])
+            tables[name] = parquet_table(con, name, [store.url(path) for path in written[name]])
         else:
             unavailable[name] = (
                 f"{name} is an intermediate model that build {entry.build_id} did not write "
@@ -276,10 +288,22 @@ def _build_tables(
 
 
 def written_files(entry: BuildRecord) -> dict[str, str]:
-    """Each output and kept model the build wrote -> its file, relative to the store root."""
+    """Each output and kept model the build wrote -> what DuckDB's `read_parquet` reads for it
+    (`OutputRecord.source`: its file, or the glob of its parts), relative to the store root."""
     folder = build_folder(entry.product, entry.build_id)
     return {
-        key.rsplit("/", 1)[-1]: f"{folder}/{record.path}" for key, record in entry.outputs.items()
+        key.rsplit("/", 1)[-1]: f"{folder}/{record.source()}"
+        for key, record in entry.outputs.items()
+    }
+
+
+def written_file_lists(entry: BuildRecord) -> dict[str, list[str]]:
+    """Each output and kept model the build wrote -> its Parquet files in order (one, or its
+    parts), relative to the store root."""
+    folder = build_folder(entry.product, entry.build_id)
+    return {
+        key.rsplit("/", 1)[-1]: [f"{folder}/{file.path}" for file in record.files()]
+        for key, record in entry.outputs.items()
     }
 
 
@@ -292,8 +316,8 @@ def _input_table(store: Store, con: Any, alias: str, pinned: LockedInputRecord) 
         return con.table(alias)
     if pinned.dataset is None:  # another product's build output
         assert pinned.product is not None and pinned.output is not None
-        path = output_path(pinned.product, pinned.version, pinned.output)
-        return parquet_table(con, alias, [store.url(path)])
+        paths = product_output_files(store, pinned.product, pinned.version, pinned.output)
+        return parquet_table(con, alias, [store.url(path) for path in paths])
     manifest = Archive(store).manifest(pinned.dataset, pinned.version)
     # a Delta version written by the archive is plain Parquet files (no deletes)
     urls = [store.url(f.path) for f in manifest.data_files if f.path.endswith(".parquet")]
@@ -314,5 +338,20 @@ def contract_results(store: Store, product: str, build_id: str) -> list[dict[str
 
 
 def output_files(entry: BuildRecord) -> dict[str, str]:
-    """Output name -> its Parquet file (relative to the store root), for a build."""
-    return {name: output_path(entry.product, entry.build_id, name) for name in entry.output_names()}
+    """Output name -> what DuckDB's `read_parquet` reads for it (its file, or the glob of its
+    parts), relative to the store root, for a build."""
+    folder = build_folder(entry.product, entry.build_id)
+    return {
+        name: f"{folder}/{entry.outputs[f'{OUTPUTS_GROUP}/{name}'].source()}"
+        for name in entry.output_names()
+    }
+
+
+def output_file_lists(entry: BuildRecord) -> dict[str, list[str]]:
+    """Output name -> its Parquet files in order (one, or its parts), relative to the store
+    root, for a build."""
+    folder = build_folder(entry.product, entry.build_id)
+    return {
+        name: [f"{folder}/{f.path}" for f in entry.outputs[f"{OUTPUTS_GROUP}/{name}"].files()]
+        for name in entry.output_names()
+    }

@@ -23,15 +23,18 @@ def check_dataset_input(store: Store, manifest: Manifest, progress: Progress) ->
 
 
 def check_product_input(store: Store, product: str, build_id: str, output: str) -> None:
-    """The build output is there, of the size and sha256 its build.json records."""
+    """The build output (its file, or each of its parts) is there, of the size and sha256 its
+    build.json records."""
     record = find_build(store, product, build_id)
     recorded = record.outputs.get(f"outputs/{output}")
     if recorded is None:
         raise IntegrityError(
             f"build {build_id} of {product!r} records no output {output!r}; {ADVICE}."
         )
-    path = f"{build_folder(product, build_id)}/{recorded.path}"
-    _check(store, path, recorded.sha256, recorded.bytes, f"build {build_id}'s build.json")
+    folder = build_folder(product, build_id)
+    for file in recorded.files():  # one file, or each of its parts
+        path = f"{folder}/{file.path}"
+        _check(store, path, file.sha256, file.bytes, f"build {build_id}'s build.json")
 
 
 def _check(store: Store, path: str, sha256: str, size: int, recorder: str) -> None:

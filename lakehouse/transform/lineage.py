@@ -193,9 +193,10 @@ def _output_schema(store: Any, pinned: Any) -> dict[str, str]:
     import duckdb
 
     from lakehouse.sql import sql_string
-    from lakehouse.transform.index import output_path
+    from lakehouse.transform.index import product_output_files
 
-    url = store.url(output_path(pinned.product, pinned.version, pinned.output))
+    files = product_output_files(store, pinned.product, pinned.version, pinned.output)
+    url = store.url(files[0])  # (parts all have the same columns)
     with duckdb.connect() as con:
         store.register_in_duckdb(con)
         rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_string(url)})").fetchall()

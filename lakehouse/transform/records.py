@@ -6,12 +6,18 @@ Their shapes are frozen here, apart from the recipe and lock models they record,
 record written by any earlier version of the lakehouse still reads (see `VersionedRecord`).
 The sub-models (`ContractsSummary`, `GitState`, `LockRecord`, `OutputRecord`) are shared with
 the published version's record.
+
+An output (or a cached result) is one Parquet file, or, written by an engine in parallel, a
+folder of ordered parts that its record lists (`OutputRecord.parts`, `CacheEntry.parts`).
+Every reader takes an output's files from `OutputRecord.files()`, in order (DuckDB may read
+them all through `OutputRecord.source()`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from pydantic import Field
 
@@ -129,16 +135,69 @@ class ModelRunRecord(Strict):
     parts: FingerprintParts | None = None
 
 
+class StoredFile(NamedTuple):
+    """One Parquet file of an output or a cache entry, as its record says it must be: its path
+    (relative to the folder of the record, or the store root for a cache entry), sha256 and
+    size."""
+
+    path: str
+    sha256: str
+    bytes: int
+
+
+class OutputPart(Strict):
+    """One part file of a result written in parts (by an engine that writes in parallel, such
+    as Spark): its file name in the result's folder, rows, size and sha256. The rows of the
+    result are those of its parts taken in the order they are recorded."""
+
+    name: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
+PART_GLOB = "part-*.parquet"
+"""The parts of an output in a build or published folder, in order: `part-00000.parquet`, ..."""
+
+
+def part_name(index: int) -> str:
+    """The name of an output's part `index` in a build or published folder (ordered by name)."""
+    return f"part-{index:05d}.parquet"
+
+
+def parts_sha256(parts: list[OutputPart]) -> str:
+    """The sha256 that stands for a result written in parts: of its parts' names and sha256s,
+    in order (so it changes when any part's bytes, name or place changes)."""
+    listing = "".join(f"{part.name} {part.sha256}\n" for part in parts)
+    return hashlib.sha256(listing.encode()).hexdigest()
+
+
 class OutputRecord(Strict):
-    """One Parquet file a build wrote (path relative to its build or published folder):
-    `sha256` of its bytes, `content_sha256` of its rows (equal for equal data, whatever wrote
-    it)."""
+    """One output a build wrote (path relative to its build or published folder): one Parquet
+    file, or, with `parts`, a folder of ordered part files (`files()` lists them: every reader
+    goes through it). `sha256` is of the file's bytes (with parts: `parts_sha256`),
+    `content_sha256` of its rows (equal for equal data, whatever wrote it and in how many
+    files)."""
 
     path: str
     rows: int
     bytes: int
     sha256: str
     content_sha256: str
+    # the parts, in order (absent for one file, as in every record before parts)
+    parts: list[OutputPart] | None = Field(default=None, exclude_if=_absent)
+
+    def files(self) -> list[StoredFile]:
+        """Its Parquet files in order, relative to the folder its record is in."""
+        if self.parts is None:
+            return [StoredFile(self.path, self.sha256, self.bytes)]
+        return [StoredFile(f"{self.path}/{p.name}", p.sha256, p.bytes) for p in self.parts]
+
+    def source(self) -> str:
+        """What DuckDB's `read_parquet` reads for all its rows in order, relative to the folder
+        its record is in: its file, or the glob of its parts (named in order, `PART_GLOB`, and
+        alone in their folder: `lake verify` says so when another file is there)."""
+        return self.path if self.parts is None else f"{self.path}/{PART_GLOB}"
 
 
 def output_names(outputs: dict[str, OutputRecord]) -> list[str]:
@@ -160,12 +219,20 @@ def _record_no_parts(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
+def _single_files(raw: dict[str, Any]) -> dict[str, Any]:
+    """A record of the schema before outputs could be written in parts: every output is one
+    file (the shape is unchanged; the new version tells an older lakehouse, which would take
+    a record with parts for a damaged one, to upgrade)."""
+    return raw
+
+
 class BuildRecord(VersionedRecord):
     """`build.json`: what a build read, ran and wrote; written last, it commits the build.
-    Schema 2 records each model's fingerprint parts."""
+    Schema 2 records each model's fingerprint parts; schema 3 may record an output written in
+    parts (`OutputRecord.parts`)."""
 
-    SCHEMA_VERSION = 2
-    MIGRATIONS: ClassVar[dict[int, Migration]] = {1: _record_no_parts}
+    SCHEMA_VERSION = 3
+    MIGRATIONS: ClassVar[dict[int, Migration]] = {1: _record_no_parts, 2: _single_files}
     DESCRIPTION = "build record (build.json)"
 
     build_id: str
@@ -195,9 +262,12 @@ class BuildRecord(VersionedRecord):
 
 class CacheEntry(VersionedRecord):
     """A model's result kept under its fingerprint: the Parquet file (relative to the store
-    root), its rows, its content hash (for published models) and its columns' ibis types."""
+    root) or, with `parts`, the folder of its ordered part files (as an engine that writes in
+    parallel wrote them there), its rows, its content hash (for published models) and its
+    columns' ibis types. Schema 2 may record parts."""
 
-    SCHEMA_VERSION = 1
+    SCHEMA_VERSION = 2
+    MIGRATIONS: ClassVar[dict[int, Migration]] = {1: _single_files}
     DESCRIPTION = "cache entry"
 
     model: str
@@ -205,3 +275,10 @@ class CacheEntry(VersionedRecord):
     rows: int
     content_sha256: str | None
     columns: dict[str, str] = Field(alias="schema")  # column -> ibis type
+    parts: list[OutputPart] | None = Field(default=None, exclude_if=_absent)
+
+    def files(self) -> list[str]:
+        """Its Parquet files in order, relative to the store root."""
+        if self.parts is None:
+            return [self.file]
+        return [f"{self.file}/{part.name}" for part in self.parts]

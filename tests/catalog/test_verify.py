@@ -216,8 +216,6 @@ def test_repair_removes_a_stray_claim_once_and_passes_over_folders_that_are_not_
     (root / "publish" / "pluto_lite" / "old").mkdir()
     (root / "publish" / "Bad Name").mkdir()
     first = lake.verify(repair=True)
-    assert first.ok and [r.path for r in first.repaired] == [
-        "publish/pluto_lite/25v1/.claim.json"
-    ]
+    assert first.ok and [r.path for r in first.repaired] == ["publish/pluto_lite/25v1/.claim.json"]
     assert not (root / "publish" / "pluto_lite" / "25v1" / ".claim.json").exists()
     assert lake.verify(repair=True).repaired == []

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from lakehouse.cli import app
 from lakehouse.cli.shell import _json_mode, _run
 from lakehouse.project import Lakehouse
+from lakehouse.publish.records import PublishRecord
 from tests.projects import DATASETS, MAP_DATASETS, make_project
 from tests.transform.test_plan import numbers_and_letters
 
@@ -154,7 +155,8 @@ def test_published_json_gives_the_version_its_build_and_qa(published: Lakehouse)
     ]  # fmt: skip
     assert entry["promoted_from"] is None
     assert entry["published_at"].endswith("+00:00")
-    assert entry["record"]["version"] == "25v1" and entry["record"]["schema_version"] == 1
+    assert entry["record"]["version"] == "25v1"
+    assert entry["record"]["schema_version"] == PublishRecord.SCHEMA_VERSION
 
 
 def test_check_json_gives_every_rule_of_a_passing_build(published: Lakehouse) -> None:

@@ -23,6 +23,7 @@ from lakehouse.errors import (
 from lakehouse.project import Lakehouse
 from lakehouse.publish.gis_formats import shapefile_names
 from lakehouse.publish.publish import published_output
+from lakehouse.publish.records import PublishRecord
 from tests.projects import make_project
 
 
@@ -61,7 +62,8 @@ def test_a_published_version_copies_the_build_files_with_its_metadata(lake: Lake
         == entry.outputs["outputs/pluto_lite"].sha256
     )
     written = json.loads(stored(lake, "publish/pluto_lite/25v1/publish.json").read_text())
-    assert written["schema_version"] == 1 and "promoted_from" not in written
+    assert written["schema_version"] == PublishRecord.SCHEMA_VERSION
+    assert "promoted_from" not in written
     folder = output.parents[1]
     assert (folder / "pluto_lite.lock").is_file() and (
         folder / "contracts" / "report.txt"

@@ -296,7 +296,8 @@ def test_it_publishes_a_new_version_beside_the_old(writable: Lakehouse) -> None:
     }
     folder = Path(lake.store.root) / "publish" / "pluto_lite"
     written = json.loads((folder / "25v2" / "publish.json").read_text())
-    assert written["schema_version"] == 1 and written["build_id"] == SECOND
+    assert written["schema_version"] == PublishRecord.SCHEMA_VERSION
+    assert written["build_id"] == SECOND
     assert "schema_version" not in json.loads((folder / "25v1" / "publish.json").read_text())
     assert json.loads((folder / "latest.json").read_text()) == {
         "schema_version": 1,

@@ -450,7 +450,8 @@ def test_verify_reports_a_damaged_publish_json_and_stops_at_a_newer_one(tmp_path
     assert [(p.dataset, p.version, p.path, p.reason) for p in report.corrupt] == [
         ("pluto_lite", "25v1", "publish/pluto_lite/25v1/publish.json", "publish.json is damaged")
     ]
-    record.write_text(json.dumps({**json.loads(original), "schema_version": 2}))
+    newer = PublishRecord.SCHEMA_VERSION + 1
+    record.write_text(json.dumps({**json.loads(original), "schema_version": newer}))
     with pytest.raises(NewerRecordError, match=r"publish\.json was written by a newer lakehouse"):
         lake.verify()
 

@@ -276,13 +276,14 @@ def test_a_build_recorded_before_fingerprint_parts_says_changed_since_that_build
     (build,) = prod.builds("prod")
     path = Path(prod.store.root) / "builds" / "prod" / build.build_id / "build.json"
     data = json.loads(path.read_text())
-    assert data["schema_version"] == 2 and data["models"]["prod"]["parts"] is not None
+    assert data["schema_version"] == BuildRecord.SCHEMA_VERSION
+    assert data["models"]["prod"]["parts"] is not None
     del data["schema_version"]  # as a lakehouse before the parts wrote it
     for run in data["models"].values():
         del run["parts"]
     path.write_text(json.dumps(data, indent=2))
     old = BuildRecord.from_json(path.read_bytes(), str(path))
-    assert old.schema_version == 2 and old.models["prod"].parts is None
+    assert old.schema_version == BuildRecord.SCHEMA_VERSION and old.models["prod"].parts is None
 
     edit(project_dir / "transforms" / "common" / "helpers.py", "column + 1", "column + 2")
     found = plan_then_build(prod)

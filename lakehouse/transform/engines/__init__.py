@@ -5,8 +5,10 @@ The builder never names an engine. It looks the name given to `lake build --engi
 `ENGINES`, opens the engine once per build with an `EngineContext`, asks it for a table over
 each input's Parquet files, turns every view model into `view(...)`, runs every table model
 into one local Parquet file with `write_parquet(...)` (which the builder then moves into the
-store's cache and hashes with DuckDB, so builds on different engines can be compared), and
-closes it. Reading, caching, contracts and the build folder stay the builder's.
+store's cache and hashes with DuckDB, so builds on different engines can be compared), or,
+for an engine that `writes_parts`, into ordered part files the engine writes into the cache
+itself (`write_parts(...)`), and closes it. Reading, caching, contracts and the build folder
+stay the builder's.
 
 Adding an engine, e.g. Polars through ibis's Polars backend, in a package `lakehouse_polars`
 (an engine is a class with the methods of `Engine`, and an `EngineType` that names it):
@@ -72,6 +74,11 @@ registered that way. What `EngineType` says about the engine:
   with a view of every model (DuckDB does); otherwise the builder writes that file after the
   build, with a view of each table model's result, so that `lake sql` answers the same on
   every engine.
+- `writes_parts`: True if the engine's workers write each table model straight into the
+  store, as ordered part files, with `write_parts(expression, folder, codec, crs)` in place
+  of `write_parquet` (a `PartsEngine`; Spark is one, so that no result passes through the
+  driver); the result is then kept as a folder of parts (`CacheEntry.parts`,
+  `OutputRecord.parts`) instead of one file.
 
 `open(context)` may take a while (Spark starts a JVM): report it with `context.progress`. An
 error the user can fix is a `lakehouse.errors.BuildError` with a one-sentence fix.
@@ -97,8 +104,8 @@ BUILD_PACKAGES = ("lakehouse", "ibis-framework", "duckdb", "sqlglot", "pyarrow")
 """Packages every build uses whatever its engine (ibis compiles, DuckDB hashes the outputs)."""
 
 
-class Engine(Protocol):
-    """One open engine, for one build: what the builder calls on it."""
+class EngineBase(Protocol):
+    """One open engine, for one build: what the builder calls on every engine."""
 
     @property
     def name(self) -> str:
@@ -114,6 +121,15 @@ class Engine(Protocol):
         """A view model: the table later models read in its place."""
         ...
 
+    def close(self) -> None:
+        """Release the engine (the build is over, or failed)."""
+        ...
+
+
+class Engine(EngineBase, Protocol):
+    """An engine whose table models the builder writes as one local file each, then moves
+    into the store: what most engines are (DuckDB, the example above)."""
+
     def write_parquet(
         self,
         expression: ir.Table,
@@ -127,9 +143,25 @@ class Engine(Protocol):
         record in the GeoParquet metadata; an engine without geometry ignores it."""
         ...
 
-    def close(self) -> None:
-        """Release the engine (the build is over, or failed)."""
+
+class PartsEngine(EngineBase, Protocol):
+    """An engine that writes each table model itself, in parallel, into the store: an
+    `EngineType` with `writes_parts` (Spark). The builder calls `write_parts` where it would
+    call `write_parquet`, then hashes the parts (their bytes, and their rows with DuckDB)
+    where they lie."""
+
+    def write_parts(
+        self, expression: ir.Table, folder: str, codec: str, crs: dict[str, str] | None = None
+    ) -> list[str]:
+        """Run `expression` into Parquet part files in `folder` of the store (relative to its
+        root; new), each typed as its ibis schema and compressed with `codec`, the rows in the
+        expression's order when the parts are read in the returned order; the parts' paths,
+        relative to the store root. Nothing else may be left in `folder`."""
         ...
+
+
+AnyEngine = Engine | PartsEngine
+"""What `EngineType.open` returns: an engine of either kind."""
 
 
 @dataclass(frozen=True)
@@ -150,9 +182,10 @@ class EngineType:
     """A kind of engine, as registered in `ENGINES` (see the module's docstring)."""
 
     name: str
-    open: Callable[[EngineContext], Engine]
+    open: Callable[[EngineContext], AnyEngine]
     packages: tuple[str, ...] = ()  # versions recorded and fingerprinted, beside BUILD_PACKAGES
     provides_database: bool = False  # leaves a DuckDB database with every model at .database
+    writes_parts: bool = False  # writes table models itself into the store (a `PartsEngine`)
 
     @property
     def fingerprinted_packages(self) -> tuple[str, ...]:
@@ -175,7 +208,10 @@ and those registered at run time."""
 __all__ = [
     "BUILD_PACKAGES",
     "ENGINES",
+    "AnyEngine",
     "Engine",
+    "EngineBase",
     "EngineContext",
     "EngineType",
+    "PartsEngine",
 ]

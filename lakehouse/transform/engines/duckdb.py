@@ -16,18 +16,39 @@ from lakehouse.transform.engines import EngineContext, EngineType
 SPILL_FOLDER = "duckdb-tmp"  # in the workspace
 
 
-def content_sha256(con: Any, parquet: Path) -> str:
+def content_sha256(con: Any, parquet: Path | str | list[str]) -> str:
     """A hash of a table's logical content: column names and types, row count, and every row's
-    values with its position, independent of how the Parquet file encodes them."""
-    path = sql_string(str(parquet))
+    values with its position, independent of how the Parquet files encode them and of how many
+    files hold the rows (a list: parts, taken in order, as one table; each row's position is
+    counted across them, so parts hash as the single file of the same rows does)."""
+    files = [str(parquet)] if isinstance(parquet, Path | str) else parquet
+    if not files:
+        raise ValueError("there is no Parquet file to hash (a result needs at least one part)")
+    schemas, count, combined = set(), 0, None
+    for file in files:
+        schema, rows, part = _part_content(con, file, offset=count)
+        schemas.add(schema)
+        count += rows
+        if part is not None:  # (an empty part has no rows to hash: NULL in DuckDB)
+            combined = part if combined is None else combined ^ part
+    if len(schemas) != 1:
+        raise ValueError(f"the parts {', '.join(files)} do not all have the same columns")
+    return hashlib.sha256(f"{schemas.pop()}\n{count}\n{combined}".encode()).hexdigest()
+
+
+def _part_content(con: Any, file: str, offset: int) -> tuple[str, int, int | None]:
+    """One file's schema text, rows, and the XOR of its rows' hashes, each row hashed with its
+    position in the whole table (`offset` rows come before this file's)."""
+    path = sql_string(file)
     described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
     schema = ";".join(f"{name}:{type_name}" for name, type_name, *_ in described)
     columns = ", ".join(sql_identifier(name) for name, *_ in described)
-    count, combined = con.execute(
-        f"SELECT count(*), bit_xor(hash(file_row_number, {columns})) "
+    position = f"file_row_number + CAST({offset} AS BIGINT)" if offset else "file_row_number"
+    rows, combined = con.execute(
+        f"SELECT count(*), bit_xor(hash({position}, {columns})) "
         f"FROM read_parquet({path}, file_row_number = true)"
     ).fetchone()
-    return hashlib.sha256(f"{schema}\n{count}\n{combined}".encode()).hexdigest()
+    return schema, int(rows), combined
 
 
 def duckdb_type(dtype: Any) -> str:

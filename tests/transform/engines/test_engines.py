@@ -11,7 +11,14 @@ import pytest
 
 from lakehouse.errors import BuildError
 from lakehouse.transform.builder import engine_package_versions as package_versions
-from lakehouse.transform.engines import BUILD_PACKAGES, ENGINES, Engine, EngineType
+from lakehouse.transform.engines import (
+    BUILD_PACKAGES,
+    ENGINES,
+    Engine,
+    EngineBase,
+    EngineType,
+    PartsEngine,
+)
 from tests.transform.engines.toy import TOY, ToyEngine
 
 
@@ -24,21 +31,27 @@ def with_toy() -> Iterator[None]:
         ENGINES.unregister(TOY.name)
 
 
-def protocol_members() -> dict[str, inspect.Signature | None]:
-    """The Protocol's members: each method's signature, None for the `name` property."""
+def protocol_members(*protocols: type) -> dict[str, inspect.Signature | None]:
+    """The Protocols' own members: each method's signature, None for the `name` property."""
     return {
         name: None if isinstance(value, property) else inspect.signature(value)
-        for name, value in vars(Engine).items()
+        for protocol in protocols
+        for name, value in vars(protocol).items()
         if not name.startswith("_")
     }
 
 
 def test_the_protocol_is_what_the_builder_calls() -> None:
-    members = protocol_members()
-    assert set(members) == {"name", "parquet_table", "view", "write_parquet", "close"}
-    write = members["write_parquet"]
+    assert set(protocol_members(EngineBase)) == {"name", "parquet_table", "view", "close"}
+    assert set(protocol_members(Engine)) == {"write_parquet"}
+    assert set(protocol_members(PartsEngine)) == {"write_parts"}
+    write = protocol_members(Engine)["write_parquet"]
     assert write is not None and list(write.parameters) == [
         "self", "expression", "local_path", "codec", "crs"
+    ]  # fmt: skip
+    parts = protocol_members(PartsEngine)["write_parts"]
+    assert parts is not None and list(parts.parameters) == [
+        "self", "expression", "folder", "codec", "crs"
     ]  # fmt: skip
 
 
@@ -51,7 +64,9 @@ def test_every_registered_engine_declares_the_protocol(with_toy: None) -> None:
         engine_class = engine_type.open  # the engine's class, opened with an EngineContext
         assert isinstance(engine_class, type), name
         assert list(inspect.signature(engine_class).parameters) == ["context"], name
-        for member, signature in protocol_members().items():
+        # an engine writing parts into the store has write_parts, any other write_parquet
+        writer = PartsEngine if engine_type.writes_parts else Engine
+        for member, signature in protocol_members(EngineBase, writer).items():
             found = getattr(engine_class, member, None)
             if signature is None:
                 assert found == name, f"{name}.{member}"
@@ -59,6 +74,7 @@ def test_every_registered_engine_declares_the_protocol(with_toy: None) -> None:
                 assert callable(found), f"{name}.{member}"
                 parameters = list(inspect.signature(found).parameters)
                 assert parameters == list(signature.parameters), f"{name}.{member}"
+    assert ENGINES.get("spark").writes_parts and not ENGINES.get("duckdb").writes_parts
 
 
 def test_only_duckdb_keeps_a_database_for_sql() -> None:

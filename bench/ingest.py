@@ -3,6 +3,8 @@
 Both sides read the same generated CSVs and write zstd Parquet on the same disk, in the same
 process, alternating, several rounds; the figure is the ratio of the medians. The archive side
 does everything an ingest does (checksums, keeping the original bytes, text columns, manifest).
+The new version's time is also broken down by the steps the ingest reports (its progress), with
+the CPU time of the process beside the wall time (DuckDB runs on every core).
 
     python bench/ingest.py --lots 1000000 [--rounds 3]
 """
@@ -10,10 +12,12 @@ does everything an ingest does (checksums, keeping the original bytes, text colu
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import duckdb
@@ -22,6 +26,7 @@ import yaml
 from lakehouse.archive.template import IngestTemplate
 from lakehouse.config import LakehouseConfig
 from lakehouse.demo import SOURCE_FILES, demo_template_text, generate_pluto_lite
+from lakehouse.progress import no_progress
 from lakehouse.project import Lakehouse
 
 
@@ -35,9 +40,54 @@ def duckdb_copy(sources: dict[str, Path], out: Path) -> None:
             )
 
 
-def archive_ingest(sources: dict[str, Path], root: Path, contracts: bool = False) -> None:
+# the steps an ingest reports (the start of its progress messages), as the breakdown names them
+STEPS = {
+    "checksumming": "checksums of the original bytes",
+    "converting": "CSV -> Parquet (the template's conversion)",
+    "checking the raw contract and profiling": "raw contract and profile, in one pass",
+    "checking the raw contract": "raw contract",
+    "profiling": "profile of the new data",
+    "source QA against": "source QA: reading the version before",
+    "source QA: profiling": "profile of the new data",
+    "source QA: drift": "source QA: top values, keys added and removed (anti joins)",
+    "source QA: histograms": "source QA: histograms of both versions",
+    "storing": "storing originals, data, QA files and manifest",
+    "archived": "storing originals, data, QA files and manifest",
+}
+OTHER = "reading the archive's versions, templates, dedupe check"
+
+
+class StepClock:
+    """A progress reporter that charges the wall and CPU time since the last message to the
+    step that message started (the time before the first one to OTHER)."""
+
+    def __init__(self) -> None:
+        self.wall: defaultdict[str, float] = defaultdict(float)
+        self.cpu: defaultdict[str, float] = defaultdict(float)
+        self.step = OTHER
+        self.since = (time.perf_counter(), _cpu())
+
+    def __call__(self, task: str, done: int, total: int | None = None) -> None:
+        self.lap()
+        self.step = next((name for start, name in STEPS.items() if task.startswith(start)), OTHER)
+
+    def lap(self) -> None:
+        now = (time.perf_counter(), _cpu())
+        self.wall[self.step] += now[0] - self.since[0]
+        self.cpu[self.step] += now[1] - self.since[1]
+        self.since = now
+
+
+def _cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def archive_ingest(
+    sources: dict[str, Path], root: Path, contracts: bool = False, clock: StepClock | None = None
+) -> None:
     """The lakehouse: a full ingest of each source into a fresh local store (with the demo
-    templates' raw contracts, when `contracts`)."""
+    templates' raw contracts, when `contracts`), its steps timed by `clock` if given."""
     lake = Lakehouse(LakehouseConfig(project_dir=root, store={"root": str(root / "store")}))
     for name, path in sources.items():
         if contracts:
@@ -47,7 +97,11 @@ def archive_ingest(sources: dict[str, Path], root: Path, contracts: bool = False
             template = IngestTemplate(
                 name=name, source={"type": "file", "path": str(path)}, format={"type": "csv"}
             )
-        lake.archive.ingest(template)
+        if clock is not None:
+            clock.step = OTHER
+        lake.archive.ingest(template, progress=clock or no_progress)
+        if clock is not None:
+            clock.lap()
 
 
 def next_version(sources: dict[str, Path], folder: Path, months: int) -> dict[str, Path]:
@@ -62,15 +116,17 @@ def next_version(sources: dict[str, Path], folder: Path, months: int) -> dict[st
     return changed
 
 
-def monthly_ingest(versions: list[dict[str, Path]], root: Path) -> float:
+def monthly_ingest(versions: list[dict[str, Path]], root: Path) -> tuple[float, StepClock]:
     """Archive the first versions (with contracts), then time archiving the last: a new
     version of each source with its source QA against the one before (profile of the new data,
-    drift, top values, key overlap, histograms, HTML report), as every month after the second."""
+    drift, top values, key overlap, histograms, HTML report), as every month after the second;
+    with the time of each of its steps."""
     for sources in versions[:-1]:
         archive_ingest(sources, root, contracts=True)
+    clock = StepClock()
     start = time.perf_counter()
-    archive_ingest(versions[-1], root, contracts=True)
-    return time.perf_counter() - start
+    archive_ingest(versions[-1], root, contracts=True, clock=clock)
+    return time.perf_counter() - start, clock
 
 
 def timed(action, *args: object) -> float:  # type: ignore[no-untyped-def]
@@ -101,6 +157,7 @@ def main() -> None:
     ours: list[float] = []
     checked: list[float] = []
     second: list[float] = []
+    clocks: list[StepClock] = []
     for round_number in range(1, args.rounds + 1):
         with tempfile.TemporaryDirectory(dir=args.work) as scratch:
             out = Path(scratch) / "copy"
@@ -111,7 +168,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory(dir=args.work) as scratch:
             checked.append(timed(archive_ingest, sources, Path(scratch), True))
         with tempfile.TemporaryDirectory(dir=args.work) as scratch:
-            second.append(monthly_ingest(versions, Path(scratch)))
+            seconds, clock = monthly_ingest(versions, Path(scratch))
+            second.append(seconds)
+            clocks.append(clock)
         print(
             f"round {round_number}: duckdb COPY {reference[-1]:.2f} s, "
             f"lake ingest {ours[-1]:.2f} s, with raw contracts {checked[-1]:.2f} s, "
@@ -137,6 +196,14 @@ def main() -> None:
         f"| a new version of each (1% fewer rows), with its source QA against the one before | "
         f"{with_qa:.2f} | {with_qa / ref:.2f} |"
     )
+    print()
+    print("| a new version of each source, by step | median wall s | median CPU s |")
+    print("|---|---|---|")
+    for step in dict.fromkeys([OTHER, *STEPS.values()]):
+        if any(step in clock.wall for clock in clocks):
+            wall = statistics.median(clock.wall.get(step, 0.0) for clock in clocks)
+            cpu = statistics.median(clock.cpu.get(step, 0.0) for clock in clocks)
+            print(f"| {step} | {wall:.2f} | {cpu:.2f} |")
     shutil.rmtree(args.work / "tmp", ignore_errors=True)
 
 

@@ -334,7 +334,7 @@ class Archive:
         )
         progress("source QA against the version before", 0, None)
         before = existing[-1] if existing else None
-        qa = ingest_qa(self.store, draft.template, name, draft.data_file, before)
+        qa = ingest_qa(self.store, draft.template, name, draft.data_file, before, progress)
         run_folder = f"{version_folder(draft.template.name, name)}/dry-run"
         manifest = draft.manifest(name, origin, run_folder, qa)
         return IngestResult("archived", manifest, dry_run=True)
@@ -360,7 +360,9 @@ class Archive:
                 if computed is None:
                     progress("source QA against the version before", 0, None)
                     before = existing[-1] if existing else None
-                    computed = ingest_qa(self.store, draft.template, name, draft.data_file, before)
+                    computed = ingest_qa(
+                        self.store, draft.template, name, draft.data_file, before, progress
+                    )
                 qa = computed.named(name)
                 manifest = draft.manifest(name, origin, run_folder, qa)
                 try:

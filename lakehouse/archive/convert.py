@@ -31,6 +31,16 @@ from lakehouse.sql import sql_identifier, sql_string
 if TYPE_CHECKING:
     import duckdb
 
+# How archived data is written. Every value of a text source is text, and most of the writer's
+# time went into dictionaries of columns with too many distinct values to keep one (addresses,
+# names, timestamps) and into zstd's default level: a smaller dictionary limit gives those up
+# early and level 1 compresses faster, for files ~3% larger (PLUTO-lite, 1M lots: 60.6 MB
+# against 58.8 MB; the writer's CPU time a fifth lower). Low-cardinality columns keep theirs.
+ARCHIVE_PARQUET = (
+    "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, DICTIONARY_SIZE_LIMIT 4000, "
+    "ROW_GROUP_SIZE 122880"
+)
+
 
 @dataclass(frozen=True)
 class Converted:
@@ -66,8 +76,7 @@ def convert_to_parquet(
         try:
             rows_in = _count_rows(con) if compiled.has_filter else None
             written = con.execute(
-                f"COPY ({compiled.sql}) TO {sql_string(str(target))} "
-                "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+                f"COPY ({compiled.sql}) TO {sql_string(str(target))} ({ARCHIVE_PARQUET})"
             ).fetchone()
         except duckdb.Error as exc:
             raise explain_read_error(exc, files) from exc

@@ -11,6 +11,7 @@ from pathlib import Path
 from lakehouse.archive.manifest import Manifest, SourceQaSummary
 from lakehouse.archive.template import IngestTemplate, load_template_for, template_path
 from lakehouse.errors import ConfigError
+from lakehouse.progress import Progress, no_progress
 from lakehouse.qa.drift import QaSettings, SourceDrift, source_drift
 from lakehouse.qa.profile import TableProfile, profile_table
 from lakehouse.qa.records import DriftRecord, ProfileRecord
@@ -109,7 +110,12 @@ def version_profile(store: Store, manifest: Manifest) -> TableProfile:
 
 
 def ingest_qa(
-    store: Store, template: IngestTemplate, version: str, data_file: Path, before: Manifest | None
+    store: Store,
+    template: IngestTemplate,
+    version: str,
+    data_file: Path,
+    before: Manifest | None,
+    progress: Progress = no_progress,
 ) -> SourceQa:
     """Profile the new data and compare it with the latest archived version (a first version
     has nothing to compare with: it is profiled when the next one comes)."""
@@ -119,11 +125,14 @@ def ingest_qa(
         return SourceQa(None, None)
     new_source = f"read_parquet({sql_string(str(data_file))})"
     with duckdb.connect() as con:
+        progress("source QA: profiling the new data", 0, None)
         new_profile = profile_table(con, new_source)
         store.register_in_duckdb(con)
+        progress("source QA: drift and keys against the version before", 0, None)
         old = (parquet_source(store, before), version_profile(store, before))
         drift = source_drift(con, template.name, before.version, version, old,
                              (new_source, new_profile), qa_settings(template))  # fmt: skip
+        progress("source QA: histograms of both versions", 0, None)
         found = paired_histograms(con, old[0], new_source, drift_bounds(drift))
     return SourceQa(new_profile, drift, source_report(drift, found), found)
 

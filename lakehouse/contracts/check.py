@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakehouse.contracts.dictionary import order_difference
+from lakehouse.contracts.facts import ColumnFacts
 from lakehouse.contracts.report import SAMPLE_KEYS, ContractReport, RuleResult, Severity
 from lakehouse.errors import ConfigError
 
@@ -385,6 +386,43 @@ def _is_geometry(rule: Rule) -> bool:
     return rule.column is not None and _is_geometry_check(rule.check)
 
 
+def settled(rule: Rule, facts: Mapping[str, ColumnFacts]) -> bool:
+    """Whether the facts of a table's files prove that no row breaks `rule`: a not-null rule
+    on a column without empty values, a range rule (pandera's `in_range`, `greater_than`...)
+    on a column whose smallest and largest values lie within it."""
+    fact = facts.get(rule.column) if rule.column is not None else None
+    if fact is None:
+        return False
+    if rule.kind == "not null":
+        return fact.nulls == 0
+    if not _is_builtin(rule) or fact.low is None or fact.high is None:
+        return False
+    if not rule.check.ignore_na and fact.nulls:  # an empty value breaks it then
+        return False
+    try:
+        return _within(rule.check.name, rule.check.statistics, fact.low, fact.high)
+    except TypeError:  # bounds of another type than the column's: counted as before
+        return False
+
+
+def _within(check: str, s: Mapping[str, Any], low: Any, high: Any) -> bool:
+    """Whether every value between `low` and `high` passes pandera's range check `check`."""
+    match check:
+        case "in_range":
+            above = low >= s["min_value"] if s["include_min"] else low > s["min_value"]
+            below = high <= s["max_value"] if s["include_max"] else high < s["max_value"]
+            return bool(above and below)
+        case "greater_than_or_equal_to":
+            return bool(low >= s["min_value"])
+        case "greater_than":
+            return bool(low > s["min_value"])
+        case "less_than_or_equal_to":
+            return bool(high <= s["max_value"])
+        case "less_than":
+            return bool(high < s["max_value"])
+    return False
+
+
 def is_row_wise(rule: Rule, t: Any) -> bool:
     if _is_relationship(rule):
         return False
@@ -609,20 +647,24 @@ def _value(expression: Any) -> Any:
     return row["value"]
 
 
-def check_schema(t: Any, name: str, schema: Any, layer: str) -> ContractReport:
+def check_schema(
+    t: Any, name: str, schema: Any, layer: str, facts: Mapping[str, ColumnFacts] | None = None
+) -> ContractReport:
     """Evaluate the contract `schema` (pandera's DataFrameSchema or a `TableRules`) on the ibis
     table `t`: structure from the table's schema, every built-in rule in one engine query,
     relationship rules by an anti-join each, custom checks through pandera; a few failing rows
     for each rule that fails, by key and identifying columns. A uniqueness rule fails on its
     surplus rows (non-empty rows minus distinct values); a primary key also on rows with an
-    empty key."""
+    empty key. The not-null and range rules that the `facts` of `t`'s files prove (see
+    `lakehouse.contracts.facts`) pass without being counted."""
     schema = table_rules(schema)
     report = ContractReport(layer)
     report.results.extend(_structure_results(t, name, schema, layer))
     wrong_types = {entry["column"] for entry in report.results[-1].sample_keys}
     checkable = {c for c in t.columns if c not in wrong_types}  # the structure rules report it
     rules = rules_for(name, schema, present=checkable)
-    aggregated = [rule for rule in rules if is_row_wise(rule, t)]
+    proven = [rule for rule in rules if settled(rule, facts or {})]
+    aggregated = [rule for rule in rules if rule not in proven and is_row_wise(rule, t)]
     aggregates: dict[str, Any] = {"rows": t.count()}
     for index, rule in enumerate(aggregated):
         aggregates.update(_rule_aggregates(f"r{index}", rule, t))
@@ -630,6 +672,7 @@ def check_schema(t: Any, name: str, schema: Any, layer: str) -> ContractReport:
     failing = {
         rule: _failing_rows(f"r{index}", rule, totals) for index, rule in enumerate(aggregated)
     }
+    failing.update(dict.fromkeys(proven, 0))
     keys = _identifying_columns(schema, t)
     for rule in rules:
         if rule in failing:

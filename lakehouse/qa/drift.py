@@ -12,6 +12,7 @@ coordinates, a wrong CRS). Everything is computed in DuckDB on the versions' Par
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -284,7 +285,9 @@ def _renames(
 
 def key_overlap(con: Any, old_source: str, new_source: str, key: list[str]) -> KeyOverlap:
     """Rows whose key is new (added) or gone (removed), and rows whose key is in both (kept),
-    with a few keys of each; anti joins, so a repeated key never multiplies rows."""
+    with a few keys of each; anti joins, so a repeated key never multiplies rows. Each anti
+    join runs once: its rows (a key's columns, usually few rows) are kept in a temporary table
+    that is counted and sampled."""
     # NULL-safe: a key with an empty part still matches itself in the other version
     same = " AND ".join(
         f"o.{sql_identifier(k)} IS NOT DISTINCT FROM n.{sql_identifier(k)}" for k in key
@@ -297,21 +300,30 @@ def key_overlap(con: Any, old_source: str, new_source: str, key: list[str]) -> K
     removed_rows = (
         f"SELECT {old_columns} FROM {old_source} AS o ANTI JOIN {new_source} AS n ON {same}"
     )
-    added, removed, new_rows = con.execute(
-        f"SELECT (SELECT count(*) FROM ({added_rows})), (SELECT count(*) FROM ({removed_rows})), "
-        f"(SELECT count(*) FROM {new_source})"
-    ).fetchone()
+    run = uuid.uuid4().hex[:12]
+    added_table, removed_table = f"__lakehouse_added_{run}", f"__lakehouse_removed_{run}"
+    try:
+        con.execute(f"CREATE TEMPORARY TABLE {added_table} AS {added_rows}")
+        con.execute(f"CREATE TEMPORARY TABLE {removed_table} AS {removed_rows}")
+        added, removed, new_rows = con.execute(
+            f"SELECT (SELECT count(*) FROM {added_table}), "
+            f"(SELECT count(*) FROM {removed_table}), (SELECT count(*) FROM {new_source})"
+        ).fetchone()
+        return KeyOverlap(
+            list(key), int(new_rows) - int(added), int(added), int(removed),
+            _sample_keys(con, added_table) if added else [],
+            _sample_keys(con, removed_table) if removed else [],
+        )  # fmt: skip
+    finally:
+        for table in (added_table, removed_table):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
 
-    def sample(rows: str) -> list[dict[str, Any]]:
-        result = con.execute(f"SELECT DISTINCT * FROM ({rows}) ORDER BY ALL LIMIT {SAMPLE_KEYS}")
-        names = [d[0] for d in result.description]
-        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
-    return KeyOverlap(
-        list(key), int(new_rows) - int(added), int(added), int(removed),
-        sample(added_rows) if added else [],
-        sample(removed_rows) if removed else [],
-    )  # fmt: skip
+def _sample_keys(con: Any, table: str) -> list[dict[str, Any]]:
+    """The first SAMPLE_KEYS distinct keys of `table`, in order."""
+    result = con.execute(f"SELECT DISTINCT * FROM {table} ORDER BY ALL LIMIT {SAMPLE_KEYS}")
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
 def value_counts(con: Any, source: str, values: dict[str, list[str]]) -> dict[str, list[int]]:

@@ -2,7 +2,8 @@
 
 One aggregate pass gives, per column, non-empty and distinct counts, the length range of text,
 and min/max/mean of numbers (text columns count as numbers when nearly all their values parse,
-as raw CSV columns do, unless they are codes: see `counts_as_numbers`); one grouping-sets pass
+as raw CSV columns do, unless they are codes: see `counts_as_numbers`; a column a sample of its
+first rows already rules out is not parsed at all); one grouping-sets pass
 gives the most common values of the columns with few distinct values. A geometry column gets its
 own pass, with DuckDB's spatial extension: its CRS, the rows of each geometry type, the invalid
 and the empty ones, and its bounding box.
@@ -23,6 +24,10 @@ from lakehouse.sql import sql_identifier
 NUMERIC_SHARE = 0.95  # a text column is numeric when this share of its values parse as numbers
 TOP_VALUES = 5
 COLUMNS_PER_PASS = 32  # columns measured per query: a wide table's passes stay small in memory
+MEASURES = 8  # values measured per column in a pass (see `_measures`)
+NUMBER_PREFIX = "__lakehouse_number_"  # a pass's name for a column's values parsed as numbers
+SCREEN_MIN_ROWS = 50_000  # from this many rows, a sample rules out text columns before parsing
+SCREEN_FRACTION = 10  # that sample: the first 1/SCREEN_FRACTION of the rows
 CATEGORICAL_MAX = 1000  # top values are kept for columns with at most this many distinct values
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE",
                  "DECIMAL", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")  # fmt: skip
@@ -126,29 +131,25 @@ def counts_as_numbers(column: str, kind: str, non_null: int, parsed: int) -> boo
     return parsed >= NUMERIC_SHARE * non_null
 
 
-def _finite_stats(number: str) -> list[str]:
-    """min, max and mean of a number's finite values (an inf or NaN would swamp them)."""
-    finite = f"FILTER (WHERE isfinite({number}))"
-    return [f"min({number}) {finite}", f"max({number}) {finite}", f"avg({number}) {finite}"]
-
-
 def profile_table(con: Any, source: str, columns: list[str] | None = None) -> TableProfile:
-    """Profile the relation `source` (a table name or `read_parquet(...)`) on `con`."""
+    """Profile the relation `source` (a table name or `read_parquet(...)`) on `con`. Each text
+    column's values are parsed as numbers once per pass, and only those of the columns that
+    can count as numbers (`_parsed_columns`)."""
     described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     types = {row[0]: row[1] for row in described if columns is None or row[0] in columns}
-    values: list[Any] = [con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]]
+    rows = int(con.execute(f"SELECT count(*) FROM {source}").fetchone()[0])
+    parsed = _parsed_columns(con, source, types, rows)
     names = list(types)
+    values: list[Any] = []
     for start in range(0, len(names), COLUMNS_PER_PASS):
         batch = {name: types[name] for name in names[start : start + COLUMNS_PER_PASS]}
-        measures = _measures(batch)
-        values += con.execute(f"SELECT {', '.join(measures)} FROM {source}").fetchone()
-    rows = int(values[0])
+        values += _measure_pass(con, source, batch, parsed, start)
     profiles: dict[str, ColumnProfile] = {}
     for index, (name, duckdb_type) in enumerate(types.items()):
-        non_null, distinct, parsed, low, high, mean, short, long = values[
-            1 + 8 * index : 9 + 8 * index
+        non_null, distinct, parsed_count, low, high, mean, short, long = values[
+            MEASURES * index : MEASURES * (index + 1)
         ]
-        numeric = counts_as_numbers(name, _kind(duckdb_type), non_null, parsed)
+        numeric = counts_as_numbers(name, _kind(duckdb_type), non_null, parsed_count)
         profiles[name] = ColumnProfile(
             name=name,
             type=duckdb_type,
@@ -173,24 +174,59 @@ def profile_table(con: Any, source: str, columns: list[str] | None = None) -> Ta
     return TableProfile(rows, profiles)
 
 
-def _measures(types: dict[str, str]) -> list[str]:
-    """Eight measures per column: non-null, distinct, parsed as a number, min, max, mean of
-    the numbers, shortest and longest text."""
-    measures: list[str] = []
-    for name, duckdb_type in types.items():
-        q = sql_identifier(name)
-        kind = _kind(duckdb_type)
-        measures += [f"count({q})", f"count(DISTINCT {q})"]
-        if kind == "number":
-            number = f"{q}::DOUBLE"
-            measures += [f"count({q})", *_finite_stats(number), "NULL", "NULL"]
-        elif kind == "text":
-            number = f"TRY_CAST({q} AS DOUBLE)"
-            measures += [f"count({number})", *_finite_stats(number),
-                         f"min(length({q}))", f"max(length({q}))"]  # fmt: skip
-        else:
-            measures += ["0", "NULL", "NULL", "NULL", "NULL", "NULL"]
-    return measures
+def _parsed_columns(con: Any, source: str, types: dict[str, str], rows: int) -> set[str]:
+    """The text columns whose values are worth parsing as numbers: those whose name does not
+    say they hold codes (`counts_as_numbers` refuses those whatever they parse as) and, in a
+    table of SCREEN_MIN_ROWS rows or more, those a sample of the first rows does not already
+    rule out. The sample is exact, not a guess: a column is ruled out only when its failures
+    in the sample alone outnumber the share of the whole table's rows that may fail. (Parsing
+    an address or a timestamp as a number, and failing, costs more than the rest of its
+    profile.)"""
+    candidates = [n for n, t in types.items() if _kind(t) == "text" and not is_code_name(n)]
+    if rows < SCREEN_MIN_ROWS or not candidates:
+        return set(candidates)
+    failures = ", ".join(
+        f"count({sql_identifier(n)}) - count(TRY_CAST({sql_identifier(n)} AS DOUBLE))"
+        for n in candidates
+    )
+    selected = ", ".join(sql_identifier(n) for n in candidates)
+    sample = f"(SELECT {selected} FROM {source} LIMIT {rows // SCREEN_FRACTION})"
+    counted = con.execute(f"SELECT {failures} FROM {sample}").fetchone()
+    allowed = (1 - NUMERIC_SHARE) * rows + 1  # failures beyond this: fewer than the share parse
+    return {name for name, failed in zip(candidates, counted, strict=True) if failed <= allowed}
+
+
+def _measure_pass(
+    con: Any, source: str, types: dict[str, str], parsed: set[str], first: int
+) -> list[Any]:
+    """One aggregate query over `source`: MEASURES values per column of `types` (numbered from
+    `first`). The numbers parsed from a column are computed once, below the aggregates, and
+    their finite values picked without FILTER clauses (each of those evaluated the parse
+    again: twice the work)."""
+    projected, measures = ["*"], []
+    for index, (name, duckdb_type) in enumerate(types.items(), start=first):
+        number, column_measures = _measures(index, name, _kind(duckdb_type), name in parsed)
+        if number is not None:
+            projected.append(number)
+        measures += column_measures
+    inner = f"(SELECT {', '.join(projected)} FROM {source})"
+    return list(con.execute(f"SELECT {', '.join(measures)} FROM {inner}").fetchone())
+
+
+def _measures(index: int, name: str, kind: str, parsed: bool) -> tuple[str | None, list[str]]:
+    """A column's MEASURES aggregates (non-null, distinct, parsed as a number, min, max, mean
+    of the finite numbers, shortest and longest text), and the projection of its numbers, if
+    it has any to measure."""
+    q = sql_identifier(name)
+    counts = [f"count({q})", f"count(DISTINCT {q})"]
+    lengths = [f"min(length({q}))", f"max(length({q}))"] if kind == "text" else ["NULL", "NULL"]
+    if kind == "number" or (kind == "text" and parsed):
+        alias = sql_identifier(f"{NUMBER_PREFIX}{index}")
+        cast = f"CAST({q} AS DOUBLE)" if kind == "number" else f"TRY_CAST({q} AS DOUBLE)"
+        finite = f"CASE WHEN isfinite({alias}) THEN {alias} END"
+        stats = [f"count({alias})", f"min({finite})", f"max({finite})", f"avg({finite})"]
+        return f"{cast} AS {alias}", counts + stats + lengths
+    return None, [*counts, "0", "NULL", "NULL", "NULL", *lengths]
 
 
 def invalid_geometry(column: str) -> str:
@@ -266,20 +302,24 @@ HISTOGRAM_BINS = 20
 def histograms(
     con: Any, source: str, bounds: dict[str, tuple[float, float]], bins: int = HISTOGRAM_BINS
 ) -> dict[str, list[int]]:
-    """Counts of each column's numeric values in `bins` equal bins over its (low, high) bounds,
-    all columns in one pass (text that does not parse as a number is left out)."""
+    """Counts of each column's numeric values in `bins` equal bins over its (low, high) bounds
+    (text that does not parse as a number is left out), in one query: a small grouping per
+    column, each parsing its column once (a `histogram()` aggregate per column in one pass
+    costs a fifth more)."""
     if not bounds:
         return {}
-    measures = []
-    for column, (low, high) in bounds.items():
+    groupings = []
+    for index, (column, (low, high)) in enumerate(bounds.items()):
         width = (high - low) / bins or 1.0
-        value = f"TRY_CAST({sql_identifier(column)} AS DOUBLE)"
         start, step = f"'{low!r}'::DOUBLE", f"'{width!r}'::DOUBLE"
-        index = f"least(greatest(floor(({value} - {start}) / {step}), 0), {bins - 1})::INTEGER"
-        measures.append(f"histogram({index}) FILTER (WHERE isfinite({value}))")
-    values = con.execute(f"SELECT {', '.join(measures)} FROM {source}").fetchone()
-    found = {}
-    for column, counts in zip(bounds, values, strict=True):
-        per_bin = dict(counts or {})
-        found[column] = [int(per_bin.get(i, 0)) for i in range(bins)]
+        place = f"least(greatest(floor((v - {start}) / {step}), 0), {bins - 1})::INTEGER"
+        value = f"TRY_CAST({sql_identifier(column)} AS DOUBLE)"
+        groupings.append(
+            f"SELECT {index} AS c, {place} AS b, count(*) AS n "
+            f"FROM (SELECT {value} AS v FROM {source}) WHERE isfinite(v) GROUP BY b"
+        )
+    columns = list(bounds)
+    found = {column: [0] * bins for column in columns}
+    for index, place, count in con.execute(" UNION ALL ".join(groupings)).fetchall():
+        found[columns[index]][place] = int(count)
     return found

@@ -30,6 +30,7 @@ from lakehouse.archive.archive import Archive
 from lakehouse.contracts.check import check_schema
 from lakehouse.contracts.contract import BuildTables, Contract, dictionary_contract
 from lakehouse.contracts.dictionary import Dictionary, schema_differences
+from lakehouse.contracts.facts import parquet_facts
 from lakehouse.contracts.records import ContractResults
 from lakehouse.contracts.report import ContractReport, fix_advice, store_report
 from lakehouse.errors import (
@@ -559,7 +560,8 @@ class Builder:
         results = None if full_refresh else self._cached_results(run.name, cached)
         if results is None:
             # a table's files already tell its empty values and ranges (their footers)
-            results = check_schema(t, run.name, contract.schema, layer).results
+            facts = parquet_facts(t, [self.store.url(file) for file in run.cache_files])
+            results = check_schema(t, run.name, contract.schema, layer, facts).results
             self.store.write_bytes(cached, ContractResults.of(results).to_json(None))
         result.contracts.results.extend(results)
         result.contract_seconds += time.perf_counter() - started

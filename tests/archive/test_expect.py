@@ -64,9 +64,7 @@ def test_a_row_count_far_from_the_latest_version_is_refused(
             lake.ingest("lots", version="v3")
 
 
-def test_expect_is_validated_when_the_template_is_read(
-    lake: Lakehouse, project_dir: Path
-) -> None:
+def test_expect_is_validated_when_the_template_is_read(lake: Lakehouse, project_dir: Path) -> None:
     _template(project_dir, "http://127.0.0.1:9/lots.csv", "{max_change: 0}")
     with pytest.raises(ConfigError, match=r"lots\.yml.*expect\.max_change"):
         lake.ingest("lots")

@@ -332,3 +332,20 @@ def test_a_wide_table_is_profiled_in_passes_with_every_column_right() -> None:
         assert dict(column.top)[str(2 * c)] == (3 if c == 0 else 1)
     counted = value_counts(con, "wide", {f"c{c}": [str(c), "0"] for c in range(width)})
     assert counted["c0"] == [3, 3] and counted[f"c{width - 1}"] == [1, 0]
+
+
+def test_key_overlap_keeps_no_tables_on_the_connection_it_was_given() -> None:
+    """Each anti join's rows are kept in a temporary table while they are counted and sampled,
+    then dropped: the caller's connection holds only its own tables after."""
+    from lakehouse.qa.drift import key_overlap
+
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE old AS {OLD}")
+    con.execute(
+        "CREATE TABLE new AS SELECT * FROM old WHERE id <> '2' UNION ALL SELECT '9', 'c', '1', NULL"
+    )
+    keys = key_overlap(con, "old", "new", ["id"])
+    assert (keys.kept, keys.added, keys.removed) == (3, 1, 1)
+    assert (keys.added_sample, keys.removed_sample) == ([{"id": "9"}], [{"id": "2"}])
+    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert tables == {"old", "new"}

@@ -140,9 +140,7 @@ def test_runs_racing_for_a_dead_claim_hold_it_one_at_a_time(tmp_path: Path) -> N
     assert store.list_files("publish") == []
 
 
-def test_a_held_lease_beats_until_released(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_held_lease_beats_until_released(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from lakehouse.store import writers
 
     monkeypatch.setattr(writers, "HEARTBEAT_SECONDS", 0.02)

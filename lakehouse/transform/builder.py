@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from lakehouse.archive.archive import Archive
 from lakehouse.contracts.check import check_schema
@@ -62,7 +62,13 @@ from lakehouse.transform.cache import (
     set_aside,
     stored_parts,
 )
-from lakehouse.transform.engines import ENGINES, AnyEngine, EngineContext, PartsEngine
+from lakehouse.transform.engines import (
+    ENGINES,
+    AnyEngine,
+    EngineContext,
+    HoldingEngine,
+    PartsEngine,
+)
 from lakehouse.transform.engines.duckdb import content_sha256, ibis_type
 from lakehouse.transform.index import (
     BUILD_FILE,
@@ -398,7 +404,7 @@ class Builder:
         if is_view(found, self.recipe) and found.name not in self.selected:
             expression = self._expression(found, tables)
             self.views[found.name] = found
-            tables[found.name] = con.view(found.name, expression)
+            tables[found.name] = self._view(con, found.name, expression)
             return ModelRun(
                 found.name, found.layer, fingerprint, "view", time.perf_counter() - start, key=key
             )
@@ -424,6 +430,14 @@ class Builder:
             key,
             info.parts,
         )
+
+    def _view(self, con: AnyEngine, name: str, expression: ir.Table) -> ir.Table:
+        """A view model's table for its readers: held by the engine when its contract is
+        checked (the contract and the readers then share one computation of it)."""
+        checked = name in self.contracts and name not in self.recipe.outputs
+        if checked and self.engine_type.holds_views:
+            return cast(HoldingEngine, con).held_view(name, expression)
+        return con.view(name, expression)
 
     def _cached(self, model: str, key: ModelKey, full_refresh: bool) -> CacheEntry | None:
         """The cache entry of a fingerprint, if complete (a published model needs its hash) and

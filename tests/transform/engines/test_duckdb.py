@@ -130,3 +130,34 @@ def test_the_content_hash_sees_values_order_types_and_names(
     }
     for what, data in others.items():
         assert content_of(tmp_path, data, what.replace(" ", "_")) != plain, what
+
+
+def test_a_held_view_is_computed_once_and_leaves_views_for_lake_sql(tmp_path: Path) -> None:
+    """A view model whose contract is checked is held: its contract and its readers read rows
+    computed once (a random column reads the same twice, where a plain view's does not), and
+    the database the build leaves has it, and the views over it, as views."""
+    source = tmp_path / "lots.parquet"
+    pq.write_table(pa.table({"x": [1, 2, 3]}), source)
+    engine = DuckDBEngine(context(tmp_path))
+    try:
+        lots = engine.parquet_table("lots", [str(source)], None)
+        plain = engine.view("plain", lots.mutate(r=ibis.random()))
+        held = engine.held_view("held", lots.mutate(r=ibis.random()))
+        later = engine.view("later", held.mutate(y=held.x * 10))
+
+        def column(table: object, name: str) -> list[float]:
+            return list(engine.con.to_pyarrow(table)[name].to_pylist())  # type: ignore[arg-type]
+
+        assert column(held, "r") == column(held, "r") == column(later, "r")
+        assert column(plain, "r") != column(plain, "r")
+        temporary = engine.con.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary"
+        ).fetchall()
+        assert temporary == [("held",)]
+    finally:
+        engine.close()
+    database = tmp_path / "workspace" / "product" / "build.duckdb"
+    with duckdb.connect(str(database), read_only=True) as con:
+        views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+        assert {"held", "later"} <= views
+        assert con.execute("SELECT sum(y) FROM later").fetchone() == (60,)

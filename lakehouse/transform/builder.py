@@ -404,7 +404,7 @@ class Builder:
         if is_view(found, self.recipe) and found.name not in self.selected:
             expression = self._expression(found, tables)
             self.views[found.name] = found
-            tables[found.name] = self._view(con, found.name, expression)
+            tables[found.name] = self._view(con, found.name, expression, fingerprint, full_refresh)
             return ModelRun(
                 found.name, found.layer, fingerprint, "view", time.perf_counter() - start, key=key
             )
@@ -431,13 +431,19 @@ class Builder:
             info.parts,
         )
 
-    def _view(self, con: AnyEngine, name: str, expression: ir.Table) -> ir.Table:
-        """A view model's table for its readers: held by the engine when its contract is
-        checked (the contract and the readers then share one computation of it)."""
-        checked = name in self.contracts and name not in self.recipe.outputs
-        if checked and self.engine_type.holds_views:
-            return cast(HoldingEngine, con).held_view(name, expression)
-        return con.view(name, expression)
+    def _view(
+        self, con: AnyEngine, name: str, expression: ir.Table, fingerprint: str, full_refresh: bool
+    ) -> ir.Table:
+        """A view model's table for its readers: held by the engine when its contract is to be
+        checked now (the contract and the readers then share one computation of it); a view
+        whose contract results are reused stays a view, computed only if a reader is."""
+        contract = self.contracts.get(name)
+        if contract is None or name in self.recipe.outputs or not self.engine_type.holds_views:
+            return con.view(name, expression)
+        cached = contract_results_path(self.recipe.name, name, fingerprint, contract.digest)
+        if not full_refresh and self.store.exists(cached):
+            return con.view(name, expression)
+        return cast(HoldingEngine, con).held_view(name, expression)
 
     def _cached(self, model: str, key: ModelKey, full_refresh: bool) -> CacheEntry | None:
         """The cache entry of a fingerprint, if complete (a published model needs its hash) and

@@ -4,6 +4,7 @@ for `lake sql`, the types it writes, and the content hash every build's outputs 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 import ibis
@@ -12,8 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from lakehouse.store.storage import Store
-from lakehouse.transform.engines import EngineContext
+from lakehouse.transform.engines import ENGINES, EngineContext, EngineType
 from lakehouse.transform.engines.duckdb import DuckDBEngine, content_sha256, ibis_type
+from tests.projects import make_project
 
 
 def context(tmp_path: Path, **settings: object) -> EngineContext:
@@ -161,3 +163,35 @@ def test_a_held_view_is_computed_once_and_leaves_views_for_lake_sql(tmp_path: Pa
         views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
         assert {"held", "later"} <= views
         assert con.execute("SELECT sum(y) FROM later").fetchone() == (60,)
+
+
+class RecordingEngine(DuckDBEngine):
+    """DuckDB, recording which view models the builder asked it to hold."""
+
+    held: ClassVar[list[str]] = []
+
+    def held_view(self, name: str, expression: object) -> object:
+        self.held.append(name)
+        return super().held_view(name, expression)
+
+
+def test_views_are_held_only_when_their_contract_is_checked_in_the_build(tmp_path: Path) -> None:
+    """The staging views with contracts are held in a full build; a rebuild reusing their
+    contract results (and every model) holds none, so it computes nothing it does not need."""
+    recording = EngineType(
+        name="recording", open=RecordingEngine, provides_database=True, holds_views=True
+    )
+    ENGINES.register(recording)
+    try:
+        lake = make_project(tmp_path / "p", lots=300)
+        first = lake.build("pluto_lite", engine="recording")
+        staging = {run.name for run in first.models if run.layer == "staging"}
+        assert staging and set(RecordingEngine.held) == staging  # each has a contract
+        RecordingEngine.held.clear()
+        assert lake.build("pluto_lite", engine="recording").all_cached
+        assert RecordingEngine.held == []
+        lake.build("pluto_lite", engine="recording", full_refresh=True)
+        assert set(RecordingEngine.held) == staging
+    finally:
+        ENGINES.unregister(recording.name)
+        RecordingEngine.held.clear()

@@ -243,14 +243,24 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------------
 
+    # (a local store reads its folder directly: fsspec's import alone costs every command
+    # tens of milliseconds)
+
     def exists(self, rel: str) -> bool:
+        if self.is_local:
+            return self.local_path(rel).exists()
         return bool(self.fs.exists(self.path(rel)))
 
     def read_bytes(self, rel: str) -> bytes:
+        if self.is_local:
+            return self.local_path(rel).read_bytes()
         return bytes(self.fs.cat_file(self.path(rel)))
 
     def list_folders(self, rel: str) -> list[str]:
         """Names of the folders directly under `rel` (empty when `rel` does not exist)."""
+        if self.is_local:
+            folder = self.local_path(rel)
+            return sorted(e.name for e in folder.iterdir() if e.is_dir()) if folder.is_dir() else []
         try:
             entries = self.fs.ls(self.path(rel), detail=True)
         except FileNotFoundError:
@@ -264,9 +274,15 @@ class Store:
     def list_files(self, rel: str) -> list[str]:
         """Paths (relative to the root) of every file below `rel`."""
         base = self.path(rel)
+        prefix_len = len(self.path()) + 1
+        if self.is_local:
+            found = Path(base)
+            if found.is_file():
+                return [base[prefix_len:]]
+            files = (str(f) for f in found.rglob("*") if f.is_file()) if found.is_dir() else ()
+            return sorted(name[prefix_len:] for name in files)
         if not self.fs.exists(base):
             return []
-        prefix_len = len(self.path()) + 1
         return sorted(name[prefix_len:] for name in self.fs.find(base))
 
     def modified_at(self, rel: str) -> datetime:

@@ -251,7 +251,10 @@ def take_over(store: Store, path: str, dead: Lease, mine: Lease, depth: int = 0)
 
 def remove_file(store: Store, path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
-        store.fs.rm_file(store.path(path))
+        if store.is_local:
+            store.local_path(path).unlink()
+        else:
+            store.fs.rm_file(store.path(path))
 
 
 # -- what killed runs left ---------------------------------------------------------------------

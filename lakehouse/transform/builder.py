@@ -69,7 +69,7 @@ from lakehouse.transform.engines import (
     HoldingEngine,
     PartsEngine,
 )
-from lakehouse.transform.engines.duckdb import content_sha256, ibis_type
+from lakehouse.transform.engines.duckdb import DuckDBEngine, content_sha256, ibis_type
 from lakehouse.transform.index import (
     BUILD_FILE,
     BUILDS_AREA,
@@ -488,7 +488,7 @@ class Builder:
         try:
             crs = self._output_crs(found.name) or None
             rows = con.write_parquet(expression, local, codec, crs)
-            content = _content_hash(local) if published else None
+            content = _output_hash(con, local) if published else None
         except Exception as exc:
             raise BuildError(self._engine_failure(found, exc)) from exc
         cache_file = result_path(cache_info, sha256_of_file(local)[0])  # checked before reuse
@@ -743,6 +743,14 @@ def _parts(key: ModelKey | None) -> FingerprintParts | None:
     if key is None:
         return None
     return FingerprintParts(code=dict(key.code), inputs=key.inputs, engine=key.engine, crs=key.crs)
+
+
+def _output_hash(con: Any, written: Path) -> str:
+    """The content hash of a file the engine wrote: on the build's own DuckDB connection when
+    it is DuckDB's (no second connection opened), else as `_content_hash`."""
+    if isinstance(con, DuckDBEngine):
+        return content_sha256(con.con.con, written)
+    return _content_hash(written)
 
 
 def _content_hash(files: Path | list[str], store: Store | None = None) -> str:

@@ -12,6 +12,7 @@ and the empty ones, and its bounding box.
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any
 
@@ -131,14 +132,20 @@ def counts_as_numbers(column: str, kind: str, non_null: int, parsed: int) -> boo
     return parsed >= NUMERIC_SHARE * non_null
 
 
-def profile_table(con: Any, source: str, columns: list[str] | None = None) -> TableProfile:
+def profile_table(
+    con: Any,
+    source: str,
+    columns: list[str] | None = None,
+    numeric_before: AbstractSet[str] = frozenset(),
+) -> TableProfile:
     """Profile the relation `source` (a table name or `read_parquet(...)`) on `con`. Each text
     column's values are parsed as numbers once per pass, and only those of the columns that
-    can count as numbers (`_parsed_columns`)."""
+    can count as numbers (`_parsed_columns`; `numeric_before`, the columns that were numbers
+    in the version before, are parsed without being screened first)."""
     described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     types = {row[0]: row[1] for row in described if columns is None or row[0] in columns}
     rows = int(con.execute(f"SELECT count(*) FROM {source}").fetchone()[0])
-    parsed = _parsed_columns(con, source, types, rows)
+    parsed = _parsed_columns(con, source, types, rows, numeric_before)
     names = list(types)
     values: list[Any] = []
     for start in range(0, len(names), COLUMNS_PER_PASS):
@@ -174,17 +181,22 @@ def profile_table(con: Any, source: str, columns: list[str] | None = None) -> Ta
     return TableProfile(rows, profiles)
 
 
-def _parsed_columns(con: Any, source: str, types: dict[str, str], rows: int) -> set[str]:
+def _parsed_columns(
+    con: Any, source: str, types: dict[str, str], rows: int, numeric_before: AbstractSet[str]
+) -> set[str]:
     """The text columns whose values are worth parsing as numbers: those whose name does not
     say they hold codes (`counts_as_numbers` refuses those whatever they parse as) and, in a
     table of SCREEN_MIN_ROWS rows or more, those a sample of the first rows does not already
     rule out. The sample is exact, not a guess: a column is ruled out only when its failures
     in the sample alone outnumber the share of the whole table's rows that may fail. (Parsing
     an address or a timestamp as a number, and failing, costs more than the rest of its
-    profile.)"""
+    profile.) Columns in `numeric_before` are parsed unscreened: they will most likely parse,
+    and the sample would only cost."""
     candidates = [n for n, t in types.items() if _kind(t) == "text" and not is_code_name(n)]
+    kept = {n for n in candidates if n in numeric_before}
+    candidates = [n for n in candidates if n not in kept]
     if rows < SCREEN_MIN_ROWS or not candidates:
-        return set(candidates)
+        return kept | set(candidates)
     failures = ", ".join(
         f"count({sql_identifier(n)}) - count(TRY_CAST({sql_identifier(n)} AS DOUBLE))"
         for n in candidates
@@ -193,7 +205,7 @@ def _parsed_columns(con: Any, source: str, types: dict[str, str], rows: int) -> 
     sample = f"(SELECT {selected} FROM {source} LIMIT {rows // SCREEN_FRACTION})"
     counted = con.execute(f"SELECT {failures} FROM {sample}").fetchone()
     allowed = (1 - NUMERIC_SHARE) * rows + 1  # failures beyond this: fewer than the share parse
-    return {name for name, failed in zip(candidates, counted, strict=True) if failed <= allowed}
+    return kept | {n for n, failed in zip(candidates, counted, strict=True) if failed <= allowed}
 
 
 def _measure_pass(

@@ -59,3 +59,14 @@ def test_the_profile_of_a_number_column_keeps_its_finite_values_only() -> None:
     assert (x.numeric, x.non_null, x.distinct, x.minimum, x.maximum, x.mean) == (
         True, 3, 3, 1.0, 3.0, 2.0,
     )  # fmt: skip
+
+
+def test_columns_that_were_numbers_before_are_parsed_unscreened_to_the_same_profile() -> None:
+    """The version before says which columns were numbers; they skip the sample, and the
+    profile is the same (a column of words among them is still not numeric, exactly)."""
+    con = duckdb.connect()
+    table(con, ROWS // 5)  # `mixed` is 20% words now
+    plain = profile_table(con, "t")
+    hinted = profile_table(con, "t", numeric_before={"mixed", "words", "amount"})
+    assert hinted.to_dict() == plain.to_dict()
+    assert not hinted.columns["mixed"].numeric and hinted.columns["amount"].numeric

@@ -568,6 +568,10 @@ def _remove_cache_files(store: Store, item: GcItem) -> str | None:
         return f"{item.path} was left: a build of {item.product!r} started meanwhile"
     for path in item.files:  # the record first (see _entry_items)
         remove_file(store, path)
+    if store.is_local:  # a result written in parts leaves its emptied folder (S3 has none)
+        folder = store.local_path(item.path)
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
     return None
 
 

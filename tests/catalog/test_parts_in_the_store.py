@@ -63,6 +63,7 @@ def test_gc_removes_a_replaced_folder_of_parts_as_one_item(lake: Lakehouse) -> N
     assert len(item.files) == 3
     lake.gc(plan)
     assert not lake.store.list_files(item.path)
+    assert old not in lake.store.list_folders("cache/pluto_lite/pluto_lite")  # nor its folder
     assert lake.build("pluto_lite", engine="toy_parts").all_cached  # the current entry stays
 
 

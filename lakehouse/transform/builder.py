@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 from lakehouse.archive.archive import Archive
 from lakehouse.contracts.check import check_schema
@@ -62,13 +62,7 @@ from lakehouse.transform.cache import (
     set_aside,
     stored_parts,
 )
-from lakehouse.transform.engines import (
-    ENGINES,
-    AnyEngine,
-    EngineContext,
-    HoldingEngine,
-    PartsEngine,
-)
+from lakehouse.transform.engines import ENGINES, AnyEngine, EngineContext, PartsEngine
 from lakehouse.transform.engines.duckdb import DuckDBEngine, content_sha256, ibis_type
 from lakehouse.transform.index import (
     BUILD_FILE,
@@ -404,7 +398,7 @@ class Builder:
         if is_view(found, self.recipe) and found.name not in self.selected:
             expression = self._expression(found, tables)
             self.views[found.name] = found
-            tables[found.name] = self._view(con, found.name, expression, fingerprint, full_refresh)
+            tables[found.name] = con.view(found.name, expression)
             return ModelRun(
                 found.name, found.layer, fingerprint, "view", time.perf_counter() - start, key=key
             )
@@ -430,20 +424,6 @@ class Builder:
             key,
             info.parts,
         )
-
-    def _view(
-        self, con: AnyEngine, name: str, expression: ir.Table, fingerprint: str, full_refresh: bool
-    ) -> ir.Table:
-        """A view model's table for its readers: held by the engine when its contract is to be
-        checked now (the contract and the readers then share one computation of it); a view
-        whose contract results are reused stays a view, computed only if a reader is."""
-        contract = self.contracts.get(name)
-        if contract is None or name in self.recipe.outputs or not self.engine_type.holds_views:
-            return con.view(name, expression)
-        cached = contract_results_path(self.recipe.name, name, fingerprint, contract.digest)
-        if not full_refresh and self.store.exists(cached):
-            return con.view(name, expression)
-        return cast(HoldingEngine, con).held_view(name, expression)
 
     def _cached(self, model: str, key: ModelKey, full_refresh: bool) -> CacheEntry | None:
         """The cache entry of a fingerprint, if complete (a published model needs its hash) and

@@ -126,17 +126,6 @@ class EngineBase(Protocol):
         ...
 
 
-class HoldingEngine(Protocol):
-    """An engine that can hold a view model's rows for the rest of the build: a view whose
-    contract is checked is then computed once, for its contract and its readers, rather than
-    once by each."""
-
-    def held_view(self, name: str, expression: ir.Table) -> ir.Table:
-        """The view model computed once and held (in memory, spilling to disk); the engine's
-        database keeps it as a view."""
-        ...
-
-
 class Engine(EngineBase, Protocol):
     """An engine whose table models the builder writes as one local file each, then moves
     into the store: what most engines are (DuckDB, the example above)."""
@@ -197,7 +186,6 @@ class EngineType:
     packages: tuple[str, ...] = ()  # versions recorded and fingerprinted, beside BUILD_PACKAGES
     provides_database: bool = False  # leaves a DuckDB database with every model at .database
     writes_parts: bool = False  # writes table models itself into the store (a `PartsEngine`)
-    holds_views: bool = False  # has `held_view(name, expression)` (see `HoldingEngine`)
 
     @property
     def fingerprinted_packages(self) -> tuple[str, ...]:
@@ -225,6 +213,5 @@ __all__ = [
     "EngineBase",
     "EngineContext",
     "EngineType",
-    "HoldingEngine",
     "PartsEngine",
 ]

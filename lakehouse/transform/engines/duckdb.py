@@ -201,18 +201,6 @@ class DuckDBEngine:
         )
         return bound_table(self.con, name, dict(expression.schema().items()))
 
-    def held_view(self, name: str, expression: Any) -> Any:
-        """The model as a view, for `lake sql`, and its rows held under the same name in a
-        temporary table, which shadows the view for the rest of the build: its contract and
-        later models read the rows computed once, not once each. (The table lives in memory,
-        spilling to the workspace beyond `memory_limit`; it ends with the build, and the views
-        of later models then read the model's view.)"""
-        self._spatial_for(expression)
-        sql = compile_sql(self.con, expression)
-        self.con.raw_sql(f"CREATE OR REPLACE VIEW {sql_identifier(name)} AS {sql}")
-        self.con.raw_sql(f"CREATE OR REPLACE TEMPORARY TABLE {sql_identifier(name)} AS {sql}")
-        return bound_table(self.con, name, dict(expression.schema().items()))
-
     def write_parquet(
         self, expression: Any, local_path: Path, codec: str, crs: dict[str, str] | None = None
     ) -> int:
@@ -236,4 +224,4 @@ class DuckDBEngine:
         self.con.disconnect()
 
 
-ENGINE = EngineType(name="duckdb", open=DuckDBEngine, provides_database=True, holds_views=True)
+ENGINE = EngineType(name="duckdb", open=DuckDBEngine, provides_database=True)

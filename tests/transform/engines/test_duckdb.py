@@ -4,7 +4,6 @@ for `lake sql`, the types it writes, and the content hash every build's outputs 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
 
 import duckdb
 import ibis
@@ -13,9 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from lakehouse.store.storage import Store
-from lakehouse.transform.engines import ENGINES, EngineContext, EngineType
+from lakehouse.transform.engines import EngineContext
 from lakehouse.transform.engines.duckdb import DuckDBEngine, content_sha256, ibis_type
-from tests.projects import make_project
 
 
 def context(tmp_path: Path, **settings: object) -> EngineContext:
@@ -132,66 +130,3 @@ def test_the_content_hash_sees_values_order_types_and_names(
     }
     for what, data in others.items():
         assert content_of(tmp_path, data, what.replace(" ", "_")) != plain, what
-
-
-def test_a_held_view_is_computed_once_and_leaves_views_for_lake_sql(tmp_path: Path) -> None:
-    """A view model whose contract is checked is held: its contract and its readers read rows
-    computed once (a random column reads the same twice, where a plain view's does not), and
-    the database the build leaves has it, and the views over it, as views."""
-    source = tmp_path / "lots.parquet"
-    pq.write_table(pa.table({"x": [1, 2, 3]}), source)
-    engine = DuckDBEngine(context(tmp_path))
-    try:
-        lots = engine.parquet_table("lots", [str(source)], None)
-        plain = engine.view("plain", lots.mutate(r=ibis.random()))
-        held = engine.held_view("held", lots.mutate(r=ibis.random()))
-        later = engine.view("later", held.mutate(y=held.x * 10))
-
-        def column(table: object, name: str) -> list[float]:
-            return list(engine.con.to_pyarrow(table)[name].to_pylist())  # type: ignore[arg-type]
-
-        assert column(held, "r") == column(held, "r") == column(later, "r")
-        assert column(plain, "r") != column(plain, "r")
-        temporary = engine.con.con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE temporary"
-        ).fetchall()
-        assert temporary == [("held",)]
-    finally:
-        engine.close()
-    database = tmp_path / "workspace" / "product" / "build.duckdb"
-    with duckdb.connect(str(database), read_only=True) as con:
-        views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
-        assert {"held", "later"} <= views
-        assert con.execute("SELECT sum(y) FROM later").fetchone() == (60,)
-
-
-class RecordingEngine(DuckDBEngine):
-    """DuckDB, recording which view models the builder asked it to hold."""
-
-    held: ClassVar[list[str]] = []
-
-    def held_view(self, name: str, expression: object) -> object:
-        self.held.append(name)
-        return super().held_view(name, expression)
-
-
-def test_views_are_held_only_when_their_contract_is_checked_in_the_build(tmp_path: Path) -> None:
-    """The staging views with contracts are held in a full build; a rebuild reusing their
-    contract results (and every model) holds none, so it computes nothing it does not need."""
-    recording = EngineType(
-        name="recording", open=RecordingEngine, provides_database=True, holds_views=True
-    )
-    ENGINES.register(recording)
-    try:
-        lake = make_project(tmp_path / "p", lots=300)
-        first = lake.build("pluto_lite", engine="recording")
-        staging = {run.name for run in first.models if run.layer == "staging"}
-        assert staging and set(RecordingEngine.held) == staging  # each has a contract
-        RecordingEngine.held.clear()
-        assert lake.build("pluto_lite", engine="recording").all_cached
-        assert RecordingEngine.held == []
-        lake.build("pluto_lite", engine="recording", full_refresh=True)
-        assert set(RecordingEngine.held) == staging
-    finally:
-        ENGINES.unregister(recording.name)
-        RecordingEngine.held.clear()

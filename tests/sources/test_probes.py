@@ -21,10 +21,10 @@ from lakehouse.project import Lakehouse
 from lakehouse.sources import SOURCE_TYPES, Upstream, arcgis, file, http, s3, socrata
 from tests import fakes
 from tests.conftest import write_template
+from tests.fakes.counting_proxy import CountingProxy
 from tests.fakes.faults import replace_body
 from tests.fakes.server import RecordedRequest, Response, http_date
 from tests.sources.conftest import DATASET
-from tests.sources.counting_proxy import CountingProxy
 
 SERVICE = "Test_Service"
 CSV = b"bbl,owner\n1000010001,SMITH\n2000020002,ACME\n"

@@ -395,32 +395,10 @@ def settled(rule: Rule, facts: Mapping[str, ColumnFacts]) -> bool:
         return False
     if rule.kind == "not null":
         return fact.nulls == 0
-    if not _is_builtin(rule) or fact.low is None or fact.high is None:
+    if not _is_builtin(rule):
         return False
-    if not rule.check.ignore_na and fact.nulls:  # an empty value breaks it then
-        return False
-    try:
-        return _within(rule.check.name, rule.check.statistics, fact.low, fact.high)
-    except TypeError:  # bounds of another type than the column's: counted as before
-        return False
-
-
-def _within(check: str, s: Mapping[str, Any], low: Any, high: Any) -> bool:
-    """Whether every value between `low` and `high` passes pandera's range check `check`."""
-    match check:
-        case "in_range":
-            above = low >= s["min_value"] if s["include_min"] else low > s["min_value"]
-            below = high <= s["max_value"] if s["include_max"] else high < s["max_value"]
-            return bool(above and below)
-        case "greater_than_or_equal_to":
-            return bool(low >= s["min_value"])
-        case "greater_than":
-            return bool(low > s["min_value"])
-        case "less_than_or_equal_to":
-            return bool(high <= s["max_value"])
-        case "less_than":
-            return bool(high < s["max_value"])
-    return False
+    check = rule.check
+    return fact.within(check.name, check.statistics, ignore_na=check.ignore_na)
 
 
 def is_row_wise(rule: Rule, t: Any) -> bool:

@@ -11,7 +11,7 @@ a file without it gives no fact, and the rule is counted as before.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -26,6 +26,35 @@ class ColumnFacts:
     nulls: int
     low: Any = None
     high: Any = None
+
+    def within(self, check: str, statistics: Mapping[str, Any], *, ignore_na: bool) -> bool:
+        """Whether every value of the column passes pandera's range check `check` (with its
+        `statistics`): its bounds lie within the check's, and an empty value, which breaks a
+        check that does not ignore them, is absent."""
+        if self.low is None or self.high is None or (self.nulls and not ignore_na):
+            return False
+        try:
+            return _bounds_pass(check, statistics, self.low, self.high)
+        except TypeError:  # bounds of another type than the column's: counted as before
+            return False
+
+
+def _bounds_pass(check: str, s: Mapping[str, Any], low: Any, high: Any) -> bool:
+    """Whether every value between `low` and `high` passes pandera's range check `check`."""
+    match check:
+        case "in_range":
+            above = low >= s["min_value"] if s["include_min"] else low > s["min_value"]
+            below = high <= s["max_value"] if s["include_max"] else high < s["max_value"]
+            return bool(above and below)
+        case "greater_than_or_equal_to":
+            return bool(low >= s["min_value"])
+        case "greater_than":
+            return bool(low > s["min_value"])
+        case "less_than_or_equal_to":
+            return bool(high <= s["max_value"])
+        case "less_than":
+            return bool(high < s["max_value"])
+    return False
 
 
 def parquet_facts(t: Any, files: list[str]) -> dict[str, ColumnFacts]:

@@ -44,7 +44,6 @@ def duckdb_copy(sources: dict[str, Path], out: Path) -> None:
 STEPS = {
     "checksumming": "checksums of the original bytes",
     "converting": "CSV -> Parquet (the template's conversion)",
-    "checking the raw contract and profiling": "raw contract and profile, in one pass",
     "checking the raw contract": "raw contract",
     "profiling": "profile of the new data",
     "source QA against": "source QA: reading the version before",

@@ -146,8 +146,5 @@ def locked_input(store: Store, archive: Archive, pinned: Pinned) -> Dataset:
 
 def parquet_columns(store: Store, rel: str) -> list[tuple[str, str]]:
     """The columns (name, Arrow type) of a Parquet file of the store, from its footer."""
-    import pyarrow.parquet as pq
-
-    with store.fs.open(store.path(rel), "rb") as file:
-        schema = pq.read_schema(file)
+    schema = store.parquet_metadata(rel).schema.to_arrow_schema()
     return [(field.name, str(field.type)) for field in schema]

@@ -95,10 +95,7 @@ def _declared_crs(store: Store, rel: str, geometry: str) -> Any:
     which every GIS tool recognises in a .prj."""
     import json
 
-    import pyarrow.parquet as pq
-
-    with store.fs.open(store.path(rel), "rb") as handle:
-        metadata = pq.read_schema(handle).metadata or {}
+    metadata = store.parquet_metadata(rel).metadata or {}
     described = json.loads(metadata.get(b"geo", b"{}")).get("columns", {}).get(geometry)
     if described is None:
         return None

@@ -37,6 +37,7 @@ from lakehouse.store.lease import (
 if TYPE_CHECKING:
     import duckdb
     import fsspec
+    import pyarrow.parquet as pq
 
 HASH_CHUNK_BYTES = 8 * 1024 * 1024
 SCRATCH_FOLDER = ".tmp"
@@ -295,6 +296,16 @@ class Store:
         if isinstance(stamp, datetime):
             return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
         return datetime.fromtimestamp(float(stamp or 0), UTC)
+
+    def parquet_metadata(self, rel: str) -> pq.FileMetaData:
+        """The footer of a stored Parquet file (its rows, schema and key-value metadata), read
+        without its data."""
+        import pyarrow.parquet as pq
+
+        if self.is_local:
+            return pq.read_metadata(self.local_path(rel))
+        with self.fs.open(self.path(rel), "rb") as handle:
+            return pq.read_metadata(handle)
 
     def sha256(self, rel: str) -> tuple[str, int]:
         """sha256 hex digest and size of a stored file."""

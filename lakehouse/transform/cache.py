@@ -68,13 +68,10 @@ def parts_folder(record: str) -> str:
 def stored_parts(store: Store, paths: list[str]) -> list[OutputPart]:
     """The record of each part file (relative to the store root, all in one folder), in
     order: its name, rows (from its footer), size and sha256, read where it lies."""
-    import pyarrow.parquet as pq
-
     parts = []
     for path in paths:
         sha, size = store.sha256(path)
-        with store.fs.open(store.path(path), "rb") as handle:
-            rows = pq.ParquetFile(handle).metadata.num_rows
+        rows = store.parquet_metadata(path).num_rows
         parts.append(OutputPart(name=path.rsplit("/", 1)[1], rows=rows, bytes=size, sha256=sha))
     return parts
 
@@ -189,12 +186,9 @@ def _checked_parts(store: Store, record: str, entry: CacheEntry) -> Lookup:
 def _disagreement(store: Store, entry: CacheEntry) -> str | None:
     """How an entry's record disagrees with its (sound) files' footers: its rows or columns
     (each part's own rows too)."""
-    import pyarrow.parquet as pq
-
     rows, columns = 0, None
     for index, path in enumerate(entry.files()):
-        with store.fs.open(store.path(path), "rb") as handle:
-            metadata = pq.ParquetFile(handle).metadata
+        metadata = store.parquet_metadata(path)
         if entry.parts is not None and metadata.num_rows != entry.parts[index].rows:
             recorded = entry.parts[index].rows
             return f"records {recorded} rows in {path}, but it holds {metadata.num_rows}"

@@ -258,8 +258,7 @@ class SparkEngine:
         if rel is None:
             metadata = pq.read_schema(url).metadata or {}
         else:
-            with self.store.fs.open(self.store.path(rel), "rb") as handle:
-                metadata = pq.read_schema(handle).metadata or {}
+            metadata = self.store.parquet_metadata(rel).metadata or {}
         if b"geo" in metadata:
             raise BuildError(
                 f"Input {name!r} has geometry, which the Spark engine cannot read (Spark has "

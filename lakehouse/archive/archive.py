@@ -57,6 +57,7 @@ from lakehouse.archive.source_qa import (
     check_qa_settings,
     compare_manifests,
     ingest_qa,
+    key_proven_unique,
     parquet_source,
 )
 from lakehouse.archive.template import IngestTemplate
@@ -334,7 +335,8 @@ class Archive:
         )
         progress("source QA against the version before", 0, None)
         before = existing[-1] if existing else None
-        qa = ingest_qa(self.store, draft.template, name, draft.data_file, before, progress)
+        unique = key_proven_unique(draft.template, draft.report)
+        qa = ingest_qa(self.store, draft.template, name, draft.data_file, before, progress, unique)
         run_folder = f"{version_folder(draft.template.name, name)}/dry-run"
         manifest = draft.manifest(name, origin, run_folder, qa)
         return IngestResult("archived", manifest, dry_run=True)
@@ -360,8 +362,9 @@ class Archive:
                 if computed is None:
                     progress("source QA against the version before", 0, None)
                     before = existing[-1] if existing else None
+                    unique = key_proven_unique(draft.template, draft.report)
                     computed = ingest_qa(
-                        self.store, draft.template, name, draft.data_file, before, progress
+                        self.store, draft.template, name, draft.data_file, before, progress, unique
                     )
                 qa = computed.named(name)
                 manifest = draft.manifest(name, origin, run_folder, qa)

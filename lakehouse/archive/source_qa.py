@@ -7,24 +7,35 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lakehouse.archive.manifest import Manifest, SourceQaSummary
 from lakehouse.archive.template import IngestTemplate, load_template_for, template_path
+from lakehouse.contracts.report import ContractReport
 from lakehouse.errors import ConfigError
 from lakehouse.progress import Progress, no_progress
 from lakehouse.qa.drift import QaSettings, SourceDrift, source_drift
-from lakehouse.qa.profile import TableProfile, profile_table
+from lakehouse.qa.profile import (
+    ColumnProfile,
+    Histogram,
+    TableProfile,
+    histograms,
+    profile_table,
+)
 from lakehouse.qa.records import DriftRecord, ProfileRecord
 from lakehouse.render.qa_reports import (
+    MAX_HISTOGRAMS,
     Histograms,
     drift_bounds,
-    paired_histograms,
     source_report,
 )
 from lakehouse.sql import sql_string
 from lakehouse.store.storage import Store
 
 QA_FOLDER = "qa"  # a version's profile and its drift from the version before
+# a column's stored bins are drawn again while both versions' numbers span at least this share
+# of them (beyond, the bins are fitted to the numbers again)
+BINS_SPANNED = 0.5
 
 
 @dataclass
@@ -75,6 +86,18 @@ def qa_settings(template: IngestTemplate) -> QaSettings:
     return QaSettings(key=list(template.contract.unique) if template.contract else [])
 
 
+def key_proven_unique(template: IngestTemplate, report: ContractReport | None) -> bool:
+    """Whether the template's raw contract proved its QA key unique in the data it checked:
+    its unique rule, on columns all in the key, passed."""
+    contract = template.contract
+    if report is None or contract is None or not contract.unique:
+        return False
+    if not set(contract.unique) <= set(qa_settings(template).key):
+        return False
+    rule = f"{', '.join(contract.unique)}: unique"
+    return any(r.kind == "unique" and r.rule == rule and r.passed for r in report.results)
+
+
 def check_qa_settings(template: IngestTemplate, columns: list[str]) -> None:
     """Refuse, in one sentence, a template whose `qa: {key: ...}` names a column that the data
     (after the template's steps) does not have: its key comparison would silently be left out."""
@@ -116,9 +139,11 @@ def ingest_qa(
     data_file: Path,
     before: Manifest | None,
     progress: Progress = no_progress,
+    key_unique: bool = False,
 ) -> SourceQa:
     """Profile the new data and compare it with the latest archived version (a first version
-    has nothing to compare with: it is profiled when the next one comes)."""
+    has nothing to compare with: it is profiled when the next one comes); `key_unique` when
+    the new data's raw contract proved its QA key unique (`key_proven_unique`)."""
     import duckdb
 
     if before is None:
@@ -132,10 +157,50 @@ def ingest_qa(
         new_profile = profile_table(con, new_source, numeric_before=numeric)
         progress("source QA: drift and keys against the version before", 0, None)
         drift = source_drift(con, template.name, before.version, version, old,
-                             (new_source, new_profile), qa_settings(template))  # fmt: skip
+                             (new_source, new_profile), qa_settings(template),
+                             key_unique)  # fmt: skip
         progress("source QA: histograms of both versions", 0, None)
-        found = paired_histograms(con, old[0], new_source, drift_bounds(drift))
+        found = drift_histograms(con, old[0], new_source, drift)
     return SourceQa(new_profile, drift, source_report(drift, found), found)
+
+
+def drift_histograms(con: Any, old_source: str, new_source: str, drift: SourceDrift) -> Histograms:
+    """The report's histograms: both versions' numbers over shared bins, for the columns
+    `drift_bounds` charts first. Where the version before's profile holds its histogram (as
+    its own report drew it) over bins that span both versions' numbers and are not much wider
+    (`BINS_SPANNED`), the new version is counted over those bins and the old one is not read;
+    the other columns are counted in both, over bins fitted to both versions' numbers. The
+    new version's profile keeps its side of every chart, for the next version."""
+    charted = dict(list(drift_bounds(drift).items())[:MAX_HISTOGRAMS])
+    profiles = {column.column: (column.old, column.new) for column in drift.columns}
+    kept = {
+        name: histogram
+        for name, (low, high) in charted.items()
+        if (histogram := _reusable(profiles[name][0], low, high)) is not None
+    }
+    fitted = {name: bounds for name, bounds in charted.items() if name not in kept}
+    bounds = {name: (kept[name].low, kept[name].high) if name in kept else fitted[name]
+              for name in charted}  # fmt: skip
+    old_counts = histograms(con, old_source, fitted)
+    new_counts = histograms(con, new_source, bounds)
+    found: Histograms = {}
+    for name, (low, high) in bounds.items():
+        old = kept[name].counts if name in kept else old_counts[name]
+        found[name] = (low, high, list(old), new_counts[name])
+        new = profiles[name][1]
+        if new is not None:
+            new.histogram = Histogram(low, high, list(new_counts[name]))
+    return found
+
+
+def _reusable(old: ColumnProfile | None, low: float, high: float) -> Histogram | None:
+    """The version before's histogram, when its bins span [low, high] (both versions'
+    numbers) and are not much wider; None otherwise."""
+    if old is None or old.histogram is None or not old.histogram.covers(low, high):
+        return None
+    if (high - low) < BINS_SPANNED * (old.histogram.high - old.histogram.low):
+        return None
+    return old.histogram
 
 
 def compare_manifests(
@@ -164,8 +229,8 @@ def write_source_report(
     drift = compare_manifests(store, old, new, settings)
     with duckdb.connect() as con:
         store.register_in_duckdb(con)
-        histograms = paired_histograms(
-            con, parquet_source(store, old), parquet_source(store, new), drift_bounds(drift)
+        histograms = drift_histograms(
+            con, parquet_source(store, old), parquet_source(store, new), drift
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(source_report(drift, histograms), encoding="utf-8")

@@ -283,28 +283,21 @@ def _renames(
     return pairs
 
 
-def key_overlap(con: Any, old_source: str, new_source: str, key: list[str]) -> KeyOverlap:
+def key_overlap(
+    con: Any, old_source: str, new_source: str, key: list[str], unique: bool = False
+) -> KeyOverlap:
     """Rows whose key is new (added) or gone (removed), and rows whose key is in both (kept),
-    with a few keys of each; anti joins, so a repeated key never multiplies rows. Each anti
-    join runs once: its rows (a key's columns, usually few rows) are kept in a temporary table
-    that is counted and sampled."""
-    # NULL-safe: a key with an empty part still matches itself in the other version
-    same = " AND ".join(
-        f"o.{sql_identifier(k)} IS NOT DISTINCT FROM n.{sql_identifier(k)}" for k in key
-    )
-    new_columns = ", ".join(f"n.{sql_identifier(k)}" for k in key)
-    old_columns = ", ".join(f"o.{sql_identifier(k)}" for k in key)
-    added_rows = (
-        f"SELECT {new_columns} FROM {new_source} AS n ANTI JOIN {old_source} AS o ON {same}"
-    )
-    removed_rows = (
-        f"SELECT {old_columns} FROM {old_source} AS o ANTI JOIN {new_source} AS n ON {same}"
-    )
+    with a few keys of each. Each side's unmatched rows are kept in a temporary table, counted
+    and sampled. They come from one full outer join when the key is known to be `unique` in
+    one version (its raw contract proved it; a repeated key on both sides would multiply the
+    join's matched rows), from two anti joins otherwise."""
     run = uuid.uuid4().hex[:12]
     added_table, removed_table = f"__lakehouse_added_{run}", f"__lakehouse_removed_{run}"
     try:
-        con.execute(f"CREATE TEMPORARY TABLE {added_table} AS {added_rows}")
-        con.execute(f"CREATE TEMPORARY TABLE {removed_table} AS {removed_rows}")
+        if unique:
+            _unmatched_by_full_join(con, old_source, new_source, key, added_table, removed_table)
+        else:
+            _unmatched_by_anti_joins(con, old_source, new_source, key, added_table, removed_table)
         added, removed, new_rows = con.execute(
             f"SELECT (SELECT count(*) FROM {added_table}), "
             f"(SELECT count(*) FROM {removed_table}), (SELECT count(*) FROM {new_source})"
@@ -317,6 +310,67 @@ def key_overlap(con: Any, old_source: str, new_source: str, key: list[str]) -> K
     finally:
         for table in (added_table, removed_table):
             con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _same_key(key: list[str]) -> str:
+    """The join condition of two rows (`o`, `n`) with the same key; NULL-safe: a key with an
+    empty part still matches itself in the other version."""
+    return " AND ".join(
+        f"o.{sql_identifier(k)} IS NOT DISTINCT FROM n.{sql_identifier(k)}" for k in key
+    )
+
+
+def _unmatched_by_anti_joins(
+    con: Any, old_source: str, new_source: str, key: list[str], added: str, removed: str
+) -> None:
+    """The key columns of the new rows without a match in the old version into `added`, and
+    of the old rows without a match in the new one into `removed`: an anti join each."""
+    same = _same_key(key)
+    for table, side, other, this, that in (
+        (added, "n", "o", new_source, old_source),
+        (removed, "o", "n", old_source, new_source),
+    ):
+        columns = ", ".join(f"{side}.{sql_identifier(k)}" for k in key)
+        con.execute(
+            f"CREATE TEMPORARY TABLE {table} AS SELECT {columns} "
+            f"FROM {this} AS {side} ANTI JOIN {that} AS {other} ON {same}"
+        )
+
+
+def _unmatched_by_full_join(
+    con: Any, old_source: str, new_source: str, key: list[str], added: str, removed: str
+) -> None:
+    """What `_unmatched_by_anti_joins` finds, from one full outer join: a row without a match
+    comes out of it once, whatever the other side repeats."""
+    present = sql_identifier("__lakehouse_present")
+    keys = ", ".join(sql_identifier(k) for k in key)
+    sides = {"n": new_source, "o": old_source}
+    joined = " FULL JOIN ".join(
+        f"(SELECT {keys}, true AS {present} FROM {source}) AS {side}"
+        for side, source in sides.items()
+    )
+    picked = ", ".join(
+        f"{side}.{sql_identifier(k)} AS {sql_identifier(f'{side}{i}')}"
+        for side in sides
+        for i, k in enumerate(key)
+    )
+    unmatched = f"__lakehouse_unmatched_{uuid.uuid4().hex[:12]}"
+    con.execute(
+        f"CREATE TEMPORARY TABLE {unmatched} AS SELECT {picked}, n.{present} AS in_new, "
+        f"o.{present} AS in_old FROM {joined} ON {_same_key(key)} "
+        f"WHERE n.{present} IS NULL OR o.{present} IS NULL"
+    )
+    try:
+        for table, side, missing_from in ((added, "n", "in_old"), (removed, "o", "in_new")):
+            columns = ", ".join(
+                f"{sql_identifier(f'{side}{i}')} AS {sql_identifier(k)}" for i, k in enumerate(key)
+            )
+            con.execute(
+                f"CREATE TEMPORARY TABLE {table} AS SELECT {columns} FROM {unmatched} "
+                f"WHERE {missing_from} IS NULL"
+            )
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {unmatched}")
 
 
 def _sample_keys(con: Any, table: str) -> list[dict[str, Any]]:
@@ -362,8 +416,10 @@ def source_drift(
     old: tuple[str, TableProfile],
     new: tuple[str, TableProfile],
     settings: QaSettings,
+    key_unique: bool = False,
 ) -> SourceDrift:
-    """The whole source QA of `new` against `old`: each is (relation SQL, its profile)."""
+    """The whole source QA of `new` against `old`: each is (relation SQL, its profile);
+    `key_unique` when the key is known to be unique in one of them (see `key_overlap`)."""
     (old_source, old_profile), (new_source, new_profile) = old, new
     drift = compare(
         dataset, old_version, new_version, old_profile, new_profile, settings.thresholds
@@ -371,7 +427,8 @@ def source_drift(
     _top_value_counts(con, drift, old_source, new_source)
     key = [k for k in settings.key if k in old_profile.columns and k in new_profile.columns]
     if key:
-        drift.keys = key_overlap(con, old_source, new_source, key)
+        unique = key_unique and key == settings.key  # (a part of a unique key may repeat)
+        drift.keys = key_overlap(con, old_source, new_source, key, unique)
         base = max(drift.keys.kept + drift.keys.removed, 1)
         for label, count in (("added", drift.keys.added), ("removed", drift.keys.removed)):
             if count / base > settings.thresholds.keys:

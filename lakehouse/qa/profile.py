@@ -58,6 +58,23 @@ class GeometryProfile:
 
 
 @dataclass
+class Histogram:
+    """Rows of a column's finite numbers in each of `histograms`' equal bins over [low,
+    high]; a number outside counts in the nearest end bin, so it describes the column only
+    when all its numbers lie within."""
+
+    __pydantic_config__ = STRICT_PART  # read back as part of a record
+
+    low: float
+    high: float
+    counts: list[int]
+
+    def covers(self, low: float, high: float) -> bool:
+        """Whether [low, high] lies within this histogram's bounds."""
+        return self.low <= low and high <= self.high
+
+
+@dataclass
 class ColumnProfile:
     __pydantic_config__ = STRICT_PART  # read back as part of a record
 
@@ -75,6 +92,9 @@ class ColumnProfile:
     # a geometry column's; left out of the record otherwise (so profiles written before read
     # and write back as they were)
     geometry: Annotated[GeometryProfile | None, Field(exclude_if=_absent)] = None
+    # the numbers' histogram as the source QA report against the version before drew it, for
+    # the next version's report to reuse; left out when there is none
+    histogram: Annotated[Histogram | None, Field(exclude_if=_absent)] = None
 
 
 @dataclass
@@ -92,10 +112,12 @@ class TableProfile:
 
 
 def column_dict(column: ColumnProfile) -> dict[str, Any]:
-    """A column's profile as a dict, as its record writes it (`geometry` only for a geometry)."""
+    """A column's profile as a dict, as its record writes it (`geometry` only for a geometry,
+    `histogram` only when it has one)."""
     found = asdict(column)
-    if found["geometry"] is None:
-        del found["geometry"]
+    for optional in ("geometry", "histogram"):
+        if found[optional] is None:
+            del found[optional]
     return found
 
 

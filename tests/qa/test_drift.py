@@ -344,8 +344,34 @@ def test_key_overlap_keeps_no_tables_on_the_connection_it_was_given() -> None:
     con.execute(
         "CREATE TABLE new AS SELECT * FROM old WHERE id <> '2' UNION ALL SELECT '9', 'c', '1', NULL"
     )
-    keys = key_overlap(con, "old", "new", ["id"])
-    assert (keys.kept, keys.added, keys.removed) == (3, 1, 1)
-    assert (keys.added_sample, keys.removed_sample) == ([{"id": "9"}], [{"id": "2"}])
-    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    assert tables == {"old", "new"}
+    for unique in (False, True):
+        keys = key_overlap(con, "old", "new", ["id"], unique)
+        assert (keys.kept, keys.added, keys.removed) == (3, 1, 1)
+        assert (keys.added_sample, keys.removed_sample) == ([{"id": "9"}], [{"id": "2"}])
+        found = con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        assert {row[0] for row in found} == {"old", "new"}
+
+
+def test_key_overlap_by_one_full_join_counts_rows_as_the_anti_joins_do() -> None:
+    """With the key unique in one version, the full outer join finds the same added and
+    removed rows as the two anti joins: a key repeated in the other version counts once per
+    row, an empty key part matches itself, and the samples are the same keys."""
+    from lakehouse.qa.drift import key_overlap
+
+    con = duckdb.connect()
+    # old: unique on (boro, lot), one with an empty lot
+    con.execute(
+        "CREATE TABLE old AS SELECT * FROM (VALUES ('1', '10'), ('1', '11'), ('2', NULL), "
+        "('3', '30'), ('4', '40')) AS t(boro, lot)"
+    )
+    # new: 1/10 twice (kept), 2/empty (kept: matches itself), 5/50 twice and 6/60 (added
+    # rows: 3); 1/11, 3/30 and 4/40 gone (removed rows: 3)
+    con.execute(
+        "CREATE TABLE new AS SELECT * FROM (VALUES ('1', '10'), ('1', '10'), ('2', NULL), "
+        "('5', '50'), ('5', '50'), ('6', '60')) AS t(boro, lot)"
+    )
+    by_anti_joins = key_overlap(con, "old", "new", ["boro", "lot"])
+    by_full_join = key_overlap(con, "old", "new", ["boro", "lot"], unique=True)
+    assert (by_full_join.kept, by_full_join.added, by_full_join.removed) == (3, 3, 3)
+    assert by_full_join == by_anti_joins
+    assert by_full_join.added_sample == [{"boro": "5", "lot": "50"}, {"boro": "6", "lot": "60"}]

@@ -103,3 +103,23 @@ def test_a_contract_without_the_new_rules_keeps_loading(project_dir: Path) -> No
     )
     contract = load_template(path).contract
     assert contract is not None and contract.parse["bbl"].severity is None
+
+
+def test_a_value_is_cleaned_as_duckdbs_trim_cleans_it_when_trim_is_skipped() -> None:
+    """The raw rules skip `trim` for values it leaves as they are (no space at either end,
+    only ASCII): every value still comes out as trim, then '' and 'N/A' as empty, make it,
+    including those trim changes beyond ASCII spaces (a no-break or ideographic space)."""
+    import duckdb
+
+    from lakehouse.contracts.raw import _cleaned
+
+    values = ["1000010001", " 12 ", "12 ", " 12", "", "   ", "N/A", " N/A ", "n/a", "a  b",
+              "\u00a012\u00a0", "12\u3000", "caf\u00e9", " caf\u00e9", "\t12\t", None]  # fmt: skip
+    expected = ["1000010001", "12", "12", "12", None, None, None, None, "n/a", "a  b",
+                "12", "12", "caf\u00e9", "caf\u00e9", "\t12\t", None]  # fmt: skip
+    con = duckdb.connect()
+    con.execute("CREATE TABLE raw (v VARCHAR)")
+    con.executemany("INSERT INTO raw VALUES (?)", [[v] for v in values])
+    found = con.execute(f"SELECT {_cleaned('v')} FROM raw ORDER BY rowid").fetchall()
+    cleaned = [row[0] for row in found]
+    assert cleaned == expected

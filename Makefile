@@ -67,7 +67,7 @@ lint: setup
 ## bench: ingest vs DuckDB COPY, builds vs hand-written SQL (MapPLUTO-lite also vs geopandas),
 ## diff, scale (figures go in the README)
 bench: setup
-	$(BIN)/python bench/ingest.py --lots 1000000
+	$(BIN)/python bench/ingest.py --lots 1000000 --rounds 5
 	$(BIN)/python bench/build.py --lots 200000 1000000 --rounds 5
 	$(BIN)/python bench/mappluto.py --lots 1000000
 	$(BIN)/python bench/diff.py --lots 1000000

@@ -48,8 +48,8 @@ STEPS = {
     "profiling": "profile of the new data",
     "source QA against": "source QA: reading the version before",
     "source QA: profiling": "profile of the new data",
-    "source QA: drift": "source QA: top values, keys added and removed (anti joins)",
-    "source QA: histograms": "source QA: histograms of both versions",
+    "source QA: drift": "source QA: top values, keys added and removed",
+    "source QA: histograms": "source QA: histograms (the new version's; the one before's stored)",
     "storing": "storing originals, data, QA files and manifest",
     "archived": "storing originals, data, QA files and manifest",
 }

@@ -16,6 +16,7 @@ from lakehouse.errors import ConfigError
 from lakehouse.progress import Progress, no_progress
 from lakehouse.qa.drift import QaSettings, SourceDrift, source_drift
 from lakehouse.qa.profile import (
+    HISTOGRAM_BINS,
     ColumnProfile,
     Histogram,
     TableProfile,
@@ -194,9 +195,11 @@ def drift_histograms(con: Any, old_source: str, new_source: str, drift: SourceDr
 
 
 def _reusable(old: ColumnProfile | None, low: float, high: float) -> Histogram | None:
-    """The version before's histogram, when its bins span [low, high] (both versions'
-    numbers) and are not much wider; None otherwise."""
+    """The version before's histogram, when its bins (as many as a chart has) span [low,
+    high] (both versions' numbers) and are not much wider; None otherwise."""
     if old is None or old.histogram is None or not old.histogram.covers(low, high):
+        return None
+    if len(old.histogram.counts) != HISTOGRAM_BINS:
         return None
     if (high - low) < BINS_SPANNED * (old.histogram.high - old.histogram.low):
         return None

@@ -7,12 +7,13 @@ the connection must have DuckDB's `spatial` extension loaded.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 MAPPLUTO_LITE_SQL = r"""
 WITH
 parts AS (
-  SELECT CAST(NULLIF(NULLIF(trim(bbl), ''), 'N/A') AS BIGINT) AS bbl,
+  SELECT CAST(c(bbl) AS BIGINT) AS bbl,
     ST_MakeValid(geom::GEOMETRY) AS geom
   FROM read_parquet({dtm_lots})
 ),
@@ -24,10 +25,10 @@ lot_shapes AS (
   SELECT bbl, geom, ST_Area(geom) AS area FROM shapes
 ),
 districts AS (
-  SELECT upper(NULLIF(NULLIF(trim(zonedist), ''), 'N/A')) AS zd,
+  SELECT upper(c(zonedist)) AS zd,
     ST_Transform(geom::GEOMETRY, 'EPSG:4326', 'EPSG:2263', true) AS geom
   FROM read_parquet({zoning_districts})
-  WHERE upper(NULLIF(NULLIF(trim(zonedist), ''), 'N/A')) IS NOT NULL
+  WHERE upper(c(zonedist)) IS NOT NULL
 ),
 pieces AS (
   SELECT l.bbl, d.zd, l.area, ST_Area(ST_Intersection(l.geom, d.geom)) AS covered
@@ -64,13 +65,27 @@ ORDER BY l.bbl
 """
 
 
+# c(x) of the spec, as SQL: ASCII spaces trimmed (DuckDB's `trim` removes other Unicode spaces
+# too), then '' or exactly 'N/A' as NULL; only the values with a space at an end go through the
+# regular expressions. The query text writes it `c(column)`.
+CLEANED = re.compile(r"\bc\((\w+)\)")
+
+
+def cleaned(column: str) -> str:
+    trimmed = (
+        f"CASE WHEN starts_with({column}, ' ') OR suffix({column}, ' ') "
+        f"THEN regexp_replace(regexp_replace({column}, '^ +', ''), ' +$', '') ELSE {column} END"
+    )
+    return f"NULLIF(NULLIF({trimmed}, ''), 'N/A')"
+
+
 def mappluto_lite_sql(dtm_lots: str, zoning_districts: str, pluto_lite: str) -> str:
     """The query, reading the two archived GeoParquet files and PLUTO-lite's output."""
 
     def quoted(path: str) -> str:
         return "'" + path.replace("'", "''") + "'"
 
-    return MAPPLUTO_LITE_SQL.format(
+    return CLEANED.sub(lambda m: cleaned(m.group(1)), MAPPLUTO_LITE_SQL).format(
         dtm_lots=quoted(dtm_lots), zoning_districts=quoted(zoning_districts),
         pluto_lite=quoted(pluto_lite),
     )  # fmt: skip

@@ -6,30 +6,32 @@ the same rows). It reads the same archived Parquet files (all columns text).
 
 from __future__ import annotations
 
+import re
+
 PLUTO_LITE_SQL = r"""
 WITH
 dof AS (
   SELECT
-    CAST(NULLIF(NULLIF(trim(bbl), ''), 'N/A') AS BIGINT) AS bbl,
-    CAST(NULLIF(NULLIF(trim(boro), ''), 'N/A') AS BIGINT) AS boro,
-    CAST(NULLIF(NULLIF(trim(block), ''), 'N/A') AS BIGINT) AS block,
-    CAST(NULLIF(NULLIF(trim(lot), ''), 'N/A') AS BIGINT) AS lot,
-    upper(regexp_replace(NULLIF(NULLIF(trim(address), ''), 'N/A'), ' +', ' ', 'g')) AS address,
-    NULLIF(NULLIF(trim(zipcode), ''), 'N/A') AS zip_raw,
-    upper(regexp_replace(NULLIF(NULLIF(trim(owner_name), ''), 'N/A'), ' +', ' ', 'g'))
+    CAST(c(bbl) AS BIGINT) AS bbl,
+    CAST(c(boro) AS BIGINT) AS boro,
+    CAST(c(block) AS BIGINT) AS block,
+    CAST(c(lot) AS BIGINT) AS lot,
+    upper(regexp_replace(c(address), ' +', ' ', 'g')) AS address,
+    c(zipcode) AS zip_raw,
+    upper(regexp_replace(c(owner_name), ' +', ' ', 'g'))
       AS ownername,
-    upper(NULLIF(NULLIF(trim(bldg_class), ''), 'N/A')) AS bldgclass,
-    CAST(NULLIF(NULLIF(trim(land_area), ''), 'N/A') AS BIGINT) AS lotarea,
-    CAST(NULLIF(NULLIF(trim(bldg_area), ''), 'N/A') AS BIGINT) AS bldgarea,
-    CAST(NULLIF(NULLIF(trim(num_floors), ''), 'N/A') AS DOUBLE) AS numfloors,
-    CAST(NULLIF(NULLIF(trim(units_res), ''), 'N/A') AS BIGINT) AS unitsres,
-    CAST(NULLIF(NULLIF(trim(units_total), ''), 'N/A') AS BIGINT) AS unitstotal,
-    CAST(NULLIF(NULLIF(trim(year_built), ''), 'N/A') AS BIGINT) AS yearbuilt,
-    CAST(NULLIF(NULLIF(trim(assessed_land), ''), 'N/A') AS BIGINT) AS assessland,
-    CAST(NULLIF(NULLIF(trim(assessed_total), ''), 'N/A') AS BIGINT) AS assesstot,
-    CAST(NULLIF(NULLIF(trim(exempt_total), ''), 'N/A') AS BIGINT) AS exempttot,
-    upper(NULLIF(NULLIF(trim(condo_flag), ''), 'N/A')) AS condo_flag,
-    CAST(NULLIF(NULLIF(trim(updated_at), ''), 'N/A') AS TIMESTAMP) AS updated_at
+    upper(c(bldg_class)) AS bldgclass,
+    CAST(c(land_area) AS BIGINT) AS lotarea,
+    CAST(c(bldg_area) AS BIGINT) AS bldgarea,
+    CAST(c(num_floors) AS DOUBLE) AS numfloors,
+    CAST(c(units_res) AS BIGINT) AS unitsres,
+    CAST(c(units_total) AS BIGINT) AS unitstotal,
+    CAST(c(year_built) AS BIGINT) AS yearbuilt,
+    CAST(c(assessed_land) AS BIGINT) AS assessland,
+    CAST(c(assessed_total) AS BIGINT) AS assesstot,
+    CAST(c(exempt_total) AS BIGINT) AS exempttot,
+    upper(c(condo_flag)) AS condo_flag,
+    CAST(c(updated_at) AS TIMESTAMP) AS updated_at
   FROM read_parquet({dof_pts})
 ),
 lots AS (
@@ -37,9 +39,9 @@ lots AS (
 ),
 zoning AS (
   SELECT
-    CAST(NULLIF(NULLIF(trim(bbl), ''), 'N/A') AS BIGINT) AS bbl,
-    upper(NULLIF(NULLIF(trim(zoning_district), ''), 'N/A')) AS zd,
-    CAST(NULLIF(NULLIF(trim(pct_covered), ''), 'N/A') AS DECIMAL(7, 2)) AS pct
+    CAST(c(bbl) AS BIGINT) AS bbl,
+    upper(c(zoning_district)) AS zd,
+    CAST(c(pct_covered) AS DECIMAL(7, 2)) AS pct
   FROM read_parquet({zoning_lots})
 ),
 zoning_ranked AS (
@@ -55,10 +57,10 @@ zoning_by_lot AS (
 ),
 dob AS (
   SELECT
-    CAST(NULLIF(NULLIF(trim(bbl), ''), 'N/A') AS BIGINT) AS bbl,
-    upper(NULLIF(NULLIF(trim(job_type), ''), 'N/A')) AS jt,
-    CAST(strptime(NULLIF(NULLIF(trim(filed_date), ''), 'N/A'), '%m/%d/%Y') AS DATE) AS fd,
-    CAST(NULLIF(NULLIF(trim(proposed_units), ''), 'N/A') AS BIGINT) AS pu
+    CAST(c(bbl) AS BIGINT) AS bbl,
+    upper(c(job_type)) AS jt,
+    CAST(strptime(c(filed_date), '%m/%d/%Y') AS DATE) AS fd,
+    CAST(c(proposed_units) AS BIGINT) AS pu
   FROM read_parquet({dob_jobs})
 ),
 dob_by_lot AS (
@@ -69,7 +71,7 @@ dob_by_lot AS (
   FROM dob GROUP BY bbl
 ),
 landmark_lots AS (
-  SELECT DISTINCT CAST(NULLIF(NULLIF(trim(bbl), ''), 'N/A') AS BIGINT) AS bbl
+  SELECT DISTINCT CAST(c(bbl) AS BIGINT) AS bbl
   FROM read_parquet({landmarks})
 )
 SELECT
@@ -100,13 +102,27 @@ ORDER BY l.bbl
 """
 
 
+# c(x) of the spec, as SQL: ASCII spaces trimmed (DuckDB's `trim` removes other Unicode spaces
+# too), then '' or exactly 'N/A' as NULL; only the values with a space at an end go through the
+# regular expressions. The query text writes it `c(column)`.
+CLEANED = re.compile(r"\bc\((\w+)\)")
+
+
+def cleaned(column: str) -> str:
+    trimmed = (
+        f"CASE WHEN starts_with({column}, ' ') OR suffix({column}, ' ') "
+        f"THEN regexp_replace(regexp_replace({column}, '^ +', ''), ' +$', '') ELSE {column} END"
+    )
+    return f"NULLIF(NULLIF({trimmed}, ''), 'N/A')"
+
+
 def pluto_lite_sql(dof_pts: str, zoning_lots: str, dob_jobs: str, landmarks: str) -> str:
     """The query, reading the four archived Parquet files at these paths."""
 
     def quoted(path: str) -> str:
         return "'" + path.replace("'", "''") + "'"
 
-    return PLUTO_LITE_SQL.format(
+    return CLEANED.sub(lambda m: cleaned(m.group(1)), PLUTO_LITE_SQL).format(
         dof_pts=quoted(dof_pts),
         zoning_lots=quoted(zoning_lots),
         dob_jobs=quoted(dob_jobs),

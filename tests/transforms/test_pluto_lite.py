@@ -270,3 +270,18 @@ def test_far_rounds_away_from_zero_for_negative_values_too(
 ) -> None:
     (row,) = build(models, [lot(bldg_area=bldgarea, land_area=lotarea)])
     assert row["far"] == far
+
+
+def test_cleaning_trims_ascii_spaces_only() -> None:
+    """c() trims U+0020 and nothing else (spec 2.1), whatever the engine's own trim does: a
+    no-break space, an ideographic space or a tab at an end stays."""
+    import ibis
+
+    from transforms.common.cleaning import c
+
+    values = ["  12  ", "12", " 1 2 ", "\u00a012", "12\u3000", "\t12 ", " N/A", "   ", None]
+    expected = ["12", "12", "1 2", "\u00a012", "12\u3000", "\t12", None, None, None]
+    con = ibis.duckdb.connect()
+    table = ibis.memtable({"v": values, "i": list(range(len(values)))})
+    found = con.to_pyarrow(table.select(table.i, v=c(table.v)).order_by("i"))
+    assert found.column("v").to_pylist() == expected

@@ -60,7 +60,7 @@ def prepare(project: Path, lots: int, seed: int) -> None:
 # the parts of a build, as the breakdown names them (a model's part is charged by its layer)
 PARTS = {
     "start": "opening the engine, fingerprints, the lock's inputs as views",
-    "checking": "checking the archived inputs (sizes, checksums of small files)",
+    "checking": "checking the archived inputs (sizes and sha256s)",
     "staging": "staging models (views) and their contracts",
     "intermediate": "intermediate models (views)",
     "product": "the product: its query, written (zstd), its content hash, the cache",

@@ -1,7 +1,9 @@
 """How often a source is expected to change: a template's `cadence` and `max_age`.
 
-`cadence` is `daily`, `weekly`, `monthly`, `quarterly` or a cron expression (UTC, see
-`lakehouse.cron`): the times after which a new version may be waiting upstream. A source is
+`cadence` is `daily`, `weekly`, `monthly`, `quarterly` or a cron expression (see
+`lakehouse.cron`), on UTC's clock or, when a time zone's IANA name follows it (`daily
+America/New_York`, `0 6 * * 1-5 America/New_York`), on that zone's: the times after which a
+new version may be waiting upstream. A source is
 *due* once such a time has passed since it was last fetched, and *overdue* once what was last
 fetched is older than `max_age` (by default one and a half times the longest gap between two of
 the cadence's times: 36 hours for daily).
@@ -41,12 +43,14 @@ class Cadence:
 
     @classmethod
     def parse(cls, text: str) -> Cadence:
-        named = NAMED_CADENCES.get(text.strip().lower())
+        schedule, zone = split_zone(text)
+        named = NAMED_CADENCES.get(schedule.lower())
         try:
-            cron = CronExpression.parse(named or text)
+            cron = CronExpression.parse(named or schedule, zone)
         except ValueError as exc:
             raise ValueError(
-                f"{exc}; a cadence is daily, weekly, monthly, quarterly or a cron expression"
+                f"{exc}; a cadence is daily, weekly, monthly, quarterly or a cron expression, "
+                "optionally followed by a time zone (daily America/New_York)"
             ) from exc
         return cls(text=text.strip(), cron=cron)
 
@@ -62,6 +66,16 @@ class Cadence:
 
     def __str__(self) -> str:
         return self.text
+
+
+def split_zone(text: str) -> tuple[str, str]:
+    """A cadence's schedule and its time zone: the last word when it names one (it holds a
+    `/`, as America/New_York does, or is UTC), else UTC."""
+    words = text.split()
+    if len(words) > 1 and ("/" in words[-1] or words[-1].upper() == "UTC"):
+        zone = "UTC" if words[-1].upper() == "UTC" else words[-1]
+        return " ".join(words[:-1]), zone
+    return " ".join(words), "UTC"
 
 
 def parse_duration(text: str) -> timedelta:

@@ -1,16 +1,23 @@
-"""Cron expressions: the five fields `minute hour day-of-month month day-of-week`, in UTC.
+"""Cron expressions: the five fields `minute hour day-of-month month day-of-week`, read on the
+clock of a time zone (UTC unless one is given: an IANA name such as America/New_York).
 
 Each field is `*`, a number, a range `a-b`, a list `a,b,c`, or a step `*/n` / `a-b/n`; months
 and weekdays may be named (`jan`, `mon`; 0 and 7 are both Sunday). As in cron, when both the
 day of the month and the day of the week are restricted, a day matching either one counts.
 The shorthands `@hourly`, `@daily`, `@weekly` (Monday), `@monthly`, `@quarterly` and `@yearly`
 are accepted too.
+
+On a zone's clock, a time the clock skips (2:30 on the night it springs forward) counts as
+that time in the offset before the change (3:30 after it), and a time it repeats (1:30 on the
+night it falls back) counts once, the first time; ticks are returned in UTC.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SHORTHANDS = {
     "@hourly": "0 * * * *",
@@ -47,7 +54,7 @@ FIELDS = (
 @dataclass(frozen=True)
 class CronExpression:
     """A parsed cron expression (`CronExpression.parse`), which tells its ticks: the minutes
-    (UTC) at which it fires."""
+    at which it fires on its zone's clock, as UTC times."""
 
     text: str
     minutes: frozenset[int]
@@ -57,10 +64,13 @@ class CronExpression:
     weekdays: frozenset[int]  # 0 is Sunday
     days_restricted: bool
     weekdays_restricted: bool
+    zone: str = "UTC"  # the IANA name of the clock it is read on
 
     @classmethod
-    def parse(cls, text: str) -> CronExpression:
-        """Parse `text`; a ValueError says which field is wrong and what is allowed."""
+    def parse(cls, text: str, zone: str = "UTC") -> CronExpression:
+        """Parse `text`, read on the clock of `zone`; a ValueError says which field is wrong
+        and what is allowed, or that `zone` is not a time zone."""
+        time_zone(zone)
         expanded = SHORTHANDS.get(text.strip().lower(), text)
         parts = expanded.split()
         if len(parts) != 5:
@@ -79,6 +89,7 @@ class CronExpression:
             weekdays=weekdays,
             days_restricted=parts[2] != "*",
             weekdays_restricted=parts[4] != "*",
+            zone=zone,
         )
         if expression.next_after(datetime(2000, 1, 1, tzinfo=UTC)) is None:
             raise ValueError(f"{text!r} never fires (no such day); check its day and month")
@@ -95,34 +106,52 @@ class CronExpression:
         return in_month and in_week
 
     def next_after(self, moment: datetime) -> datetime | None:
-        """The first tick strictly after `moment` (None if it never fires again: impossible
-        for an expression `parse` accepted)."""
+        """The first tick strictly after `moment`, in UTC (None if it never fires again:
+        impossible for an expression `parse` accepted)."""
         moment = _utc(moment)
-        start = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
-        day = start.date()
-        for offset in range(SEARCH_DAYS):
-            current = day + timedelta(days=offset)
-            if not self.fires_on(current):
-                continue
-            earliest = start.time() if offset == 0 else time(0, 0)
-            tick = self._first_time(current, earliest)
-            if tick is not None:
+        start = self._wall(moment) + timedelta(minutes=1)
+        for wall in self._wall_ticks(start, forward=True):
+            tick = self._instant(wall)
+            if tick > moment:  # (a time the clock repeats may map to an instant before)
                 return tick
         return None
 
     def last_at_or_before(self, moment: datetime) -> datetime | None:
-        """The latest tick at or before `moment` (None if none in the five years before)."""
-        moment = _utc(moment).replace(second=0, microsecond=0)
-        day = moment.date()
-        for offset in range(SEARCH_DAYS):
-            current = day - timedelta(days=offset)
-            if not self.fires_on(current):
-                continue
-            latest = moment.time() if offset == 0 else time(23, 59)
-            tick = self._last_time(current, latest)
-            if tick is not None:
+        """The latest tick at or before `moment`, in UTC (None if none in the five years
+        before)."""
+        moment = _utc(moment)
+        for wall in self._wall_ticks(self._wall(moment), forward=False):
+            tick = self._instant(wall)
+            if tick <= moment:  # (a time the clock skips maps to an instant after)
                 return tick
         return None
+
+    def _wall(self, moment: datetime) -> datetime:
+        """`moment` as its zone's clock shows it, to the minute, without the zone."""
+        local = moment.astimezone(time_zone(self.zone))
+        return local.replace(second=0, microsecond=0, tzinfo=None)
+
+    def _instant(self, wall: datetime) -> datetime:
+        """The UTC time of a time on the zone's clock (the first, when the clock repeats it;
+        in the offset before the change, when the clock skips it)."""
+        return wall.replace(tzinfo=time_zone(self.zone), fold=0).astimezone(UTC)
+
+    def _wall_ticks(self, start: datetime, forward: bool) -> Iterator[datetime]:
+        """The ticks on the zone's clock from `start` (included) on, later and later when
+        `forward`, earlier and earlier otherwise, for SEARCH_DAYS days."""
+        step = timedelta(days=1 if forward else -1)
+        for offset in range(SEARCH_DAYS):
+            day = start.date() + offset * step
+            if not self.fires_on(day):
+                continue
+            hours = sorted(self.hours, reverse=not forward)
+            minutes = sorted(self.minutes, reverse=not forward)
+            for hour in hours:
+                for minute in minutes:
+                    wall = datetime.combine(day, time(hour, minute))
+                    if offset == 0 and (wall < start if forward else wall > start):
+                        continue
+                    yield wall
 
     def longest_gap(self, after: datetime) -> timedelta:
         """The longest time between two consecutive ticks in the year after `after` (or
@@ -140,25 +169,16 @@ class CronExpression:
             previous = following
         return longest or timedelta(days=1)
 
-    def _first_time(self, day: date, earliest: time) -> datetime | None:
-        for hour in sorted(self.hours):
-            if hour < earliest.hour:
-                continue
-            for minute in sorted(self.minutes):
-                if hour == earliest.hour and minute < earliest.minute:
-                    continue
-                return datetime.combine(day, time(hour, minute), tzinfo=UTC)
-        return None
 
-    def _last_time(self, day: date, latest: time) -> datetime | None:
-        for hour in sorted(self.hours, reverse=True):
-            if hour > latest.hour:
-                continue
-            for minute in sorted(self.minutes, reverse=True):
-                if hour == latest.hour and minute > latest.minute:
-                    continue
-                return datetime.combine(day, time(hour, minute), tzinfo=UTC)
-        return None
+def time_zone(name: str) -> tzinfo:
+    """The time zone of an IANA name (America/New_York, UTC); a ValueError says it is not
+    one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name!r} is not a time zone: give an IANA name such as America/New_York or UTC"
+        ) from None
 
 
 def _utc(moment: datetime) -> datetime:

@@ -130,7 +130,8 @@ class IngestTemplate(Strict):
     cadence: CadenceField | None = Field(
         default=None,
         exclude=True,
-        description="daily, weekly, monthly, quarterly or a cron expression (UTC)",
+        description="daily, weekly, monthly, quarterly or a cron expression, then a time zone "
+        "if not UTC (daily America/New_York)",
     )
     max_age: DurationField | None = Field(
         default=None,

@@ -33,6 +33,7 @@ class SourceOutline:
     storage: str
     cadence: str | None = None  # as the template writes it: daily, '0 6 * * 1-5'...
     cron: str | None = None  # the cron expression it stands for, five fields
+    timezone: str = "UTC"  # the clock its cron expression is read on
 
 
 @dataclass(frozen=True)
@@ -76,13 +77,13 @@ class ProjectOutline:
                 found.append(product.product)
         return found
 
-    def by_cron(self) -> dict[str, list[str]]:
-        """The datasets of each distinct cron expression of the cadences (sources without a
-        cadence are left out), in the order the expressions first appear."""
-        groups: dict[str, list[str]] = {}
+    def by_cron(self) -> dict[tuple[str, str], list[str]]:
+        """The datasets of each distinct cron expression and time zone of the cadences
+        (sources without a cadence are left out), in the order they first appear."""
+        groups: dict[tuple[str, str], list[str]] = {}
         for source in self.sources.values():
             if source.cron is not None:
-                groups.setdefault(source.cron, []).append(source.dataset)
+                groups.setdefault((source.cron, source.timezone), []).append(source.dataset)
         return groups
 
 
@@ -117,6 +118,7 @@ def read_outline(project: Path | str | None = None, env: str | None = None) -> P
             storage=template.storage,
             cadence=cadence.text if cadence else None,
             cron=five_fields(cadence.cron.text) if cadence else None,
+            timezone=cadence.cron.zone if cadence else "UTC",
         )
     known = set(list_recipes(config.recipes_dir))
     for product in product_order(config.recipes_dir):

@@ -72,6 +72,23 @@ def test_cadences_with_one_cron_expression_share_a_schedule_and_cron_ones_get_th
     assert len(found) == 4
 
 
+def test_a_cadence_in_a_time_zone_runs_on_that_zones_clock(pluto: Lakehouse) -> None:
+    """The same expression in another zone is another schedule, named for the zone, run by
+    Dagster on that zone's clock."""
+    path = pluto.config.templates_dir / "landmarks.yml"
+    text = re.sub(r"(?m)^cadence: .*$", "cadence: daily America/New_York", path.read_text())
+    path.write_text(text)
+    defs = definitions(pluto.config.project_dir)
+    zones = {schedule.name: schedule.execution_timezone for schedule in defs.schedules or []}
+    assert zones["daily_america_new_york_sources_schedule"] == "America/New_York"
+    assert zones["daily_sources_schedule"] == "UTC"
+    found = selections(defs)
+    assert found["daily_america_new_york_sources_schedule"] == (
+        "0 0 * * *",
+        {source_key("landmarks"), product_key("pluto_lite")},
+    )
+
+
 def test_a_source_without_a_cadence_has_no_schedule(pluto: Lakehouse) -> None:
     for dataset in ("dtm_lots",):
         path = pluto.config.templates_dir / f"{dataset}.yml"

@@ -31,6 +31,27 @@ def test_named_cadences_and_cron(text: str, next_due: datetime, default_max_age:
 
 
 @pytest.mark.parametrize(
+    ("text", "next_due", "zone"),
+    [
+        # 2026-11-28 03:50 UTC is 22:50 EST the day before
+        ("daily America/New_York", datetime(2026, 11, 28, 5, tzinfo=UTC), "America/New_York"),
+        ("0 6 * * 1-5 America/New_York", datetime(2026, 11, 30, 11, tzinfo=UTC),
+         "America/New_York"),  # Saturday: Monday 06:00 EST
+        ("0 6 * * *  UTC", datetime(2026, 11, 28, 6, tzinfo=UTC), "UTC"),
+    ],
+)  # fmt: skip
+def test_a_cadence_read_on_a_time_zones_clock(text: str, next_due: datetime, zone: str) -> None:
+    cadence = Cadence.parse(text)
+    assert (cadence.next_due(NOW), cadence.cron.zone) == (next_due, zone)
+    assert cadence.text == text.strip()  # as written, the zone included
+
+
+def test_a_misspelt_time_zone_in_a_cadence_says_what_is_wanted() -> None:
+    with pytest.raises(ValueError, match=r"'Europe/Pari' is not a time zone.*followed by a time"):
+        Cadence.parse("weekly Europe/Pari")
+
+
+@pytest.mark.parametrize(
     ("text", "span"),
     [
         ("36h", timedelta(hours=36)),

@@ -82,3 +82,49 @@ def test_a_wrong_expression_says_what_is_wrong(expression: str, message: str) ->
 def test_a_time_without_its_zone_is_refused() -> None:
     with pytest.raises(ValueError, match="time zone"):
         CronExpression.parse("@daily").next_after(datetime(2026, 11, 28))
+
+
+# America/New_York: EST (UTC-5) until 2026-03-08 02:00, when the clock springs to 03:00 EDT
+# (UTC-4); EDT until 2026-11-01 02:00, when it falls back to 01:00 EST.
+@pytest.mark.parametrize(
+    ("expression", "after", "expected"),
+    [
+        ("0 6 * * *", "2026-11-28T03:50", "2026-11-28T11:00"),  # 06:00 EST
+        ("0 6 * * *", "2026-07-01T00:00", "2026-07-01T10:00"),  # 06:00 EDT
+        ("0 0 * * *", "2026-03-07T06:00", "2026-03-08T05:00"),  # midnight EST, then EDT
+        ("0 0 * * *", "2026-03-08T05:00", "2026-03-09T04:00"),
+        # 02:30 is skipped when the clock springs forward: it counts as 02:30 EST (03:30 EDT)
+        ("30 2 * * *", "2026-03-08T06:00", "2026-03-08T07:30"),
+        # 01:30 comes twice when it falls back: the first (EDT) counts, the second does not
+        ("30 1 * * *", "2026-11-01T04:00", "2026-11-01T05:30"),
+        ("30 1 * * *", "2026-11-01T05:30", "2026-11-02T06:30"),
+        ("0 6 * * mon-fri", "2026-11-27T12:00", "2026-11-30T11:00"),  # Friday 07:00 EST
+    ],
+)
+def test_the_next_tick_on_a_zones_clock(expression: str, after: str, expected: str) -> None:
+    cron = CronExpression.parse(expression, "America/New_York")
+    assert cron.next_after(at(after)) == at(expected)
+
+
+@pytest.mark.parametrize(
+    ("expression", "moment", "expected"),
+    [
+        ("0 6 * * *", "2026-11-28T10:59", "2026-11-27T11:00"),
+        ("0 6 * * *", "2026-11-28T11:00", "2026-11-28T11:00"),
+        ("30 2 * * *", "2026-03-08T07:29", "2026-03-07T07:30"),  # the skipped 02:30 is later
+        ("30 1 * * *", "2026-11-01T06:45", "2026-11-01T05:30"),  # 01:45 EST: the first 01:30
+    ],
+)
+def test_the_last_tick_on_a_zones_clock(expression: str, moment: str, expected: str) -> None:
+    cron = CronExpression.parse(expression, "America/New_York")
+    assert cron.last_at_or_before(at(moment)) == at(expected)
+
+
+def test_a_daily_gap_on_a_zones_clock_is_a_day_and_an_hour_when_the_clock_falls_back() -> None:
+    cron = CronExpression.parse("@daily", "America/New_York")
+    assert cron.longest_gap(at("2026-10-01T00:00")) == timedelta(hours=25)
+
+
+def test_an_unknown_time_zone_says_what_is_wanted() -> None:
+    with pytest.raises(ValueError, match="'America/New_Yrok' is not a time zone: give an IANA"):
+        CronExpression.parse("@daily", "America/New_Yrok")

@@ -155,7 +155,7 @@ def _source_row(source: SourceStatus) -> list[str]:
     fetched = ""
     if source.fetched_at is not None:
         fetched = f"{describe_duration(source.as_of - source.fetched_at)} ago"
-    due = f"{source.next_due:%m-%d %H:%M}" if source.next_due is not None else ""
+    due = _due_text(source) if source.next_due is not None else ""
     return [
         source.dataset,
         _styled(source.state),
@@ -164,6 +164,19 @@ def _source_row(source: SourceStatus) -> list[str]:
         due,
         source.upstream.state,
     ]
+
+
+def _due_text(source: SourceStatus) -> str:
+    """When the source is next due: in UTC (as the table's title says), or on the clock of
+    the time zone its cadence names, with the zone's abbreviation (`11-30 06:00 EST`)."""
+    from lakehouse.cadence import split_zone
+    from lakehouse.cron import time_zone
+
+    assert source.next_due is not None
+    zone = split_zone(source.cadence)[1] if source.cadence else "UTC"
+    if zone == "UTC":
+        return f"{source.next_due:%m-%d %H:%M}"
+    return f"{source.next_due.astimezone(time_zone(zone)):%m-%d %H:%M %Z}"
 
 
 def _product_row(product: ProductStatus) -> list[str]:

@@ -91,3 +91,21 @@ def test_update_help_explains_itself() -> None:
     assert result.exit_code == 0
     for words in ("cadence", "changed upstream", "--wait", "--dry-run", "publish_on_update"):
         assert words in " ".join(result.output.split()), words
+
+
+def test_a_cadence_in_a_time_zone_is_due_on_its_clock_in_the_table(
+    lake: Lakehouse, project_dir: Path, csv_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table's `next due` of a cadence in New York is New York's 06:00 (EST or EDT, as
+    the day falls), not UTC's."""
+    write_template(
+        project_dir,
+        "lots",
+        f"name: lots\nsource: {{type: file, path: '{csv_file}'}}\nformat: {{type: csv}}\n"
+        "cadence: '0 6 * * * America/New_York'\n",
+    )
+    lake.ingest("lots")
+    monkeypatch.chdir(project_dir)
+    shown = runner.invoke(app, ["status", "--offline"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert re.search(r"\d\d-\d\d 06:00 E[SD]T", shown.output), shown.output

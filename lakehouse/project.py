@@ -8,7 +8,7 @@ lake.versions("dof_pts")
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -163,12 +163,16 @@ class Lakehouse:
     ) -> Iterator[ProductOutcome]:
         """Build every product, each after the products it reads; yields each outcome (a
         failed product's readers are skipped, the others go on). With `[openlineage]` on,
-        each product built sends its run events once its build is over."""
-        outcomes = build_all(
+        each product built sends START as its build begins and COMPLETE or FAIL as it ends."""
+
+        def observed(product: str, build: Callable[[], BuildResult]) -> BuildResult:
+            return self.observer.build(product, build, latest=latest)
+
+        return build_all(
             self.config, self.store, self.archive,
             latest=latest, full_refresh=full_refresh, progress=progress, engine=engine,
+            run_build=observed,
         )  # fmt: skip
-        return self.observer.build_all(outcomes, latest=latest)
 
     def plan(
         self,

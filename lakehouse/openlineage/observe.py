@@ -5,20 +5,19 @@ one emitter: a file or endpoint that fails warns once, and is left out for the r
 Lakehouse's life (a `lake` command: `lake ingest` of six datasets warns once, not six times).
 
 Not observed: an ingest's dry run and a build's selection (`select`), which commit nothing.
-`build_all` learns each product's result only once its build is over, so each product's START
-(at the time its build began) and COMPLETE or FAIL are sent then; a product skipped for a
-failed upstream product never ran and sends nothing.
+`build_all` runs each product's build through `build`, so each sends START as it begins and
+COMPLETE or FAIL as it ends; a product skipped for a failed upstream product never ran and
+sends nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.openlineage.emit import Emitter, lineage_settings, open_emitter
-from lakehouse.openlineage.events import JobKind, job, now
+from lakehouse.openlineage.events import JobKind, job
 
 if TYPE_CHECKING:  # what describes a run is imported only when lineage is on
     from lakehouse.archive.archive import Archive, IngestResult
@@ -26,7 +25,6 @@ if TYPE_CHECKING:  # what describes a run is imported only when lineage is on
     from lakehouse.openlineage.describe import Project
     from lakehouse.publish.records import PublishRecord
     from lakehouse.transform.builder import BuildResult
-    from lakehouse.transform.products import ProductOutcome
 
 
 class RunObserver:
@@ -79,39 +77,6 @@ class RunObserver:
             result = build()
             run.complete_with(lambda: build_described(project, result))
         return result
-
-    def build_all(
-        self, outcomes: Iterator[ProductOutcome], *, latest: bool = False
-    ) -> Iterator[ProductOutcome]:
-        """Each outcome of `build_all`, observed as it comes (see the module's docstring)."""
-        if self.emitter is None:
-            yield from outcomes
-            return
-        while True:
-            started = now()
-            outcome = next(outcomes, None)
-            if outcome is None:
-                return
-            if outcome.skipped_for is None:
-                self._report_build(self.emitter, outcome, started, latest)
-            yield outcome
-
-    def _report_build(
-        self, emitter: Emitter, outcome: ProductOutcome, started: datetime, latest: bool
-    ) -> None:
-        """START (at `started`) and COMPLETE or FAIL of a build that is over."""
-        from lakehouse.openlineage.describe import build_described, lock_inputs
-        from lakehouse.openlineage.run import LineageRun
-
-        project = self._project()
-        run = LineageRun(emitter, self._job("build", outcome.product))
-        run.start(partial(lock_inputs, project, outcome.product, latest=latest), at=started)
-        result = outcome.result
-        if result is not None:
-            run.complete_with(lambda: build_described(project, result))
-            run.complete()
-        elif outcome.error is not None:
-            run.fail(outcome.error)
 
     def publish(
         self, product: str, build_id: str | None, publish: Callable[[], PublishRecord]

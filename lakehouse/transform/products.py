@@ -4,8 +4,9 @@ from the project's folders; building it, and tracing its lineage."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from lakehouse.archive.archive import Archive
@@ -124,10 +125,13 @@ def build_all(
     full_refresh: bool = False,
     progress: Progress = no_progress,
     engine: str = "duckdb",
+    run_build: Callable[[str, Callable[[], BuildResult]], BuildResult] = lambda _, build: build(),
 ) -> Iterator[ProductOutcome]:
     """Build every product of the project, each after the products it reads, yielding each
     outcome as it comes; a product whose build fails does not stop the others, but the
-    products that read it are skipped (they would read its last passed build otherwise)."""
+    products that read it are skipped (they would read its last passed build otherwise).
+    Each build runs as `run_build(product, build)` (an observer's, which reports its start
+    before it runs and its end after)."""
     failed: set[str] = set()
     for product in product_order(config.recipes_dir):
         recipe = load_recipe(config.recipes_dir, product)
@@ -136,11 +140,12 @@ def build_all(
             failed.add(product)
             yield ProductOutcome(product, skipped_for=upstream)
             continue
+        build = partial(
+            build_product, config, store, archive, product,
+            latest=latest, full_refresh=full_refresh, progress=progress, engine=engine,
+        )  # fmt: skip
         try:
-            result = build_product(
-                config, store, archive, product,
-                latest=latest, full_refresh=full_refresh, progress=progress, engine=engine,
-            )  # fmt: skip
+            result = run_build(product, build)
         except LakehouseError as exc:
             failed.add(product)
             yield ProductOutcome(product, error=exc)

@@ -234,6 +234,26 @@ BROKEN = {
 }
 
 
+def test_build_all_sends_a_products_start_as_its_build_begins(prod: Lakehouse) -> None:
+    """A lineage server sees the build running: its START is written before the build's
+    first step, its COMPLETE after."""
+    project_dir = prod.config.project_dir
+    before = len(read_events(project_dir))
+    sent_when_it_began: list[list[tuple[str, str]]] = []
+
+    def progress(task: str, done: int, total: int | None = None) -> None:
+        if not sent_when_it_began:
+            sent_when_it_began.append(kinds(read_events(project_dir)[before:]))
+
+    outcomes = list(prod.build_all(progress=progress))
+    assert [outcome.product for outcome in outcomes if outcome.result] == ["prod"]
+    assert sent_when_it_began == [[("START", "build.prod")]]
+    assert kinds(read_events(project_dir)[before:]) == [
+        ("START", "build.prod"),
+        ("COMPLETE", "build.prod"),
+    ]
+
+
 def test_build_all_sends_each_built_products_run_and_none_for_a_skipped_one(
     prod: Lakehouse,
 ) -> None:

@@ -34,7 +34,7 @@ from lakehouse.render.html import escape as _e
 from lakehouse.render.html import page
 from lakehouse.render.html import table as _table
 from lakehouse.render.maps import MAX_FEATURES, table_map
-from lakehouse.store.storage import Store
+from lakehouse.store.storage import Store, replace_whole
 from lakehouse.transform.index import contract_results, list_builds, output_files
 from lakehouse.transform.lineage import Lineage, describe_rows
 from lakehouse.transform.models import load_models
@@ -238,9 +238,8 @@ def write_docs(site: SiteContent, folder: Path) -> DocsSite:
 
 def _write(path: Path, title: str, body: str) -> Path:
     nav = "<nav><a href='index.html'>Data catalog</a></nav>"
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(page(title, body, nav), encoding="utf-8")
-    temporary.replace(path)
+    html = page(title, body, nav)
+    replace_whole(path, lambda temporary: temporary.write_text(html, encoding="utf-8"))
     return path
 
 

@@ -12,6 +12,7 @@ from lakehouse.config import LakehouseConfig
 from lakehouse.contracts.dictionary import Dictionary, require_dictionary
 from lakehouse.distribute.delivery import ProductMetadata, product_metadata
 from lakehouse.publish.package import dictionary_markdown, value_rules
+from lakehouse.store.storage import replace_whole
 from lakehouse.transform.recipe import load_recipe
 
 MetadataFormat = Literal["md", "xlsx"]
@@ -27,12 +28,11 @@ def write_metadata(
     dictionary = require_dictionary(config.contracts_dir, product)
     out = target or config.workspace_dir / "metadata" / f"{product}-dictionary.{fmt}"
     out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(f".{out.name}.tmp")
     if fmt == "md":
-        temporary.write_text(metadata_markdown(metadata, dictionary, product), encoding="utf-8")
+        text = metadata_markdown(metadata, dictionary, product)
+        replace_whole(out, lambda temporary: temporary.write_text(text, encoding="utf-8"))
     else:
-        _write_workbook(metadata, dictionary, temporary)
-    temporary.replace(out)
+        replace_whole(out, lambda temporary: _write_workbook(metadata, dictionary, temporary))
     return out
 
 

@@ -37,7 +37,7 @@ from lakehouse.publish.publish import (
 from lakehouse.publish.records import PublishRecord
 from lakehouse.spatial import ensure_spatial, is_geometry_type
 from lakehouse.sql import sql_identifier, sql_string
-from lakehouse.store.storage import Store
+from lakehouse.store.storage import Store, replace_whole
 from lakehouse.transform.recipe import load_recipe, recipe_path
 from lakehouse.transform.records import OutputRecord
 
@@ -159,12 +159,7 @@ def build_package(
                    for name, data in sorted(files.items()))  # fmt: skip
     files[f"{top}/SHA256SUMS"] = sums.encode()
     out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(out.name + ".tmp")
-    try:
-        _write_zip(temporary, files, stamp)
-        temporary.replace(out)  # a zip is there whole, or not at all
-    finally:
-        temporary.unlink(missing_ok=True)
+    replace_whole(out, lambda temporary: _write_zip(temporary, files, stamp))  # whole or none
     return Packaged(out, entry.version, sorted(files), notes)
 
 

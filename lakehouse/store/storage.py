@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,6 +62,18 @@ def temporary_beside(target: Path) -> Path:
     """A temporary file beside `target`, named for this process (`TEMPORARY`) so that one a
     killed process left can be told from one being written."""
     return target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex}.tmp")
+
+
+def replace_whole(target: Path, write: Callable[[Path], object]) -> None:
+    """Write the local file `target` by `write(path)` into a temporary file beside it, then
+    move that into place: readers see the old file or the new one whole, two writers at once
+    never write into one temporary file, and a write that fails leaves no temporary behind."""
+    temporary = temporary_beside(target)
+    try:
+        write(temporary)
+        temporary.replace(target)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def abandoned_temporary(path: Path) -> bool:

@@ -21,6 +21,7 @@ from lakehouse.archive.archive import Archive
 from lakehouse.errors import ConfigError, IntegrityError, LockError, NewerRecordError, NotFoundError
 from lakehouse.names import LATEST, DatasetName, VersionOrLatest, check_dataset_name
 from lakehouse.records import Strict, load_yaml_model
+from lakehouse.store.storage import replace_whole
 from lakehouse.transform.index import find_build
 from lakehouse.transform.seeds import (
     SEED_VERSION_DIGITS,
@@ -228,9 +229,8 @@ def lock_path(recipes_dir: Path, product: str) -> Path:
 
 def write_lock(recipes_dir: Path, lock: Lock) -> Path:
     path = lock_path(recipes_dir, lock.product)
-    temp = path.with_name(path.name + ".tmp")
-    temp.write_text(lock.to_yaml(), encoding="utf-8")
-    temp.replace(path)
+    text = lock.to_yaml()
+    replace_whole(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
     return path
 
 

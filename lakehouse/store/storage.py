@@ -8,6 +8,7 @@ object written for a version (its manifest) can serve as the commit point.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import os
 import random
@@ -67,7 +68,11 @@ def temporary_beside(target: Path) -> Path:
 def replace_whole(target: Path, write: Callable[[Path], object]) -> None:
     """Write the local file `target` by `write(path)` into a temporary file beside it, then
     move that into place: readers see the old file or the new one whole, two writers at once
-    never write into one temporary file, and a write that fails leaves no temporary behind."""
+    never write into one temporary file, and a write that fails leaves no temporary behind
+    (one a killed writer left is removed by the next write of the file)."""
+    for left in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        if abandoned_temporary(left):
+            left.unlink(missing_ok=True)
     temporary = temporary_beside(target)
     try:
         write(temporary)

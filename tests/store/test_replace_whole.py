@@ -4,6 +4,7 @@ nothing left behind by a write that fails."""
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -58,3 +59,19 @@ def test_a_write_that_fails_keeps_the_old_file_and_leaves_nothing(tmp_path: Path
         replace_whole(target, half_written)
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["page.html"]
+
+
+def test_the_next_write_removes_what_a_killed_writer_left(tmp_path: Path) -> None:
+    """A temporary of a process that is gone (pid 2**22 + 1: above Linux's highest) is
+    removed by the next write of its file; a live writer's (this process's) is kept."""
+    target = tmp_path / "lots.lock"
+    dead = tmp_path / f".lots.lock.{2**22 + 1}-{'0' * 32}.tmp"
+    live = tmp_path / f".lots.lock.{os.getpid()}-{'1' * 32}.tmp"
+    other = tmp_path / f".other.lock.{2**22 + 1}-{'0' * 32}.tmp"
+    for path in (dead, live, other):
+        path.write_text("cut")
+    replace_whole(target, lambda temporary: temporary.write_text("whole"))
+    assert target.read_text() == "whole"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["lots.lock", live.name, other.name]
+    )

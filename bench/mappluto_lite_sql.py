@@ -2,13 +2,15 @@
 
 The reference the benchmark compares `lake build mappluto_lite` with (and a test checks both
 give the same rows). It reads the same archived GeoParquet files and PLUTO-lite's built output;
-the connection must have DuckDB's `spatial` extension loaded.
+the connection must have DuckDB's `spatial` extension loaded; bench/ must be on the import path
+(its `c(column)` is pluto_lite_sql.py's).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from pluto_lite_sql import CLEANED, cleaned  # c(column), as PLUTO-lite's SQL writes it
 
 MAPPLUTO_LITE_SQL = r"""
 WITH
@@ -63,20 +65,6 @@ LEFT JOIN lot_shapes s ON s.bbl = l.bbl
 LEFT JOIN lot_zoning z ON z.bbl = l.bbl
 ORDER BY l.bbl
 """
-
-
-# c(x) of the spec, as SQL: ASCII spaces trimmed (DuckDB's `trim` removes other Unicode spaces
-# too), then '' or exactly 'N/A' as NULL; only the values with a space at an end go through the
-# regular expressions. The query text writes it `c(column)`.
-CLEANED = re.compile(r"\bc\((\w+)\)")
-
-
-def cleaned(column: str) -> str:
-    trimmed = (
-        f"CASE WHEN starts_with({column}, ' ') OR suffix({column}, ' ') "
-        f"THEN regexp_replace(regexp_replace({column}, '^ +', ''), ' +$', '') ELSE {column} END"
-    )
-    return f"NULLIF(NULLIF({trimmed}, ''), 'N/A')"
 
 
 def mappluto_lite_sql(dtm_lots: str, zoning_districts: str, pluto_lite: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from lakehouse.archive.manifest import Manifest, SourceQaSummary
 from lakehouse.archive.template import IngestTemplate, load_template_for, template_path
+from lakehouse.contracts.raw import unique_rule_name
 from lakehouse.contracts.report import ContractReport
 from lakehouse.errors import ConfigError
 from lakehouse.progress import Progress, no_progress
@@ -95,7 +96,7 @@ def key_proven_unique(template: IngestTemplate, report: ContractReport | None) -
         return False
     if not set(contract.unique) <= set(qa_settings(template).key):
         return False
-    rule = f"{', '.join(contract.unique)}: unique"
+    rule = unique_rule_name(contract.unique)
     return any(r.kind == "unique" and r.rule == rule and r.passed for r in report.results)
 
 

@@ -79,6 +79,11 @@ SHAPES = {
 DEFAULT_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%d %H:%M:%S"}
 
 
+def unique_rule_name(columns: list[str]) -> str:
+    """The name of the rule that `columns` hold no repeated key (`bbl, updated_at: unique`)."""
+    return f"{', '.join(columns)}: unique"
+
+
 def _cleaned(column: str) -> str:
     return f"NULLIF(NULLIF({_trimmed(f'CAST({sql_identifier(column)} AS VARCHAR)')}, ''), 'N/A')"
 
@@ -166,7 +171,7 @@ def check_raw(con: Any, parquet: Path, dataset: str, contract: RawContract) -> C
             pattern.severity)  # fmt: skip
     if unique:
         surplus = int(totals[-1])
-        add(f"{', '.join(unique)}: unique", "unique", "no repeated keys", surplus, [])
+        add(unique_rule_name(unique), "unique", "no repeated keys", surplus, [])
     return report
 
 

@@ -54,8 +54,11 @@ def test_it_builds_one_row_per_pluto_lite_lot_and_passes_its_contracts(
     assert 0 < split < zoned <= shapes
 
 
-def test_the_build_equals_the_hand_written_sql(built: tuple[Lakehouse, Any]) -> None:
+def test_the_build_equals_the_hand_written_sql(
+    built: tuple[Lakehouse, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     lake, _ = built
+    monkeypatch.syspath_prepend(str(REPO / "bench"))  # it reads pluto_lite_sql.py's c()
     spec = importlib.util.spec_from_file_location(
         "reference", REPO / "bench" / "mappluto_lite_sql.py"
     )

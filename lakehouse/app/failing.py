@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from lakehouse.app.rows import PAGE_ROWS, Page, RowFilter, page_of
 from lakehouse.archive.source_qa import parquet_source
-from lakehouse.contracts.check import Rule, rules_for, table_rules
 from lakehouse.contracts.contract import dictionary_rules, load_contracts
 from lakehouse.contracts.dictionary import load_dictionary
+from lakehouse.contracts.row_rules import rules_for
+from lakehouse.contracts.rules import Rule, table_rules
 from lakehouse.errors import NotFoundError
 from lakehouse.transform.engines.duckdb import compile_sql, parquet_table
 from lakehouse.transform.index import find_build, written_files
@@ -110,18 +111,19 @@ def _referenced(
 
 def _failing_expression(t: Any, rule: Rule) -> Any:
     """The rows of `t` that break `rule`, as an ibis expression."""
-    from lakehouse.contracts import check
+    from lakehouse.contracts.relationship_rules import RELATIONSHIP_KIND, unmatched_rows
+    from lakehouse.contracts.row_rules import failing_condition, is_row_wise
 
     if rule.kind in UNIQUENESS:
         return _repeated_or_empty(t, rule)
-    if rule.kind == check.RELATIONSHIP_KIND:
-        return check.unmatched_rows(t, rule)  # the same anti-join the check counted
-    if not check.is_row_wise(rule, t):
+    if rule.kind == RELATIONSHIP_KIND:
+        return unmatched_rows(t, rule)  # the same anti-join the check counted
+    if not is_row_wise(rule, t):
         raise NotFoundError(
             f"The rule {rule.name!r} is a custom check that is not row by row, so its failing "
             "rows cannot be listed; the contract report shows its failure cases."
         )
-    return t.filter(check.failing_condition(rule, t))  # the same condition the check counted
+    return t.filter(failing_condition(rule, t))  # the same condition the check counted
 
 
 def _repeated_or_empty(t: Any, rule: Rule) -> Any:

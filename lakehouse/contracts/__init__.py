@@ -1,7 +1,7 @@
 """Contracts: data dictionaries and the pandera rules derived from them, raw contracts, checked
 at every layer (raw, staging, product) with one report shape."""
 
-from lakehouse.contracts.check import TableRules, check_schema
+from lakehouse.contracts.check import check_schema
 from lakehouse.contracts.contract import (
     Contract,
     dictionary_contract,
@@ -13,6 +13,7 @@ from lakehouse.contracts.contract import (
 from lakehouse.contracts.dictionary import Dictionary, load_dictionary
 from lakehouse.contracts.raw import RawContract, check_raw
 from lakehouse.contracts.report import ContractReport, RuleResult
+from lakehouse.contracts.rules import TableRules
 
 __all__ = [
     "Contract",

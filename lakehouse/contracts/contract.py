@@ -1,5 +1,5 @@
 """Contracts: what a model's output must satisfy, as pandera schemas (ibis backend), or for a
-data dictionary as `TableRules` (the same rules without pandera: see contracts/check.py).
+data dictionary as `TableRules` (the same rules without pandera: see contracts/rules.py).
 
 A product's output contracts come from its data dictionary (`dictionary_rules`, checked
 without importing pandera; `dictionary_schema` gives them as a pandera schema); other
@@ -7,7 +7,8 @@ models' (staging, intermediate) are written by hand in `contracts/<product>/*.py
 `CONTRACTS = {"stg_lots": DataFrameSchema(...)}`, and a source's raw contract may be written
 in `contracts/sources/<dataset>.py` as `CONTRACT = DataFrameSchema(...)`. A module that fails
 to import, or names a model the product lacks, is an error naming the file. Checking them is
-lakehouse/contracts/check.py; a failed rule of severity `error` stops the layer.
+lakehouse/contracts/check.py (the rules each implies: row_rules.py); a failed rule of severity
+`error` stops the layer.
 """
 
 from __future__ import annotations
@@ -19,18 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lakehouse.contracts.check import (
-    RELATIONSHIP_KIND,
-    ColumnRules,
-    RuleCheck,
-    TableRules,
-    check_schema,
-    geometry_check,
-    relationship_check,
-    to_pandera,
-)
+from lakehouse.contracts.check import check_schema
 from lakehouse.contracts.dictionary import ColumnEntry, TableEntry
+from lakehouse.contracts.geometry_rules import geometry_check
+from lakehouse.contracts.relationship_rules import RELATIONSHIP_KIND, relationship_check
 from lakehouse.contracts.report import ContractReport, UncheckedRule
+from lakehouse.contracts.rules import ColumnRules, RuleCheck, TableRules, to_pandera
 from lakehouse.errors import ConfigError
 from lakehouse.spatial import area_of_use
 

@@ -11,15 +11,10 @@ import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakehouse.contracts.check import (
-    ColumnRules,
-    RuleCheck,
-    TableRules,
-    check_schema,
-    rules_for,
-    settled,
-)
+from lakehouse.contracts.check import check_schema
 from lakehouse.contracts.facts import ColumnFacts, parquet_facts
+from lakehouse.contracts.row_rules import rules_for, settled
+from lakehouse.contracts.rules import ColumnRules, RuleCheck, TableRules
 
 
 def in_range(low: object, high: object) -> RuleCheck:

@@ -3,13 +3,13 @@ otherwise (see `lakehouse.transform.engines`), cached by fingerprint.
 
 A build reads the locked input versions from the archive, runs each model in dependency order,
 and lands in `builds/<product>/<build id>/` (outputs as Parquet, the lock, build.json written
-last as the commit point). Every model's result is kept in `cache/<product>/<model>/` under its
-fingerprint (its code, its inputs' fingerprints, the engine's name and package versions); a
-model whose fingerprint is cached is reused, not recomputed, once its file is checked against
-the sha256 it was written with (see `lakehouse.transform.cache`: a damaged entry is set aside
-and the model rebuilt). The build's DuckDB database file,
-in the local workspace, holds a view of every model (or, after an engine that keeps no such
-database, of every table model) for questions after the build.
+last as the commit point: see `build_folder`). Every model's result is kept in
+`cache/<product>/<model>/` under its fingerprint (its code, its inputs' fingerprints, the
+engine's name and package versions); a model whose fingerprint is cached is reused, not
+recomputed, once its file is checked against the sha256 it was written with (see
+`lakehouse.transform.cache`: a damaged entry is set aside and the model rebuilt). The build's
+DuckDB database file, in the local workspace, holds a view of every model (or, after an engine
+that keeps no such database, of every table model) for questions after the build.
 
 `Builder(spec, site, options)`: what is built (`BuildSpec`), where and with what
 (`BuildSite`), on which engine (`EngineOptions`).
@@ -32,7 +32,7 @@ from lakehouse.contracts.contract import BuildTables, Contract, dictionary_contr
 from lakehouse.contracts.dictionary import Dictionary, schema_differences
 from lakehouse.contracts.facts import parquet_facts
 from lakehouse.contracts.records import ContractResults
-from lakehouse.contracts.report import ContractReport, fix_advice, store_report
+from lakehouse.contracts.report import fix_advice
 from lakehouse.errors import (
     BuildError,
     ContractError,
@@ -53,11 +53,12 @@ from lakehouse.store.writers import (
     remove_abandoned,
     remove_held,
 )
+from lakehouse.transform.build_folder import BuildProvenance, write_build_folder
+from lakehouse.transform.build_result import BuildResult, ModelRun
 from lakehouse.transform.cache import (
     Damage,
     entry_path,
     parts_folder,
-    recorded_sha256,
     result_path,
     set_aside,
     stored_parts,
@@ -65,7 +66,6 @@ from lakehouse.transform.cache import (
 from lakehouse.transform.engines import ENGINES, AnyEngine, EngineContext, PartsEngine
 from lakehouse.transform.engines.duckdb import DuckDBEngine, content_sha256, ibis_type
 from lakehouse.transform.index import (
-    BUILD_FILE,
     BUILDS_AREA,
     build_folder,
     product_output_files,
@@ -75,18 +75,7 @@ from lakehouse.transform.leftovers import unfinished_builds, workspace_database
 from lakehouse.transform.models import Model, plan
 from lakehouse.transform.recipe import Lock, Recipe
 from lakehouse.transform.records import (
-    BuildRecord,
     CacheEntry,
-    ContractsSummary,
-    FingerprintParts,
-    GitState,
-    LockRecord,
-    ModelRunRecord,
-    OutputPart,
-    OutputRecord,
-    RecipeRecord,
-    part_name,
-    parts_sha256,
 )
 from lakehouse.transform.reuse import (
     ModelKey,
@@ -121,51 +110,6 @@ __all__ = [  # the fingerprints live in transform/reuse.py, shared with `lake pl
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
-
-
-@dataclass
-class ModelRun:
-    name: str
-    layer: str
-    fingerprint: str
-    status: Literal["built", "cached", "view"]
-    seconds: float
-    rows: int | None = None  # None for views: they are computed inside their dependents
-    content_sha256: str | None = None
-    cache_file: str | None = None
-    schema: dict[str, str] | None = None  # column -> ibis type, for tables
-    key: ModelKey | None = None  # what the fingerprint is made of, recorded in build.json
-    cache_parts: list[OutputPart] | None = None  # cache_file is a folder of these parts
-
-    @property
-    def cache_files(self) -> list[str]:
-        """The result's Parquet files in the cache, in order (relative to the store root)."""
-        if self.cache_file is None:
-            return []
-        if self.cache_parts is None:
-            return [self.cache_file]
-        return [f"{self.cache_file}/{part.name}" for part in self.cache_parts]
-
-
-@dataclass
-class BuildResult:
-    build_id: str
-    product: str
-    folder: str  # relative to the store root
-    database: Path
-    models: list[ModelRun] = field(default_factory=list)
-    outputs: dict[str, OutputRecord] = field(default_factory=dict)  # as in build.json
-    contracts: ContractReport = field(default_factory=lambda: ContractReport("build"))
-    contract_seconds: float = 0.0
-    stopped_at: str | None = None  # the model whose contract stopped the build
-    # damaged cache entries this build found, set aside and rebuilt: one sentence each
-    damaged: list[str] = field(default_factory=list)
-    # the models a selection ran (`select`): then nothing but the cache is written
-    selected: list[str] = field(default_factory=list)
-
-    @property
-    def all_cached(self) -> bool:
-        return all(run.status != "built" for run in self.models)
 
 
 @dataclass(frozen=True)
@@ -227,6 +171,9 @@ class Builder:
         self.recipe, self.lock, self.models = spec.recipe, spec.lock, spec.models
         self.dictionary, self.dictionary_file = spec.dictionary, spec.dictionary_file
         self.contracts = spec.contracts
+        self.provenance = BuildProvenance(
+            self.recipe, self.lock, self.engine_name, self.packages, self.git
+        )  # what build.json records of how the build was made
         self.views: dict[str, Model] = {}
         self.selected: list[str] = []  # the models a selection runs (`run(select=...)`)
         self.result: BuildResult | None = None  # the build under way
@@ -285,7 +232,7 @@ class Builder:
                 else:
                     if not self.engine_type.provides_database:
                         self._workspace_database(database, result)
-                    self._write_build_folder(result, order, started)
+                    write_build_folder(self.store, result, self.provenance, order, started)
             if not result.contracts.passed:
                 raise ContractError(self._failure(result))
         except ContractError:
@@ -620,109 +567,6 @@ class Builder:
                         f"CREATE OR REPLACE VIEW {sql_identifier(run.name)} AS SELECT * FROM "
                         f"read_parquet([{urls}])"
                     )
-
-    # -- the build folder -----------------------------------------------------------------------
-
-    def _copy_parts(self, result: BuildResult, run: ModelRun, key: str) -> OutputRecord:
-        """Copy a result written in parts into the build folder as `<key>/part-00000.parquet`,
-        ... (their order), each copy checked against the sha256 its cache entry records."""
-        assert run.cache_parts is not None and run.rows is not None
-        assert run.content_sha256 is not None
-        parts = []
-        for index, (source, part) in enumerate(zip(run.cache_files, run.cache_parts, strict=True)):
-            target = f"{result.folder}/{key}/{part_name(index)}"
-            self.store.copy(source, target)
-            sha, size = self.store.sha256(target)
-            if sha != part.sha256:
-                raise IntegrityError(_changed(self.store.url(source), result, sha, part.sha256))
-            parts.append(OutputPart(name=part_name(index), rows=part.rows, bytes=size, sha256=sha))
-        return OutputRecord(
-            path=key,
-            rows=run.rows,
-            bytes=sum(part.bytes for part in parts),
-            sha256=parts_sha256(parts),
-            content_sha256=run.content_sha256,
-            parts=parts,
-        )
-
-    def _write_build_folder(self, result: BuildResult, order: list[str], started: datetime) -> None:
-        runs = {run.name: run for run in result.models}
-        for group, names in (("outputs", self.recipe.outputs), ("models", self.recipe.keep)):
-            for name in names:
-                if name not in runs:  # a contract stopped the build before this model
-                    continue
-                run = runs[name]
-                assert run.cache_file is not None and run.rows is not None
-                assert run.content_sha256 is not None  # a written model's result is hashed
-                if run.cache_parts is not None:
-                    output = self._copy_parts(result, run, f"{group}/{name}")
-                    result.outputs[f"{group}/{name}"] = output
-                    continue
-                target = f"{result.folder}/{group}/{name}.parquet"
-                self.store.copy(run.cache_file, target)
-                sha, size = self.store.sha256(target)
-                written = recorded_sha256(run.cache_file)
-                if written is not None and sha != written:
-                    url = self.store.url(run.cache_file)
-                    raise IntegrityError(_changed(url, result, sha, written))
-                result.outputs[f"{group}/{name}"] = OutputRecord(
-                    path=f"{group}/{name}.parquet",
-                    rows=run.rows,
-                    bytes=size,
-                    sha256=sha,
-                    content_sha256=run.content_sha256,
-                )
-        self.store.write_bytes(
-            f"{result.folder}/{self.recipe.name}.lock", self.lock.to_yaml().encode()
-        )
-        if result.contracts.results:
-            store_report(self.store, f"{result.folder}/contracts", result.contracts)
-        record = BuildRecord(
-            build_id=result.build_id,
-            status="passed" if result.contracts.passed else "failed",
-            contracts=ContractsSummary(
-                summary=result.contracts.summary(),
-                seconds=round(result.contract_seconds, 4),
-                failed=[f"{r.table}.{r.rule}" for r in result.contracts.results if not r.passed],
-                stopped_at=result.stopped_at,
-            ),
-            product=self.recipe.name,
-            engine=self.engine_name,
-            recipe=RecipeRecord.model_validate(self.recipe.model_dump(mode="json")),
-            lock=LockRecord.model_validate(self.lock.model_dump(mode="json")),
-            git=GitState.model_validate(self.git),
-            packages=self.packages,
-            started_at=started,
-            finished_at=datetime.now(UTC),
-            order=order,
-            models={
-                run.name: ModelRunRecord(
-                    layer=run.layer,
-                    fingerprint=run.fingerprint,
-                    status=run.status,
-                    seconds=round(run.seconds, 4),
-                    rows=run.rows,
-                    parts=_parts(run.key),
-                )
-                for run in result.models
-            },
-            outputs=result.outputs,
-            database=str(result.database),
-        )
-        self.store.create_exclusive(f"{result.folder}/{BUILD_FILE}", record.to_json())
-
-
-def _changed(url: str, result: BuildResult, sha: str, written: str) -> str:
-    return (
-        f"{url} changed while build {result.build_id} read it (sha256 {sha[:12]}..., written "
-        f"as {written[:12]}...); run `lake verify`, then build again."
-    )
-
-
-def _parts(key: ModelKey | None) -> FingerprintParts | None:
-    if key is None:
-        return None
-    return FingerprintParts(code=dict(key.code), inputs=key.inputs, engine=key.engine, crs=key.crs)
 
 
 def _output_hash(con: Any, written: Path) -> str:

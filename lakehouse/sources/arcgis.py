@@ -27,13 +27,8 @@ from lakehouse.errors import SourceError
 from lakehouse.formats.geojson import GeoJsonFormat
 from lakehouse.progress import Progress
 from lakehouse.sources import Fetched, SourceSpec, SourceType, Upstream
-from lakehouse.sources.http import (
-    Deadline,
-    HttpSettings,
-    deadline_for,
-    probe_settings,
-    redact_url,
-)
+from lakehouse.sources.http import HttpSettings, deadline_for, probe_settings, redact_url
+from lakehouse.sources.http_body import Deadline
 from lakehouse.sources.pages import (
     datetime_from_epoch,
     get_json_page,

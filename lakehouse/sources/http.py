@@ -8,15 +8,16 @@ starts like an HTML document whatever its content type: a login or error page); 
 far as HTTP can tell (its Content-Length, the final chunk of a chunked body, the end of a gzip
 or deflate stream); it arrives no slower than `min_bytes_per_second` over each
 `timeout_seconds`; and the whole fetch (every request, retry and page) ends within
-`deadline_seconds`. A compressed body is decompressed at most `DECODE_STEP_BYTES` at a time,
-and each step is checked (and written) before the next: a small body that expands a thousand
-times (a gzip bomb) meets the deadline, and a JSON document `get_json`'s size limit, as it
-expands, in bounded memory. What HTTP cannot tell: a body that the server ends by closing the
-connection (no Content-Length, not chunked, not compressed) and cuts at a line boundary looks
-complete; such a download is recorded as `framing: connection close (end unverified)` in its
-manifest's source details. A cut mid-row is refused by the CSV reader (a short last row, an
-unterminated quote), except within the last value of the last row. Socrata exports and pages
-are also counted against the dataset's own row count (see `socrata`).
+`deadline_seconds` (these checks, as a body arrives, are `http_body`'s). A compressed body is
+decompressed a bounded step at a time, each step checked (and written) before the next: a
+small body that expands a thousand times (a gzip bomb) meets the deadline, and a JSON
+document `get_json`'s size limit, as it expands, in bounded memory. What HTTP cannot tell:
+a body that the server ends by closing the connection (no Content-Length, not chunked, not
+compressed) and cuts at a line boundary looks complete; such a download is recorded as
+`framing: connection close (end unverified)` in its manifest's source details. A cut mid-row
+is refused by the CSV reader (a short last row, an unterminated quote), except within the last
+value of the last row. Socrata exports and pages are also counted against the dataset's own
+row count (see `socrata`).
 
 The fetch records the ETag and Last-Modified of the response that delivered the body in the
 manifest's source details (`etag`, `last_modified`: only those the server sent); `probe` asks
@@ -28,14 +29,10 @@ made on every request) always looks changed.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
 import time
-import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -49,15 +46,24 @@ from lakehouse.progress import Progress
 from lakehouse.records import Strict
 from lakehouse.redact import redact_url
 from lakehouse.sources import Fetched, SourceSpec, SourceType, Upstream
+from lakehouse.sources.http_body import (
+    SNIFF_BYTES,
+    BodyDecoder,
+    Deadline,
+    RateMeter,
+    Received,
+    change_marker,
+    framing_of,
+    last_modified_at,
+    sniff,
+    web_page_error,
+)
 
 PROGRESS_STEP_BYTES = 1024 * 1024
 USER_AGENT = "lakehouse-ingest/0.1"
 DEFAULT_DEADLINE_SECONDS = 3600.0
 DEFAULT_MIN_BYTES_PER_SECOND = 1024.0
-SNIFF_BYTES = 1024
-DECODE_STEP_BYTES = 1024 * 1024  # the most a compressed body expands by in one step
 MAX_JSON_BYTES = 256 * 1024 * 1024  # the largest JSON document read into memory (get_json)
-GZIP_MAGIC = b"\x1f\x8b"
 PROBE_RETRIES = 1  # a probe tries at most twice, whatever the template's retries
 T = TypeVar("T")
 
@@ -106,34 +112,6 @@ class HttpSource(SourceSpec, HttpSettings):
 SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 
 
-class Deadline:
-    """The time a whole fetch may take: every request, retry, back-off and page of it. It is
-    checked as each piece of a body arrives and bounds each request's timeouts, so a fetch
-    ends at most one read (`timeout_seconds`) after it, however slowly a server sends."""
-
-    def __init__(self, seconds: float, what: str) -> None:
-        self.seconds = seconds
-        self.what = what  # "the fetch of <masked URL or dataset>"
-        self._end = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return self._end - time.monotonic()
-
-    def expired(self) -> bool:
-        return self.remaining() <= 0
-
-    def timeout(self, seconds: float) -> float:
-        """`seconds`, or less when the deadline is nearer."""
-        return max(min(seconds, self.remaining()), 0.001)
-
-    def error(self, detail: str) -> SourceError:
-        return SourceError(
-            f"{self.what[:1].upper()}{self.what[1:]} did not finish within its deadline of "
-            f"{self.seconds:g} s ({detail}); raise source.deadline_seconds in the template if "
-            "the source is really this slow, or try again later."
-        )
-
-
 def deadline_for(settings: HttpSettings, what: str) -> Deadline:
     """The deadline of one fetch made with `settings`; `what` names it ("the fetch of ...")."""
     return Deadline(settings.deadline_seconds, what)
@@ -178,7 +156,7 @@ SECRET_HEADERS = ("authorization", "cookie", "x-app-token", "x-api-key", "x-esri
 
 def _client(timeout_seconds: float) -> httpx.Client:
     timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 30.0))
-    # only the encodings _BodyDecoder checks to their end (a cut gzip stream is an error)
+    # only the encodings BodyDecoder checks to their end (a cut gzip stream is an error)
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
     first: list[tuple[str, str, int | None]] = []  # the origin the fetch started at
 
@@ -209,42 +187,10 @@ def _raise_for_status(response: httpx.Response, shown_url: str) -> None:
         )
 
 
-def web_page_error(shown_url: str, expected: str, why: str = "") -> SourceError:
-    """The refusal of a web page served instead of data (a login page, a portal's error page)."""
-    return SourceError(
-        f"{shown_url} sent a web page (an HTML login or error page, perhaps{why}) instead of "
-        f"{expected}; open that URL in a browser to see it, then point the template at the data "
-        "itself (a direct download link that needs no login)."
-    )
-
-
 def _reject_html(response: httpx.Response, shown_url: str, expected: str) -> None:
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in {"text/html", "application/xhtml+xml"}:
         raise web_page_error(shown_url, expected, f"; content type {content_type}")
-
-
-_HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body)[\s>/]", re.IGNORECASE)
-_PROLOGUE = re.compile(rb"\s*(?:<\?xml[^>]*>\s*|<!--.*?-->\s*)*", re.DOTALL)
-
-
-def looks_like_a_web_page(head: bytes) -> bool:
-    """Whether a body's first bytes are an HTML document (after a BOM, white space, an XML
-    declaration and comments), whatever its content type said. Data never starts so: CSV,
-    JSON, GeoJSON, Excel, zip and Parquet files all start otherwise."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        head = head.decode("utf-16", errors="ignore").encode("utf-8", errors="ignore")
-    head = head.removeprefix(b"\xef\xbb\xbf")
-    prologue = _PROLOGUE.match(head)
-    start = prologue.end() if prologue else 0
-    return _HTML_START.match(head, start) is not None
-
-
-def refuse_web_page(path: Path, shown_url: str, expected: str) -> None:
-    """Refuse a landed file that is a web page (for sources that land files without HTTP)."""
-    with open(path, "rb") as handle:
-        if looks_like_a_web_page(handle.read(SNIFF_BYTES)):
-            raise web_page_error(shown_url, expected)
 
 
 def _transport_error(exc: httpx.HTTPError, shown_url: str, timeout: float) -> TransientSourceError:
@@ -253,187 +199,6 @@ def _transport_error(exc: httpx.HTTPError, shown_url: str, timeout: float) -> Tr
     if isinstance(exc, httpx.RemoteProtocolError):
         return TransientSourceError(f"the download from {shown_url} was cut off before the end")
     return TransientSourceError(f"cannot reach {shown_url} ({exc.__class__.__name__}: {exc})")
-
-
-class _Stage:
-    """One gzip or deflate layer of a body: decompressed as it comes, at most
-    `DECODE_STEP_BYTES` at a time, and known to be whole only when its stream reached its end
-    marker."""
-
-    def __init__(self, gzip: bool) -> None:
-        self.gzip = gzip
-        self.fed = False
-        self._z = zlib.decompressobj(zlib.MAX_WBITS | 16 if gzip else zlib.MAX_WBITS)
-        # bytes not yet decompressed: the start of a deflate stream, until its first two bytes
-        # tell a zlib header from raw deflate, or a lone first byte of a further gzip member
-        self._held = b""
-
-    def decode(self, data: bytes) -> Iterator[bytes]:
-        """The decompressed pieces of `data` (the next bytes of the stream), each at most
-        `DECODE_STEP_BYTES`: the next piece is made only when the one before was taken."""
-        data, self._held = self._held + data, b""
-        if not (self.gzip or self.fed) and len(data) < 2:
-            self._held = data
-            return
-        step = DECODE_STEP_BYTES
-        more = bool(data)  # input not yet taken, or output not yet given
-        while more:
-            if self._z.eof:
-                if not (self.gzip and data.startswith(GZIP_MAGIC)):
-                    # anything but a further gzip member after the end is ignored, as by httpx
-                    if self.gzip and data == GZIP_MAGIC[:1]:
-                        self._held = data
-                    return
-                self._z = zlib.decompressobj(zlib.MAX_WBITS | 16)
-            first = not self.fed
-            self.fed = True
-            try:
-                out = self._z.decompress(data, step)
-            except zlib.error:
-                if self.gzip or not first:
-                    raise
-                self._z = zlib.decompressobj(-zlib.MAX_WBITS)  # deflate without its zlib header
-                continue
-            if out:
-                yield out
-            if self._z.eof:
-                data = self._z.unused_data
-                more = bool(data)
-            else:
-                data = self._z.unconsumed_tail
-                more = bool(data) or len(out) == step  # a full step may leave output held
-
-    def whole(self) -> bool:
-        """Whether the stream ended properly (an empty body counts as whole). Nothing else is
-        held back once `decode` has given its last piece."""
-        return self._z.eof or not (self.fed or self._held)
-
-
-class _BodyDecoder:
-    """Undoes the gzip or deflate Content-Encoding of a body (the only ones asked for) a
-    bounded step at a time, and knows whether each compressed stream reached its end: the one
-    sign of a cut that a body without Content-Length or chunks carries. Other codings pass
-    through, as with httpx."""
-
-    def __init__(self, content_encoding: str, shown_url: str) -> None:
-        codings = [c.strip().lower() for c in content_encoding.split(",")]
-        self._stages = [
-            _Stage(gzip=c != "deflate")
-            for c in reversed(codings)
-            if c in ("gzip", "x-gzip", "deflate")
-        ]
-        self.shown = shown_url
-
-    @property
-    def compressed(self) -> bool:
-        return bool(self._stages)
-
-    def pieces(self, data: bytes) -> Iterator[bytes]:
-        """The decoded pieces of the next bytes of the body, each at most `DECODE_STEP_BYTES`
-        (through every layer: gzip inside gzip expands no further in one step)."""
-        try:
-            yield from _through(self._stages, data)
-        except zlib.error as exc:
-            raise TransientSourceError(
-                f"the download from {self.shown} is not valid compressed data ({exc})"
-            ) from exc
-
-    def decode(self, data: bytes) -> bytes:
-        """All the decoded bytes of `data` at once: only for bodies known to be small (a
-        download is decoded with `pieces`)."""
-        return b"".join(self.pieces(data))
-
-    def finish(self) -> bytes:
-        """The rest of the body, which is nothing (every piece was given as it came); a
-        compressed stream that stopped short is a cut-off body."""
-        for stage in self._stages:
-            if not stage.whole():
-                raise TransientSourceError(
-                    f"the download from {self.shown} was cut off before the end of its "
-                    f"{'gzip' if stage.gzip else 'deflate'} data"
-                )
-        return b""
-
-
-def _through(stages: Sequence[_Stage], data: bytes) -> Iterator[bytes]:
-    """`data` decoded by each stage in turn, a piece at a time."""
-    if not stages:
-        if data:
-            yield data
-        return
-    for piece in stages[0].decode(data):
-        yield from _through(stages[1:], piece)
-
-
-class _RateMeter:
-    """Fails a body that arrives slower than `min_rate` bytes/s over each `window` seconds
-    (a trickle never trips the per-read timeout)."""
-
-    def __init__(self, min_rate: float, window: float, shown_url: str) -> None:
-        self.min_rate, self.window, self.shown = min_rate, window, shown_url
-        self._start, self._bytes = time.monotonic(), 0
-
-    def add(self, count: int) -> None:
-        if self.min_rate <= 0:
-            return
-        self._bytes += count
-        elapsed = time.monotonic() - self._start
-        if elapsed < self.window:
-            return
-        rate = self._bytes / elapsed
-        if rate < self.min_rate:
-            raise TransientSourceError(
-                f"{self.shown} sent {rate:,.0f} bytes/s over {elapsed:.1f} s, slower than the "
-                f"{self.min_rate:,.0f} bytes/s the template allows (min_bytes_per_second)"
-            )
-        self._start, self._bytes = time.monotonic(), 0
-
-
-@dataclass(frozen=True)
-class Received:
-    """What one request's body was: its size as sent, how its end was marked, and the
-    response's `change_marker` (its ETag and Last-Modified)."""
-
-    raw_bytes: int  # as sent (compressed, if it was)
-    framing: Literal["content-length", "chunked", "connection close"]
-    marker: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def end_verified(self) -> bool:
-        """False when the server marked the end only by closing the connection: then a cut
-        at a line boundary cannot be told from the end (unless the body was compressed)."""
-        return self.framing != "connection close"
-
-
-def _framing(response: httpx.Response) -> Literal["content-length", "chunked", "connection close"]:
-    if "chunked" in response.headers.get("transfer-encoding", "").lower():
-        return "chunked"
-    if "content-length" in response.headers:
-        return "content-length"
-    return "connection close"
-
-
-MARKER_HEADERS = {"etag": "etag", "last_modified": "last-modified"}
-
-
-def change_marker(headers: httpx.Headers) -> dict[str, str]:
-    """The headers that tell one version of a file from the next, as the fetch records them
-    and the probe reports them: `{"etag": ..., "last_modified": ...}`, holding only those the
-    server sent, as it sent them (a weak `W/` ETag included)."""
-    return {key: headers[name] for key, name in MARKER_HEADERS.items() if name in headers}
-
-
-def last_modified_at(marker: Mapping[str, str]) -> datetime | None:
-    """The marker's Last-Modified as an aware UTC datetime; None when it has none or it is not
-    an HTTP date."""
-    value = marker.get("last_modified")
-    if not value:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _receive(
@@ -459,11 +224,11 @@ def _receive(
         ):
             _raise_for_status(response, shown)
             _reject_html(response, shown, expected)
-            framing = _framing(response)
+            framing = framing_of(response)
             declared = response.headers.get("content-length", "")
             total = int(declared) if framing == "content-length" and declared.isdigit() else None
-            decoder = _BodyDecoder(response.headers.get("content-encoding", ""), shown)
-            meter = _RateMeter(settings.min_bytes_per_second, settings.timeout_seconds, shown)
+            decoder = BodyDecoder(response.headers.get("content-encoding", ""), shown)
+            meter = RateMeter(settings.min_bytes_per_second, settings.timeout_seconds, shown)
             head, sniffed, received, decoded = b"", False, 0, 0
 
             def check_deadline() -> None:
@@ -481,7 +246,7 @@ def _receive(
                     if not sniffed:
                         head += data[: SNIFF_BYTES - len(head)]
                         if len(head) >= SNIFF_BYTES:
-                            sniffed = _sniff(head, shown, expected)
+                            sniffed = sniff(head, shown, expected)
                     write(data)
                     decoded += len(data)
                     check_deadline()
@@ -490,7 +255,7 @@ def _receive(
                     on_bytes(received, total)
             decoder.finish()
             if not sniffed:
-                _sniff(head, shown, expected)
+                sniff(head, shown, expected)
             if total is not None and response.num_bytes_downloaded != total:
                 raise TransientSourceError(
                     f"the download from {shown} was cut off after "
@@ -501,12 +266,6 @@ def _receive(
         if deadline.expired():
             raise deadline.error(str(_transport_error(exc, shown, timeout))) from exc
         raise _transport_error(exc, shown, timeout) from exc
-
-
-def _sniff(head: bytes, shown: str, expected: str) -> bool:
-    if looks_like_a_web_page(head):
-        raise web_page_error(shown, expected)
-    return True
 
 
 def download(

@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from lakehouse.sources.http import MAX_JSON_BYTES, Deadline, HttpSettings, get_json
+from lakehouse.sources.http import MAX_JSON_BYTES, HttpSettings, get_json
+from lakehouse.sources.http_body import Deadline
 
 MAX_PAGE_BYTES = MAX_JSON_BYTES
 

@@ -24,7 +24,8 @@ from lakehouse.config import S3Settings
 from lakehouse.errors import SourceError
 from lakehouse.progress import Progress
 from lakehouse.sources import Fetched, SourceSpec, SourceType, Upstream
-from lakehouse.sources.http import file_name_from_url, refuse_web_page
+from lakehouse.sources.http import file_name_from_url
+from lakehouse.sources.http_body import refuse_web_page
 from lakehouse.store.storage import make_s3_filesystem
 
 

@@ -34,14 +34,13 @@ from lakehouse.formats.json import JsonFormat
 from lakehouse.progress import Progress
 from lakehouse.sources import Fetched, SourceSpec, SourceType, Upstream
 from lakehouse.sources.http import (
-    Deadline,
     HttpSettings,
-    Received,
     deadline_for,
     download,
     probe_settings,
     redact_url,
 )
+from lakehouse.sources.http_body import Deadline, Received
 from lakehouse.sources.pages import (
     datetime_from_epoch,
     get_json_page,

@@ -20,8 +20,9 @@ import pytest
 
 from lakehouse.errors import SourceError, TransientSourceError
 from lakehouse.project import Lakehouse
-from lakehouse.sources import http, pages
-from lakehouse.sources.http import HttpSettings, _BodyDecoder, get_json
+from lakehouse.sources import http_body, pages
+from lakehouse.sources.http import HttpSettings, get_json
+from lakehouse.sources.http_body import BodyDecoder
 from tests import fakes
 from tests.conftest import write_template
 from tests.fakes.faults import replace_body
@@ -169,18 +170,18 @@ def test_a_download_that_is_a_gzip_bomb_stops_at_the_deadline_in_bounded_memory(
 
 
 def test_no_step_of_decoding_is_larger_than_the_step() -> None:
-    decoder = _BodyDecoder("gzip, gzip", "http://h/x")
+    decoder = BodyDecoder("gzip, gzip", "http://h/x")
     body = gzip.compress(gzip_of_spaces(GiB))
     first = list(itertools.islice(decoder.pieces(body), 50))
     assert len(first) == 50
-    assert max(len(piece) for piece in first) <= http.DECODE_STEP_BYTES
+    assert max(len(piece) for piece in first) <= http_body.DECODE_STEP_BYTES
 
 
 @pytest.mark.parametrize("step", [1, 7, 4096])
 def test_compressed_bodies_decode_the_same_in_small_steps(
     step: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(http, "DECODE_STEP_BYTES", step)
+    monkeypatch.setattr(http_body, "DECODE_STEP_BYTES", step)
     rng = random.Random(step)
     data = bytes(rng.choice(b"ab,\n0123456789") for _ in range(3000)) + b" " * 5000
     raw_deflate = zlib.compressobj(wbits=-zlib.MAX_WBITS)
@@ -195,7 +196,7 @@ def test_compressed_bodies_decode_the_same_in_small_steps(
         ("gzip, gzip", gzip.compress(members)),
     ]:
         for size in (1, 3, 1000, len(body)):
-            decoder = _BodyDecoder(encoding, "http://h/x")
+            decoder = BodyDecoder(encoding, "http://h/x")
             pieces = [
                 piece
                 for start in range(0, len(body), size)
@@ -204,7 +205,7 @@ def test_compressed_bodies_decode_the_same_in_small_steps(
             assert decoder.finish() == b""
             assert max(len(piece) for piece in pieces) <= step
             assert b"".join(pieces) == data, (encoding, size)
-        decoder = _BodyDecoder(encoding, "http://h/x")
+        decoder = BodyDecoder(encoding, "http://h/x")
         list(decoder.pieces(body[: len(body) // 2]))
         with pytest.raises(TransientSourceError, match="cut off before the end of its"):
             decoder.finish()

@@ -17,7 +17,7 @@ import pytest
 from lakehouse.errors import SourceError, TransientSourceError
 from lakehouse.formats.csv import count_csv_records
 from lakehouse.project import Lakehouse
-from lakehouse.sources.http import _BodyDecoder, looks_like_a_web_page
+from lakehouse.sources.http_body import BodyDecoder, looks_like_a_web_page
 from tests import fakes
 from tests.conftest import write_template
 from tests.fakes.faults import JSON_TYPE, LOGIN_PAGE, reframe, replace_body, truncate
@@ -278,7 +278,7 @@ def test_web_pages_look_like_one(page: bytes) -> None:
 
 
 def _decoded(encoding: str, pieces: list[bytes]) -> bytes:
-    decoder = _BodyDecoder(encoding, "http://h/x")
+    decoder = BodyDecoder(encoding, "http://h/x")
     return b"".join(decoder.decode(piece) for piece in pieces) + decoder.finish()
 
 

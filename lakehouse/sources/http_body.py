@@ -90,6 +90,8 @@ def refuse_web_page(path: Path, shown_url: str, expected: str) -> None:
 
 
 def sniff(head: bytes, shown: str, expected: str) -> bool:
+    """True once a body's first bytes (`head`) are known not to be a web page; a web page is
+    refused (`expected` names what should have come, `shown` the masked URL)."""
     if looks_like_a_web_page(head):
         raise web_page_error(shown, expected)
     return True

@@ -64,79 +64,140 @@ def map_svg(
     if extent is None and everything:
         xmin, ymin, xmax, ymax = (float(v) for v in shapely.total_bounds(everything))
         extent = (xmin, ymin, xmax, ymax)
-    xmin, ymin, xmax, ymax = extent or (0.0, 0.0, 1.0, 1.0)
-    if xmax - xmin <= 0 and ymax - ymin <= 0:  # one point: show a unit around it
-        xmin, xmax, ymin, ymax = xmin - 0.5, xmax + 0.5, ymin - 0.5, ymax + 0.5
-    span_x, span_y = max(xmax - xmin, 1e-12), max(ymax - ymin, 1e-12)
-    inner = WIDTH - 2 * MARGIN
-    plot_height = min(max(inner * span_y / span_x, MIN_PLOT_HEIGHT - 2 * MARGIN),
-                      MAX_PLOT_HEIGHT - 2 * MARGIN)  # fmt: skip
-    scale = min(inner / span_x, plot_height / span_y)
-    left = MARGIN + (inner - span_x * scale) / 2  # centred where the extent is narrower
-    top = MARGIN + (plot_height - span_y * scale) / 2
-    height = plot_height + 2 * MARGIN
-
-    def place(x: float, y: float) -> tuple[float, float]:
-        return round(left + (x - xmin) * scale, 1), round(top + (ymax - y) * scale, 1)
-
-    simplify = 0.5 / scale  # half a pixel, in CRS units
-    groups = []
-    for layer, geometries in zip(layers, parsed, strict=True):
-        fill = "none" if layer.outline else layer.colour
-        dash = ' stroke-dasharray="4 3"' if layer.outline else ""
-        paths = "".join(
-            _path(shapely.simplify(g, simplify, preserve_topology=True), place, layer.css)
-            for g in geometries
-        )
-        groups.append(
-            f'<g class="layer {escape(layer.css)}" fill="{fill}" fill-opacity="0.35" '
-            f'stroke="{layer.colour}" stroke-width="1.2"{dash} fill-rule="evenodd">{paths}</g>'
-        )
+    frame = _Frame.fitted(extent or (0.0, 0.0, 1.0, 1.0))
+    groups = [_layer_group(layer, geometries, frame)
+              for layer, geometries in zip(layers, parsed, strict=True)]  # fmt: skip
     plot_top = 22
     plot = (
-        f'<svg class="plot" x="0" y="{plot_top}" width="{WIDTH}" height="{height:.0f}" '
-        f'viewBox="0 0 {WIDTH} {height:.0f}"><rect width="{WIDTH}" height="{height:.0f}" '
-        f'fill="#ffffff" stroke="#dadce0"/>{"".join(groups)}</svg>'
+        f'<svg class="plot" x="0" y="{plot_top}" width="{WIDTH}" height="{frame.height:.0f}" '
+        f'viewBox="0 0 {WIDTH} {frame.height:.0f}"><rect width="{WIDTH}" '
+        f'height="{frame.height:.0f}" fill="#ffffff" stroke="#dadce0"/>{"".join(groups)}</svg>'
     )
-    below = plot_top + height + 18
+    below = plot_top + frame.height + 18
     unit = crs_unit(crs)
-    body = [plot, _scale_bar(scale, span_x, unit, below)]
-    shown = sum(len(g) for g in parsed)
-    total = sum(layer.total if layer.total is not None else len(p)
-                for layer, p in zip(layers, parsed, strict=True))  # fmt: skip
-    digits = min(max(3 - math.floor(math.log10(max(span_x, span_y))), 0), 9)
-    x_range, y_range = (f"{low:,.{digits}f} to {high:,.{digits}f}"
-                        for low, high in ((xmin, xmax), (ymin, ymax)))  # fmt: skip
-    caption = (
-        f"{crs or 'CRS not recorded'}{f', in {unit}' if unit else ''} · x {x_range}, y {y_range}"
-    )
-    body.append(f'<text class="caption" x="4" y="{below + 22:.0f}">{escape(caption)}</text>')
-    sampled = f"{shown:,} of {total:,} features drawn (the same sample every time)"
-    drawn = sampled if shown < total else f"{shown:,} feature{'' if shown == 1 else 's'} drawn"
-    body.append(f'<text class="caption" x="4" y="{below + 38:.0f}">{escape(drawn)}</text>')
+    body = [plot, _scale_bar(frame.scale, frame.span_x, unit, below)]
+    body += _captions(frame, crs, unit, layers, parsed, below)
     full_height = below + 46
     if len(layers) > 1:
-        x, y = 4, below + 60
-        for layer, geometries in zip(layers, parsed, strict=True):
-            count = layer.total if layer.total is not None else len(geometries)
-            words = f"{layer.label} ({count:,})"
-            wide = 28 + 7 * len(words)
-            if x > 4 and x + wide > WIDTH:
-                x, y = 4, y + 18
-            swatch = "none" if layer.outline else layer.colour
-            body.append(
-                f'<rect class="swatch {escape(layer.css)}" x="{x}" y="{y - 10:.0f}" width="12" '
-                f'height="12" fill="{swatch}" stroke="{layer.colour}"/>'
-                f'<text x="{x + 16}" y="{y:.0f}">{escape(words)}</text>'
-            )
-            x += wide
-        full_height = y + 8
+        legend, full_height = _legend(layers, parsed, below + 60)
+        body += legend
     return (
         f'<svg class="map" width="{WIDTH}" height="{full_height:.0f}" '
         f'viewBox="0 0 {WIDTH} {full_height:.0f}" {FONT} role="img" '
         f'aria-label="{escape(title)}"><text x="4" y="14" font-weight="bold">{escape(title)}'
         f"</text>{''.join(body)}</svg>"
     )
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Where the extent (in CRS units) lands in the plot: `scale` pixels per unit, its
+    top-left corner at (`left`, `top`), in a plot `height` pixels high."""
+
+    xmin: float
+    ymin: float
+    xmax: float
+    ymax: float
+    scale: float
+    left: float
+    top: float
+    height: float
+
+    @classmethod
+    def fitted(cls, extent: tuple[float, float, float, float]) -> _Frame:
+        """The extent fitted into the plot's width, its height within the plot's bounds, and
+        centred where it is narrower; a single point is shown with a unit around it."""
+        xmin, ymin, xmax, ymax = extent
+        if xmax - xmin <= 0 and ymax - ymin <= 0:
+            xmin, xmax, ymin, ymax = xmin - 0.5, xmax + 0.5, ymin - 0.5, ymax + 0.5
+        span_x, span_y = max(xmax - xmin, 1e-12), max(ymax - ymin, 1e-12)
+        inner = WIDTH - 2 * MARGIN
+        plot_height = min(max(inner * span_y / span_x, MIN_PLOT_HEIGHT - 2 * MARGIN),
+                          MAX_PLOT_HEIGHT - 2 * MARGIN)  # fmt: skip
+        scale = min(inner / span_x, plot_height / span_y)
+        left = MARGIN + (inner - span_x * scale) / 2
+        top = MARGIN + (plot_height - span_y * scale) / 2
+        return cls(xmin, ymin, xmax, ymax, scale, left, top, plot_height + 2 * MARGIN)
+
+    @property
+    def span_x(self) -> float:
+        return max(self.xmax - self.xmin, 1e-12)
+
+    @property
+    def span_y(self) -> float:
+        return max(self.ymax - self.ymin, 1e-12)
+
+    def place(self, x: float, y: float) -> tuple[float, float]:
+        """A point's position in the plot, in pixels (y pointing down)."""
+        return (round(self.left + (x - self.xmin) * self.scale, 1),
+                round(self.top + (self.ymax - y) * self.scale, 1))  # fmt: skip
+
+
+def _layer_group(layer: Layer, geometries: list[Any], frame: _Frame) -> str:
+    """A layer's features as one <g>, each simplified to half a pixel."""
+    import shapely
+
+    fill = "none" if layer.outline else layer.colour
+    dash = ' stroke-dasharray="4 3"' if layer.outline else ""
+    simplify = 0.5 / frame.scale  # half a pixel, in CRS units
+    paths = "".join(
+        _path(shapely.simplify(g, simplify, preserve_topology=True), frame.place, layer.css)
+        for g in geometries
+    )
+    return (
+        f'<g class="layer {escape(layer.css)}" fill="{fill}" fill-opacity="0.35" '
+        f'stroke="{layer.colour}" stroke-width="1.2"{dash} fill-rule="evenodd">{paths}</g>'
+    )
+
+
+def _captions(
+    frame: _Frame,
+    crs: str | None,
+    unit: str | None,
+    layers: list[Layer],
+    parsed: list[list[Any]],
+    below: float,
+) -> list[str]:
+    """The lines under the plot: the CRS and the extent shown, then how many features were
+    drawn (of how many, when sampled)."""
+    shown = sum(len(g) for g in parsed)
+    total = sum(layer.total if layer.total is not None else len(p)
+                for layer, p in zip(layers, parsed, strict=True))  # fmt: skip
+    digits = min(max(3 - math.floor(math.log10(max(frame.span_x, frame.span_y))), 0), 9)
+    ranges = ((frame.xmin, frame.xmax), (frame.ymin, frame.ymax))
+    x_range, y_range = (f"{low:,.{digits}f} to {high:,.{digits}f}" for low, high in ranges)
+    caption = (
+        f"{crs or 'CRS not recorded'}{f', in {unit}' if unit else ''} · x {x_range}, y {y_range}"
+    )
+    sampled = f"{shown:,} of {total:,} features drawn (the same sample every time)"
+    drawn = sampled if shown < total else f"{shown:,} feature{'' if shown == 1 else 's'} drawn"
+    return [
+        f'<text class="caption" x="4" y="{below + 22:.0f}">{escape(caption)}</text>',
+        f'<text class="caption" x="4" y="{below + 38:.0f}">{escape(drawn)}</text>',
+    ]
+
+
+def _legend(
+    layers: list[Layer], parsed: list[list[Any]], first_line: float
+) -> tuple[list[str], float]:
+    """A swatch and the words of each layer (with its count), wrapped to the map's width from
+    `first_line` down; and the height the map needs below it."""
+    found = []
+    x, y = 4, first_line
+    for layer, geometries in zip(layers, parsed, strict=True):
+        count = layer.total if layer.total is not None else len(geometries)
+        words = f"{layer.label} ({count:,})"
+        wide = 28 + 7 * len(words)
+        if x > 4 and x + wide > WIDTH:
+            x, y = 4, y + 18
+        swatch = "none" if layer.outline else layer.colour
+        found.append(
+            f'<rect class="swatch {escape(layer.css)}" x="{x}" y="{y - 10:.0f}" width="12" '
+            f'height="12" fill="{swatch}" stroke="{layer.colour}"/>'
+            f'<text x="{x + 16}" y="{y:.0f}">{escape(words)}</text>'
+        )
+        x += wide
+    return found, y + 8
 
 
 def _geometry(value: Any) -> Any:

@@ -15,7 +15,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from lakehouse.qa.diff import TableDiff, geometry_changed
+from lakehouse.qa.diff import TableDiff
+from lakehouse.qa.geometry_diff import geometry_changed
 from lakehouse.render.charts import (
     ADDED_COLOUR,
     CHANGED_COLOUR,

@@ -11,7 +11,8 @@ import duckdb
 import pytest
 
 from lakehouse.contracts.dictionary import Dictionary
-from lakehouse.qa.diff import GeometryMove, Side, diff_builds, diff_table
+from lakehouse.qa.diff import Side, diff_builds, diff_table
+from lakehouse.qa.geometry_diff import GeometryMove
 from lakehouse.qa.records import DiffRecord
 from lakehouse.spatial import load_spatial
 

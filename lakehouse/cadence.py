@@ -27,6 +27,8 @@ NAMED_CADENCES = {
     "quarterly": "0 0 1 1,4,7,10 *",
 }
 DEFAULT_MAX_AGE_FACTOR = 1.5
+# the last word of a cadence that names a time zone (America/New_York), not a cron field
+ZONE_WORD = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*/[A-Za-z0-9_/+-]+$")
 DURATION = re.compile(
     r"^\s*(?P<number>[0-9]+(\.[0-9]+)?)\s*(?P<unit>m|min|minutes?|h|hours?|d|days?|w|weeks?)\s*$",
     re.IGNORECASE,
@@ -69,10 +71,11 @@ class Cadence:
 
 
 def split_zone(text: str) -> tuple[str, str]:
-    """A cadence's schedule and its time zone: the last word when it names one (it holds a
-    `/`, as America/New_York does, or is UTC), else UTC."""
+    """A cadence's schedule and its time zone: the last word when it names one (a word that
+    starts with a letter and holds a `/`, as America/New_York does, or UTC; a cron field never
+    starts with a letter and a `/`: `*/2` is a step), else UTC."""
     words = text.split()
-    if len(words) > 1 and ("/" in words[-1] or words[-1].upper() == "UTC"):
+    if len(words) > 1 and (ZONE_WORD.match(words[-1]) or words[-1].upper() == "UTC"):
         zone = "UTC" if words[-1].upper() == "UTC" else words[-1]
         return " ".join(words[:-1]), zone
     return " ".join(words), "UTC"

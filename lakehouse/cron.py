@@ -140,12 +140,12 @@ class CronExpression:
         """The ticks on the zone's clock from `start` (included) on, later and later when
         `forward`, earlier and earlier otherwise, for SEARCH_DAYS days."""
         step = timedelta(days=1 if forward else -1)
+        hours = sorted(self.hours, reverse=not forward)
+        minutes = sorted(self.minutes, reverse=not forward)
         for offset in range(SEARCH_DAYS):
             day = start.date() + offset * step
             if not self.fires_on(day):
                 continue
-            hours = sorted(self.hours, reverse=not forward)
-            minutes = sorted(self.minutes, reverse=not forward)
             for hour in hours:
                 for minute in minutes:
                     wall = datetime.combine(day, time(hour, minute))

@@ -38,6 +38,11 @@ def test_named_cadences_and_cron(text: str, next_due: datetime, default_max_age:
         ("0 6 * * 1-5 America/New_York", datetime(2026, 11, 30, 11, tzinfo=UTC),
          "America/New_York"),  # Saturday: Monday 06:00 EST
         ("0 6 * * *  UTC", datetime(2026, 11, 28, 6, tzinfo=UTC), "UTC"),
+        # a step in the last field is not a zone: every second weekday from Sunday (0, 2, 4,
+        # 6), and Saturday 2026-11-28 is one
+        ("0 12 * * */2", datetime(2026, 11, 28, 12, tzinfo=UTC), "UTC"),
+        ("0 12 * * 1-5/2 America/New_York", datetime(2026, 11, 30, 17, tzinfo=UTC),
+         "America/New_York"),  # Monday (1, 3, 5) 12:00 EST
     ],
 )  # fmt: skip
 def test_a_cadence_read_on_a_time_zones_clock(text: str, next_due: datetime, zone: str) -> None:

@@ -13,12 +13,12 @@ import hashlib
 import json
 import types
 import typing
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lakehouse.provenance import package_versions
+from lakehouse.store.storage import replace_whole
 
 SITE_PACKAGES = ("ibis-framework", "sqlglot", "duckdb", "pyarrow")  # they trace, read and draw
 
@@ -51,9 +51,7 @@ class DocsCache:
         path = self._path(product, kind, key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-            temporary.write_text(text, encoding="utf-8")
-            temporary.replace(path)
+            replace_whole(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
             for other in path.parent.glob(f"{kind}-*.json"):
                 if other != path:
                     other.unlink(missing_ok=True)
